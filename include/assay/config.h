@@ -1,0 +1,236 @@
+/*
+ * assay/config.h - the job description: DESIGN section 4's YAML (or JSON) config.
+ *
+ * Loaded through libyaml into a tree that keeps every node's line:column, then
+ * checked against key tables (src/config/config.c): types, defaults and docs live in
+ * one table per section; unknown keys are rejected with the closest valid key
+ * suggested. Every error names file:line:column and the key path, e.g.
+ *   orders.yaml:12:14: rules[3].check: unknown check 'in_rnage' (did you mean 'in_range'?)
+ */
+#ifndef ASSAY_CONFIG_H
+#define ASSAY_CONFIG_H
+
+#include <stdio.h>
+#include "assay/common.h"
+
+typedef enum assay_type {
+    ASSAY_TYPE_UNKNOWN = 0, /* not declared: inferred from the data */
+    ASSAY_TYPE_INT,
+    ASSAY_TYPE_FLOAT,
+    ASSAY_TYPE_STRING,
+    ASSAY_TYPE_BOOL,
+    ASSAY_TYPE_TIMESTAMP,
+    ASSAY_TYPE_COUNT
+} assay_type;
+
+typedef enum assay_dimension {
+    ASSAY_DIM_COMPLETENESS = 0,
+    ASSAY_DIM_ACCURACY,
+    ASSAY_DIM_CONSISTENCY,
+    ASSAY_DIM_TIMELINESS,
+    ASSAY_DIM_UNIQUENESS,
+    ASSAY_DIM_VALIDITY,
+    ASSAY_DIM_INTEGRITY,
+    ASSAY_DIM_COUNT
+} assay_dimension;
+
+typedef enum assay_severity {
+    ASSAY_SEV_LOW = 0,
+    ASSAY_SEV_MEDIUM,
+    ASSAY_SEV_HIGH,
+    ASSAY_SEV_CRITICAL,
+    ASSAY_SEV_COUNT
+} assay_severity;
+
+typedef enum assay_action { ASSAY_ACTION_LOG = 0, ASSAY_ACTION_ALERT, ASSAY_ACTION_BLOCK } assay_action;
+
+typedef enum assay_check {
+    ASSAY_CHECK_NOT_NULL = 0,
+    ASSAY_CHECK_TYPE,
+    ASSAY_CHECK_IN_RANGE,
+    ASSAY_CHECK_IN_SET,
+    ASSAY_CHECK_MATCHES,
+    ASSAY_CHECK_UNIQUE,
+    ASSAY_CHECK_FOREIGN_KEY,
+    ASSAY_CHECK_FRESHNESS,
+    ASSAY_CHECK_LENGTH,
+    ASSAY_CHECK_ROW_COUNT,
+    ASSAY_CHECK_COUNT
+} assay_check;
+
+typedef enum assay_format { ASSAY_FORMAT_AUTO = 0, ASSAY_FORMAT_CSV, ASSAY_FORMAT_NDJSON } assay_format;
+
+typedef enum assay_sink_kind {
+    ASSAY_SINK_NONE = 0,
+    ASSAY_SINK_FILE,
+    ASSAY_SINK_KAFKA,
+    ASSAY_SINK_STDOUT
+} assay_sink_kind;
+
+/* Where a value came from in the config file, for later error messages. */
+typedef struct assay_config_pos {
+    int line, col; /* 1-based; 0 when not from the file */
+} assay_config_pos;
+
+typedef struct assay_column_config {
+    char *name;
+    assay_type type;
+    assay_config_pos pos;
+} assay_column_config;
+
+typedef struct assay_rule_config {
+    char *name;   /* default COLUMN_CHECK (or CHECK for table-level rules) */
+    char *column; /* NULL for row_count */
+    assay_check check;
+    assay_dimension dimension; /* default from the check, see assay_check_dimension */
+    assay_severity severity;   /* default medium */
+    double threshold;          /* breach when fail rate > threshold; default 0 */
+    assay_action action;       /* default alert */
+
+    /* in_range (on the column's type), row_count (rows per window) */
+    bool has_min, has_max;
+    char *min_text, *max_text;    /* as written, for ints/timestamps of full precision */
+    double min, max;              /* numeric value when it is a number */
+    bool min_inclusive, max_inclusive; /* default true */
+
+    /* in_set */
+    char **values;
+    size_t nvalues;
+
+    /* matches: exactly one of pattern / format */
+    char *pattern;
+    char *format;
+
+    /* foreign_key */
+    char *ref_file;   /* resolved relative to the config file's directory */
+    char *ref_column;
+
+    /* freshness */
+    int64_t max_age_us;
+
+    /* length (code points) */
+    bool has_min_length, has_max_length;
+    uint64_t min_length, max_length;
+
+    assay_config_pos pos;        /* the rule's mapping */
+    assay_config_pos column_pos; /* its column: value */
+} assay_rule_config;
+
+typedef struct assay_sink_config {
+    assay_sink_kind kind;
+    char *path;   /* file */
+    char *topic;  /* kafka */
+    char *format; /* "json" (default) | "flatbuffers" */
+} assay_sink_config;
+
+typedef struct assay_contract_config {
+    char *name, *owner;
+    bool has_min_score, has_min_completeness, has_max_freshness;
+    double min_score, min_completeness;
+    int64_t max_freshness_us;
+    assay_action action;
+} assay_contract_config;
+
+typedef struct assay_config {
+    char *path; /* as given to load, or the name given to parse */
+    char *dir;  /* directory of path, for relative file names */
+    char *asset;
+
+    struct {
+        char *file;         /* NULL when files come from the command line */
+        char *kafka_topic;  /* source.kafka.topic */
+        char *kafka_group;  /* source.kafka.group */
+        assay_format format;
+        char delimiter;     /* default ',' */
+        char quote;         /* default '"' */
+        bool header;        /* default true */
+    } source;
+
+    char **kafka_keys, **kafka_values; /* librdkafka properties, in file order */
+    size_t nkafka;
+
+    assay_column_config *columns;
+    size_t ncolumns;
+
+    char *event_time;
+    struct {
+        int64_t size_us, slide_us, lateness_us; /* defaults 60s, = size, 0 */
+    } window;
+
+    assay_rule_config *rules;
+    size_t nrules;
+
+    double weights[ASSAY_DIM_COUNT]; /* DESIGN section 2 defaults, overridable */
+
+    struct {
+        double score_drop[ASSAY_SEV_COUNT];     /* [medium..critical] = 5, 10, 20 */
+        double issue_increase[ASSAY_SEV_COUNT]; /* 2, 5, 10 */
+        double volume_z;                        /* 3 */
+        double drift_psi_medium, drift_psi_high; /* 0.1, 0.25 */
+        unsigned resolve_after;                 /* 3 */
+    } alerts;
+
+    struct {
+        char **columns;
+        size_t ncolumns;
+        unsigned trees;       /* 100 */
+        unsigned sample;      /* 256 */
+        double contamination; /* 0.01 */
+        uint64_t window;      /* rows kept for regrowing trees (default 2048) */
+        uint64_t refresh;     /* rows between tree replacements (default 10000) */
+        uint64_t seed;        /* default 1 */
+    } anomaly;
+
+    struct {
+        char *revenue_column, *user_column;
+    } impact;
+
+    assay_contract_config *contracts;
+    size_t ncontracts;
+
+    struct {
+        assay_sink_config scores, alerts, quarantine, clean;
+    } sinks;
+
+    struct {
+        char *listen; /* NULL when no http: section */
+        char *token;
+    } http;
+
+    struct {
+        uint64_t max_row_bytes; /* 1 MiB */
+        uint64_t max_fields;    /* 4096 */
+        uint64_t unique_memory; /* 1 GiB: per unique rule across all shards */
+        uint64_t samples;       /* sample failures kept per rule (5) */
+    } limits;
+} assay_config;
+
+/* Load and validate a config file. */
+ASSAY_API int assay_config_load(const char *path, assay_config **out, assay_error *err);
+
+/* Same from memory; name is used in messages (and for relative paths). */
+ASSAY_API int assay_config_parse(const char *text, size_t len, const char *name,
+                                 assay_config **out, assay_error *err);
+
+/* A config with every default and no rules (for `profile` and `bench`). */
+ASSAY_API int assay_config_default(assay_config **out);
+
+ASSAY_API void assay_config_free(assay_config *c);
+
+/* Markdown reference of every key (type, default, description), generated from the
+ * same tables the loader uses. */
+ASSAY_API void assay_config_reference(FILE *out);
+
+/* Names for enums, as written in configs and JSON output. */
+ASSAY_API const char *assay_type_name(assay_type t);
+ASSAY_API const char *assay_dimension_name(assay_dimension d);
+ASSAY_API const char *assay_severity_name(assay_severity s);
+ASSAY_API const char *assay_check_name(assay_check c);
+ASSAY_API const char *assay_action_name(assay_action a);
+ASSAY_API assay_dimension assay_check_dimension(assay_check c);
+
+/* Closest of n candidates to word by edit distance, or NULL when none is close
+ * (distance > max(2, len/3)). For "did you mean" hints. */
+ASSAY_API const char *assay_closest(const char *word, const char *const *cands, size_t n);
+
+#endif

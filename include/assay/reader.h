@@ -1,0 +1,74 @@
+/*
+ * assay/reader.h - file input in large chunks that end on row boundaries.
+ *
+ * Reads go through io_uring (several reads of buffer_size in flight into a pool of
+ * buffers); when io_uring is refused (ENOSYS, EPERM, ...) or ASSAY_NO_IO_URING=1 is
+ * set in the environment, plain read(2) is used instead, with the same output. "-"
+ * names stdin. A row that straddles two buffers is carried into the next chunk by
+ * copying only that partial row into the headroom in front of the next buffer's data,
+ * never the whole buffer.
+ *
+ * The reader is single-threaded: next() and release() are called from one thread
+ * (the engine returns buffers from its shards over rings and releases them there).
+ */
+#ifndef ASSAY_READER_H
+#define ASSAY_READER_H
+
+#include "assay/common.h"
+
+/* Offset just past the last complete row in buf (buf starts at a row boundary); 0
+ * when buf holds no complete row. */
+typedef size_t (*assay_row_end_fn)(void *ctx, const char *buf, size_t len);
+
+typedef struct assay_reader_options {
+    size_t buffer_size;     /* bytes per read (default 4 MiB, at least 64 KiB) */
+    unsigned depth;         /* reads in flight (default 4) */
+    unsigned nbuffers;      /* buffers in the pool (default 16); chunks out at once */
+    size_t max_row_bytes;   /* a row longer than this is cut off (default 1 MiB) */
+    bool force_plain;       /* use read(2) even when io_uring works */
+    assay_row_end_fn row_end; /* required: the format's row boundary finder */
+    void *row_end_ctx;
+} assay_reader_options;
+
+ASSAY_API void assay_reader_options_default(assay_reader_options *o);
+
+typedef struct assay_chunk {
+    const char *data; /* whole rows; the last chunk of a file may end without '\n' */
+    size_t len;
+    uint64_t seq;       /* 0, 1, 2, ... across all files in order */
+    uint32_t file;      /* index into the path list */
+    uint64_t offset;    /* byte offset of data[0] in its file */
+    bool first_in_file; /* data starts at the file's first byte (after any UTF-8 BOM) */
+    bool last_in_file;  /* data ends at the end of the file */
+    /* A row longer than max_row_bytes: data holds its first max_row_bytes bytes,
+     * `skipped` more bytes of it were dropped, and reading went on after the next
+     * '\n' (quote state reset). The engine reports it as one bad row. */
+    bool oversized;
+    uint64_t skipped;
+    void *priv; /* the reader's; do not touch */
+} assay_chunk;
+
+typedef struct assay_reader assay_reader;
+
+ASSAY_API int assay_reader_open(assay_reader **out, const char *const *paths, size_t npaths,
+                                const assay_reader_options *o, assay_error *err);
+
+/* Next chunk in file order. Returns 0 with *out filled, 1 at the end of all input,
+ * -EAGAIN when every buffer is out (release some and call again), or another negative
+ * code with err naming the file on an I/O error. */
+ASSAY_API int assay_reader_next(assay_reader *r, assay_chunk *out, assay_error *err);
+
+/* Give a chunk's buffer back to the pool. */
+ASSAY_API void assay_reader_release(assay_reader *r, const assay_chunk *c);
+
+/* true when reads go through io_uring. */
+ASSAY_API bool assay_reader_uses_io_uring(const assay_reader *r);
+
+/* Total bytes read so far and the total size of regular files (0 when unknown, e.g.
+ * stdin), for progress and throughput. */
+ASSAY_API uint64_t assay_reader_bytes_read(const assay_reader *r);
+ASSAY_API uint64_t assay_reader_bytes_total(const assay_reader *r);
+
+ASSAY_API void assay_reader_close(assay_reader *r);
+
+#endif
