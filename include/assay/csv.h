@@ -22,7 +22,10 @@ ASSAY_API void assay_csv_options_default(assay_csv_options *o);
 /* Parse rows from cur into rs until rs->cap good rows, rs->bad_cap bad rows, or the
  * end of the chunk. expect_fields is the schema's column count (rs->ncols). Uses the
  * SIMD level from assay_cpu_level(). Returns 0; never fails on data (bad data becomes
- * bad rows). The last row of a chunk may lack its line terminator. */
+ * bad rows). The last row of a chunk may lack its line terminator. Blank lines are
+ * skipped (no row, no ordinal). -EINVAL for unusable options (delimiter == quote, or
+ * either a line break), rs->cap or rs->bad_cap of 0, or a chunk of 2 GiB or more.
+ * rs->want may be NULL (no cells wanted); row_off/row_len/row_ord may be NULL. */
 ASSAY_API int assay_csv_parse(const assay_csv_options *o, assay_cursor *cur, assay_rowset *rs);
 
 /* Same with an explicit kernel level (tests and benchmarks compare levels). */
@@ -31,7 +34,9 @@ ASSAY_API int assay_csv_parse_level(const assay_csv_options *o, assay_cursor *cu
 
 /* Read the first row of buf as a list of field values (unescaped, NUL-terminated,
  * malloc'd: free each and the array). Sets *consumed to the bytes through its line
- * terminator. -EINVAL with a message on an unterminated quote or an empty header. */
+ * terminator. A leading UTF-8 byte order mark and blank lines are skipped (and counted
+ * in *consumed). -EINVAL with a message on an unterminated quote, a malformed quoted
+ * field, more than o->max_fields fields, or an empty header. */
 ASSAY_API int assay_csv_read_row(const assay_csv_options *o, const char *buf, size_t len,
                                  char ***fields, uint32_t *nfields, size_t *consumed,
                                  assay_error *err);
@@ -49,8 +54,8 @@ ASSAY_API size_t assay_csv_unescape(const char *src, size_t len, char quote, cha
  * the offsets of delimiters and newlines outside quotes to seps, with bit 31 set on
  * newlines. *in_quote carries the quote state across calls (0 or ~0). Returns the
  * number of separators written; stops early (at a 64-byte block boundary) when fewer
- * than 64 slots remain, setting *consumed to the bytes scanned. *nlines counts every
- * '\n' byte scanned, quoted or not. */
+ * than 64 slots remain, setting *consumed to the bytes scanned. Adds to *nlines the
+ * number of '\n' bytes scanned, quoted or not. May use seps[n..cap) as scratch. */
 typedef size_t (*assay_csv_index_fn)(const char *buf, size_t len, char delim, char quote,
                                      uint64_t *in_quote, uint32_t *seps, size_t cap,
                                      size_t *consumed, uint32_t *nlines);

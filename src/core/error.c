@@ -28,7 +28,20 @@ int assay_error_prefix(assay_error *err, const char *fmt, ...)
     vsnprintf(prefix, sizeof(prefix), fmt, ap);
     va_end(ap);
     memcpy(old, err->msg, sizeof(old));
-    snprintf(err->msg, sizeof(err->msg), "%s: %s", prefix, old);
+    /* prefix + ": " + old, cut to fit */
+    size_t n = strnlen(prefix, sizeof(prefix) - 1);
+    size_t m = strnlen(old, sizeof(old) - 1);
+    size_t cap = sizeof(err->msg) - 1;
+    size_t at = 0;
+    memcpy(err->msg, prefix, ASSAY_MIN(n, cap));
+    at = ASSAY_MIN(n, cap);
+    if (at + 2 <= cap) {
+        memcpy(err->msg + at, ": ", 2);
+        at += 2;
+    }
+    memcpy(err->msg + at, old, ASSAY_MIN(m, cap - at));
+    at += ASSAY_MIN(m, cap - at);
+    err->msg[at] = '\0';
     return err->code;
 }
 

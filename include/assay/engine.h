@@ -1,0 +1,111 @@
+/*
+ * assay/engine.h - one pass over files: frame, split, parse the needed columns, run
+ * every rule on N shared-nothing shards, merge, score. `assay check` is a thin CLI
+ * around assay_engine_check().
+ */
+#ifndef ASSAY_ENGINE_H
+#define ASSAY_ENGINE_H
+
+#include <stdio.h>
+#include "assay/common.h"
+#include "assay/config.h"
+
+#define ASSAY_SAMPLE_VALUE_MAX 200 /* bytes of a sample value kept (then "...") */
+#define ASSAY_BAD_SAMPLES 20       /* bad rows kept with line and reason */
+
+typedef void (*assay_progress_fn)(void *ctx, uint64_t bytes, uint64_t total, uint64_t rows);
+
+typedef struct assay_engine_options {
+    const assay_config *cfg;
+    const char *const *paths; /* "-" = stdin; when npaths == 0 cfg->source.file is used */
+    size_t npaths;
+    unsigned threads;       /* shards; 0 = number of online CPUs */
+    assay_format format;    /* AUTO: cfg, then the first file's extension, then CSV */
+    int64_t now_us;         /* clock for freshness; INT64_MIN = wall clock at start */
+    uint32_t batch_rows;    /* rows per batch (default 4096) */
+    size_t chunk_bytes;     /* reader buffer size (default 4 MiB) */
+    assay_progress_fn progress; /* called from the reading thread, about 4 times a second */
+    void *progress_ctx;
+} assay_engine_options;
+
+ASSAY_API void assay_engine_options_default(assay_engine_options *o);
+
+typedef struct assay_sample {
+    uint64_t row;  /* 1-based data row over all input files */
+    char *value;   /* NUL-terminated copy (truncated to ASSAY_SAMPLE_VALUE_MAX); NULL = null */
+} assay_sample;
+
+typedef struct assay_rule_result {
+    const assay_rule_config *cfg; /* name, column, check, dimension, severity, threshold */
+    uint64_t evaluated, failed;
+    double fail_rate; /* failed / evaluated, 0 when nothing was evaluated */
+    bool breached;    /* fail_rate > threshold */
+    char *note;       /* e.g. unique's memory cap was reached; NULL when none */
+    assay_sample *samples;
+    size_t nsamples;
+} assay_rule_result;
+
+typedef struct assay_bad_sample {
+    uint32_t file;   /* index into files */
+    uint64_t line;   /* 1-based line in that file where the row starts */
+    uint64_t row;    /* 1-based data row over all input */
+    char reason[160];
+    char *text;      /* the row's first bytes */
+} assay_bad_sample;
+
+typedef struct assay_column_result {
+    char *name;
+    assay_type type;
+    bool inferred; /* type came from the data, not the config */
+    bool parsed;   /* some rule needed this column, so the counts below are filled */
+    uint64_t count, nulls, invalid; /* values seen, nulls, non-null values not of type */
+} assay_column_result;
+
+typedef struct assay_result {
+    char **files;
+    size_t nfiles;
+    assay_format format;
+    uint64_t rows;     /* data rows, bad ones included */
+    uint64_t bytes;    /* input bytes */
+    double seconds;    /* wall time of the pass */
+    unsigned threads;
+    bool io_uring;
+    const char *simd;
+
+    uint64_t bad_rows;
+    assay_bad_sample *bad_samples; /* the first ASSAY_BAD_SAMPLES by row */
+    size_t nbad_samples;
+
+    assay_rule_result *rules;
+    size_t nrules;
+    size_t breached; /* rules breached */
+
+    assay_column_result *columns;
+    size_t ncolumns;
+
+    /* DESIGN section 2: per-dimension score over its checks; present = had checks. */
+    double dims[ASSAY_DIM_COUNT];
+    bool dim_present[ASSAY_DIM_COUNT];
+    uint64_t dim_checks[ASSAY_DIM_COUNT], dim_failed[ASSAY_DIM_COUNT];
+    double overall; /* weighted mean over present dimensions; 100 when none */
+} assay_result;
+
+/* Run every rule of o->cfg over the input. Returns 0 and a result (whatever the data
+ * looked like), or a negative code with err set for usage/config/I-O errors. */
+ASSAY_API int assay_engine_check(const assay_engine_options *o, assay_result **out,
+                                 assay_error *err);
+ASSAY_API void assay_result_free(assay_result *r);
+
+/* The exit status `assay check` gives this result: 0 pass, 1 a rule breached or rows
+ * could not be parsed. */
+ASSAY_API int assay_result_status(const assay_result *r);
+
+/* Reports. */
+ASSAY_API char *assay_result_json(const assay_result *r, const assay_config *cfg);
+ASSAY_API void assay_result_text(const assay_result *r, const assay_config *cfg, FILE *out,
+                                 bool color);
+
+/* Scoring (src/engine/score.c): fill dims/overall from rules and bad rows. */
+ASSAY_API void assay_score(assay_result *r, const assay_config *cfg);
+
+#endif

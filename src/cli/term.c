@@ -1,0 +1,59 @@
+/*
+ * Progress line: "  412 MB / 1.23 GB  33%  806 MB/s  ETA 1s" redrawn in place on
+ * stderr, only when stderr is a terminal (so logs and pipes stay clean).
+ */
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/term.h"
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+void assay_progress_init(assay_progress *p)
+{
+    p->enabled = isatty(STDERR_FILENO);
+    p->start = now_s();
+    p->drawn = false;
+}
+
+static void human(double bytes, char *buf, size_t cap)
+{
+    if (bytes >= 1e9)
+        snprintf(buf, cap, "%.2f GB", bytes / 1e9);
+    else
+        snprintf(buf, cap, "%.0f MB", bytes / 1e6);
+}
+
+void assay_progress_update(void *ctx, uint64_t bytes, uint64_t total, uint64_t rows)
+{
+    assay_progress *p = ctx;
+    (void)rows;
+    if (!p->enabled)
+        return;
+    double t = now_s() - p->start;
+    double rate = t > 0 ? (double)bytes / t : 0;
+    char done[32], all[32];
+    human((double)bytes, done, sizeof(done));
+    if (total > 0) {
+        human((double)total, all, sizeof(all));
+        double eta = rate > 0 ? (double)(total - (bytes < total ? bytes : total)) / rate : 0;
+        fprintf(stderr, "\r\033[K  %s / %s  %3.0f%%  %.0f MB/s  ETA %.0fs", done, all,
+                100.0 * (double)bytes / (double)total, rate / 1e6, eta);
+    } else {
+        fprintf(stderr, "\r\033[K  %s  %.0f MB/s", done, rate / 1e6);
+    }
+    p->drawn = true;
+}
+
+void assay_progress_done(assay_progress *p)
+{
+    if (p->enabled && p->drawn)
+        fputs("\r\033[K", stderr);
+    p->drawn = false;
+}

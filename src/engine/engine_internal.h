@@ -1,0 +1,135 @@
+/*
+ * engine_internal.h - state shared by engine.c (setup, dispatch, merge) and shard.c
+ * (per-shard batch processing). A shard owns everything it writes; the engine reads
+ * shard state only after joining the shard's thread.
+ */
+#ifndef ASSAY_ENGINE_INTERNAL_H
+#define ASSAY_ENGINE_INTERNAL_H
+
+#include <pthread.h>
+
+#include "assay/config.h"
+#include "assay/csv.h"
+#include "assay/engine.h"
+#include "assay/ndjson.h"
+#include "assay/reader.h"
+#include "assay/regex.h"
+#include "core/ring.h"
+#include "rules/rules.h"
+
+typedef struct assay_schema {
+    uint32_t ncols;
+    char **names;
+    assay_type *types;
+    bool *inferred;
+    uint8_t *want;       /* parse cells of this column */
+    uint8_t *need_text;  /* build unescaped text views */
+    uint8_t *need_typed; /* parse typed values */
+    assay_regex_db **regex; /* per column, NULL when no matches rule */
+} assay_schema;
+
+/* Row position: chunk sequence number in the high 32 bits, row ordinal in the chunk
+ * in the low 32. Sorting positions sorts rows in input order, whatever shard saw them. */
+#define POS(seq, ord) (((uint64_t)(seq) << 32) | (uint32_t)(ord))
+#define POS_SEQ(p)    ((uint32_t)((p) >> 32))
+#define POS_ORD(p)    ((uint32_t)(p))
+
+typedef struct chunk_msg {
+    assay_chunk chunk;
+    size_t start;          /* parse from here (after a CSV header) */
+    uint32_t header_lines; /* '\n' bytes before start */
+    bool stop;             /* no more chunks */
+} chunk_msg;
+
+typedef struct chunk_stat {
+    uint64_t seq;
+    uint32_t file;
+    uint32_t rows;  /* data rows (ordinals), bad ones included */
+    uint64_t lines; /* '\n' bytes in the chunk, header included */
+    uint64_t offset, len, start; /* to re-read a row for a sample */
+} chunk_stat;
+
+typedef struct pos_sample {
+    uint64_t pos;
+    char *value; /* NULL = null value */
+    bool fetch;  /* value must be re-read from the input (cross-shard duplicate) */
+} pos_sample;
+
+typedef struct rule_acc {
+    uint64_t evaluated, failed;
+    pos_sample *samples; /* the first `limits.samples` failures this shard saw */
+    size_t nsamples;
+} rule_acc;
+
+typedef struct bad_acc {
+    uint64_t pos;
+    uint32_t file;
+    uint64_t line_in_chunk; /* '\n' bytes before the row in its chunk */
+    char reason[160];
+    char *text;
+} bad_acc;
+
+typedef struct assay_engine assay_engine;
+
+typedef struct assay_shard {
+    assay_engine *e;
+    unsigned id;
+    pthread_t thread;
+    assay_ring in, out;
+
+    /* batch memory, sized for batch_rows */
+    assay_rowset rs;
+    assay_bad_row *bad_rows;
+    uint64_t *ok, *fail, *eval, *pos;
+    uint64_t **null, **invalid; /* per column (wanted ones) */
+    int64_t **i64;
+    double **f64;
+    const char ***str;
+    uint32_t **len;
+    uint64_t ***match;
+    assay_regex_scratch **rx;
+    char *scratch;
+    size_t scratch_cap, scratch_len;
+
+    /* accumulated results */
+    assay_rule_state *rst;
+    rule_acc *acc;
+    uint64_t *col_count, *col_nulls, *col_invalid;
+    chunk_stat *stats;
+    size_t nstats, stats_cap;
+    bad_acc bad[ASSAY_BAD_SAMPLES];
+    size_t nbad_kept;
+    uint64_t nbad;
+    int error;
+} assay_shard;
+
+struct assay_engine {
+    const assay_engine_options *opt;
+    const assay_config *cfg;
+    const char *const *paths;
+    size_t npaths;
+    assay_format format;
+    assay_csv_options csv;
+    assay_ndjson_options nj;
+    assay_ndjson_schema *njs;
+    assay_schema sch;
+    assay_rule *rules;
+    size_t nrules;
+    unsigned nshards;
+    assay_shard *shards;
+    uint32_t batch_rows;
+    size_t max_samples;
+};
+
+int assay_shard_init(assay_engine *e, assay_shard *s, unsigned id);
+void assay_shard_free(assay_shard *s);
+void *assay_shard_main(void *arg);
+/* Process one chunk (exposed so the engine can also run inline). */
+int assay_shard_process(assay_shard *s, const chunk_msg *m);
+/* Parse rows of a chunk; shared by shards, inference and sample re-reads. */
+int assay_engine_parse(const assay_engine *e, assay_cursor *cur, assay_rowset *rs);
+/* Text of a cell (unescaped into buf when needed; buf has cell.len bytes). */
+void assay_cell_text(const assay_engine *e, const char *base, assay_cell cell, uint8_t flags,
+                     char *buf, const char **p, uint32_t *len);
+
+#endif

@@ -1,0 +1,138 @@
+/*
+ * Schema: the columns of the input (from the CSV header or the NDJSON keys), their
+ * types (declared in the config, else inferred), and which columns each rule needs.
+ *
+ * Inference looks at the first rows of the first chunk (up to 10,000). A column
+ * takes the first of int, float, timestamp, bool whose parser accepts at least 90%
+ * of its non-null sample values; otherwise it is a string. The 10% slack is on
+ * purpose: a data-quality tool must type a column by what most of it is, so that
+ * the few values that are not ("N/A" in an amount column) are reported as `type`
+ * failures instead of silently turning the column into text. Declare types under
+ * `columns:` to take inference out of the picture.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "assay/number.h"
+#include "engine/engine_internal.h"
+
+#define INFER_ROWS 10000
+
+void assay_schema_free(assay_schema *s);
+int assay_schema_infer(assay_engine *e, const char *buf, size_t len, size_t start,
+                       assay_error *err);
+
+void assay_schema_free(assay_schema *s)
+{
+    for (uint32_t c = 0; c < s->ncols; c++) {
+        free(s->names ? s->names[c] : NULL);
+        if (s->regex)
+            assay_regex_free(s->regex[c]);
+    }
+    free(s->names);
+    free(s->types);
+    free(s->inferred);
+    free(s->want);
+    free(s->need_text);
+    free(s->need_typed);
+    free(s->regex);
+    memset(s, 0, sizeof(*s));
+}
+
+typedef struct infer_count {
+    uint64_t nonnull, as_int, as_float, as_ts, as_bool;
+} infer_count;
+
+/* Fill types of columns not declared in the config from the first rows in buf. */
+int assay_schema_infer(assay_engine *e, const char *buf, size_t len, size_t start,
+                       assay_error *err)
+{
+    assay_schema *s = &e->sch;
+    uint32_t nc = s->ncols;
+    bool any = false;
+    for (uint32_t c = 0; c < nc; c++)
+        any |= s->types[c] == ASSAY_TYPE_UNKNOWN;
+    if (!any)
+        return 0;
+    uint32_t cap = INFER_ROWS;
+    assay_rowset rs = { 0 };
+    uint8_t *want = malloc(nc);
+    infer_count *cnt = calloc(nc, sizeof(*cnt));
+    assay_bad_row bad[64];
+    rs.ncols = nc;
+    rs.want = want;
+    rs.cap = cap;
+    rs.cells = malloc((size_t)nc * cap * sizeof(assay_cell));
+    rs.flags = malloc((size_t)nc * cap);
+    rs.row_off = malloc(cap * sizeof(uint32_t));
+    rs.row_len = malloc(cap * sizeof(uint32_t));
+    rs.row_ord = malloc(cap * sizeof(uint32_t));
+    rs.bad = bad;
+    rs.bad_cap = 64;
+    int rc = 0;
+    if (!want || !cnt || !rs.cells || !rs.flags || !rs.row_off || !rs.row_len || !rs.row_ord) {
+        rc = assay_error_set(err, -ENOMEM, "out of memory inferring column types");
+        goto out;
+    }
+    memset(want, 1, nc);
+    assay_cursor cur = { .buf = buf, .len = len, .pos = start, .ord = 0 };
+    uint32_t seen = 0;
+    char tmp[256];
+    while (cur.pos < cur.len && seen < cap) {
+        size_t before = cur.pos;
+        rs.cap = cap - seen;
+        rs.nrows = rs.nbad = rs.nlines = 0;
+        assay_engine_parse(e, &cur, &rs);
+        for (uint32_t c = 0; c < nc; c++) {
+            for (uint32_t i = 0; i < rs.nrows; i++) {
+                assay_cell cell = rs.cells[(size_t)c * rs.cap + i];
+                uint8_t fl = rs.flags[(size_t)c * rs.cap + i];
+                if (fl & (ASSAY_CELL_NULL | ASSAY_CELL_RAW))
+                    continue;
+                const char *p;
+                uint32_t l;
+                if (cell.len > sizeof(tmp))
+                    continue;
+                assay_cell_text(e, buf, cell, fl, tmp, &p, &l);
+                int64_t iv;
+                double dv;
+                bool bv;
+                cnt[c].nonnull++;
+                cnt[c].as_int += assay_parse_i64(p, l, &iv) == 0;
+                cnt[c].as_float += assay_parse_f64(p, l, &dv) == 0;
+                cnt[c].as_ts += assay_parse_timestamp(p, l, &iv) == 0;
+                cnt[c].as_bool += assay_parse_bool(p, l, &bv) == 0;
+            }
+        }
+        seen += rs.nrows;
+        if (cur.pos == before)
+            break;
+    }
+    for (uint32_t c = 0; c < nc; c++) {
+        if (s->types[c] != ASSAY_TYPE_UNKNOWN)
+            continue;
+        s->inferred[c] = true;
+        uint64_t need = cnt[c].nonnull - cnt[c].nonnull / 10; /* 90% */
+        if (cnt[c].nonnull == 0)
+            s->types[c] = ASSAY_TYPE_STRING;
+        else if (cnt[c].as_int >= need)
+            s->types[c] = ASSAY_TYPE_INT;
+        else if (cnt[c].as_float >= need)
+            s->types[c] = ASSAY_TYPE_FLOAT;
+        else if (cnt[c].as_ts >= need)
+            s->types[c] = ASSAY_TYPE_TIMESTAMP;
+        else if (cnt[c].as_bool >= need)
+            s->types[c] = ASSAY_TYPE_BOOL;
+        else
+            s->types[c] = ASSAY_TYPE_STRING;
+    }
+out:
+    free(want);
+    free(cnt);
+    free(rs.cells);
+    free(rs.flags);
+    free(rs.row_off);
+    free(rs.row_len);
+    free(rs.row_ord);
+    return rc;
+}

@@ -1,0 +1,358 @@
+/*
+ * Rule kernels over column batches (see rules.h for what each check evaluates).
+ *
+ * Every kernel is a straight loop over the batch that builds 64-bit words of the
+ * fail/eval bitmaps in registers and stores each word once, so the compiler can
+ * vectorise the comparisons (in_range over an int64/double vector, not_null as a
+ * copy of the null bitmap). Text rules hash or scan value slices that point into the
+ * input chunk; nothing is copied unless a value carried escapes.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "assay/bitmap.h"
+#include "assay/number.h"
+#include "assay/utf8.h"
+#include "rules/rules.h"
+
+bool assay_rule_needs_text(const assay_rule *r)
+{
+    switch (r->cfg->check) {
+    case ASSAY_CHECK_IN_SET:
+    case ASSAY_CHECK_MATCHES:
+    case ASSAY_CHECK_UNIQUE:
+    case ASSAY_CHECK_FOREIGN_KEY:
+    case ASSAY_CHECK_LENGTH:
+        return true;
+    default:
+        return false;
+    }
+}
+
+bool assay_rule_needs_typed(const assay_rule *r)
+{
+    switch (r->cfg->check) {
+    case ASSAY_CHECK_TYPE:
+    case ASSAY_CHECK_IN_RANGE:
+    case ASSAY_CHECK_FRESHNESS:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Parse a bound written in the config into the column's domain. */
+static int parse_bound(const assay_rule *r, const char *text, double num, bool is_lo,
+                       const assay_rule_config *cfg, const char *cfg_path, assay_error *err)
+{
+    const char *which = is_lo ? "min" : "max";
+    size_t len = strlen(text);
+    int64_t i;
+    double f;
+    assay_rule *w = (assay_rule *)r;
+    switch (r->type) {
+    case ASSAY_TYPE_INT:
+        if (assay_parse_i64(text, len, &i) == 0) {
+            if (is_lo)
+                w->lo_i = i;
+            else
+                w->hi_i = i;
+            return 0;
+        }
+        /* a fractional bound on an int column: compare as doubles */
+        w->int_bounds = false;
+        if (is_lo)
+            w->lo_f = num;
+        else
+            w->hi_f = num;
+        return 0;
+    case ASSAY_TYPE_FLOAT:
+        if (assay_parse_f64(text, len, &f) != 0)
+            f = num;
+        if (is_lo)
+            w->lo_f = f;
+        else
+            w->hi_f = f;
+        return 0;
+    case ASSAY_TYPE_TIMESTAMP:
+        if (assay_parse_timestamp(text, len, &i) != 0)
+            return assay_error_set(err, -EINVAL,
+                                   "%s:%d:%d: rules.%s.%s: '%s' is not a timestamp (column "
+                                   "'%s' holds timestamps; write e.g. 2026-01-01T00:00:00Z)",
+                                   cfg_path, cfg->pos.line, cfg->pos.col, cfg->name, which,
+                                   text, cfg->column);
+        if (is_lo)
+            w->lo_i = i;
+        else
+            w->hi_i = i;
+        return 0;
+    default:
+        return assay_error_set(err, -EINVAL,
+                               "%s:%d:%d: rules.%s: in_range needs a numeric or timestamp "
+                               "column, but '%s' is %s (use length for strings)",
+                               cfg_path, cfg->pos.line, cfg->pos.col, cfg->name, cfg->column,
+                               assay_type_name(r->type));
+    }
+}
+
+int assay_rule_compile(const assay_rule_config *cfg, int col, assay_type type, int64_t now_us,
+                       assay_rule *out, const char *cfg_path, assay_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    out->cfg = cfg;
+    out->col = col;
+    out->type = type;
+    out->regex_id = -1;
+    int rc;
+    switch (cfg->check) {
+    case ASSAY_CHECK_IN_RANGE:
+        out->int_bounds = (type == ASSAY_TYPE_INT || type == ASSAY_TYPE_TIMESTAMP);
+        out->has_lo = cfg->has_min;
+        out->has_hi = cfg->has_max;
+        out->lo_incl = cfg->min_inclusive;
+        out->hi_incl = cfg->max_inclusive;
+        if (type != ASSAY_TYPE_INT && type != ASSAY_TYPE_FLOAT && type != ASSAY_TYPE_TIMESTAMP)
+            return parse_bound(out, "", 0, true, cfg, cfg_path, err);
+        if (cfg->has_min && (rc = parse_bound(out, cfg->min_text, cfg->min, true, cfg,
+                                              cfg_path, err)) < 0)
+            return rc;
+        if (cfg->has_max && (rc = parse_bound(out, cfg->max_text, cfg->max, false, cfg,
+                                              cfg_path, err)) < 0)
+            return rc;
+        if (!out->int_bounds && type == ASSAY_TYPE_INT) {
+            /* mixed: make both sides doubles */
+            if (cfg->has_min)
+                out->lo_f = cfg->min;
+            if (cfg->has_max)
+                out->hi_f = cfg->max;
+        }
+        return 0;
+    case ASSAY_CHECK_IN_SET:
+        rc = assay_hashset_new(&out->set, cfg->nvalues * 2 + 16, 0);
+        if (rc < 0)
+            return assay_error_set(err, rc, "out of memory building in_set for %s", cfg->name);
+        out->owns_set = true;
+        for (size_t i = 0; i < cfg->nvalues; i++)
+            assay_hashset_insert(out->set,
+                                 assay_hash_bytes(cfg->values[i], strlen(cfg->values[i])), i,
+                                 NULL);
+        return 0;
+    case ASSAY_CHECK_FRESHNESS:
+        if (type != ASSAY_TYPE_TIMESTAMP)
+            return assay_error_set(err, -EINVAL,
+                                   "%s:%d:%d: rules.%s: freshness needs a timestamp column, but "
+                                   "'%s' is %s (declare it under columns: with type: timestamp)",
+                                   cfg_path, cfg->pos.line, cfg->pos.col, cfg->name,
+                                   cfg->column, assay_type_name(type));
+        out->fresh_cutoff_us = now_us - cfg->max_age_us;
+        return 0;
+    case ASSAY_CHECK_TYPE:
+        if (type == ASSAY_TYPE_STRING || type == ASSAY_TYPE_UNKNOWN)
+            return 0; /* every value is a string: the check passes trivially */
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+void assay_rule_free(assay_rule *r)
+{
+    if (r->owns_set)
+        assay_hashset_free(r->set);
+    r->set = NULL;
+}
+
+int assay_rule_state_init(const assay_rule *r, assay_rule_state *st, uint32_t batch_rows,
+                          size_t unique_mem_cap)
+{
+    memset(st, 0, sizeof(*st));
+    if (r->cfg->check != ASSAY_CHECK_UNIQUE)
+        return 0;
+    int rc = assay_hashset_new(&st->uniq, 1 << 16, unique_mem_cap);
+    if (rc < 0)
+        return rc;
+    st->hashes = malloc(batch_rows * sizeof(uint64_t));
+    st->vals = malloc(batch_rows * sizeof(uint64_t));
+    st->res = malloc(batch_rows);
+    if (!st->hashes || !st->vals || !st->res)
+        return -ENOMEM;
+    return 0;
+}
+
+void assay_rule_state_free(assay_rule_state *st)
+{
+    assay_hashset_free(st->uniq);
+    free(st->hashes);
+    free(st->vals);
+    free(st->res);
+    memset(st, 0, sizeof(*st));
+}
+
+/* ---------------------------------------------------------------------------------
+ * Kernels
+ * ------------------------------------------------------------------------------- */
+
+/* eval = ok & ~null (& ~invalid when typed) */
+static void eval_present(const assay_col_view *v, const uint64_t *ok, bool typed, uint64_t *eval)
+{
+    size_t words = ASSAY_BITMAP_WORDS(v->n);
+    for (size_t w = 0; w < words; w++) {
+        uint64_t e = ok[w] & ~v->null[w];
+        if (typed)
+            e &= ~v->invalid[w];
+        eval[w] = e;
+    }
+}
+
+static inline bool in_range_i(const assay_rule *r, int64_t x)
+{
+    if (r->has_lo && (r->lo_incl ? x < r->lo_i : x <= r->lo_i))
+        return false;
+    if (r->has_hi && (r->hi_incl ? x > r->hi_i : x >= r->hi_i))
+        return false;
+    return true;
+}
+
+static inline bool in_range_f(const assay_rule *r, double x)
+{
+    if (isnan(x))
+        return false;
+    if (r->has_lo && (r->lo_incl ? x < r->lo_f : x <= r->lo_f))
+        return false;
+    if (r->has_hi && (r->hi_incl ? x > r->hi_f : x >= r->hi_f))
+        return false;
+    return true;
+}
+
+static void eval_in_range(const assay_rule *r, const assay_col_view *v, uint64_t *fail,
+                          const uint64_t *eval)
+{
+    size_t words = ASSAY_BITMAP_WORDS(v->n);
+    for (size_t w = 0; w < words; w++) {
+        uint64_t f = 0;
+        size_t base = w * 64, end = ASSAY_MIN(base + 64, (size_t)v->n);
+        if (v->type == ASSAY_TYPE_FLOAT) {
+            for (size_t i = base; i < end; i++)
+                f |= (uint64_t)!in_range_f(r, v->f64[i]) << (i - base);
+        } else if (r->int_bounds) {
+            for (size_t i = base; i < end; i++)
+                f |= (uint64_t)!in_range_i(r, v->i64[i]) << (i - base);
+        } else {
+            for (size_t i = base; i < end; i++)
+                f |= (uint64_t)!in_range_f(r, (double)v->i64[i]) << (i - base);
+        }
+        fail[w] = f & eval[w];
+    }
+}
+
+static void eval_set(const assay_rule *r, const assay_col_view *v, uint64_t *fail,
+                     const uint64_t *eval)
+{
+    for (size_t i = assay_bitmap_next(eval, 0, v->n); i < v->n;
+         i = assay_bitmap_next(eval, i + 1, v->n)) {
+        uint64_t h = assay_hash_bytes(v->str[i], v->len[i]);
+        if (!assay_hashset_contains(r->set, h))
+            assay_bit_set(fail, i);
+    }
+}
+
+static void eval_length(const assay_rule *r, const assay_col_view *v, uint64_t *fail,
+                        const uint64_t *eval)
+{
+    const assay_rule_config *c = r->cfg;
+    for (size_t i = assay_bitmap_next(eval, 0, v->n); i < v->n;
+         i = assay_bitmap_next(eval, i + 1, v->n)) {
+        uint64_t n = assay_utf8_length(v->str[i], v->len[i]);
+        if ((c->has_min_length && n < c->min_length) || (c->has_max_length && n > c->max_length))
+            assay_bit_set(fail, i);
+    }
+}
+
+static void eval_unique(const assay_rule *r, assay_rule_state *st, const assay_col_view *v,
+                        const uint64_t *pos, uint64_t *fail, const uint64_t *eval)
+{
+    (void)r;
+    size_t n = 0;
+    /* Gather the checked rows' hashes, insert as one batch (prefetching), then map
+     * the "already present" answers back to rows. */
+    for (size_t i = assay_bitmap_next(eval, 0, v->n); i < v->n;
+         i = assay_bitmap_next(eval, i + 1, v->n)) {
+        st->hashes[n] = assay_hash_bytes(v->str[i], v->len[i]);
+        st->vals[n] = pos[i];
+        n++;
+    }
+    if (n == 0)
+        return;
+    int64_t rc = assay_hashset_insert_batch(st->uniq, st->hashes, st->vals, n, st->res);
+    if (rc == -ENOSPC)
+        st->capped = true;
+    size_t k = 0;
+    for (size_t i = assay_bitmap_next(eval, 0, v->n); i < v->n;
+         i = assay_bitmap_next(eval, i + 1, v->n), k++) {
+        if (st->res[k] == 0)
+            assay_bit_set(fail, i);
+    }
+}
+
+void assay_rule_eval(const assay_rule *r, assay_rule_state *st, const assay_col_view *v,
+                     const uint64_t *ok, const uint64_t *pos, uint64_t *fail, uint64_t *eval)
+{
+    size_t words = ASSAY_BITMAP_WORDS(v->n);
+    memset(fail, 0, words * sizeof(uint64_t));
+    switch (r->cfg->check) {
+    case ASSAY_CHECK_NOT_NULL:
+        for (size_t w = 0; w < words; w++) {
+            eval[w] = ok[w];
+            fail[w] = ok[w] & v->null[w];
+        }
+        break;
+    case ASSAY_CHECK_TYPE:
+        eval_present(v, ok, false, eval);
+        if (v->invalid)
+            for (size_t w = 0; w < words; w++)
+                fail[w] = eval[w] & v->invalid[w];
+        break;
+    case ASSAY_CHECK_IN_RANGE:
+        eval_present(v, ok, true, eval);
+        eval_in_range(r, v, fail, eval);
+        break;
+    case ASSAY_CHECK_IN_SET:
+    case ASSAY_CHECK_FOREIGN_KEY:
+        eval_present(v, ok, false, eval);
+        eval_set(r, v, fail, eval);
+        break;
+    case ASSAY_CHECK_MATCHES:
+        eval_present(v, ok, false, eval);
+        for (size_t w = 0; w < words; w++)
+            fail[w] = eval[w] & ~v->match[r->regex_id][w];
+        break;
+    case ASSAY_CHECK_UNIQUE:
+        eval_present(v, ok, false, eval);
+        eval_unique(r, st, v, pos, fail, eval);
+        break;
+    case ASSAY_CHECK_FRESHNESS:
+        eval_present(v, ok, true, eval);
+        for (size_t w = 0; w < words; w++) {
+            uint64_t f = 0;
+            size_t base = w * 64, end = ASSAY_MIN(base + 64, (size_t)v->n);
+            for (size_t i = base; i < end; i++)
+                f |= (uint64_t)(v->i64[i] < r->fresh_cutoff_us) << (i - base);
+            fail[w] = f & eval[w];
+        }
+        break;
+    case ASSAY_CHECK_LENGTH:
+        eval_present(v, ok, false, eval);
+        eval_length(r, v, fail, eval);
+        break;
+    default:
+        memset(eval, 0, words * sizeof(uint64_t));
+        break;
+    }
+    /* The last word may carry bits past n from ~null: clear them. */
+    if (v->n & 63) {
+        uint64_t m = ((uint64_t)1 << (v->n & 63)) - 1;
+        eval[words - 1] &= m;
+        fail[words - 1] &= m;
+    }
+}

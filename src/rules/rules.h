@@ -1,0 +1,85 @@
+/*
+ * rules.h - compiled rules and their batch kernels.
+ *
+ * A rule sees one column of a batch as a view (null bitmap, typed vector, or value
+ * text) and fills two bitmaps over the batch's rows: `eval` (the rows it checked) and
+ * `fail` (the rows that failed it). Counts are popcounts; the samples and the
+ * verdict of a row come from the bitmaps.
+ *
+ * What each check evaluates (documented in README "Rules"):
+ *   not_null    every row                      fails on null
+ *   type        non-null values                fails when the text is not of the type
+ *   in_range    non-null values of the type    fails outside [min, max]
+ *   in_set      non-null values (as text)      fails when not one of `values`
+ *   matches     non-null values (as text)      fails when the pattern does not match
+ *   unique      non-null values (as text)      fails on every repeat of an earlier value
+ *   foreign_key non-null values (as text)      fails when absent from the reference
+ *   freshness   non-null timestamps            fails when older than now - max_age
+ *   length      non-null values (code points)  fails outside [min, max]
+ *   row_count   table level, once per window   fails when rows outside [min, max]
+ * So a null is only ever a completeness failure, and a value that is not of the
+ * column's type only a `type` failure.
+ */
+#ifndef ASSAY_RULES_H
+#define ASSAY_RULES_H
+
+#include "assay/config.h"
+#include "assay/hashset.h"
+
+typedef struct assay_col_view {
+    uint32_t n;
+    assay_type type;
+    const uint64_t *null;    /* bit set = null */
+    const uint64_t *invalid; /* bit set = non-null but not of the column's type */
+    const int64_t *i64;      /* int values; timestamps in microseconds; bools 0/1 */
+    const double *f64;       /* float values */
+    const char *const *str;  /* value text, unescaped (when some rule needs text) */
+    const uint32_t *len;
+    uint64_t *const *match;  /* match bitmaps, one per pattern of the column's regex db */
+} assay_col_view;
+
+typedef struct assay_rule {
+    const assay_rule_config *cfg;
+    int col;          /* schema column; -1 for table-level rules */
+    assay_type type;  /* the column's type */
+    int regex_id;     /* matches: pattern index in the column's database */
+    /* in_range, in the column's domain (ints compare as int64, timestamps as us) */
+    bool has_lo, has_hi, lo_incl, hi_incl, int_bounds;
+    int64_t lo_i, hi_i;
+    double lo_f, hi_f;
+    /* in_set values / foreign_key reference values; shared read-only by shards */
+    assay_hashset *set;
+    bool owns_set;
+    /* freshness: event time < cutoff fails */
+    int64_t fresh_cutoff_us;
+} assay_rule;
+
+/* Per-shard mutable state of a rule. */
+typedef struct assay_rule_state {
+    assay_hashset *uniq; /* unique: hash -> position of the first occurrence */
+    bool capped;         /* unique: memory cap reached, later new keys not tracked */
+    uint64_t *hashes;    /* unique scratch, batch sized */
+    uint64_t *vals;
+    int8_t *res;
+} assay_rule_state;
+
+/* Which inputs a rule needs from its column. */
+bool assay_rule_needs_text(const assay_rule *r);
+bool assay_rule_needs_typed(const assay_rule *r);
+
+/* Resolve bounds and sets of a rule whose column (index, type) is known. Does not
+ * load foreign-key references (the engine does). */
+int assay_rule_compile(const assay_rule_config *cfg, int col, assay_type type, int64_t now_us,
+                       assay_rule *out, const char *cfg_path, assay_error *err);
+void assay_rule_free(assay_rule *r);
+
+int assay_rule_state_init(const assay_rule *r, assay_rule_state *st, uint32_t batch_rows,
+                          size_t unique_mem_cap);
+void assay_rule_state_free(assay_rule_state *st);
+
+/* Evaluate a column rule over rows set in ok. pos[i] is the row's position (for
+ * unique's first-occurrence bookkeeping). fail and eval are cleared first. */
+void assay_rule_eval(const assay_rule *r, assay_rule_state *st, const assay_col_view *v,
+                     const uint64_t *ok, const uint64_t *pos, uint64_t *fail, uint64_t *eval);
+
+#endif

@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# End-to-end tests of the assay binary: exact rule counts against an independent
+# recount, determinism across thread counts / formats / stdin / read fallback,
+# exit codes, and error messages. Usage: integration.sh PATH/TO/assay
+set -uo pipefail
+ASSAY=$1
+ROOT=${ASSAY_SOURCE_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
+DATA=$ROOT/tests/data
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+pass=0 failn=0
+ok()   { pass=$((pass+1)); echo "ok   $*"; }
+bad()  { failn=$((failn+1)); echo "FAIL $*"; }
+expect_eq() { if [ "$1" == "$2" ]; then ok "$3"; else bad "$3: got '$1', expected '$2'"; fi; }
+# drop the fields that legitimately differ between runs
+norm() { python3 -c 'import json,sys; d=json.load(sys.stdin); [d.pop(k,None) for k in ("seconds","threads","files","format")]; [s.pop("file",None) for s in d["bad_rows"]["samples"]]; print(json.dumps(d,sort_keys=True))'; }
+NOW=2026-11-23T00:00:00Z
+
+faults=bad_email=0.05,null_email=0.03,negative_amount=0.02,bad_amount=0.01,bad_currency=0.02,duplicate_id=0.02,null_customer=0.01,bad_phone=0.03,stale=0.01,long_note=0.01
+"$ASSAY" gen --rows 120000 --seed 7 --faults "$faults" -o "$T/o.csv" || bad "gen csv"
+"$ASSAY" gen --rows 120000 --seed 7 --faults "$faults" --format ndjson -o "$T/o.ndjson" || bad "gen ndjson"
+
+# 1. exact counts
+"$ASSAY" check -c "$DATA/check.yaml" --json --now $NOW --threads 2 "$T/o.csv" > "$T/r2.json"
+expect_eq "$?" 1 "check on faulty data exits 1"
+python3 "$ROOT/tests/exact_check.py" "$T/o.csv" $NOW > "$T/exact.json"
+python3 - "$T/r2.json" "$T/exact.json" <<'PY' && ok "every rule's evaluated/failed equals the exact recount" || bad "exact recount differs"
+import json, sys
+r = json.load(open(sys.argv[1])); e = json.load(open(sys.argv[2]))
+bad = 0
+if r["rows"] != e["rows"]:
+    print("  rows", r["rows"], "exact", e["rows"]); bad = 1
+for rule in r["rules"]:
+    want = e[rule["name"]]
+    got = [rule["evaluated"], rule["failed"]]
+    if got != want:
+        print("  %-18s assay %s exact %s" % (rule["name"], got, want)); bad = 1
+    elif rule["failed"] == 0 and rule["name"] not in ("enough_rows",):
+        print("  %-18s no failures: the faults should have produced some" % rule["name"])
+sys.exit(bad)
+PY
+
+# 2. the same report for 1, 2 and 7 threads, samples included
+"$ASSAY" check -c "$DATA/check.yaml" --json --now $NOW --threads 1 "$T/o.csv" | norm > "$T/n1"
+"$ASSAY" check -c "$DATA/check.yaml" --json --now $NOW --threads 7 "$T/o.csv" | norm > "$T/n7"
+norm < "$T/r2.json" > "$T/n2"
+cmp -s "$T/n1" "$T/n2" && cmp -s "$T/n1" "$T/n7" && ok "identical reports for 1, 2, 7 threads" \
+  || { bad "reports differ between thread counts"; diff <(tr , '\n' < "$T/n1") <(tr , '\n' < "$T/n7") | head; }
+
+# 3. NDJSON of the same data gives the same counts
+"$ASSAY" check -c "$DATA/check.yaml" --json --now $NOW --threads 2 "$T/o.ndjson" | norm > "$T/nj"
+python3 - "$T/n2" "$T/nj" <<'PY' && ok "ndjson and csv of the same rows give the same rule counts" || bad "ndjson counts differ from csv"
+import json, sys
+a = json.load(open(sys.argv[1])); b = json.load(open(sys.argv[2]))
+ka = [(r["name"], r["evaluated"], r["failed"]) for r in a["rules"]]
+kb = [(r["name"], r["evaluated"], r["failed"]) for r in b["rules"]]
+if ka != kb or a["rows"] != b["rows"]:
+    for x, y in zip(ka, kb):
+        if x != y: print("  csv", x, "ndjson", y)
+    sys.exit(1)
+PY
+
+# 4. stdin and the plain-read fallback give the same report
+"$ASSAY" check -c "$DATA/check.yaml" --json --now $NOW --threads 2 - < "$T/o.csv" | norm > "$T/ns"
+python3 -c 'import json,sys; a=json.load(open(sys.argv[1])); b=json.load(open(sys.argv[2])); sys.exit(0 if [(r["name"],r["evaluated"],r["failed"]) for r in a["rules"]]==[(r["name"],r["evaluated"],r["failed"]) for r in b["rules"]] else 1)' "$T/n2" "$T/ns" \
+  && ok "stdin gives the same counts" || bad "stdin counts differ"
+ASSAY_NO_IO_URING=1 "$ASSAY" check -c "$DATA/check.yaml" --json --now $NOW --threads 2 "$T/o.csv" | norm > "$T/np"
+cmp -s "$T/n2" "$T/np" && ok "plain read() fallback gives the identical report" || bad "fallback report differs"
+
+# 5. two files: rows add up, row numbers continue across files
+head -n 1 "$T/o.csv" > "$T/h"
+python3 - "$T/o.csv" "$T/a.csv" "$T/b.csv" <<'PY'
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1], newline="")))
+h, body = rows[0], rows[1:]
+for path, part in ((sys.argv[2], body[:50000]), (sys.argv[3], body[50000:])):
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f, lineterminator="\n"); w.writerow(h); w.writerows(part)
+PY
+"$ASSAY" check -c "$DATA/check.yaml" --json --now $NOW --threads 2 "$T/a.csv" "$T/b.csv" | norm > "$T/nab"
+python3 -c 'import json,sys; a=json.load(open(sys.argv[1])); b=json.load(open(sys.argv[2])); sys.exit(0 if [(r["name"],r["evaluated"],r["failed"],[s["row"] for s in r["samples"]]) for r in a["rules"]]==[(r["name"],r["evaluated"],r["failed"],[s["row"] for s in r["samples"]]) for r in b["rules"]] else 1)' "$T/n2" "$T/nab" \
+  && ok "two files: same counts and sample row numbers as one file" || bad "two-file run differs"
+
+# 6. clean data passes with exit 0
+"$ASSAY" gen --rows 5000 --seed 3 --faults bad_email=0,null_email=0,negative_amount=0,bad_amount=0,bad_currency=0,duplicate_id=0,null_customer=0,bad_phone=0,stale=0,bad_timestamp=0,long_note=0 -o "$T/clean.csv"
+"$ASSAY" check -c "$DATA/check.yaml" --now $NOW "$T/clean.csv" > "$T/clean.txt"
+expect_eq "$?" 0 "clean data exits 0"
+grep -q PASS "$T/clean.txt" && ok "text report says PASS" || bad "text report lacks PASS"
+
+# 7. bad rows: reported with file:line and reason, counted, never fatal
+printf 'order_id,customer_id,email,amount,currency,country,status,created_at,phone,note\n1,2,a@b.co,1.5,USD,US,paid,2026-11-01T00:00:00Z,+14155550123,ok\n2,3,x@y.io,2\n3,4,c@d.ee,3.0,EUR,DE,paid,2026-11-01T00:00:00Z,+4915155550123,"multi\nline"\n4,5,"broken,1.0,USD,US,paid,2026-11-01T00:00:00Z,+14155550123,x\n' > "$T/bad.csv"
+"$ASSAY" check -c "$DATA/check.yaml" --json --now $NOW "$T/bad.csv" > "$T/bad.json"
+expect_eq "$?" 1 "bad rows make the check exit 1"
+python3 - "$T/bad.json" <<'PY' && ok "bad rows: count 2, line 3 wrong field count, line 6 unterminated quote" || bad "bad row report wrong: $(cat $T/bad.json | head -c 600)"
+import json, sys
+d = json.load(open(sys.argv[1]))
+b = d["bad_rows"]
+assert d["rows"] == 4, d["rows"]
+assert b["count"] == 2, b
+s = b["samples"]
+assert s[0]["line"] == 3 and s[0]["row"] == 2 and "field" in s[0]["reason"], s[0]
+assert s[1]["line"] == 6 and s[1]["row"] == 4 and "quote" in s[1]["reason"], s[1]
+PY
+
+# 8. errors: exit 2 with file:line:col and key
+printf 'rules:\n  - {column: email, check: not_nul}\n' > "$T/badcfg.yaml"
+"$ASSAY" check -c "$T/badcfg.yaml" "$T/clean.csv" 2> "$T/err.txt" >/dev/null
+expect_eq "$?" 2 "bad config exits 2"
+grep -q "badcfg.yaml:2:" "$T/err.txt" && grep -q "not_null" "$T/err.txt" && ok "config error names file:line and suggests not_null" || bad "config error message: $(cat $T/err.txt)"
+printf 'rules:\n  - {column: emial, check: not_null}\n' > "$T/badcol.yaml"
+"$ASSAY" check -c "$T/badcol.yaml" "$T/clean.csv" 2> "$T/err2.txt" >/dev/null
+expect_eq "$?" 2 "unknown column exits 2"
+grep -q "badcol.yaml:2:.*emial.*did you mean 'email'" "$T/err2.txt" && ok "unknown column error suggests the right one" || bad "column error: $(cat $T/err2.txt)"
+"$ASSAY" check -c "$DATA/check.yaml" "$T/missing.csv" 2> "$T/err3.txt" >/dev/null
+expect_eq "$?" 2 "missing input exits 2"
+grep -q "missing.csv" "$T/err3.txt" && ok "missing input names the file" || bad "missing file error: $(cat $T/err3.txt)"
+"$ASSAY" check --threads zero -c "$DATA/check.yaml" "$T/clean.csv" 2>/dev/null >/dev/null
+expect_eq "$?" 2 "bad --threads exits 2"
+
+echo "$pass passed, $failn failed"
+[ "$failn" -eq 0 ]

@@ -1,0 +1,214 @@
+/* Rule kernels on hand-made column views: each check's eval and fail bitmaps. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "assay/bitmap.h"
+#include "rules/rules.h"
+
+#define N 70 /* crosses a word boundary */
+
+static uint64_t ok[2], null_[2], invalid[2], fail[2], eval[2], pos[N];
+static int64_t i64[N];
+static double f64[N];
+static const char *str[N];
+static uint32_t len[N];
+
+static void reset(void)
+{
+    memset(ok, 0, sizeof(ok));
+    for (int i = 0; i < N; i++)
+        assay_bit_set(ok, (size_t)i), pos[i] = (uint64_t)i;
+    memset(null_, 0, sizeof(null_));
+    memset(invalid, 0, sizeof(invalid));
+}
+
+static assay_col_view view(assay_type t)
+{
+    return (assay_col_view){ .n = N, .type = t, .null = null_, .invalid = invalid,
+                             .i64 = i64, .f64 = f64, .str = str, .len = len };
+}
+
+static assay_rule_config base_cfg(assay_check check)
+{
+    assay_rule_config c;
+    memset(&c, 0, sizeof(c));
+    c.name = "r";
+    c.column = "c";
+    c.check = check;
+    c.min_inclusive = c.max_inclusive = true;
+    return c;
+}
+
+static void test_not_null_and_type(void **state)
+{
+    (void)state;
+    reset();
+    assay_bit_set(null_, 3);
+    assay_bit_set(null_, 65);
+    assay_bit_set(invalid, 10);
+    ok[0] &= ~(1ull << 3); /* row 3 is a bad row: neither evaluated nor failed */
+    assay_rule_config c = base_cfg(ASSAY_CHECK_NOT_NULL);
+    assay_rule r;
+    assay_rule_state st;
+    assert_int_equal(assay_rule_compile(&c, 0, ASSAY_TYPE_INT, 0, &r, "t.yaml", NULL), 0);
+    assert_int_equal(assay_rule_state_init(&r, &st, N, 0), 0);
+    assay_col_view v = view(ASSAY_TYPE_INT);
+    assay_rule_eval(&r, &st, &v, ok, pos, fail, eval);
+    assert_int_equal(assay_bitmap_count(eval, N), N - 1);
+    assert_int_equal(assay_bitmap_count(fail, N), 1);
+    assert_true(assay_bit_get(fail, 65));
+
+    c = base_cfg(ASSAY_CHECK_TYPE);
+    assert_int_equal(assay_rule_compile(&c, 0, ASSAY_TYPE_INT, 0, &r, "t.yaml", NULL), 0);
+    assay_rule_eval(&r, &st, &v, ok, pos, fail, eval);
+    assert_int_equal(assay_bitmap_count(eval, N), N - 2); /* not the bad row, not the null */
+    assert_int_equal(assay_bitmap_count(fail, N), 1);
+    assert_true(assay_bit_get(fail, 10));
+    assay_rule_state_free(&st);
+}
+
+static void test_in_range_int_float_exclusive(void **state)
+{
+    (void)state;
+    reset();
+    for (int i = 0; i < N; i++)
+        i64[i] = i - 10, f64[i] = (i - 10) * 0.5;
+    assay_bit_set(invalid, 0); /* not of the type: in_range skips it */
+    assay_rule_config c = base_cfg(ASSAY_CHECK_IN_RANGE);
+    c.has_min = c.has_max = true;
+    c.min_text = "0";
+    c.max_text = "50";
+    c.min = 0;
+    c.max = 50;
+    assay_rule r;
+    assay_rule_state st;
+    assert_int_equal(assay_rule_compile(&c, 0, ASSAY_TYPE_INT, 0, &r, "t.yaml", NULL), 0);
+    assay_rule_state_init(&r, &st, N, 0);
+    assay_col_view v = view(ASSAY_TYPE_INT);
+    assay_rule_eval(&r, &st, &v, ok, pos, fail, eval);
+    /* values -10..59; fail: -9..-1 (rows 1..9; row 0 invalid) and 51..59 (rows 61..69) */
+    assert_int_equal(assay_bitmap_count(eval, N), N - 1);
+    assert_int_equal(assay_bitmap_count(fail, N), 9 + 9);
+    assert_false(assay_bit_get(fail, 10)); /* 0 inclusive */
+    assert_false(assay_bit_get(fail, 60)); /* 50 inclusive */
+
+    c.min_inclusive = false;
+    c.max_inclusive = false;
+    assert_int_equal(assay_rule_compile(&c, 0, ASSAY_TYPE_INT, 0, &r, "t.yaml", NULL), 0);
+    assay_rule_eval(&r, &st, &v, ok, pos, fail, eval);
+    assert_true(assay_bit_get(fail, 10));
+    assert_true(assay_bit_get(fail, 60));
+
+    c = base_cfg(ASSAY_CHECK_IN_RANGE);
+    c.has_min = true;
+    c.min_text = "2.25";
+    c.min = 2.25;
+    assert_int_equal(assay_rule_compile(&c, 0, ASSAY_TYPE_FLOAT, 0, &r, "t.yaml", NULL), 0);
+    v = view(ASSAY_TYPE_FLOAT);
+    f64[69] = 0.0 / 0.0; /* NaN is never in range */
+    assay_rule_eval(&r, &st, &v, ok, pos, fail, eval);
+    /* f = (i-10)/2 >= 2.25 <=> i >= 14.5; rows 1..14 fail (row 0 invalid) + NaN row */
+    assert_int_equal(assay_bitmap_count(fail, N), 14 + 1);
+    assay_rule_state_free(&st);
+
+    /* in_range on a string column is a config error naming the rule */
+    assay_error err = { 0 };
+    assert_int_equal(assay_rule_compile(&c, 0, ASSAY_TYPE_STRING, 0, &r, "t.yaml", &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "in_range needs a numeric or timestamp column"));
+}
+
+static void test_set_unique_length(void **state)
+{
+    (void)state;
+    reset();
+    static const char *words[] = { "USD", "EUR", "usd", "GBP", "", "JPY", "XXX" };
+    for (int i = 0; i < N; i++) {
+        str[i] = words[i % 7];
+        len[i] = (uint32_t)strlen(str[i]);
+    }
+    assay_bit_set(null_, 4); /* the "" at row 4 is a null */
+    char *vals[] = { "USD", "EUR", "GBP", "JPY" };
+    assay_rule_config c = base_cfg(ASSAY_CHECK_IN_SET);
+    c.values = vals;
+    c.nvalues = 4;
+    assay_rule r;
+    assay_rule_state st;
+    assert_int_equal(assay_rule_compile(&c, 0, ASSAY_TYPE_STRING, 0, &r, "t.yaml", NULL), 0);
+    assay_rule_state_init(&r, &st, N, 0);
+    assay_col_view v = view(ASSAY_TYPE_STRING);
+    assay_rule_eval(&r, &st, &v, ok, pos, fail, eval);
+    /* failing: "usd" (i%7==2), "" non-null (i%7==4 except row 4), "XXX" (i%7==6) */
+    size_t expect = 0;
+    for (int i = 0; i < N; i++)
+        expect += (i % 7 == 2) || (i % 7 == 6) || (i % 7 == 4 && i != 4);
+    assert_int_equal(assay_bitmap_count(fail, N), expect);
+    assert_int_equal(assay_bitmap_count(eval, N), N - 1);
+    assay_rule_free(&r);
+
+    /* unique: 7 distinct texts (row 4's null excluded, but "" recurs at rows 11, 18..) */
+    c = base_cfg(ASSAY_CHECK_UNIQUE);
+    assert_int_equal(assay_rule_compile(&c, 0, ASSAY_TYPE_STRING, 0, &r, "t.yaml", NULL), 0);
+    assert_int_equal(assay_rule_state_init(&r, &st, N, 0), 0);
+    assay_rule_eval(&r, &st, &v, ok, pos, fail, eval);
+    assert_int_equal(assay_bitmap_count(fail, N), (N - 1) - 7);
+    for (int i = 0; i < 7; i++)
+        assert_false(assay_bit_get(fail, (size_t)i)); /* first occurrences pass */
+    assert_true(assay_bit_get(fail, 7));
+    /* a second batch: everything repeats */
+    assay_rule_eval(&r, &st, &v, ok, pos, fail, eval);
+    assert_int_equal(assay_bitmap_count(fail, N), N - 1);
+    assay_rule_state_free(&st);
+
+    /* length in code points: "é" is 2 bytes, 1 code point */
+    c = base_cfg(ASSAY_CHECK_LENGTH);
+    c.has_min_length = c.has_max_length = true;
+    c.min_length = 1;
+    c.max_length = 2;
+    for (int i = 0; i < N; i++) {
+        str[i] = (i % 2) ? "\xc3\xa9\xc3\xa9" : "abc";
+        len[i] = (uint32_t)strlen(str[i]);
+    }
+    assert_int_equal(assay_rule_compile(&c, 0, ASSAY_TYPE_STRING, 0, &r, "t.yaml", NULL), 0);
+    assay_rule_eval(&r, &st, &v, ok, pos, fail, eval);
+    size_t even_nonnull = 0;
+    for (int i = 0; i < N; i += 2)
+        even_nonnull += (i != 4);
+    assert_int_equal(assay_bitmap_count(fail, N), even_nonnull);
+}
+
+static void test_freshness(void **state)
+{
+    (void)state;
+    reset();
+    int64_t now = 1000000000;
+    for (int i = 0; i < N; i++)
+        i64[i] = now - (int64_t)i * 1000000; /* i seconds old */
+    assay_rule_config c = base_cfg(ASSAY_CHECK_FRESHNESS);
+    c.max_age_us = 30 * 1000000LL;
+    assay_rule r;
+    assay_rule_state st;
+    assert_int_equal(assay_rule_compile(&c, 0, ASSAY_TYPE_TIMESTAMP, now, &r, "t.yaml", NULL), 0);
+    assay_rule_state_init(&r, &st, N, 0);
+    assay_col_view v = view(ASSAY_TYPE_TIMESTAMP);
+    assay_rule_eval(&r, &st, &v, ok, pos, fail, eval);
+    assert_int_equal(assay_bitmap_count(fail, N), N - 31); /* older than 30 s: rows 31.. */
+    assert_false(assay_bit_get(fail, 30));
+    assay_error err = { 0 };
+    assert_int_equal(assay_rule_compile(&c, 0, ASSAY_TYPE_INT, now, &r, "t.yaml", &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "freshness needs a timestamp column"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_not_null_and_type),
+        cmocka_unit_test(test_in_range_int_float_exclusive),
+        cmocka_unit_test(test_set_unique_length),
+        cmocka_unit_test(test_freshness),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

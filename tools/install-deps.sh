@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Install the Debian packages assay needs to build and test, and only those that are
+# missing (safe to run again). Uses sudo when not root.
+set -euo pipefail
+
+arch=$(dpkg --print-architecture)
+pkgs=(
+  meson ninja-build pkg-config gcc g++ clang libclang-rt-14-dev
+  liburing-dev librdkafka-dev libjemalloc-dev libxxhash-dev libyaml-dev
+  libcmocka-dev libbenchmark-dev flatbuffers-compiler libflatbuffers-dev
+  python3 clang-format
+)
+# Hyperscan is x86-64 only; Vectorscan provides the same libhs API elsewhere.
+if [ "$arch" = amd64 ]; then pkgs+=(libhyperscan-dev); else pkgs+=(libvectorscan-dev); fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#pkgs[@]} packages present"
+  exit 0
+fi
+SUDO=
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+echo "install-deps: installing ${missing[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-deps: done"
