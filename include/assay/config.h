@@ -90,7 +90,7 @@ typedef struct assay_rule_config {
     /* in_range (on the column's type), row_count (rows per window) */
     bool has_min, has_max;
     char *min_text, *max_text;    /* as written, for ints/timestamps of full precision */
-    double min, max;              /* numeric value when it is a number */
+    double min, max;              /* numeric value when it is a number; NAN for a timestamp */
     bool min_inclusive, max_inclusive; /* default true */
 
     /* in_set */
@@ -118,9 +118,9 @@ typedef struct assay_rule_config {
 
 typedef struct assay_sink_config {
     assay_sink_kind kind;
-    char *path;   /* file */
+    char *path;   /* file (resolved relative to the config file's directory) */
     char *topic;  /* kafka */
-    char *format; /* "json" (default) | "flatbuffers" */
+    char *format; /* "json" (default, set for every kind but NONE) | "flatbuffers" */
 } assay_sink_config;
 
 typedef struct assay_contract_config {
@@ -132,21 +132,23 @@ typedef struct assay_contract_config {
 } assay_contract_config;
 
 typedef struct assay_config {
-    char *path; /* as given to load, or the name given to parse */
+    char *path; /* as given to load, or the name given to parse; NULL for the default config */
     char *dir;  /* directory of path, for relative file names */
-    char *asset;
+    char *asset; /* default: the config file's name without extension ("default" in
+                  * assay_config_default) */
 
     struct {
         char *file;         /* NULL when files come from the command line */
         char *kafka_topic;  /* source.kafka.topic */
-        char *kafka_group;  /* source.kafka.group */
+        char *kafka_group;  /* source.kafka.group; default "assay-" ASSET */
         assay_format format;
         char delimiter;     /* default ',' */
         char quote;         /* default '"' */
         bool header;        /* default true */
     } source;
 
-    char **kafka_keys, **kafka_values; /* librdkafka properties, in file order */
+    char **kafka_keys, **kafka_values; /* librdkafka properties, in file order; values are
+                                        * the text as written (numbers, booleans too) */
     size_t nkafka;
 
     assay_column_config *columns;

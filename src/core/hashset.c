@@ -72,16 +72,23 @@
  *
  * Batched inserts
  * ---------------
- * A random insert into a table larger than the caches costs a cache miss (~80-100 ns
- * of DRAM latency). insert_batch computes the home slot of the key PREFETCH_AHEAD
- * positions ahead and issues __builtin_prefetch for it, so several misses are in
- * flight at once and the insert itself usually finds its line in L1. Measured
- * (`build-hashset/tests/test_hashset --bench`, 10M random keys into a set that grows
- * from 16 slots, x86-64): see the numbers in the report; the batch path is several
- * times faster once the table outgrows the last-level cache.
+ * A random insert into a table larger than the caches costs a cache miss (~80 ns of
+ * DRAM latency here). insert_batch computes the home slot of the key PREFETCH_AHEAD
+ * (8) positions ahead and issues __builtin_prefetch for it, so several misses are in
+ * flight at once and the insert usually finds its line in cache. Measured with
+ * `test_hashset --bench` (10M random keys, thread CPU time, x86-64 VM, gcc -O2):
+ *
+ *     into                              single     batch
+ *     a set growing from 16 slots       75 ns      54 ns
+ *     a presized set (512 MiB)          50 ns      33 ns
+ *     the full set again (duplicates)   38 ns      28 ns
+ *
+ * Tables of 2 MiB and more use transparent huge pages (table_alloc): without them the
+ * 4 KiB page faults of first touch cost ~470 ns per new key on this VM.
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <xxhash.h>
 
 #include "assay/hashset.h"
@@ -93,6 +100,7 @@
 #define MIN_SLOTS      16
 #define SLOT_BYTES     16
 #define PREFETCH_AHEAD 8
+#define HUGE_BYTES     ((size_t)2 << 20)
 
 struct slot {
     uint64_t key;
@@ -148,10 +156,47 @@ static bool fits(const assay_hashset *s, size_t nslots)
     return s->mem_cap == 0 || nslots * SLOT_BYTES <= s->mem_cap;
 }
 
+/* A zeroed table of nslots. Tables of 2 MiB and more are mapped 2 MiB-aligned and
+ * advised to use transparent huge pages: a random insert then costs no 4 KiB page
+ * fault on first touch and fewer TLB misses (measured: the page faults dominated
+ * inserts of new keys into a 512 MiB table). */
+static struct slot *table_alloc(size_t nslots)
+{
+    size_t bytes = nslots * SLOT_BYTES;
+#ifdef MADV_HUGEPAGE
+    if (bytes >= HUGE_BYTES) {
+        size_t span = bytes + HUGE_BYTES;
+        char *p = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED)
+            return NULL;
+        uintptr_t a = ((uintptr_t)p + HUGE_BYTES - 1) & ~(uintptr_t)(HUGE_BYTES - 1);
+        size_t head = a - (uintptr_t)p, tail = span - head - bytes;
+        if (head)
+            munmap(p, head);
+        if (tail)
+            munmap((char *)a + bytes, tail);
+        madvise((void *)a, bytes, MADV_HUGEPAGE); /* advice only: failure is harmless */
+        return (struct slot *)a;
+    }
+#endif
+    return calloc(nslots, sizeof(struct slot));
+}
+
+static void table_free(struct slot *t, size_t nslots)
+{
+#ifdef MADV_HUGEPAGE
+    if (t && nslots * SLOT_BYTES >= HUGE_BYTES) {
+        munmap(t, nslots * SLOT_BYTES);
+        return;
+    }
+#endif
+    free(t);
+}
+
 /* Replace the table by one of nslots (a power of two) and re-insert every key. */
 static int resize(assay_hashset *s, size_t nslots)
 {
-    struct slot *fresh = calloc(nslots, sizeof(struct slot));
+    struct slot *fresh = table_alloc(nslots);
     if (!fresh)
         return -ENOMEM;
     struct slot *old = s->slots;
@@ -168,7 +213,7 @@ static int resize(assay_hashset *s, size_t nslots)
             j = (j + 1) & s->mask;
         fresh[j] = old[i];
     }
-    free(old);
+    table_free(old, old_n);
     return 0;
 }
 
@@ -234,7 +279,7 @@ void assay_hashset_free(assay_hashset *s)
 {
     if (!s)
         return;
-    free(s->slots);
+    table_free(s->slots, s->mask + 1);
     free(s);
 }
 

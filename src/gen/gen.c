@@ -95,7 +95,9 @@
  *
  * NDJSON: one flat JSON object per line (https://github.com/ndjson/ndjson-spec),
  * keys in column order. order_id, customer_id and amount are numbers, the rest
- * strings; null customer and null email are JSON null; a bad_amount is a string.
+ * strings; null customer, null email and an empty note are JSON null (an empty
+ * CSV field reads as null, so both formats carry the same values); a bad_amount is a
+ * string.
  * Strings are escaped per RFC 8259 section 7: '"' and '\' are escaped, LF is "\n",
  * other control characters "\u00XX". Non-ASCII note text is raw UTF-8, except that
  * in 30% of rows it is written as \uXXXX escapes instead, so readers must handle
@@ -1060,7 +1062,10 @@ static char *emit_ndjson(const row *rw, char *p)
     p = KEY(p, ",\"phone\":");
     p = put_json_str(p, rw->phone, rw->phone_len, false);
     p = KEY(p, ",\"note\":");
-    p = put_json_str(p, rw->note, rw->note_len, rw->note_uesc);
+    if (rw->note_len == 0) /* no note: null, as the empty CSV field reads */
+        p = KEY(p, "null");
+    else
+        p = put_json_str(p, rw->note, rw->note_len, rw->note_uesc);
     p = KEY(p, "}\n");
     return p;
 }

@@ -198,11 +198,11 @@ int assay_parse_i64(const char *s, size_t len, int64_t *out)
     if (n <= 8) {
         ok = digits_upto8(p, n, &v);
     } else if (n <= 16) {
-        ok = digits_upto8(p, n - 8, &v) & digits_upto8(p + n - 8, 8, &lo);
+        ok = digits_upto8(p, n - 8, &v) && digits_upto8(p + n - 8, 8, &lo);
         v = v * 100000000u + lo;
     } else if (n <= 19) {
         uint64_t mid = 0;
-        ok = digits_upto8(p, n - 16, &v) & digits_upto8(p + n - 16, 8, &mid) &
+        ok = digits_upto8(p, n - 16, &v) && digits_upto8(p + n - 16, 8, &mid) &&
              digits_upto8(p + n - 8, 8, &lo);
         v = (v * 100000000u + mid) * 100000000u + lo;
     } else {
