@@ -319,6 +319,43 @@ static void on_both(void *ctx, uint64_t key, uint64_t dst_val, uint64_t src_val)
     log->n++;
 }
 
+/* get() returns the kept (minimum) payload; next() walks exactly the stored keys. */
+static void test_get_and_walk(void **state)
+{
+    (void)state;
+    struct ref r;
+    ref_init(&r);
+    assay_hashset *s;
+    assert_int_equal(assay_hashset_new(&s, 16, 0), 0);
+    for (int i = 0; i < 50000; i++) {
+        uint64_t key = rnd() % 20000; /* many repeats, and key 0 */
+        uint64_t val = rnd() % 1000000, old;
+        ref_insert(&r, key, val, &old);
+        assay_hashset_insert(s, key, val, NULL);
+    }
+    for (uint64_t key = 0; key < 20000; key++) {
+        struct ref_node *nd = ref_find(&r, key);
+        uint64_t v = 12345;
+        bool got = assay_hashset_get(s, key, &v);
+        assert_int_equal(got, nd != NULL);
+        if (nd)
+            assert_int_equal(v, nd->val);
+    }
+    size_t cursor = 0, walked = 0;
+    uint64_t key, val;
+    while (assay_hashset_next(s, &cursor, &key, &val)) {
+        struct ref_node *nd = ref_find(&r, key);
+        if (!nd)
+            fail_msg("walk returned key %llu that was never inserted", (unsigned long long)key);
+        assert_int_equal(val, nd->val);
+        walked++;
+    }
+    assert_int_equal(walked, r.count);
+    assert_false(assay_hashset_next(s, &cursor, &key, &val));
+    assay_hashset_free(s);
+    ref_free(&r);
+}
+
 static void test_merge(void **state)
 {
     (void)state;
@@ -473,6 +510,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_key_zero),
         cmocka_unit_test(test_cap),
         cmocka_unit_test(test_batch_equals_single),
+        cmocka_unit_test(test_get_and_walk),
         cmocka_unit_test(test_merge),
         cmocka_unit_test(test_hash_bytes),
     };

@@ -55,7 +55,7 @@ static void test_not_null_and_type(void **state)
     assay_rule r;
     assay_rule_state st;
     assert_int_equal(assay_rule_compile(&c, 0, ASSAY_TYPE_INT, 0, &r, "t.yaml", NULL), 0);
-    assert_int_equal(assay_rule_state_init(&r, &st, N, 0), 0);
+    assert_int_equal(assay_rule_state_init(&r, &st, N, 0, 0), 0);
     assay_col_view v = view(ASSAY_TYPE_INT);
     assay_rule_eval(&r, &st, &v, ok, pos, fail, eval);
     assert_int_equal(assay_bitmap_count(eval, N), N - 1);
@@ -87,7 +87,7 @@ static void test_in_range_int_float_exclusive(void **state)
     assay_rule r;
     assay_rule_state st;
     assert_int_equal(assay_rule_compile(&c, 0, ASSAY_TYPE_INT, 0, &r, "t.yaml", NULL), 0);
-    assay_rule_state_init(&r, &st, N, 0);
+    assay_rule_state_init(&r, &st, N, 0, 0);
     assay_col_view v = view(ASSAY_TYPE_INT);
     assay_rule_eval(&r, &st, &v, ok, pos, fail, eval);
     /* values -10..59; fail: -9..-1 (rows 1..9; row 0 invalid) and 51..59 (rows 61..69) */
@@ -138,7 +138,7 @@ static void test_set_unique_length(void **state)
     assay_rule r;
     assay_rule_state st;
     assert_int_equal(assay_rule_compile(&c, 0, ASSAY_TYPE_STRING, 0, &r, "t.yaml", NULL), 0);
-    assay_rule_state_init(&r, &st, N, 0);
+    assay_rule_state_init(&r, &st, N, 0, 0);
     assay_col_view v = view(ASSAY_TYPE_STRING);
     assay_rule_eval(&r, &st, &v, ok, pos, fail, eval);
     /* failing: "usd" (i%7==2), "" non-null (i%7==4 except row 4), "XXX" (i%7==6) */
@@ -152,7 +152,7 @@ static void test_set_unique_length(void **state)
     /* unique: 7 distinct texts (row 4's null excluded, but "" recurs at rows 11, 18..) */
     c = base_cfg(ASSAY_CHECK_UNIQUE);
     assert_int_equal(assay_rule_compile(&c, 0, ASSAY_TYPE_STRING, 0, &r, "t.yaml", NULL), 0);
-    assert_int_equal(assay_rule_state_init(&r, &st, N, 0), 0);
+    assert_int_equal(assay_rule_state_init(&r, &st, N, 0, 0), 0);
     assay_rule_eval(&r, &st, &v, ok, pos, fail, eval);
     assert_int_equal(assay_bitmap_count(fail, N), (N - 1) - 7);
     for (int i = 0; i < 7; i++)
@@ -192,7 +192,7 @@ static void test_freshness(void **state)
     assay_rule r;
     assay_rule_state st;
     assert_int_equal(assay_rule_compile(&c, 0, ASSAY_TYPE_TIMESTAMP, now, &r, "t.yaml", NULL), 0);
-    assay_rule_state_init(&r, &st, N, 0);
+    assay_rule_state_init(&r, &st, N, 0, 0);
     assay_col_view v = view(ASSAY_TYPE_TIMESTAMP);
     assay_rule_eval(&r, &st, &v, ok, pos, fail, eval);
     assert_int_equal(assay_bitmap_count(fail, N), N - 31); /* older than 30 s: rows 31.. */

@@ -29,6 +29,15 @@ ASSAY_API int64_t assay_hashset_insert_batch(assay_hashset *s, const uint64_t *k
                                              const uint64_t *vals, size_t n, int8_t *res);
 
 ASSAY_API bool assay_hashset_contains(const assay_hashset *s, uint64_t key);
+
+/* Payload of key into *val; false when the key is absent. */
+ASSAY_API bool assay_hashset_get(const assay_hashset *s, uint64_t key, uint64_t *val);
+
+/* Walk the keys in table order: start with *cursor = 0; returns false at the end.
+ * A key 0 comes back as 1 (see the essay). Table order is close to hash order, so
+ * walking one set while probing another of similar size touches both sequentially. */
+ASSAY_API bool assay_hashset_next(const assay_hashset *s, size_t *cursor, uint64_t *key,
+                                  uint64_t *val);
 ASSAY_API size_t assay_hashset_size(const assay_hashset *s);
 ASSAY_API size_t assay_hashset_memory(const assay_hashset *s);
 

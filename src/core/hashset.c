@@ -317,6 +317,31 @@ bool assay_hashset_contains(const assay_hashset *s, uint64_t key)
     return s->slots[probe(s, key)].key == key;
 }
 
+bool assay_hashset_get(const assay_hashset *s, uint64_t key, uint64_t *val)
+{
+    key = fix_key(key);
+    const struct slot *sl = &s->slots[probe(s, key)];
+    if (sl->key != key)
+        return false;
+    *val = sl->val;
+    return true;
+}
+
+bool assay_hashset_next(const assay_hashset *s, size_t *cursor, uint64_t *key, uint64_t *val)
+{
+    size_t n = s->mask + 1;
+    for (size_t i = *cursor; i < n; i++) {
+        if (s->slots[i].key) {
+            *key = s->slots[i].key;
+            *val = s->slots[i].val;
+            *cursor = i + 1;
+            return true;
+        }
+    }
+    *cursor = n;
+    return false;
+}
+
 size_t assay_hashset_size(const assay_hashset *s)
 {
     return s->count;

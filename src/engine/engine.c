@@ -520,6 +520,34 @@ static void on_both(void *ctx, uint64_t key, uint64_t dst_val, uint64_t src_val)
     m->ncand++;
 }
 
+/* Duplicates that no single shard saw: a value first seen in m shards is m - 1 more
+ * repeats. For each shard k > 0, every key it holds is looked up in shards 0..k-1;
+ * when found, the later of (its first position in k, its earliest first position in
+ * the shards before) is a repeat - over all k that names every first occurrence but
+ * the global first exactly once. Lookups only: no merged table is built, so merging
+ * needs no memory beyond the shards' own sets, and walking one table in slot order
+ * while probing another of similar size reads both nearly sequentially. */
+static uint64_t cross_shard_duplicates(assay_engine *e, size_t r, merge_ctx *mc)
+{
+    uint64_t cross = 0;
+    for (unsigned k = 1; k < e->nshards; k++) {
+        const assay_hashset *mine = e->shards[k].rst[r].uniq;
+        size_t cursor = 0;
+        uint64_t key, pk;
+        while (assay_hashset_next(mine, &cursor, &key, &pk)) {
+            uint64_t earliest = UINT64_MAX, pj;
+            for (unsigned j = 0; j < k; j++)
+                if (assay_hashset_get(e->shards[j].rst[r].uniq, key, &pj) && pj < earliest)
+                    earliest = pj;
+            if (earliest == UINT64_MAX)
+                continue;
+            cross++;
+            on_both(mc, key, earliest, pk);
+        }
+    }
+    return cross;
+}
+
 static int cmp_pos(const void *a, const void *b)
 {
     uint64_t x = ((const pos_sample *)a)->pos, y = ((const pos_sample *)b)->pos;
@@ -695,23 +723,20 @@ static int merge(assay_engine *e, assay_result *res, assay_error *err)
             }
             if (rule->cfg->check == ASSAY_CHECK_UNIQUE) {
                 bool capped = false;
-                assay_hashset *dst = e->shards[0].rst[r].uniq;
-                capped |= e->shards[0].rst[r].capped;
-                for (unsigned k = 1; k < e->nshards; k++) {
+                size_t distinct = 0;
+                for (unsigned k = 0; k < e->nshards; k++) {
                     capped |= e->shards[k].rst[r].capped;
-                    int64_t both = assay_hashset_merge(dst, e->shards[k].rst[r].uniq, on_both, &mc);
-                    if (both < 0)
-                        capped = true;
-                    else
-                        rr->failed += (uint64_t)both;
+                    distinct += assay_hashset_size(e->shards[k].rst[r].uniq);
                 }
+                uint64_t cross = cross_shard_duplicates(e, r, &mc);
+                rr->failed += cross;
+                distinct -= (size_t)cross;
                 if (capped) {
                     char msg[200];
                     snprintf(msg, sizeof(msg),
                              "limits.unique_memory (%llu MiB) reached after %zu distinct values: "
                              "repeats of values not tracked are not counted",
-                             (unsigned long long)(e->cfg->limits.unique_memory >> 20),
-                             assay_hashset_size(dst));
+                             (unsigned long long)(e->cfg->limits.unique_memory >> 20), distinct);
                     rr->note = strdup(msg);
                 }
             }
@@ -890,6 +915,9 @@ int assay_engine_check(const assay_engine_options *o, assay_result **out, assay_
         free(msg_used);
         goto out;
     }
+
+    if (e.avg_row_bytes > 0 && assay_reader_bytes_total(rd) > 0)
+        e.est_rows = (uint64_t)((double)assay_reader_bytes_total(rd) / e.avg_row_bytes);
 
     e.shards = calloc(e.nshards, sizeof(assay_shard));
     if (!e.shards) {

@@ -119,6 +119,8 @@ struct assay_engine {
     assay_shard *shards;
     uint32_t batch_rows;
     size_t max_samples;
+    double avg_row_bytes; /* from the inference sample; 0 when unknown */
+    uint64_t est_rows;    /* rows expected in the whole input; 0 when unknown */
 };
 
 int assay_shard_init(assay_engine *e, assay_shard *s, unsigned id);

@@ -49,11 +49,6 @@ int assay_schema_infer(assay_engine *e, const char *buf, size_t len, size_t star
 {
     assay_schema *s = &e->sch;
     uint32_t nc = s->ncols;
-    bool any = false;
-    for (uint32_t c = 0; c < nc; c++)
-        any |= s->types[c] == ASSAY_TYPE_UNKNOWN;
-    if (!any)
-        return 0;
     uint32_t cap = INFER_ROWS;
     assay_rowset rs = { 0 };
     uint8_t *want = malloc(nc);
@@ -78,6 +73,7 @@ int assay_schema_infer(assay_engine *e, const char *buf, size_t len, size_t star
     assay_cursor cur = { .buf = buf, .len = len, .pos = start, .ord = 0 };
     uint32_t seen = 0;
     char tmp[256];
+    size_t first_pos = cur.pos;
     while (cur.pos < cur.len && seen < cap) {
         size_t before = cur.pos;
         rs.cap = cap - seen;
@@ -108,6 +104,8 @@ int assay_schema_infer(assay_engine *e, const char *buf, size_t len, size_t star
         if (cur.pos == before)
             break;
     }
+    if (cur.ord > 0)
+        e->avg_row_bytes = (double)(cur.pos - first_pos) / cur.ord;
     for (uint32_t c = 0; c < nc; c++) {
         if (s->types[c] != ASSAY_TYPE_UNKNOWN)
             continue;

@@ -104,7 +104,8 @@ int assay_shard_init(assay_engine *e, assay_shard *s, unsigned id)
         if (err)
             return err;
         if (e->rules[r].col >= 0 &&
-            (err = assay_rule_state_init(&e->rules[r], &s->rst[r], cap, ucap)) < 0)
+            (err = assay_rule_state_init(&e->rules[r], &s->rst[r], cap, ucap,
+                                          e->est_rows / e->nshards)) < 0)
             return err;
     }
     return 0;

@@ -164,12 +164,12 @@ void assay_rule_free(assay_rule *r)
 }
 
 int assay_rule_state_init(const assay_rule *r, assay_rule_state *st, uint32_t batch_rows,
-                          size_t unique_mem_cap)
+                          size_t unique_mem_cap, size_t expect_keys)
 {
     memset(st, 0, sizeof(*st));
     if (r->cfg->check != ASSAY_CHECK_UNIQUE)
         return 0;
-    int rc = assay_hashset_new(&st->uniq, 1 << 16, unique_mem_cap);
+    int rc = assay_hashset_new(&st->uniq, ASSAY_MAX(expect_keys, (size_t)1 << 16), unique_mem_cap);
     if (rc < 0)
         return rc;
     st->hashes = malloc(batch_rows * sizeof(uint64_t));

@@ -73,8 +73,10 @@ int assay_rule_compile(const assay_rule_config *cfg, int col, assay_type type, i
                        assay_rule *out, const char *cfg_path, assay_error *err);
 void assay_rule_free(assay_rule *r);
 
+/* expect_keys: distinct values this shard is expected to see (sizes unique's set up
+ * front so it does not rehash while growing; 0 = unknown). */
 int assay_rule_state_init(const assay_rule *r, assay_rule_state *st, uint32_t batch_rows,
-                          size_t unique_mem_cap);
+                          size_t unique_mem_cap, size_t expect_keys);
 void assay_rule_state_free(assay_rule_state *st);
 
 /* Evaluate a column rule over rows set in ok. pos[i] is the row's position (for
