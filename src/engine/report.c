@@ -188,7 +188,13 @@ static void put_value(FILE *out, const char *v)
         return;
     }
     fputc('"', out);
+    /* A table row, not a dump: long values are cut (the JSON keeps 200 bytes). */
+    int shown = 0;
     for (const char *p = v; *p; p++) {
+        if (++shown > 72 && ((unsigned char)*p & 0xC0) != 0x80) {
+            fputs("...", out);
+            break;
+        }
         if (*p == '\n')
             fputs("\\n", out);
         else if (*p == '"')
