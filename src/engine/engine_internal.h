@@ -90,6 +90,7 @@ typedef struct assay_shard {
     assay_regex_scratch **rx;
     char *scratch;
     size_t scratch_cap, scratch_len;
+    bool any_text; /* some column needs text views (and so a UTF-8 check) */
 
     /* accumulated results */
     assay_rule_state *rst;

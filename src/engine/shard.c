@@ -73,6 +73,7 @@ int assay_shard_init(assay_engine *e, assay_shard *s, unsigned id)
     for (uint32_t c = 0; c < nc; c++) {
         if (!e->sch.want[c])
             continue;
+        s->any_text |= e->sch.need_text[c];
         s->null[c] = xcalloc(words, 8, &err);
         s->invalid[c] = xcalloc(words, 8, &err);
         if (e->sch.need_typed[c]) {
@@ -361,7 +362,8 @@ static void parse_typed(assay_shard *s, uint32_t c, uint32_t i, const char *base
  * One batch
  * ------------------------------------------------------------------------------- */
 
-static int process_batch(assay_shard *s, const chunk_msg *m, uint64_t *lc_off, uint64_t *lc_n)
+static int process_batch(assay_shard *s, const chunk_msg *m, bool utf8_ok, uint64_t *lc_off,
+                         uint64_t *lc_n)
 {
     const assay_engine *e = s->e;
     const assay_schema *sch = &e->sch;
@@ -405,7 +407,7 @@ static int process_batch(assay_shard *s, const chunk_msg *m, uint64_t *lc_off, u
             if (fl[i] & ASSAY_CELL_ESCAPED)
                 buf = scratch_alloc(s, cells[i].len);
             assay_cell_text(e, base, cells[i], fl[i], buf, &str[i], &len[i]);
-            if (e->format == ASSAY_FORMAT_CSV && assay_bit_get(s->ok, i)) {
+            if (!utf8_ok && assay_bit_get(s->ok, i)) {
                 size_t at = assay_utf8_check(str[i], len[i]);
                 if (at != len[i]) {
                     char reason[160];
@@ -547,6 +549,14 @@ int assay_shard_process(assay_shard *s, const chunk_msg *m)
         st.rows = 1;
         return push_stat(s, &st);
     }
+    /* A CSV chunk that is valid UTF-8 as a whole needs no check per value: fields are
+     * cut at ASCII bytes (delimiter, quote, newline), which never split a multi-byte
+     * sequence, so every field of a valid chunk is valid. One pass over the chunk
+     * (~20 GB/s on ASCII) replaces a call per value. NDJSON strings were validated
+     * by the parser. */
+    bool utf8_ok = true;
+    if (s->e->format == ASSAY_FORMAT_CSV && s->any_text)
+        utf8_ok = assay_utf8_check(ch->data, ch->len) == ch->len;
     assay_cursor cur = { .buf = ch->data, .len = ch->len, .pos = m->start, .ord = 0 };
     while (cur.pos < cur.len) {
         size_t before = cur.pos;
@@ -559,7 +569,7 @@ int assay_shard_process(assay_shard *s, const chunk_msg *m)
             record_bad(s, m, s->rs.bad[b].row, s->rs.bad[b].off, s->rs.bad[b].len, reason, &lc_off,
                        &lc_n);
         }
-        int rc = process_batch(s, m, &lc_off, &lc_n);
+        int rc = process_batch(s, m, utf8_ok, &lc_off, &lc_n);
         if (rc < 0)
             return rc;
         if (cur.pos == before && s->rs.nrows == 0 && s->rs.nbad == 0)
