@@ -28,8 +28,14 @@ static void reset(void)
 
 static assay_col_view view(assay_type t)
 {
-    return (assay_col_view){ .n = N, .type = t, .null = null_, .invalid = invalid,
-                             .i64 = i64, .f64 = f64, .str = str, .len = len };
+    return (assay_col_view){ .n = N,
+                             .type = t,
+                             .null = null_,
+                             .invalid = invalid,
+                             .i64 = i64,
+                             .f64 = f64,
+                             .str = str,
+                             .len = len };
 }
 
 static assay_rule_config base_cfg(assay_check check)

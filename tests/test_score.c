@@ -13,7 +13,7 @@
     do {                                                                                           \
         double a_ = (a), b_ = (b);                                                                 \
         if (!(a_ - b_ <= (eps) && b_ - a_ <= (eps)))                                               \
-            fail_msg("%s = %.12g, expected %.12g", #a, a_, b_);                                   \
+            fail_msg("%s = %.12g, expected %.12g", #a, a_, b_);                                    \
     } while (0)
 
 static assay_rule_config rc[4];

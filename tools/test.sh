@@ -8,6 +8,10 @@ tools/install-deps.sh >/dev/null
 
 run() { echo "+ $*"; "$@"; }
 
+# 0. layout: clang-format with the repo's .clang-format is the single source of truth
+echo "+ clang-format --dry-run --Werror (all C sources)"
+git ls-files '*.c' '*.h' | xargs clang-format --dry-run --Werror
+
 # 1. release build, warnings are errors
 [ -d build-ci ] || run meson setup build-ci --buildtype=release -Dwerror=true >/dev/null
 run ninja -C build-ci

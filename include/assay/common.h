@@ -20,8 +20,8 @@
 #define ASSAY_ERROR_MSG_MAX 512
 
 typedef struct assay_error {
-    int code;                       /* negative errno-style code, 0 when clear */
-    char msg[ASSAY_ERROR_MSG_MAX];  /* one line, no trailing newline */
+    int code;                      /* negative errno-style code, 0 when clear */
+    char msg[ASSAY_ERROR_MSG_MAX]; /* one line, no trailing newline */
 } assay_error;
 
 /* Fill err (when non-NULL) with code and a printf-style message. Returns code, so

@@ -42,7 +42,11 @@ typedef enum assay_severity {
     ASSAY_SEV_COUNT
 } assay_severity;
 
-typedef enum assay_action { ASSAY_ACTION_LOG = 0, ASSAY_ACTION_ALERT, ASSAY_ACTION_BLOCK } assay_action;
+typedef enum assay_action {
+    ASSAY_ACTION_LOG = 0,
+    ASSAY_ACTION_ALERT,
+    ASSAY_ACTION_BLOCK
+} assay_action;
 
 typedef enum assay_check {
     ASSAY_CHECK_NOT_NULL = 0,
@@ -58,7 +62,11 @@ typedef enum assay_check {
     ASSAY_CHECK_COUNT
 } assay_check;
 
-typedef enum assay_format { ASSAY_FORMAT_AUTO = 0, ASSAY_FORMAT_CSV, ASSAY_FORMAT_NDJSON } assay_format;
+typedef enum assay_format {
+    ASSAY_FORMAT_AUTO = 0,
+    ASSAY_FORMAT_CSV,
+    ASSAY_FORMAT_NDJSON
+} assay_format;
 
 typedef enum assay_sink_kind {
     ASSAY_SINK_NONE = 0,
@@ -89,8 +97,8 @@ typedef struct assay_rule_config {
 
     /* in_range (on the column's type), row_count (rows per window) */
     bool has_min, has_max;
-    char *min_text, *max_text;    /* as written, for ints/timestamps of full precision */
-    double min, max;              /* numeric value when it is a number; NAN for a timestamp */
+    char *min_text, *max_text;         /* as written, for ints/timestamps of full precision */
+    double min, max;                   /* numeric value when it is a number; NAN for a timestamp */
     bool min_inclusive, max_inclusive; /* default true */
 
     /* in_set */
@@ -102,7 +110,7 @@ typedef struct assay_rule_config {
     char *format;
 
     /* foreign_key */
-    char *ref_file;   /* resolved relative to the config file's directory */
+    char *ref_file; /* resolved relative to the config file's directory */
     char *ref_column;
 
     /* freshness */
@@ -132,19 +140,19 @@ typedef struct assay_contract_config {
 } assay_contract_config;
 
 typedef struct assay_config {
-    char *path; /* as given to load, or the name given to parse; NULL for the default config */
-    char *dir;  /* directory of path, for relative file names */
+    char *path;  /* as given to load, or the name given to parse; NULL for the default config */
+    char *dir;   /* directory of path, for relative file names */
     char *asset; /* default: the config file's name without extension ("default" in
                   * assay_config_default) */
 
     struct {
-        char *file;         /* NULL when files come from the command line */
-        char *kafka_topic;  /* source.kafka.topic */
-        char *kafka_group;  /* source.kafka.group; default "assay-" ASSET */
+        char *file;        /* NULL when files come from the command line */
+        char *kafka_topic; /* source.kafka.topic */
+        char *kafka_group; /* source.kafka.group; default "assay-" ASSET */
         assay_format format;
-        char delimiter;     /* default ',' */
-        char quote;         /* default '"' */
-        bool header;        /* default true */
+        char delimiter; /* default ',' */
+        char quote;     /* default '"' */
+        bool header;    /* default true */
     } source;
 
     char **kafka_keys, **kafka_values; /* librdkafka properties, in file order; values are
@@ -165,11 +173,11 @@ typedef struct assay_config {
     double weights[ASSAY_DIM_COUNT]; /* DESIGN section 2 defaults, overridable */
 
     struct {
-        double score_drop[ASSAY_SEV_COUNT];     /* [medium..critical] = 5, 10, 20 */
-        double issue_increase[ASSAY_SEV_COUNT]; /* 2, 5, 10 */
-        double volume_z;                        /* 3 */
+        double score_drop[ASSAY_SEV_COUNT];      /* [medium..critical] = 5, 10, 20 */
+        double issue_increase[ASSAY_SEV_COUNT];  /* 2, 5, 10 */
+        double volume_z;                         /* 3 */
         double drift_psi_medium, drift_psi_high; /* 0.1, 0.25 */
-        unsigned resolve_after;                 /* 3 */
+        unsigned resolve_after;                  /* 3 */
     } alerts;
 
     struct {
@@ -211,8 +219,8 @@ typedef struct assay_config {
 ASSAY_API int assay_config_load(const char *path, assay_config **out, assay_error *err);
 
 /* Same from memory; name is used in messages (and for relative paths). */
-ASSAY_API int assay_config_parse(const char *text, size_t len, const char *name,
-                                 assay_config **out, assay_error *err);
+ASSAY_API int assay_config_parse(const char *text, size_t len, const char *name, assay_config **out,
+                                 assay_error *err);
 
 /* A config with every default and no rules (for `profile` and `bench`). */
 ASSAY_API int assay_config_default(assay_config **out);

@@ -29,8 +29,8 @@ ASSAY_API void assay_csv_options_default(assay_csv_options *o);
 ASSAY_API int assay_csv_parse(const assay_csv_options *o, assay_cursor *cur, assay_rowset *rs);
 
 /* Same with an explicit kernel level (tests and benchmarks compare levels). */
-ASSAY_API int assay_csv_parse_level(const assay_csv_options *o, assay_cursor *cur,
-                                    assay_rowset *rs, assay_simd_level level);
+ASSAY_API int assay_csv_parse_level(const assay_csv_options *o, assay_cursor *cur, assay_rowset *rs,
+                                    assay_simd_level level);
 
 /* Read the first row of buf as a list of field values (unescaped, NUL-terminated,
  * malloc'd: free each and the array). Sets *consumed to the bytes through its line

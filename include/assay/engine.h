@@ -11,7 +11,7 @@
 #include "assay/config.h"
 
 #define ASSAY_SAMPLE_VALUE_MAX 200 /* bytes of a sample value kept (then "...") */
-#define ASSAY_BAD_SAMPLES 20       /* bad rows kept with line and reason */
+#define ASSAY_BAD_SAMPLES      20  /* bad rows kept with line and reason */
 
 typedef void (*assay_progress_fn)(void *ctx, uint64_t bytes, uint64_t total, uint64_t rows);
 
@@ -19,11 +19,11 @@ typedef struct assay_engine_options {
     const assay_config *cfg;
     const char *const *paths; /* "-" = stdin; when npaths == 0 cfg->source.file is used */
     size_t npaths;
-    unsigned threads;       /* shards; 0 = number of online CPUs */
-    assay_format format;    /* AUTO: cfg, then the first file's extension, then CSV */
-    int64_t now_us;         /* clock for freshness; INT64_MIN = wall clock at start */
-    uint32_t batch_rows;    /* rows per batch (default 4096) */
-    size_t chunk_bytes;     /* reader buffer size (default 4 MiB) */
+    unsigned threads;           /* shards; 0 = number of online CPUs */
+    assay_format format;        /* AUTO: cfg, then the first file's extension, then CSV */
+    int64_t now_us;             /* clock for freshness; INT64_MIN = wall clock at start */
+    uint32_t batch_rows;        /* rows per batch (default 4096) */
+    size_t chunk_bytes;         /* reader buffer size (default 4 MiB) */
     assay_progress_fn progress; /* called from the reading thread, about 4 times a second */
     void *progress_ctx;
 } assay_engine_options;
@@ -31,8 +31,8 @@ typedef struct assay_engine_options {
 ASSAY_API void assay_engine_options_default(assay_engine_options *o);
 
 typedef struct assay_sample {
-    uint64_t row;  /* 1-based data row over all input files */
-    char *value;   /* NUL-terminated copy (truncated to ASSAY_SAMPLE_VALUE_MAX); NULL = null */
+    uint64_t row; /* 1-based data row over all input files */
+    char *value;  /* NUL-terminated copy (truncated to ASSAY_SAMPLE_VALUE_MAX); NULL = null */
 } assay_sample;
 
 typedef struct assay_rule_result {
@@ -46,11 +46,11 @@ typedef struct assay_rule_result {
 } assay_rule_result;
 
 typedef struct assay_bad_sample {
-    uint32_t file;   /* index into files */
-    uint64_t line;   /* 1-based line in that file where the row starts */
-    uint64_t row;    /* 1-based data row over all input */
+    uint32_t file; /* index into files */
+    uint64_t line; /* 1-based line in that file where the row starts */
+    uint64_t row;  /* 1-based data row over all input */
     char reason[160];
-    char *text;      /* the row's first bytes */
+    char *text; /* the row's first bytes */
 } assay_bad_sample;
 
 typedef struct assay_column_result {
@@ -65,9 +65,9 @@ typedef struct assay_result {
     char **files;
     size_t nfiles;
     assay_format format;
-    uint64_t rows;     /* data rows, bad ones included */
-    uint64_t bytes;    /* input bytes */
-    double seconds;    /* wall time of the pass */
+    uint64_t rows;  /* data rows, bad ones included */
+    uint64_t bytes; /* input bytes */
+    double seconds; /* wall time of the pass */
     unsigned threads;
     bool io_uring;
     const char *simd;

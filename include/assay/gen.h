@@ -50,8 +50,8 @@ ASSAY_API const char *assay_gen_header(const assay_gen_options *o);
 
 /* Write rows [first, first + n) into buf (no header). Returns bytes written; stops
  * before a row that would not fit, setting *done to the rows written. */
-ASSAY_API size_t assay_gen_rows(const assay_gen_options *o, uint64_t first, uint64_t n,
-                                char *buf, size_t cap, uint64_t *done);
+ASSAY_API size_t assay_gen_rows(const assay_gen_options *o, uint64_t first, uint64_t n, char *buf,
+                                size_t cap, uint64_t *done);
 
 /* Header plus all o->rows rows to out. */
 ASSAY_API int assay_gen_write(const assay_gen_options *o, FILE *out, assay_error *err);

@@ -57,9 +57,8 @@ ASSAY_API int assay_ndjson_parse(const assay_ndjson_options *o, const assay_ndjs
 
 /* Same with an explicit kernel level for the string scan (tests and benchmarks compare
  * levels): ASSAY_SIMD_SCALAR is the portable SWAR scan, any higher level SSE2 on x86-64. */
-ASSAY_API int assay_ndjson_parse_level(const assay_ndjson_options *o,
-                                       const assay_ndjson_schema *s, assay_cursor *cur,
-                                       assay_rowset *rs, assay_simd_level level);
+ASSAY_API int assay_ndjson_parse_level(const assay_ndjson_options *o, const assay_ndjson_schema *s,
+                                       assay_cursor *cur, assay_rowset *rs, assay_simd_level level);
 
 /* Collect the keys of the objects in the first max_lines lines of buf (0: all lines),
  * in order of first appearance (malloc'd strings, unescaped: free each and the array).

@@ -23,12 +23,12 @@ typedef size_t (*assay_row_end_fn)(void *ctx, const char *buf, size_t len);
 /* A zero field means its default. Memory: nbuffers * (buffer_size + max_row_bytes
  * rounded up to 4 KiB). */
 typedef struct assay_reader_options {
-    size_t buffer_size;     /* bytes per read (default 4 MiB, at least 64 KiB, at most 1 GiB) */
-    unsigned depth;         /* reads in flight (default 4; at most nbuffers) */
-    unsigned nbuffers;      /* buffers in the pool (default 16, at least 2); chunks out at once */
-    size_t max_row_bytes;   /* a row longer than this is cut off (default 1 MiB); applies to
-                               rows that do not end within one read (see reader.c) */
-    bool force_plain;       /* use read(2) even when io_uring works */
+    size_t buffer_size;       /* bytes per read (default 4 MiB, at least 64 KiB, at most 1 GiB) */
+    unsigned depth;           /* reads in flight (default 4; at most nbuffers) */
+    unsigned nbuffers;        /* buffers in the pool (default 16, at least 2); chunks out at once */
+    size_t max_row_bytes;     /* a row longer than this is cut off (default 1 MiB); applies to
+                                 rows that do not end within one read (see reader.c) */
+    bool force_plain;         /* use read(2) even when io_uring works */
     assay_row_end_fn row_end; /* required: the format's row boundary finder */
     void *row_end_ctx;
 } assay_reader_options;

@@ -29,12 +29,12 @@ typedef struct assay_cell {
 typedef enum assay_bad_reason {
     ASSAY_BAD_FIELD_COUNT = 1,    /* detail: fields found (expected is the schema's) */
     ASSAY_BAD_UNTERMINATED_QUOTE, /* at: where the quote opened */
-    ASSAY_BAD_QUOTE,              /* stray quote in an unquoted field, or text after a closing one */
-    ASSAY_BAD_ROW_TOO_LONG,       /* detail: the limit */
-    ASSAY_BAD_TOO_MANY_FIELDS,    /* detail: the limit */
-    ASSAY_BAD_UTF8,               /* at: first invalid byte (detail: column index) */
-    ASSAY_BAD_JSON_SYNTAX,        /* at: offending byte; detail: enum assay_json_error */
-    ASSAY_BAD_JSON_NOT_OBJECT,    /* line is valid JSON but not an object */
+    ASSAY_BAD_QUOTE,           /* stray quote in an unquoted field, or text after a closing one */
+    ASSAY_BAD_ROW_TOO_LONG,    /* detail: the limit */
+    ASSAY_BAD_TOO_MANY_FIELDS, /* detail: the limit */
+    ASSAY_BAD_UTF8,            /* at: first invalid byte (detail: column index) */
+    ASSAY_BAD_JSON_SYNTAX,     /* at: offending byte; detail: enum assay_json_error */
+    ASSAY_BAD_JSON_NOT_OBJECT, /* line is valid JSON but not an object */
     ASSAY_BAD_JSON_DUPLICATE_KEY, /* detail: column index */
     ASSAY_BAD_REASON_COUNT
 } assay_bad_reason;
@@ -50,16 +50,16 @@ typedef struct assay_bad_row {
 
 typedef struct assay_rowset {
     /* set by the caller */
-    uint32_t ncols;       /* columns in the schema */
-    const uint8_t *want;  /* want[c] != 0: fill cells/flags for column c */
-    uint32_t cap;         /* most good rows per call */
-    assay_cell *cells;    /* [c * cap + r], for wanted c */
-    uint8_t *flags;       /* [c * cap + r], assay_cell_flags */
-    uint32_t *row_off;    /* [r]: byte offset of good row r in the chunk */
-    uint32_t *row_len;    /* [r]: its bytes, without the line terminator */
-    uint32_t *row_ord;    /* [r]: its ordinal in the chunk (bad rows count too) */
-    assay_bad_row *bad;   /* bad rows found by this call */
-    uint32_t bad_cap;     /* parser returns early when bad is full */
+    uint32_t ncols;      /* columns in the schema */
+    const uint8_t *want; /* want[c] != 0: fill cells/flags for column c */
+    uint32_t cap;        /* most good rows per call */
+    assay_cell *cells;   /* [c * cap + r], for wanted c */
+    uint8_t *flags;      /* [c * cap + r], assay_cell_flags */
+    uint32_t *row_off;   /* [r]: byte offset of good row r in the chunk */
+    uint32_t *row_len;   /* [r]: its bytes, without the line terminator */
+    uint32_t *row_ord;   /* [r]: its ordinal in the chunk (bad rows count too) */
+    assay_bad_row *bad;  /* bad rows found by this call */
+    uint32_t bad_cap;    /* parser returns early when bad is full */
     /* filled by the parser on each call */
     uint32_t nrows;  /* good rows */
     uint32_t nbad;   /* bad rows */

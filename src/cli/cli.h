@@ -7,8 +7,8 @@
 #ifndef ASSAY_CLI_H
 #define ASSAY_CLI_H
 
-#define ASSAY_EXIT_OK 0    /* ran, and the data passed its rules */
-#define ASSAY_EXIT_FAIL 1  /* ran, and the data failed a rule */
+#define ASSAY_EXIT_OK    0 /* ran, and the data passed its rules */
+#define ASSAY_EXIT_FAIL  1 /* ran, and the data failed a rule */
 #define ASSAY_EXIT_ERROR 2 /* could not run: usage, config or I/O error */
 
 int assay_cmd_check(int argc, char **argv);

@@ -101,10 +101,10 @@ static int no_such_column(const assay_engine *e, const char *what, const char *n
     char cols[256];
     list_columns(&e->sch, cols, sizeof(cols));
     const char *near = assay_closest(name, (const char *const *)e->sch.names, e->sch.ncols);
-    return assay_error_set(err, -EINVAL, "%s:%d:%d: %s: no column '%s' in the data%s%s%s (columns: %s)",
-                           e->cfg->path, pos.line, pos.col, what, name,
-                           near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "",
-                           cols);
+    return assay_error_set(
+        err, -EINVAL, "%s:%d:%d: %s: no column '%s' in the data%s%s%s (columns: %s)", e->cfg->path,
+        pos.line, pos.col, what, name, near ? " (did you mean '" : "", near ? near : "",
+        near ? "'?)" : "", cols);
 }
 
 /* ---------------------------------------------------------------------------------
@@ -331,11 +331,9 @@ static int load_reference(assay_engine *e, assay_rule *r, assay_error *err)
             col = (int)i;
     if (col < 0) {
         const char *near = assay_closest(rc_->ref_column, (const char *const *)names, nn);
-        assay_error_set(err, -EINVAL,
-                        "%s:%d:%d: rules.%s.ref.column: no column '%s' in %s%s%s%s",
-                        e->cfg->path, rc_->pos.line, rc_->pos.col, rc_->name, rc_->ref_column,
-                        path, near ? " (did you mean '" : "", near ? near : "",
-                        near ? "'?)" : "");
+        assay_error_set(err, -EINVAL, "%s:%d:%d: rules.%s.ref.column: no column '%s' in %s%s%s%s",
+                        e->cfg->path, rc_->pos.line, rc_->pos.col, rc_->name, rc_->ref_column, path,
+                        near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
         free_fields(names, nn);
         free(buf);
         return -EINVAL;
@@ -450,9 +448,9 @@ static int compile_rules(assay_engine *e, int64_t now_us, assay_error *err)
         if (rc_->check == ASSAY_CHECK_MATCHES) {
             const char *pattern = rc_->pattern;
             if (!pattern && assay_format_pattern(rc_->format, &pattern) < 0) {
-                rc = assay_error_set(err, -EINVAL, "%s:%d:%d: rules.%s.format: unknown format '%s'",
-                                     cfg->path, rc_->pos.line, rc_->pos.col, rc_->name,
-                                     rc_->format);
+                rc =
+                    assay_error_set(err, -EINVAL, "%s:%d:%d: rules.%s.format: unknown format '%s'",
+                                    cfg->path, rc_->pos.line, rc_->pos.col, rc_->name, rc_->format);
                 goto out;
             }
             const char **np = realloc(pats[col], (npats[col] + 1) * sizeof(char *));
@@ -698,7 +696,8 @@ static int merge(assay_engine *e, assay_result *res, assay_error *err)
             /* row_count: one table-level check per window */
             const assay_rule_config *c = rule->cfg;
             rr->evaluated = 1;
-            rr->failed = (c->has_min && (double)rows < c->min) || (c->has_max && (double)rows > c->max);
+            rr->failed =
+                (c->has_min && (double)rows < c->min) || (c->has_max && (double)rows > c->max);
             if (rr->failed) {
                 char msg[160];
                 snprintf(msg, sizeof(msg), "%llu rows, expected %s%s%s%s%s",

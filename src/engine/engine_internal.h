@@ -22,9 +22,9 @@ typedef struct assay_schema {
     char **names;
     assay_type *types;
     bool *inferred;
-    uint8_t *want;       /* parse cells of this column */
-    uint8_t *need_text;  /* build unescaped text views */
-    uint8_t *need_typed; /* parse typed values */
+    uint8_t *want;          /* parse cells of this column */
+    uint8_t *need_text;     /* build unescaped text views */
+    uint8_t *need_typed;    /* parse typed values */
     assay_regex_db **regex; /* per column, NULL when no matches rule */
 } assay_schema;
 
@@ -44,8 +44,8 @@ typedef struct chunk_msg {
 typedef struct chunk_stat {
     uint64_t seq;
     uint32_t file;
-    uint32_t rows;  /* data rows (ordinals), bad ones included */
-    uint64_t lines; /* '\n' bytes in the chunk, header included */
+    uint32_t rows;               /* data rows (ordinals), bad ones included */
+    uint64_t lines;              /* '\n' bytes in the chunk, header included */
     uint64_t offset, len, start; /* to re-read a row for a sample */
 } chunk_stat;
 

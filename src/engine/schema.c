@@ -44,8 +44,7 @@ typedef struct infer_count {
 } infer_count;
 
 /* Fill types of columns not declared in the config from the first rows in buf. */
-int assay_schema_infer(assay_engine *e, const char *buf, size_t len, size_t start,
-                       assay_error *err)
+int assay_schema_infer(assay_engine *e, const char *buf, size_t len, size_t start, assay_error *err)
 {
     assay_schema *s = &e->sch;
     uint32_t nc = s->ncols;

@@ -106,7 +106,7 @@ int assay_shard_init(assay_engine *e, assay_shard *s, unsigned id)
             return err;
         if (e->rules[r].col >= 0 &&
             (err = assay_rule_state_init(&e->rules[r], &s->rst[r], cap, ucap,
-                                          e->est_rows / e->nshards)) < 0)
+                                         e->est_rows / e->nshards)) < 0)
             return err;
     }
     return 0;
@@ -245,9 +245,8 @@ static int reserve_scratch(assay_shard *s, uint32_t n)
     return 0;
 }
 
-static void record_bad(assay_shard *s, const chunk_msg *m, uint32_t ord, uint32_t off,
-                       uint32_t len, const char *reason, uint64_t *line_cursor_off,
-                       uint64_t *line_cursor_n)
+static void record_bad(assay_shard *s, const chunk_msg *m, uint32_t ord, uint32_t off, uint32_t len,
+                       const char *reason, uint64_t *line_cursor_off, uint64_t *line_cursor_n)
 {
     s->nbad++;
     uint64_t pos = POS(m->chunk.seq, ord);
@@ -412,11 +411,11 @@ static int process_batch(assay_shard *s, const chunk_msg *m, bool utf8_ok, uint6
                 if (at != len[i]) {
                     char reason[160];
                     snprintf(reason, sizeof(reason),
-                             "invalid UTF-8 in column '%s' at byte %zu of the value",
-                             sch->names[c], at);
+                             "invalid UTF-8 in column '%s' at byte %zu of the value", sch->names[c],
+                             at);
                     s->ok[i >> 6] &= ~((uint64_t)1 << (i & 63));
-                    record_bad(s, m, s->rs.row_ord[i], s->rs.row_off[i], s->rs.row_len[i],
-                               reason, lc_off, lc_n);
+                    record_bad(s, m, s->rs.row_ord[i], s->rs.row_off[i], s->rs.row_len[i], reason,
+                               lc_off, lc_n);
                 }
             }
         }
@@ -439,9 +438,9 @@ static int process_batch(assay_shard *s, const chunk_msg *m, bool utf8_ok, uint6
             /* skip = null | !ok, built in the fail scratch */
             for (size_t w = 0; w < words; w++)
                 s->fail[w] = s->null[c][w] | ~s->ok[w];
-            int rc = assay_regex_match_batch(sch->regex[c], s->rx[c],
-                                             (const char *const *)s->str[c], s->len[c], s->fail,
-                                             n, s->match[c]);
+            int rc =
+                assay_regex_match_batch(sch->regex[c], s->rx[c], (const char *const *)s->str[c],
+                                        s->len[c], s->fail, n, s->match[c]);
             if (rc < 0)
                 return rc;
         }
@@ -485,8 +484,8 @@ static int process_batch(assay_shard *s, const chunk_msg *m, bool utf8_ok, uint6
         if (fa && a->nsamples < e->max_samples) {
             const assay_cell *cells = s->rs.cells + (size_t)c * cap;
             const uint8_t *fl = s->rs.flags + (size_t)c * cap;
-            for (size_t i = assay_bitmap_next(s->fail, 0, n);
-                 i < n && a->nsamples < e->max_samples; i = assay_bitmap_next(s->fail, i + 1, n)) {
+            for (size_t i = assay_bitmap_next(s->fail, 0, n); i < n && a->nsamples < e->max_samples;
+                 i = assay_bitmap_next(s->fail, i + 1, n)) {
                 if (fl[i] & ASSAY_CELL_NULL) {
                     keep_sample(a, e->max_samples, s->pos[i], NULL, 0, true);
                 } else if (sch->need_text[c]) {

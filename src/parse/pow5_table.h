@@ -27,6 +27,7 @@
 #define ASSAY_POW5_MIN_Q (-342)
 #define ASSAY_POW5_MAX_Q 308
 
+/* clang-format off: one entry per line, as generated */
 static const uint64_t assay_pow5_128[ASSAY_POW5_MAX_Q - ASSAY_POW5_MIN_Q + 1][2] = {
     {0xeef453d6923bd65aULL, 0x113faa2906a13b3fULL}, /* 5^-342 */
     {0x9558b4661b6565f8ULL, 0x4ac7ca59a424c507ULL}, /* 5^-341 */
@@ -680,5 +681,6 @@ static const uint64_t assay_pow5_128[ASSAY_POW5_MAX_Q - ASSAY_POW5_MIN_Q + 1][2]
     {0xe3d8f9e563a198e5ULL, 0x58180fddd97723a6ULL}, /* 5^307 */
     {0x8e679c2f5e44ff8fULL, 0x570f09eaa7ea7648ULL}, /* 5^308 */
 };
+/* clang-format on */
 
 #endif

@@ -80,8 +80,8 @@ static int parse_bound(const assay_rule *r, const char *text, double num, bool i
             return assay_error_set(err, -EINVAL,
                                    "%s:%d:%d: rules.%s.%s: '%s' is not a timestamp (column "
                                    "'%s' holds timestamps; write e.g. 2026-01-01T00:00:00Z)",
-                                   cfg_path, cfg->pos.line, cfg->pos.col, cfg->name, which,
-                                   text, cfg->column);
+                                   cfg_path, cfg->pos.line, cfg->pos.col, cfg->name, which, text,
+                                   cfg->column);
         if (is_lo)
             w->lo_i = i;
         else
@@ -114,11 +114,11 @@ int assay_rule_compile(const assay_rule_config *cfg, int col, assay_type type, i
         out->hi_incl = cfg->max_inclusive;
         if (type != ASSAY_TYPE_INT && type != ASSAY_TYPE_FLOAT && type != ASSAY_TYPE_TIMESTAMP)
             return parse_bound(out, "", 0, true, cfg, cfg_path, err);
-        if (cfg->has_min && (rc = parse_bound(out, cfg->min_text, cfg->min, true, cfg,
-                                              cfg_path, err)) < 0)
+        if (cfg->has_min &&
+            (rc = parse_bound(out, cfg->min_text, cfg->min, true, cfg, cfg_path, err)) < 0)
             return rc;
-        if (cfg->has_max && (rc = parse_bound(out, cfg->max_text, cfg->max, false, cfg,
-                                              cfg_path, err)) < 0)
+        if (cfg->has_max &&
+            (rc = parse_bound(out, cfg->max_text, cfg->max, false, cfg, cfg_path, err)) < 0)
             return rc;
         if (!out->int_bounds && type == ASSAY_TYPE_INT) {
             /* mixed: make both sides doubles */
@@ -134,17 +134,16 @@ int assay_rule_compile(const assay_rule_config *cfg, int col, assay_type type, i
             return assay_error_set(err, rc, "out of memory building in_set for %s", cfg->name);
         out->owns_set = true;
         for (size_t i = 0; i < cfg->nvalues; i++)
-            assay_hashset_insert(out->set,
-                                 assay_hash_bytes(cfg->values[i], strlen(cfg->values[i])), i,
-                                 NULL);
+            assay_hashset_insert(out->set, assay_hash_bytes(cfg->values[i], strlen(cfg->values[i])),
+                                 i, NULL);
         return 0;
     case ASSAY_CHECK_FRESHNESS:
         if (type != ASSAY_TYPE_TIMESTAMP)
             return assay_error_set(err, -EINVAL,
                                    "%s:%d:%d: rules.%s: freshness needs a timestamp column, but "
                                    "'%s' is %s (declare it under columns: with type: timestamp)",
-                                   cfg_path, cfg->pos.line, cfg->pos.col, cfg->name,
-                                   cfg->column, assay_type_name(type));
+                                   cfg_path, cfg->pos.line, cfg->pos.col, cfg->name, cfg->column,
+                                   assay_type_name(type));
         out->fresh_cutoff_us = now_us - cfg->max_age_us;
         return 0;
     case ASSAY_CHECK_TYPE:

@@ -35,14 +35,14 @@ typedef struct assay_col_view {
     const double *f64;       /* float values */
     const char *const *str;  /* value text, unescaped (when some rule needs text) */
     const uint32_t *len;
-    uint64_t *const *match;  /* match bitmaps, one per pattern of the column's regex db */
+    uint64_t *const *match; /* match bitmaps, one per pattern of the column's regex db */
 } assay_col_view;
 
 typedef struct assay_rule {
     const assay_rule_config *cfg;
-    int col;          /* schema column; -1 for table-level rules */
-    assay_type type;  /* the column's type */
-    int regex_id;     /* matches: pattern index in the column's database */
+    int col;         /* schema column; -1 for table-level rules */
+    assay_type type; /* the column's type */
+    int regex_id;    /* matches: pattern index in the column's database */
     /* in_range, in the column's domain (ints compare as int64, timestamps as us) */
     bool has_lo, has_hi, lo_incl, hi_incl, int_bounds;
     int64_t lo_i, hi_i;
