@@ -27,7 +27,8 @@
 #define ASSAY_POW5_MIN_Q (-342)
 #define ASSAY_POW5_MAX_Q 308
 
-/* clang-format off: one entry per line, as generated */
+/* One entry per line, as generated. */
+/* clang-format off */
 static const uint64_t assay_pow5_128[ASSAY_POW5_MAX_Q - ASSAY_POW5_MIN_Q + 1][2] = {
     {0xeef453d6923bd65aULL, 0x113faa2906a13b3fULL}, /* 5^-342 */
     {0x9558b4661b6565f8ULL, 0x4ac7ca59a424c507ULL}, /* 5^-341 */
