@@ -4,6 +4,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "assay/bitmap.h"
@@ -153,6 +154,23 @@ static void test_set_unique_length(void **state)
         expect += (i % 7 == 2) || (i % 7 == 6) || (i % 7 == 4 && i != 4);
     assert_int_equal(assay_bitmap_count(fail, N), expect);
     assert_int_equal(assay_bitmap_count(eval, N), N - 1);
+    assay_rule_free(&r);
+
+    /* the same set padded past the small-set limit (and with a value over 16 bytes)
+     * takes the hashed path and must agree */
+    char *many[40];
+    char names[40][32];
+    for (int i = 0; i < 40; i++) {
+        snprintf(names[i], sizeof(names[i]), "filler-value-number-%02d", i);
+        many[i] = names[i];
+    }
+    memcpy(many, vals, sizeof(vals));
+    c.values = many;
+    c.nvalues = 40;
+    assert_int_equal(assay_rule_compile(&c, 0, ASSAY_TYPE_STRING, 0, &r, "t.yaml", NULL), 0);
+    assert_int_equal(r.nsmall, 0);
+    assay_rule_eval(&r, &st, &v, ok, pos, fail, eval);
+    assert_int_equal(assay_bitmap_count(fail, N), expect);
     assay_rule_free(&r);
 
     /* unique: 7 distinct texts (row 4's null excluded, but "" recurs at rows 11, 18..) */

@@ -129,6 +129,26 @@ int assay_rule_compile(const assay_rule_config *cfg, int col, assay_type type, i
         }
         return 0;
     case ASSAY_CHECK_IN_SET:
+        /* The usual set is a handful of short codes (currencies, statuses): compare
+         * those exactly as two 64-bit words plus a length, no hashing. */
+        if (cfg->nvalues <= ASSAY_SMALL_SET_MAX) {
+            bool fits = true;
+            for (size_t i = 0; i < cfg->nvalues; i++)
+                fits &= strlen(cfg->values[i]) <= 16;
+            if (fits) {
+                for (size_t i = 0; i < cfg->nvalues; i++) {
+                    char w[16] = { 0 };
+                    size_t l = strlen(cfg->values[i]);
+                    memcpy(w, cfg->values[i], l);
+                    out->small_len[i] = (uint8_t)l;
+                    memcpy(&out->small_lo[i], w, 8);
+                    memcpy(&out->small_hi[i], w + 8, 8);
+                }
+                out->nsmall = (uint32_t)cfg->nvalues;
+                if (out->nsmall > 0)
+                    return 0;
+            }
+        }
         rc = assay_hashset_new(&out->set, cfg->nvalues * 2 + 16, 0);
         if (rc < 0)
             return assay_error_set(err, rc, "out of memory building in_set for %s", cfg->name);
@@ -245,9 +265,34 @@ static void eval_in_range(const assay_rule *r, const assay_col_view *v, uint64_t
     }
 }
 
+static void eval_small_set(const assay_rule *r, const assay_col_view *v, uint64_t *fail,
+                           const uint64_t *eval)
+{
+    for (size_t i = assay_bitmap_next(eval, 0, v->n); i < v->n;
+         i = assay_bitmap_next(eval, i + 1, v->n)) {
+        uint32_t l = v->len[i];
+        bool found = false;
+        if (l <= 16) {
+            char w[16] = { 0 };
+            memcpy(w, v->str[i], l);
+            uint64_t lo, hi;
+            memcpy(&lo, w, 8);
+            memcpy(&hi, w + 8, 8);
+            for (uint32_t k = 0; k < r->nsmall; k++)
+                found |= (r->small_len[k] == l) & (r->small_lo[k] == lo) & (r->small_hi[k] == hi);
+        }
+        if (!found)
+            assay_bit_set(fail, i);
+    }
+}
+
 static void eval_set(const assay_rule *r, const assay_col_view *v, uint64_t *fail,
                      const uint64_t *eval)
 {
+    if (r->nsmall) {
+        eval_small_set(r, v, fail, eval);
+        return;
+    }
     for (size_t i = assay_bitmap_next(eval, 0, v->n); i < v->n;
          i = assay_bitmap_next(eval, i + 1, v->n)) {
         uint64_t h = assay_hash_bytes(v->str[i], v->len[i]);

@@ -38,6 +38,8 @@ typedef struct assay_col_view {
     uint64_t *const *match; /* match bitmaps, one per pattern of the column's regex db */
 } assay_col_view;
 
+#define ASSAY_SMALL_SET_MAX 32 /* in_set values compared directly (each <= 16 bytes) */
+
 typedef struct assay_rule {
     const assay_rule_config *cfg;
     int col;         /* schema column; -1 for table-level rules */
@@ -50,6 +52,10 @@ typedef struct assay_rule {
     /* in_set values / foreign_key reference values; shared read-only by shards */
     assay_hashset *set;
     bool owns_set;
+    /* in_set with few short values: exact compare against packed 16-byte words */
+    uint32_t nsmall; /* 0 = use the hash set */
+    uint8_t small_len[ASSAY_SMALL_SET_MAX];
+    uint64_t small_lo[ASSAY_SMALL_SET_MAX], small_hi[ASSAY_SMALL_SET_MAX];
     /* freshness: event time < cutoff fails */
     int64_t fresh_cutoff_us;
 } assay_rule;
