@@ -1,5 +1,5 @@
 /*
- * Progress line: "  412 MB / 1.23 GB  33%  806 MB/s  ETA 1s" redrawn in place on
+ * Progress line: "  ~3.2M rows  412 MB / 1.23 GB  33%  806 MB/s  ETA 1s" redrawn in place on
  * stderr, only when stderr is a terminal (so logs and pipes stay clean).
  */
 #include <stdio.h>
@@ -33,7 +33,6 @@ static void human(double bytes, char *buf, size_t cap)
 void assay_progress_update(void *ctx, uint64_t bytes, uint64_t total, uint64_t rows)
 {
     assay_progress *p = ctx;
-    (void)rows;
     if (!p->enabled)
         return;
     double t = now_s() - p->start;
@@ -43,10 +42,12 @@ void assay_progress_update(void *ctx, uint64_t bytes, uint64_t total, uint64_t r
     if (total > 0) {
         human((double)total, all, sizeof(all));
         double eta = rate > 0 ? (double)(total - (bytes < total ? bytes : total)) / rate : 0;
-        fprintf(stderr, "\r\033[K  %s / %s  %3.0f%%  %.0f MB/s  ETA %.0fs", done, all,
-                100.0 * (double)bytes / (double)total, rate / 1e6, eta);
+        fprintf(stderr, "\r\033[K  ~%.1fM rows  %s / %s  %3.0f%%  %.0f MB/s  ETA %.0fs",
+                (double)rows / 1e6, done, all, 100.0 * (double)bytes / (double)total, rate / 1e6,
+                eta);
     } else {
-        fprintf(stderr, "\r\033[K  %s  %.0f MB/s", done, rate / 1e6);
+        fprintf(stderr, "\r\033[K  ~%.1fM rows  %s  %.0f MB/s", (double)rows / 1e6, done,
+                rate / 1e6);
     }
     p->drawn = true;
 }

@@ -1014,8 +1014,9 @@ int assay_engine_check(const assay_engine_options *o, assay_result **out, assay_
             double t = now_seconds();
             if (t - last_progress >= 0.25) {
                 last_progress = t;
-                o->progress(o->progress_ctx, assay_reader_bytes_read(rd),
-                            assay_reader_bytes_total(rd), 0);
+                uint64_t got = assay_reader_bytes_read(rd);
+                o->progress(o->progress_ctx, got, assay_reader_bytes_total(rd),
+                            e.avg_row_bytes > 0 ? (uint64_t)((double)got / e.avg_row_bytes) : 0);
             }
         }
     }
