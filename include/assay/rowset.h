@@ -73,6 +73,13 @@ typedef struct assay_cursor {
     uint32_t ord; /* ordinal of the next row in the chunk */
 } assay_cursor;
 
+/* Allocate the caller-side arrays of rs for ncols columns (want may be NULL for "none"),
+ * up to cap good and bad_cap bad rows per call. Returns 0 or -ENOMEM (rs then holds
+ * nothing to free). */
+ASSAY_API int assay_rowset_init(assay_rowset *rs, uint32_t ncols, const uint8_t *want, uint32_t cap,
+                                uint32_t bad_cap);
+ASSAY_API void assay_rowset_free(assay_rowset *rs);
+
 /* Human text for a bad row, e.g. "wrong field count: expected 10, found 9" or
  * "unterminated quote at byte 17". ncols is the schema's column count. Writes at
  * most cap bytes including the NUL; returns the length it wanted. */

@@ -347,21 +347,9 @@ static int load_reference(assay_engine *e, assay_rule *r, assay_error *err)
     uint32_t cap_rows = 4096;
     uint8_t *want = calloc(nn, 1);
     assay_rowset rs = { 0 };
-    assay_bad_row bad[64];
-    rs.ncols = nn;
-    rs.want = want;
-    rs.cap = cap_rows;
-    rs.cells = malloc((size_t)nn * cap_rows * sizeof(assay_cell));
-    rs.flags = malloc((size_t)nn * cap_rows);
-    rs.row_off = malloc(cap_rows * 4);
-    rs.row_len = malloc(cap_rows * 4);
-    rs.row_ord = malloc(cap_rows * 4);
-    rs.bad = bad;
-    rs.bad_cap = 64;
     char *tmp = malloc(len + 1);
     rc = assay_hashset_new(&r->set, 1024, 0);
-    if (rc < 0 || !want || !rs.cells || !rs.flags || !rs.row_off || !rs.row_len || !rs.row_ord ||
-        !tmp) {
+    if (rc < 0 || !want || !tmp || assay_rowset_init(&rs, nn, want, cap_rows, 64) < 0) {
         rc = assay_error_set(err, -ENOMEM, "out of memory loading %s", path);
         goto out;
     }
@@ -394,11 +382,7 @@ out:
     free(sub.sch.names);
     free_fields(names, nn);
     free(want);
-    free(rs.cells);
-    free(rs.flags);
-    free(rs.row_off);
-    free(rs.row_len);
-    free(rs.row_ord);
+    assay_rowset_free(&rs);
     free(tmp);
     free(buf);
     return rc;
@@ -566,16 +550,8 @@ static char *fetch_value(assay_engine *e, const chunk_stat *st, uint32_t ord, in
     if (buf && pread(fd, buf, st->len, (off_t)st->offset) == (ssize_t)st->len) {
         uint32_t nc = e->sch.ncols, cap = 1024;
         uint8_t *want = calloc(nc, 1);
-        assay_rowset rs = { .ncols = nc, .want = want, .cap = cap };
-        assay_bad_row bad[64];
-        rs.cells = malloc((size_t)nc * cap * sizeof(assay_cell));
-        rs.flags = malloc((size_t)nc * cap);
-        rs.row_off = malloc(cap * 4);
-        rs.row_len = malloc(cap * 4);
-        rs.row_ord = malloc(cap * 4);
-        rs.bad = bad;
-        rs.bad_cap = 64;
-        if (want && rs.cells && rs.flags && rs.row_off && rs.row_len && rs.row_ord) {
+        assay_rowset rs = { 0 };
+        if (want && assay_rowset_init(&rs, nc, want, cap, 64) == 0) {
             want[col] = 1;
             assay_cursor cur = { .buf = buf, .len = st->len, .pos = st->start, .ord = 0 };
             while (!out && cur.pos < cur.len) {
@@ -609,11 +585,7 @@ static char *fetch_value(assay_engine *e, const chunk_stat *st, uint32_t ord, in
             }
         }
         free(want);
-        free(rs.cells);
-        free(rs.flags);
-        free(rs.row_off);
-        free(rs.row_len);
-        free(rs.row_ord);
+        assay_rowset_free(&rs);
     }
     free(buf);
     close(fd);

@@ -79,7 +79,6 @@ typedef struct assay_shard {
 
     /* batch memory, sized for batch_rows */
     assay_rowset rs;
-    assay_bad_row *bad_rows;
     uint64_t *ok, *fail, *eval, *pos;
     uint64_t **null, **invalid; /* per column (wanted ones) */
     int64_t **i64;

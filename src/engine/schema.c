@@ -50,25 +50,15 @@ int assay_schema_infer(assay_engine *e, const char *buf, size_t len, size_t star
     uint32_t nc = s->ncols;
     uint32_t cap = INFER_ROWS;
     assay_rowset rs = { 0 };
-    uint8_t *want = malloc(nc);
-    infer_count *cnt = calloc(nc, sizeof(*cnt));
-    assay_bad_row bad[64];
-    rs.ncols = nc;
-    rs.want = want;
-    rs.cap = cap;
-    rs.cells = malloc((size_t)nc * cap * sizeof(assay_cell));
-    rs.flags = malloc((size_t)nc * cap);
-    rs.row_off = malloc(cap * sizeof(uint32_t));
-    rs.row_len = malloc(cap * sizeof(uint32_t));
-    rs.row_ord = malloc(cap * sizeof(uint32_t));
-    rs.bad = bad;
-    rs.bad_cap = 64;
+    uint8_t *want = malloc(nc ? nc : 1);
+    if (want)
+        memset(want, 1, nc);
+    infer_count *cnt = calloc(nc ? nc : 1, sizeof(*cnt));
     int rc = 0;
-    if (!want || !cnt || !rs.cells || !rs.flags || !rs.row_off || !rs.row_len || !rs.row_ord) {
+    if (!want || !cnt || assay_rowset_init(&rs, nc, want, cap, 64) < 0) {
         rc = assay_error_set(err, -ENOMEM, "out of memory inferring column types");
         goto out;
     }
-    memset(want, 1, nc);
     assay_cursor cur = { .buf = buf, .len = len, .pos = start, .ord = 0 };
     uint32_t seen = 0;
     char tmp[256];
@@ -126,10 +116,6 @@ int assay_schema_infer(assay_engine *e, const char *buf, size_t len, size_t star
 out:
     free(want);
     free(cnt);
-    free(rs.cells);
-    free(rs.flags);
-    free(rs.row_off);
-    free(rs.row_len);
-    free(rs.row_ord);
+    assay_rowset_free(&rs);
     return rc;
 }

@@ -42,17 +42,8 @@ int assay_shard_init(assay_engine *e, assay_shard *s, unsigned id)
     s->id = id;
     if (assay_ring_init(&s->in, 8) < 0 || assay_ring_init(&s->out, 64) < 0)
         return -ENOMEM;
-    s->rs.ncols = nc;
-    s->rs.want = e->sch.want;
-    s->rs.cap = cap;
-    s->rs.cells = xcalloc((size_t)nc * cap, sizeof(assay_cell), &err);
-    s->rs.flags = xcalloc((size_t)nc * cap, 1, &err);
-    s->rs.row_off = xcalloc(cap, sizeof(uint32_t), &err);
-    s->rs.row_len = xcalloc(cap, sizeof(uint32_t), &err);
-    s->rs.row_ord = xcalloc(cap, sizeof(uint32_t), &err);
-    s->bad_rows = xcalloc(256, sizeof(assay_bad_row), &err);
-    s->rs.bad = s->bad_rows;
-    s->rs.bad_cap = 256;
+    if (assay_rowset_init(&s->rs, nc, e->sch.want, cap, 256) < 0)
+        return -ENOMEM;
     s->ok = xcalloc(words, 8, &err);
     s->fail = xcalloc(words, 8, &err);
     s->eval = xcalloc(words, 8, &err);
@@ -142,12 +133,7 @@ void assay_shard_free(assay_shard *s)
         free(s->bad[k].text);
     free(s->rst);
     free(s->acc);
-    free(s->rs.cells);
-    free(s->rs.flags);
-    free(s->rs.row_off);
-    free(s->rs.row_len);
-    free(s->rs.row_ord);
-    free(s->bad_rows);
+    assay_rowset_free(&s->rs);
     free(s->ok);
     free(s->fail);
     free(s->eval);

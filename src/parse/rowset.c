@@ -1,5 +1,5 @@
 /*
- * rowset.c - human text for bad rows.
+ * rowset.c - rowset buffers, and human text for bad rows.
  *
  * A bad row is data, not an error (DESIGN.md section 5): the engine quarantines it
  * with a reason a person can act on, e.g. "parse_error: unterminated quote at byte
@@ -8,9 +8,44 @@
  * editor's byte column (add one for a 1-based column).
  */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "assay/rowset.h"
 #include "assay/ndjson.h"
+
+int assay_rowset_init(assay_rowset *rs, uint32_t ncols, const uint8_t *want, uint32_t cap,
+                      uint32_t bad_cap)
+{
+    memset(rs, 0, sizeof(*rs));
+    size_t cells = (size_t)(ncols ? ncols : 1) * cap;
+    rs->ncols = ncols;
+    rs->want = want;
+    rs->cap = cap;
+    rs->bad_cap = bad_cap;
+    rs->cells = calloc(cells, sizeof(assay_cell));
+    rs->flags = calloc(cells, 1);
+    rs->row_off = calloc(cap, sizeof(uint32_t));
+    rs->row_len = calloc(cap, sizeof(uint32_t));
+    rs->row_ord = calloc(cap, sizeof(uint32_t));
+    rs->bad = calloc(bad_cap, sizeof(assay_bad_row));
+    if (!rs->cells || !rs->flags || !rs->row_off || !rs->row_len || !rs->row_ord || !rs->bad) {
+        assay_rowset_free(rs);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+void assay_rowset_free(assay_rowset *rs)
+{
+    free(rs->cells);
+    free(rs->flags);
+    free(rs->row_off);
+    free(rs->row_len);
+    free(rs->row_ord);
+    free(rs->bad);
+    memset(rs, 0, sizeof(*rs));
+}
 
 size_t assay_bad_row_describe(const assay_bad_row *b, uint32_t ncols, char *out, size_t cap)
 {
