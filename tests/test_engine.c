@@ -259,6 +259,34 @@ static void test_ndjson_values_unescaped(void **state)
     assay_config_free(cfg);
 }
 
+/* Invalid UTF-8 in a column a text rule reads makes the row bad (with its line and
+ * the column); in a column nobody reads as text it is left alone. */
+static void test_invalid_utf8_is_a_bad_row(void **state)
+{
+    (void)state;
+    static const char csv[] = "a,b\n"
+                              "ok,x\n"
+                              "bad\xff,y\n"
+                              "fine,z\xc3\n"
+                              "\"two\nlines\xc0\",w\n";
+    write_file("u.csv", csv, sizeof(csv) - 1);
+    assay_config *cfg = config("rules: [{name: len, column: a, check: length, max: 100}]\n");
+    const char *files[] = { path_of("u.csv") };
+    assay_result *r = run(cfg, files, 1, 1, 0, 0);
+    assert_int_equal(r->rows, 4);
+    assert_int_equal(r->bad_rows, 2);
+    assert_int_equal(r->bad_samples[0].row, 2);
+    assert_int_equal(r->bad_samples[0].line, 3);
+    assert_non_null(strstr(r->bad_samples[0].reason, "invalid UTF-8 in column 'a'"));
+    assert_int_equal(r->bad_samples[1].row, 4);
+    assert_int_equal(r->bad_samples[1].line, 5);
+    /* the bad rows are not evaluated by the rule */
+    assert_int_equal(rule(r, "len")->evaluated, 2);
+    assert_int_equal(assay_result_status(r), 1);
+    assay_result_free(r);
+    assay_config_free(cfg);
+}
+
 static void test_input_errors(void **state)
 {
     (void)state;
@@ -310,6 +338,7 @@ int main(void)
         cmocka_unit_test(test_same_result_any_split),
         cmocka_unit_test(test_unique_memory_cap_is_reported),
         cmocka_unit_test(test_ndjson_values_unescaped),
+        cmocka_unit_test(test_invalid_utf8_is_a_bad_row),
         cmocka_unit_test(test_input_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -191,15 +191,12 @@ void assay_cell_text(const assay_engine *e, const char *base, assay_cell cell, u
     *len = (uint32_t)assay_csv_unescape(src, cell.len, e->csv.quote, buf);
 }
 
+/* Bytes for one unescaped value. reserve_scratch() sized the arena for every escaped
+ * cell of the batch up front, so this never runs out (and the text views handed out
+ * earlier in the batch stay valid: the arena is not moved while a batch runs). */
 static char *scratch_alloc(assay_shard *s, size_t n)
 {
-    if (s->scratch_len + n > s->scratch_cap) {
-        /* Text views of this batch may point into the old block, so a batch that
-         * outgrows the arena gets a fresh, larger one and the old one is kept until
-         * the batch ends (see reset_scratch). Simplest correct choice: size the arena
-         * for the worst case up front - the batch's total cell bytes. */
-        return NULL;
-    }
+    assay_assert(s->scratch_len + n <= s->scratch_cap);
     char *p = s->scratch + s->scratch_len;
     s->scratch_len += n;
     return p;
