@@ -1,0 +1,48 @@
+/*
+ * assay/hll.h - HyperLogLog distinct counting (see src/sketch/hll.c for the method,
+ * estimator and error bound). Values are added as 64-bit hashes (assay_hash_bytes,
+ * XXH3), so one column's sketch from several shards or instances merges exactly.
+ */
+#ifndef ASSAY_HLL_H
+#define ASSAY_HLL_H
+
+#include "assay/common.h"
+#include "assay/cpu.h"
+
+#define ASSAY_HLL_P_MIN     4
+#define ASSAY_HLL_P_MAX     18
+#define ASSAY_HLL_P_DEFAULT 14
+
+typedef struct assay_hll assay_hll;
+
+/* New empty sketch with 2^p registers (starts sparse). -EINVAL outside [4, 18]. */
+ASSAY_API int assay_hll_new(assay_hll **out, unsigned p);
+ASSAY_API void assay_hll_free(assay_hll *h);
+ASSAY_API unsigned assay_hll_precision(const assay_hll *h);
+
+/* Add one hash / n hashes. Never fails: memory for the dense form is allocated at
+ * creation's worst case or the sketch stays correct in sparse form. */
+ASSAY_API void assay_hll_add(assay_hll *h, uint64_t hash);
+ASSAY_API void assay_hll_add_batch(assay_hll *h, const uint64_t *hashes, size_t n);
+
+/* dst = dst U src (register-wise max). -EINVAL when precisions differ. The result is
+ * the sketch of the union: identical registers whatever the order of merges. */
+ASSAY_API int assay_hll_merge(assay_hll *dst, const assay_hll *src);
+
+/* Cardinality estimate. */
+ASSAY_API double assay_hll_estimate(const assay_hll *h);
+
+/* true while the sketch is in its sparse (exact for small counts) form. */
+ASSAY_API bool assay_hll_is_sparse(const assay_hll *h);
+
+/* Serialized form (assay/sketch.h header + payload); *buf is malloc'd. */
+ASSAY_API int assay_hll_serialize(const assay_hll *h, uint8_t **buf, size_t *len);
+ASSAY_API int assay_hll_deserialize(const uint8_t *buf, size_t len, assay_hll **out,
+                                    assay_error *err);
+
+/* Dense register merge kernel at a given SIMD level (dst[i] = max(dst[i], src[i]) over
+ * n one-byte registers); exposed so tests compare levels. */
+ASSAY_API void assay_hll_merge_registers(uint8_t *dst, const uint8_t *src, size_t n,
+                                         assay_simd_level level);
+
+#endif

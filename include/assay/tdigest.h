@@ -1,0 +1,47 @@
+/*
+ * assay/tdigest.h - merging t-digest for quantiles and CDF (see src/sketch/tdigest.c).
+ */
+#ifndef ASSAY_TDIGEST_H
+#define ASSAY_TDIGEST_H
+
+#include "assay/common.h"
+
+#define ASSAY_TDIGEST_DELTA_DEFAULT 100.0
+
+typedef struct assay_tdigest assay_tdigest;
+
+/* compression delta in [10, 10000]; -EINVAL outside. */
+ASSAY_API int assay_tdigest_new(assay_tdigest **out, double delta);
+ASSAY_API void assay_tdigest_free(assay_tdigest *t);
+
+/* Add one value / n values (buffered; merged in sorted batches). NaN is counted
+ * separately and not inserted; +-inf are inserted (they sort to the ends). */
+ASSAY_API void assay_tdigest_add(assay_tdigest *t, double x);
+ASSAY_API void assay_tdigest_add_batch(assay_tdigest *t, const double *x, size_t n);
+
+/* dst absorbs src (src unchanged). -EINVAL when deltas differ. */
+ASSAY_API int assay_tdigest_merge(assay_tdigest *dst, const assay_tdigest *src);
+
+/* Values inserted (NaN excluded), and NaNs seen. */
+ASSAY_API uint64_t assay_tdigest_count(const assay_tdigest *t);
+ASSAY_API uint64_t assay_tdigest_nan_count(const assay_tdigest *t);
+ASSAY_API double assay_tdigest_min(const assay_tdigest *t);
+ASSAY_API double assay_tdigest_max(const assay_tdigest *t);
+
+/* Value at quantile q in [0, 1] (NaN when empty); fraction of values <= x. Both take a
+ * const digest: pending buffered values are folded in on demand into a private copy
+ * or by the caller's earlier assay_tdigest_flush. */
+ASSAY_API double assay_tdigest_quantile(assay_tdigest *t, double q);
+ASSAY_API double assay_tdigest_cdf(assay_tdigest *t, double x);
+
+/* Fold buffered values into the centroids now. */
+ASSAY_API void assay_tdigest_flush(assay_tdigest *t);
+
+/* Number of centroids (after a flush). */
+ASSAY_API size_t assay_tdigest_centroids(assay_tdigest *t);
+
+ASSAY_API int assay_tdigest_serialize(assay_tdigest *t, uint8_t **buf, size_t *len);
+ASSAY_API int assay_tdigest_deserialize(const uint8_t *buf, size_t len, assay_tdigest **out,
+                                        assay_error *err);
+
+#endif
