@@ -117,5 +117,45 @@ grep -q "missing.csv" "$T/err3.txt" && ok "missing input names the file" || bad 
 "$ASSAY" check --threads zero -c "$DATA/check.yaml" "$T/clean.csv" 2>/dev/null >/dev/null
 expect_eq "$?" 2 "bad --threads exits 2"
 
+# 9. profile: exact answers within the documented bounds, any thread count
+"$ASSAY" profile --json --threads 2 "$T/o.csv" > "$T/p2.json"
+expect_eq "$?" 0 "profile exits 0"
+python3 "$ROOT/tests/exact_profile.py" "$T/o.csv" "$T/p2.json" && ok "profile matches an exact recount (counts, distinct, min/max, moments, quantiles, top values)" || bad "profile differs from the exact recount"
+python3 - "$T/o.csv" "$T/dup.csv" <<'PY'
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1], newline="")))
+with open(sys.argv[2], "w", newline="") as f:
+    w = csv.writer(f, lineterminator="\n")
+    w.writerows(rows[:301] + rows[1:101])  # header, 300 rows, the first 100 again
+PY
+"$ASSAY" profile --json "$T/dup.csv" | python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if d["duplicate_rows"]==100 and d["rows"]==400 else 1)' \
+  && ok "profile counts 100 repeated rows exactly" || bad "duplicate_rows wrong"
+for t in 1 7; do
+  "$ASSAY" profile --json --threads $t "$T/o.csv" > "$T/p$t.json"
+done
+python3 - "$T/p1.json" "$T/p2.json" "$T/p7.json" <<'PY' && ok "profile: same counts, distinct, min/max for 1, 2, 7 threads" || bad "profile differs between thread counts"
+import json, sys
+ps = [json.load(open(p)) for p in sys.argv[1:]]
+keys = ("count", "nulls", "invalid", "distinct", "min", "max")
+base = [[c.get(k) for k in keys] for c in ps[0]["columns"]]
+for p in ps[1:]:
+    if [[c.get(k) for k in keys] for c in p["columns"]] != base or p["duplicate_rows"] != ps[0]["duplicate_rows"]:
+        sys.exit(1)
+PY
+"$ASSAY" profile "$T/o.csv" > "$T/p.txt" && grep -q "DISTINCT" "$T/p.txt" && grep -q "ISSUES" "$T/p.txt" \
+  && ok "profile prints a table with issues" || bad "profile table"
+
+# 10. suggested rules: pass on the data they came from, fail on data with more faults
+"$ASSAY" gen --rows 50000 --seed 21 -o "$T/s.csv"
+"$ASSAY" profile --suggest-rules "$T/s.csv" > "$T/suggested.yaml"
+expect_eq "$?" 0 "--suggest-rules exits 0"
+"$ASSAY" check -c "$T/suggested.yaml" "$T/s.csv" > "$T/s1.txt"
+expect_eq "$?" 0 "suggested rules pass on the data they were suggested from"
+grep -q "check: in_set" "$T/suggested.yaml" && grep -q "check: unique" "$T/suggested.yaml" && grep -q "format: email" "$T/suggested.yaml" \
+  && ok "suggestions include in_set, unique and a named format" || bad "suggestions incomplete: $(grep -c check: $T/suggested.yaml) rules"
+"$ASSAY" gen --rows 50000 --seed 22 --faults bad_email=0.1,negative_amount=0.05,bad_currency=0.05,duplicate_id=0.1 -o "$T/sf.csv"
+"$ASSAY" check -c "$T/suggested.yaml" "$T/sf.csv" > "$T/s2.txt"
+expect_eq "$?" 1 "suggested rules fail on data generated with faults"
+
 echo "$pass passed, $failn failed"
 [ "$failn" -eq 0 ]

@@ -20,6 +20,8 @@ typedef struct assay_engine_options {
     const char *const *paths; /* "-" = stdin; when npaths == 0 cfg->source.file is used */
     size_t npaths;
     unsigned threads;           /* shards; 0 = number of online CPUs */
+    bool profile;               /* profile every column (HLL, t-digest, moments, top-k) */
+    bool duplicate_rows;        /* count rows whose whole content repeats an earlier row */
     assay_format format;        /* AUTO: cfg, then the first file's extension, then CSV */
     int64_t now_us;             /* clock for freshness; INT64_MIN = wall clock at start */
     uint32_t batch_rows;        /* rows per batch (default 4096) */
@@ -53,12 +55,46 @@ typedef struct assay_bad_sample {
     char *text; /* the row's first bytes */
 } assay_bad_sample;
 
+#define ASSAY_PROFILE_TOP    20 /* most frequent values reported per column */
+#define ASSAY_PROFILE_ISSUES 8
+
+typedef struct assay_top_value {
+    char *value;
+    uint64_t count;
+    bool exact; /* false: a Space-Saving estimate (an upper bound) */
+} assay_top_value;
+
+/* Quantiles reported, in this order: p01 p05 p25 p50 p75 p95 p99. */
+#define ASSAY_PROFILE_NQ 7
+extern const double assay_profile_q[ASSAY_PROFILE_NQ];
+extern const char *const assay_profile_qname[ASSAY_PROFILE_NQ];
+
 typedef struct assay_column_result {
     char *name;
     assay_type type;
-    bool inferred; /* type came from the data, not the config */
-    bool parsed;   /* some rule needed this column, so the counts below are filled */
-    uint64_t count, nulls, invalid; /* values seen, nulls, non-null values not of type */
+    bool inferred;                  /* type came from the data, not the config */
+    bool parsed;                    /* the column was parsed (a rule or the profile needed it) */
+    uint64_t count, nulls, invalid; /* rows seen, nulls, non-null values not of type */
+
+    /* the profile (filled when profiled) */
+    bool profiled;
+    double distinct; /* HyperLogLog estimate of distinct non-null values */
+    bool numeric;    /* int, float, timestamp: the numeric fields below are set */
+    double min, max, mean, stddev, skewness, kurtosis; /* NaN when undefined */
+    double quantiles[ASSAY_PROFILE_NQ];
+    uint64_t outliers;         /* beyond the Tukey fences Q1 - 1.5 IQR, Q3 + 1.5 IQR (estimated) */
+    char *min_text, *max_text; /* strings: smallest and largest value (bytewise) */
+    uint64_t len_min, len_max; /* strings: length in code points */
+    double len_mean;
+    assay_top_value top[ASSAY_PROFILE_TOP];
+    size_t ntop;
+    double share_int, share_float, share_ts, share_bool; /* strings: sampled shares that parse */
+    const char *format;  /* strings: named format most of the first values fit, or NULL */
+    double format_share; /* ... and the share of them that fit it */
+    uint32_t format_n;   /* values sampled */
+    const char *issues[ASSAY_PROFILE_ISSUES]; /* static names: high_nulls, constant, ... */
+    char *issue_text[ASSAY_PROFILE_ISSUES];   /* the evidence, one line each */
+    size_t nissues;
 } assay_column_result;
 
 typedef struct assay_result {
@@ -74,6 +110,10 @@ typedef struct assay_result {
 
     uint64_t bad_rows;
     assay_bad_sample *bad_samples; /* the first ASSAY_BAD_SAMPLES by row */
+
+    bool has_duplicate_rows;
+    uint64_t duplicate_rows; /* rows repeating an earlier row byte for byte */
+    char *duplicate_note;    /* memory cap reached, when it was */
     size_t nbad_samples;
 
     assay_rule_result *rules;
@@ -99,6 +139,12 @@ ASSAY_API void assay_result_free(assay_result *r);
 /* The exit status `assay check` gives this result: 0 pass, 1 a rule breached or rows
  * could not be parsed. */
 ASSAY_API int assay_result_status(const assay_result *r);
+
+/* Reports. `assay profile` prints the profile part only. */
+ASSAY_API char *assay_profile_json(const assay_result *r);
+ASSAY_API void assay_profile_text(const assay_result *r, FILE *out, bool color);
+/* A config `assay check` accepts, suggested from the profile (Deequ-style). */
+ASSAY_API char *assay_suggest_rules(const assay_result *r, const char *asset);
 
 /* Reports. */
 ASSAY_API char *assay_result_json(const assay_result *r, const assay_config *cfg);

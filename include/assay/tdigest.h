@@ -19,7 +19,8 @@ ASSAY_API void assay_tdigest_free(assay_tdigest *t);
 ASSAY_API void assay_tdigest_add(assay_tdigest *t, double x);
 ASSAY_API void assay_tdigest_add_batch(assay_tdigest *t, const double *x, size_t n);
 
-/* dst absorbs src (src unchanged). -EINVAL when deltas differ. */
+/* dst absorbs src (src unchanged, its buffered values included). -EINVAL when deltas
+ * differ or dst == src; -ENOMEM when a temporary run cannot be allocated. */
 ASSAY_API int assay_tdigest_merge(assay_tdigest *dst, const assay_tdigest *src);
 
 /* Values inserted (NaN excluded), and NaNs seen. */
@@ -28,9 +29,11 @@ ASSAY_API uint64_t assay_tdigest_nan_count(const assay_tdigest *t);
 ASSAY_API double assay_tdigest_min(const assay_tdigest *t);
 ASSAY_API double assay_tdigest_max(const assay_tdigest *t);
 
-/* Value at quantile q in [0, 1] (NaN when empty); fraction of values <= x. Both take a
- * const digest: pending buffered values are folded in on demand into a private copy
- * or by the caller's earlier assay_tdigest_flush. */
+/* Value at quantile q in [0, 1] (NaN when empty or q outside [0, 1]; quantile(0) = min and
+ * quantile(1) = max exactly); estimated fraction of values <= x (NaN when empty or x is
+ * NaN; at a repeated value x it returns the middle of x's rank range). Both first fold
+ * pending buffered values into the centroids (hence the non-const digest), so the same
+ * sequence of calls always gives the same answers. */
 ASSAY_API double assay_tdigest_quantile(assay_tdigest *t, double q);
 ASSAY_API double assay_tdigest_cdf(assay_tdigest *t, double x);
 

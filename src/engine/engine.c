@@ -509,22 +509,23 @@ static void on_both(void *ctx, uint64_t key, uint64_t dst_val, uint64_t src_val)
  * the global first exactly once. Lookups only: no merged table is built, so merging
  * needs no memory beyond the shards' own sets, and walking one table in slot order
  * while probing another of similar size reads both nearly sequentially. */
-static uint64_t cross_shard_duplicates(assay_engine *e, size_t r, merge_ctx *mc)
+uint64_t assay_cross_shard_repeats(assay_hashset *const *sets, unsigned n, assay_repeat_fn fn,
+                                   void *ctx)
 {
     uint64_t cross = 0;
-    for (unsigned k = 1; k < e->nshards; k++) {
-        const assay_hashset *mine = e->shards[k].rst[r].uniq;
+    for (unsigned k = 1; k < n; k++) {
         size_t cursor = 0;
         uint64_t key, pk;
-        while (assay_hashset_next(mine, &cursor, &key, &pk)) {
+        while (assay_hashset_next(sets[k], &cursor, &key, &pk)) {
             uint64_t earliest = UINT64_MAX, pj;
             for (unsigned j = 0; j < k; j++)
-                if (assay_hashset_get(e->shards[j].rst[r].uniq, key, &pj) && pj < earliest)
+                if (assay_hashset_get(sets[j], key, &pj) && pj < earliest)
                     earliest = pj;
             if (earliest == UINT64_MAX)
                 continue;
             cross++;
-            on_both(mc, key, earliest, pk);
+            if (fn)
+                fn(ctx, key, earliest, pk);
         }
     }
     return cross;
@@ -699,7 +700,10 @@ static int merge(assay_engine *e, assay_result *res, assay_error *err)
                     capped |= e->shards[k].rst[r].capped;
                     distinct += assay_hashset_size(e->shards[k].rst[r].uniq);
                 }
-                uint64_t cross = cross_shard_duplicates(e, r, &mc);
+                assay_hashset *sets[256] = { 0 };
+                for (unsigned k = 0; k < e->nshards; k++)
+                    sets[k] = e->shards[k].rst[r].uniq;
+                uint64_t cross = assay_cross_shard_repeats(sets, e->nshards, on_both, &mc);
                 rr->failed += cross;
                 distinct -= (size_t)cross;
                 if (capped) {
@@ -757,6 +761,13 @@ static int merge(assay_engine *e, assay_result *res, assay_error *err)
             cr->nulls += e->shards[k].col_nulls[c];
             cr->invalid += e->shards[k].col_invalid[c];
         }
+    }
+    int prc = assay_profile_merge(e, res, err);
+    if (prc < 0) {
+        free(tab);
+        free(rows_before);
+        free(lines_before);
+        return prc;
     }
     free(tab);
     free(rows_before);
@@ -821,6 +832,9 @@ int assay_engine_check(const assay_engine_options *o, assay_result **out, assay_
     assay_ndjson_options_default(&e.nj);
     e.nj.max_row_bytes = e.csv.max_row_bytes;
     e.batch_rows = o->batch_rows ? o->batch_rows : 4096;
+    e.profile = o->profile;
+    e.duplicate_rows = o->duplicate_rows;
+    e.hll_p = 16;
     e.max_samples = cfg->limits.samples;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     e.nshards = o->threads ? o->threads : (unsigned)(ncpu > 0 ? ncpu : 1);
@@ -887,6 +901,16 @@ int assay_engine_check(const assay_engine_options *o, assay_result **out, assay_
         goto out;
     }
 
+    if (e.profile) {
+        /* the profile reads every column: text for hashing and top-k, typed values
+         * for the numeric sketches */
+        for (uint32_t c = 0; c < e.sch.ncols; c++) {
+            e.sch.want[c] = 1;
+            e.sch.need_text[c] = 1;
+            if (e.sch.types[c] != ASSAY_TYPE_STRING && e.sch.types[c] != ASSAY_TYPE_UNKNOWN)
+                e.sch.need_typed[c] = 1;
+        }
+    }
     if (e.avg_row_bytes > 0 && assay_reader_bytes_total(rd) > 0)
         e.est_rows = (uint64_t)((double)assay_reader_bytes_total(rd) / e.avg_row_bytes);
 
@@ -1067,8 +1091,9 @@ void assay_result_free(assay_result *r)
     }
     free(r->rules);
     for (size_t i = 0; r->columns && i < r->ncolumns; i++)
-        free(r->columns[i].name);
+        assay_column_result_free(&r->columns[i]);
     free(r->columns);
+    free(r->duplicate_note);
     free(r);
 }
 

@@ -11,21 +11,35 @@
 #include "assay/config.h"
 #include "assay/csv.h"
 #include "assay/engine.h"
+#include "assay/hll.h"
+#include "assay/moments.h"
 #include "assay/ndjson.h"
+#include "assay/tdigest.h"
+#include "assay/topk.h"
 #include "assay/reader.h"
 #include "assay/regex.h"
 #include "core/ring.h"
 #include "rules/rules.h"
+
+typedef struct assay_infer_count {
+    uint64_t nonnull, as_int, as_float, as_ts, as_bool;
+    uint64_t id_like; /* digit strings with a leading '+' or '0': phone numbers, zip codes */
+} assay_infer_count;
+
+#define ASSAY_SAMPLE_VALUES 1000 /* values kept per column from the first rows */
 
 typedef struct assay_schema {
     uint32_t ncols;
     char **names;
     assay_type *types;
     bool *inferred;
-    uint8_t *want;          /* parse cells of this column */
-    uint8_t *need_text;     /* build unescaped text views */
-    uint8_t *need_typed;    /* parse typed values */
-    assay_regex_db **regex; /* per column, NULL when no matches rule */
+    uint8_t *want;            /* parse cells of this column */
+    uint8_t *need_text;       /* build unescaped text views */
+    uint8_t *need_typed;      /* parse typed values */
+    assay_regex_db **regex;   /* per column, NULL when no matches rule */
+    assay_infer_count *infer; /* what the first rows' values parse as, per column */
+    char ***samples;          /* up to ASSAY_SAMPLE_VALUES non-null values per column */
+    uint32_t *nsamples;
 } assay_schema;
 
 /* Row position: chunk sequence number in the high 32 bits, row ordinal in the chunk
@@ -71,6 +85,31 @@ typedef struct bad_acc {
 
 typedef struct assay_engine assay_engine;
 
+/* One column's profile in one shard (src/engine/profile.c). */
+typedef struct col_profile {
+    assay_hll *hll;
+    assay_tdigest *td; /* numeric columns */
+    assay_moments mom; /* numeric columns */
+    assay_topk *topk;  /* string and bool columns */
+    char *smin, *smax; /* strings: bytewise smallest / largest value */
+    uint32_t smin_len, smax_len;
+    bool has_s;
+    uint64_t len_min, len_max, len_sum, len_n;
+    bool touched; /* td/mom/topk saw a value in the current chunk */
+} col_profile;
+
+/* One chunk's order-sensitive sketches of one column, kept until the merge, which
+ * combines them in chunk order: the result is the same for any number of shards. */
+typedef struct chunk_sketch {
+    uint64_t seq;
+    uint32_t col;
+    assay_moments mom;
+    uint8_t *td; /* serialized t-digest, or NULL */
+    size_t td_len;
+    uint8_t *topk; /* serialized top-k, or NULL */
+    size_t topk_len;
+} chunk_sketch;
+
 typedef struct assay_shard {
     assay_engine *e;
     unsigned id;
@@ -101,6 +140,16 @@ typedef struct assay_shard {
     size_t nbad_kept;
     uint64_t nbad;
     int error;
+
+    /* profile (when the engine profiles) */
+    col_profile *prof;
+    uint64_t *hbuf;    /* batch scratch: value hashes */
+    double *dbuf;      /* batch scratch: numeric values */
+    chunk_sketch *cks; /* per chunk and column, see chunk_sketch */
+    size_t ncks, cks_cap;
+    assay_hashset *rowdups; /* duplicate rows: hash of the row's bytes -> position */
+    bool rowdups_capped;
+    uint64_t rowdup_repeats;
 } assay_shard;
 
 struct assay_engine {
@@ -119,9 +168,28 @@ struct assay_engine {
     assay_shard *shards;
     uint32_t batch_rows;
     size_t max_samples;
+    bool profile;         /* profile every column */
+    bool duplicate_rows;  /* count repeated rows */
+    unsigned hll_p;       /* HyperLogLog precision of the profile */
     double avg_row_bytes; /* from the inference sample; 0 when unknown */
     uint64_t est_rows;    /* rows expected in the whole input; 0 when unknown */
 };
+
+/* suggest.c: the named format most of vals fit, and the share that fit it. */
+const char *assay_best_format(char **vals, uint32_t n, double *share);
+
+/* profile.c */
+int assay_profile_shard_init(assay_engine *e, assay_shard *s);
+void assay_profile_shard_free(assay_engine *e, assay_shard *s);
+int assay_profile_batch(assay_shard *s, const chunk_msg *m, uint32_t n);
+int assay_profile_chunk_end(assay_shard *s, uint64_t seq);
+int assay_profile_merge(assay_engine *e, assay_result *res, assay_error *err);
+void assay_column_result_free(assay_column_result *c);
+/* Repeats no single shard saw, over per-shard sets of hash -> first position (see
+ * engine.c); candidates for samples go to on_both. */
+typedef void (*assay_repeat_fn)(void *ctx, uint64_t key, uint64_t earlier, uint64_t later);
+uint64_t assay_cross_shard_repeats(assay_hashset *const *sets, unsigned n, assay_repeat_fn fn,
+                                   void *ctx);
 
 int assay_shard_init(assay_engine *e, assay_shard *s, unsigned id);
 void assay_shard_free(assay_shard *s);

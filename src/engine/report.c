@@ -3,9 +3,12 @@
  * table for people (rules sorted by severity, then failures, with samples; the
  * score per dimension; bad rows with file:line and reason; the verdict).
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "assay/number.h"
 
 #include "assay/engine.h"
 #include "core/strbuf.h"
@@ -14,6 +17,173 @@
 static const char *format_name(assay_format f)
 {
     return f == ASSAY_FORMAT_NDJSON ? "ndjson" : "csv";
+}
+
+/* A value in the column's own terms: timestamps as RFC 3339, numbers as numbers. */
+static void json_value(assay_json *j, const assay_column_result *c, double v)
+{
+    if (isnan(v)) {
+        assay_json_null(j);
+    } else if (c->type == ASSAY_TYPE_TIMESTAMP) {
+        char buf[40];
+        assay_format_timestamp((int64_t)llround(v), buf, sizeof(buf));
+        assay_json_str(j, buf);
+    } else if (c->type == ASSAY_TYPE_INT && v == (double)(int64_t)v) {
+        assay_json_i64(j, (int64_t)v);
+    } else {
+        assay_json_f64(j, v);
+    }
+}
+
+/* Spread (stddev) of a timestamp column in seconds; other columns unchanged. */
+static double spread(const assay_column_result *c, double v)
+{
+    return c->type == ASSAY_TYPE_TIMESTAMP ? v / 1e6 : v;
+}
+
+static void write_column(assay_json *j, const assay_column_result *c)
+{
+    assay_json_obj_open(j);
+    assay_json_key(j, "name");
+    assay_json_str(j, c->name);
+    assay_json_key(j, "type");
+    assay_json_str(j, assay_type_name(c->type));
+    assay_json_key(j, "inferred");
+    assay_json_bool(j, c->inferred);
+    if (c->parsed) {
+        assay_json_key(j, "count");
+        assay_json_u64(j, c->count);
+        assay_json_key(j, "nulls");
+        assay_json_u64(j, c->nulls);
+        assay_json_key(j, "null_rate");
+        assay_json_f64(j, c->count ? (double)c->nulls / (double)c->count : 0);
+        assay_json_key(j, "invalid");
+        assay_json_u64(j, c->invalid);
+    }
+    if (c->profiled) {
+        assay_json_key(j, "distinct");
+        assay_json_u64(j, (uint64_t)llround(c->distinct));
+        assay_json_key(j, "min");
+        if (c->numeric)
+            json_value(j, c, c->min);
+        else
+            assay_json_str(j, c->min_text);
+        assay_json_key(j, "max");
+        if (c->numeric)
+            json_value(j, c, c->max);
+        else
+            assay_json_str(j, c->max_text);
+        assay_json_key(j, "mean");
+        json_value(j, c, c->numeric ? c->mean : NAN);
+        assay_json_key(j, "stddev");
+        assay_json_f64(j, c->numeric ? spread(c, c->stddev) : NAN);
+        assay_json_key(j, "skewness");
+        assay_json_f64(j, c->numeric ? c->skewness : NAN);
+        assay_json_key(j, "kurtosis");
+        assay_json_f64(j, c->numeric ? c->kurtosis : NAN);
+        assay_json_key(j, "quantiles");
+        if (c->numeric) {
+            assay_json_obj_open(j);
+            for (int q = 0; q < ASSAY_PROFILE_NQ; q++) {
+                assay_json_key(j, assay_profile_qname[q]);
+                json_value(j, c, c->quantiles[q]);
+            }
+            assay_json_obj_close(j);
+        } else {
+            assay_json_null(j);
+        }
+        if (!c->numeric) {
+            assay_json_key(j, "length");
+            assay_json_obj_open(j);
+            assay_json_key(j, "min");
+            assay_json_u64(j, c->len_min);
+            assay_json_key(j, "max");
+            assay_json_u64(j, c->len_max);
+            assay_json_key(j, "mean");
+            assay_json_fixed(j, c->len_mean, 2);
+            assay_json_obj_close(j);
+        }
+        assay_json_key(j, "top");
+        assay_json_arr_open(j);
+        for (size_t k = 0; k < c->ntop; k++) {
+            assay_json_obj_open(j);
+            assay_json_key(j, "value");
+            assay_json_str(j, c->top[k].value);
+            assay_json_key(j, "count");
+            assay_json_u64(j, c->top[k].count);
+            if (!c->top[k].exact) {
+                assay_json_key(j, "estimated");
+                assay_json_bool(j, true);
+            }
+            assay_json_obj_close(j);
+        }
+        assay_json_arr_close(j);
+        if (c->numeric) {
+            assay_json_key(j, "outliers");
+            assay_json_u64(j, c->outliers);
+        }
+        assay_json_key(j, "issues");
+        assay_json_arr_open(j);
+        for (size_t k = 0; k < c->nissues; k++) {
+            assay_json_obj_open(j);
+            assay_json_key(j, "issue");
+            assay_json_str(j, c->issues[k]);
+            assay_json_key(j, "detail");
+            assay_json_str(j, c->issue_text[k]);
+            assay_json_obj_close(j);
+        }
+        assay_json_arr_close(j);
+    }
+    assay_json_obj_close(j);
+}
+
+static void write_columns(assay_json *j, const assay_result *r)
+{
+    assay_json_key(j, "columns");
+    assay_json_arr_open(j);
+    for (size_t c = 0; c < r->ncolumns; c++)
+        write_column(j, &r->columns[c]);
+    assay_json_arr_close(j);
+}
+
+char *assay_profile_json(const assay_result *r)
+{
+    assay_strbuf sb;
+    assay_json j;
+    assay_sb_init(&sb);
+    assay_json_init(&j, &sb);
+    assay_json_obj_open(&j);
+    assay_json_key(&j, "files");
+    assay_json_arr_open(&j);
+    for (size_t i = 0; i < r->nfiles; i++)
+        assay_json_str(&j, r->files[i]);
+    assay_json_arr_close(&j);
+    assay_json_key(&j, "format");
+    assay_json_str(&j, r->format == ASSAY_FORMAT_NDJSON ? "ndjson" : "csv");
+    assay_json_key(&j, "rows");
+    assay_json_u64(&j, r->rows);
+    assay_json_key(&j, "bytes");
+    assay_json_u64(&j, r->bytes);
+    assay_json_key(&j, "seconds");
+    assay_json_fixed(&j, r->seconds, 3);
+    assay_json_key(&j, "threads");
+    assay_json_u64(&j, r->threads);
+    assay_json_key(&j, "bad_rows");
+    assay_json_u64(&j, r->bad_rows);
+    assay_json_key(&j, "duplicate_rows");
+    assay_json_u64(&j, r->duplicate_rows);
+    if (r->duplicate_note) {
+        assay_json_key(&j, "duplicate_rows_note");
+        assay_json_str(&j, r->duplicate_note);
+    }
+    write_columns(&j, r);
+    assay_json_obj_close(&j);
+    assay_sb_putc(&sb, '\n');
+    if (sb.oom) {
+        assay_sb_free(&sb);
+        return NULL;
+    }
+    return sb.data;
 }
 
 char *assay_result_json(const assay_result *r, const assay_config *cfg)
@@ -127,30 +297,11 @@ char *assay_result_json(const assay_result *r, const assay_config *cfg)
     assay_json_arr_close(&j);
     assay_json_obj_close(&j);
 
-    assay_json_key(&j, "columns");
-    assay_json_arr_open(&j);
-    for (size_t c = 0; c < r->ncolumns; c++) {
-        const assay_column_result *cr = &r->columns[c];
-        assay_json_obj_open(&j);
-        assay_json_key(&j, "name");
-        assay_json_str(&j, cr->name);
-        assay_json_key(&j, "type");
-        assay_json_str(&j, assay_type_name(cr->type));
-        assay_json_key(&j, "inferred");
-        assay_json_bool(&j, cr->inferred);
-        if (cr->parsed) {
-            assay_json_key(&j, "count");
-            assay_json_u64(&j, cr->count);
-            assay_json_key(&j, "nulls");
-            assay_json_u64(&j, cr->nulls);
-            assay_json_key(&j, "null_rate");
-            assay_json_f64(&j, cr->count ? (double)cr->nulls / (double)cr->count : 0);
-            assay_json_key(&j, "invalid");
-            assay_json_u64(&j, cr->invalid);
-        }
-        assay_json_obj_close(&j);
+    if (r->has_duplicate_rows) {
+        assay_json_key(&j, "duplicate_rows");
+        assay_json_u64(&j, r->duplicate_rows);
     }
-    assay_json_arr_close(&j);
+    write_columns(&j, r);
     assay_json_obj_close(&j);
     assay_sb_putc(&sb, '\n');
     if (sb.oom) {
@@ -301,4 +452,110 @@ void assay_result_text(const assay_result *r, const assay_config *cfg, FILE *out
             fprintf(out, "; %llu bad rows", (unsigned long long)r->bad_rows);
         fprintf(out, " (exit status 1)\n");
     }
+}
+
+/* ---------------------------------------------------------------------------------
+ * Profile table
+ * ------------------------------------------------------------------------------- */
+
+/* A column's value for the table: timestamps as dates, numbers %g. */
+static void cell_value(const assay_column_result *c, double v, char *buf, size_t cap)
+{
+    if (isnan(v)) {
+        snprintf(buf, cap, "-");
+    } else if (c->type == ASSAY_TYPE_TIMESTAMP) {
+        assay_format_timestamp((int64_t)llround(v), buf, cap);
+    } else if (c->type == ASSAY_TYPE_INT && fabs(v) < 9e15) {
+        snprintf(buf, cap, "%lld", (long long)llround(v));
+    } else {
+        snprintf(buf, cap, "%.6g", v);
+    }
+}
+
+static void cut(const char *s, char *buf, size_t cap, size_t width)
+{
+    size_t n = strlen(s ? s : "");
+    if (n > width)
+        snprintf(buf, cap, "%.*s...", (int)(width - 3), s);
+    else
+        snprintf(buf, cap, "%s", s ? s : "");
+    for (char *p = buf; *p; p++)
+        if (*p == '\n' || *p == '\t')
+            *p = ' ';
+}
+
+void assay_profile_text(const assay_result *r, FILE *out, bool color)
+{
+    style st = { "", "", "", "", "", "" };
+    if (color)
+        st = (style){ "\033[1m", "\033[2m", "\033[31m", "\033[33m", "\033[32m", "\033[0m" };
+    double mb = (double)r->bytes / 1e6;
+    fprintf(out, "%sassay profile%s · ", st.bold, st.reset);
+    for (size_t i = 0; i < r->nfiles && i < 3; i++)
+        fprintf(out, "%s%s", i ? ", " : "", r->files[i]);
+    fprintf(out, "\n  rows     ");
+    put_count(out, r->rows);
+    fprintf(out, " · %.1f MB in %.2f s (%.0f MB/s) · %u thread%s\n", mb, r->seconds,
+            r->seconds > 0 ? mb / r->seconds : 0, r->threads, r->threads == 1 ? "" : "s");
+    fprintf(out, "  repeats  ");
+    put_count(out, r->duplicate_rows);
+    fprintf(out, " duplicate row%s", r->duplicate_rows == 1 ? "" : "s");
+    if (r->bad_rows) {
+        fprintf(out, " · ");
+        put_count(out, r->bad_rows);
+        fprintf(out, " bad rows");
+    }
+    fputs("\n\n", out);
+    fprintf(out, "  %s%-16s %-9s %7s %11s  %-22s %-22s %s%s\n", st.bold, "COLUMN", "TYPE", "NULLS",
+            "DISTINCT", "MIN", "MAX", "MEAN ± SD / MOST FREQUENT", st.reset);
+    for (size_t i = 0; i < r->ncolumns; i++) {
+        const assay_column_result *c = &r->columns[i];
+        char name[20], lo[40], hi[40], rest[80], a[40], b[40], nulls[16];
+        cut(c->name, name, sizeof(name), 16);
+        snprintf(nulls, sizeof(nulls), "%.1f%%",
+                 c->count ? 100.0 * (double)c->nulls / (double)c->count : 0.0);
+        if (c->numeric) {
+            cell_value(c, c->min, lo, sizeof(lo));
+            cell_value(c, c->max, hi, sizeof(hi));
+            if (c->type == ASSAY_TYPE_TIMESTAMP) {
+                cell_value(c, c->quantiles[3], a, sizeof(a));
+                snprintf(rest, sizeof(rest), "median %s", a);
+            } else {
+                snprintf(rest, sizeof(rest), "%.6g ± %.4g", c->mean, c->stddev);
+            }
+        } else {
+            cut(c->min_text, lo, sizeof(lo), 22);
+            cut(c->max_text, hi, sizeof(hi), 22);
+            rest[0] = '\0';
+            size_t n = 0;
+            for (size_t k = 0; k < c->ntop && k < 3 && n < sizeof(rest) - 30; k++) {
+                cut(c->top[k].value, b, sizeof(b), 16);
+                n += (size_t)snprintf(rest + n, sizeof(rest) - n, "%s%s (%.0f%%)", k ? ", " : "", b,
+                                      100.0 * (double)c->top[k].count /
+                                          (double)(c->count - c->nulls ? c->count - c->nulls : 1));
+            }
+        }
+        assay_strbuf d;
+        assay_sb_init(&d);
+        assay_sb_count(&d, (uint64_t)llround(c->distinct));
+        fprintf(out, "  %-16s %-9s %7s %11s  %-22s %-22s %s\n", name, assay_type_name(c->type),
+                nulls, d.data ? d.data : "0", lo, hi, rest);
+        assay_sb_free(&d);
+    }
+    bool any = false;
+    for (size_t i = 0; i < r->ncolumns; i++) {
+        const assay_column_result *c = &r->columns[i];
+        for (size_t k = 0; k < c->nissues; k++) {
+            if (!any)
+                fprintf(out, "\n  %sISSUES%s\n", st.bold, st.reset);
+            any = true;
+            bool serious = !strcmp(c->issues[k], "high_nulls") ||
+                           !strcmp(c->issues[k], "mixed_types") ||
+                           !strcmp(c->issues[k], "duplicates");
+            fprintf(out, "  %s%-20s%s %-16s %s\n", serious ? st.yellow : st.dim, c->issues[k],
+                    st.reset, c->name, c->issue_text[k]);
+        }
+    }
+    if (r->duplicate_note)
+        fprintf(out, "\n  %s%s%s\n", st.yellow, r->duplicate_note, st.reset);
 }

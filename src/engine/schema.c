@@ -7,8 +7,10 @@
  * of its non-null sample values; otherwise it is a string. The 10% slack is on
  * purpose: a data-quality tool must type a column by what most of it is, so that
  * the few values that are not ("N/A" in an amount column) are reported as `type`
- * failures instead of silently turning the column into text. Declare types under
- * `columns:` to take inference out of the picture.
+ * failures instead of silently turning the column into text. Digit strings written
+ * with a leading '+' or '0' (phone numbers, zip codes, account numbers) are
+ * identifiers, not quantities: when 10% of a column's values look like that it stays
+ * a string. Declare types under `columns:` to take inference out of the picture.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -36,12 +38,16 @@ void assay_schema_free(assay_schema *s)
     free(s->need_text);
     free(s->need_typed);
     free(s->regex);
+    for (uint32_t c = 0; s->samples && c < s->ncols; c++) {
+        for (uint32_t k = 0; k < s->nsamples[c]; k++)
+            free(s->samples[c][k]);
+        free(s->samples[c]);
+    }
+    free(s->samples);
+    free(s->nsamples);
+    free(s->infer);
     memset(s, 0, sizeof(*s));
 }
-
-typedef struct infer_count {
-    uint64_t nonnull, as_int, as_float, as_ts, as_bool;
-} infer_count;
 
 /* Fill types of columns not declared in the config from the first rows in buf. */
 int assay_schema_infer(assay_engine *e, const char *buf, size_t len, size_t start, assay_error *err)
@@ -53,9 +59,12 @@ int assay_schema_infer(assay_engine *e, const char *buf, size_t len, size_t star
     uint8_t *want = malloc(nc ? nc : 1);
     if (want)
         memset(want, 1, nc);
-    infer_count *cnt = calloc(nc ? nc : 1, sizeof(*cnt));
+    assay_infer_count *cnt = calloc(nc ? nc : 1, sizeof(*cnt));
+    s->samples = calloc(nc ? nc : 1, sizeof(char **));
+    s->nsamples = calloc(nc ? nc : 1, sizeof(uint32_t));
     int rc = 0;
-    if (!want || !cnt || assay_rowset_init(&rs, nc, want, cap, 64) < 0) {
+    if (!want || !cnt || !s->samples || !s->nsamples ||
+        assay_rowset_init(&rs, nc, want, cap, 64) < 0) {
         rc = assay_error_set(err, -ENOMEM, "out of memory inferring column types");
         goto out;
     }
@@ -83,10 +92,18 @@ int assay_schema_infer(assay_engine *e, const char *buf, size_t len, size_t star
                 double dv;
                 bool bv;
                 cnt[c].nonnull++;
+                if (s->nsamples[c] < ASSAY_SAMPLE_VALUES) {
+                    if (!s->samples[c])
+                        s->samples[c] = calloc(ASSAY_SAMPLE_VALUES, sizeof(char *));
+                    if (s->samples[c])
+                        s->samples[c][s->nsamples[c]++] = strndup(p, l);
+                }
                 cnt[c].as_int += assay_parse_i64(p, l, &iv) == 0;
                 cnt[c].as_float += assay_parse_f64(p, l, &dv) == 0;
                 cnt[c].as_ts += assay_parse_timestamp(p, l, &iv) == 0;
                 cnt[c].as_bool += assay_parse_bool(p, l, &bv) == 0;
+                cnt[c].id_like +=
+                    l > 1 && (p[0] == '+' || (p[0] == '0' && p[1] >= '0' && p[1] <= '9'));
             }
         }
         seen += rs.nrows;
@@ -100,8 +117,8 @@ int assay_schema_infer(assay_engine *e, const char *buf, size_t len, size_t star
             continue;
         s->inferred[c] = true;
         uint64_t need = cnt[c].nonnull - cnt[c].nonnull / 10; /* 90% */
-        if (cnt[c].nonnull == 0)
-            s->types[c] = ASSAY_TYPE_STRING;
+        if (cnt[c].nonnull == 0 || (cnt[c].id_like > 0 && cnt[c].id_like * 10 >= cnt[c].nonnull))
+            s->types[c] = ASSAY_TYPE_STRING; /* nothing to go by, or identifiers */
         else if (cnt[c].as_int >= need)
             s->types[c] = ASSAY_TYPE_INT;
         else if (cnt[c].as_float >= need)
@@ -115,7 +132,7 @@ int assay_schema_infer(assay_engine *e, const char *buf, size_t len, size_t star
     }
 out:
     free(want);
-    free(cnt);
+    s->infer = cnt; /* kept: the profile reports what the first rows parse as */
     assay_rowset_free(&rs);
     return rc;
 }

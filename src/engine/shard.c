@@ -90,6 +90,8 @@ int assay_shard_init(assay_engine *e, assay_shard *s, unsigned id)
     s->acc = xcalloc(e->nrules, sizeof(rule_acc), &err);
     if (err)
         return err;
+    if ((err = assay_profile_shard_init(e, s)) < 0)
+        return err;
     size_t ucap = e->cfg->limits.unique_memory / e->nshards;
     for (size_t r = 0; r < e->nrules; r++) {
         s->acc[r].samples = xcalloc(e->max_samples, sizeof(pos_sample), &err);
@@ -131,6 +133,7 @@ void assay_shard_free(assay_shard *s)
     }
     for (size_t k = 0; k < s->nbad_kept; k++)
         free(s->bad[k].text);
+    assay_profile_shard_free(e, s);
     free(s->rst);
     free(s->acc);
     assay_rowset_free(&s->rs);
@@ -484,7 +487,9 @@ static int process_batch(assay_shard *s, const chunk_msg *m, bool utf8_ok, uint6
             }
         }
     }
-    return 0;
+
+    /* 5. profile */
+    return assay_profile_batch(s, m, n);
 }
 
 /* ---------------------------------------------------------------------------------
@@ -558,6 +563,9 @@ int assay_shard_process(assay_shard *s, const chunk_msg *m)
             break; /* parser made no progress: never spin */
     }
     st.rows = cur.ord;
+    int rc = assay_profile_chunk_end(s, ch->seq);
+    if (rc < 0)
+        return rc;
     return push_stat(s, &st);
 }
 

@@ -1,0 +1,160 @@
+/*
+ * assay profile [--json] [--suggest-rules] [--threads N] [--format csv|ndjson] FILE...
+ *
+ * One pass over the files: per column type (inferred), nulls, distinct (HyperLogLog),
+ * min/max, mean/stddev/skewness/kurtosis and quantiles (numeric), most frequent values
+ * and lengths (text), and issues; the number of rows that repeat an earlier row.
+ * --suggest-rules prints a config `assay check` accepts instead of the report.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "assay/config.h"
+#include "assay/engine.h"
+#include "assay/number.h"
+#include "cli/cli.h"
+#include "cli/term.h"
+
+static void profile_usage(FILE *out)
+{
+    fputs("usage: assay profile [--json] [--suggest-rules] [--threads N] [--format csv|ndjson]\n"
+          "                     [-c CONFIG] FILE...\n"
+          "\n"
+          "Profile every column of FILE... in one pass: type, nulls, distinct values,\n"
+          "min/max, mean/stddev/skewness/kurtosis and quantiles, most frequent values,\n"
+          "lengths, and issues (high_nulls, constant, mixed_types, outliers,\n"
+          "high_cardinality_key, duplicates); and the rows that repeat an earlier row.\n"
+          "\n"
+          "      --json           machine-readable profile on stdout\n"
+          "      --suggest-rules  print a config with rules the data passes (for check)\n"
+          "  -t, --threads N      shards (default: number of CPUs)\n"
+          "      --format FMT     csv or ndjson (default: file extension)\n"
+          "  -c, --config CONFIG  optional: column types, delimiter, limits from a config\n"
+          "  -h, --help           this help\n",
+          out);
+}
+
+int assay_cmd_profile(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "json", no_argument, NULL, 'j' },
+        { "suggest-rules", no_argument, NULL, 's' },
+        { "threads", required_argument, NULL, 't' },
+        { "format", required_argument, NULL, 'f' },
+        { "config", required_argument, NULL, 'c' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    bool json = false, suggest = false;
+    const char *config_path = NULL;
+    assay_engine_options eo;
+    assay_engine_options_default(&eo);
+    optind = 1;
+    opterr = 0;
+    int ch;
+    while ((ch = getopt_long(argc, argv, ":t:c:h", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'j':
+            json = true;
+            break;
+        case 's':
+            suggest = true;
+            break;
+        case 'c':
+            config_path = optarg;
+            break;
+        case 't': {
+            int64_t v;
+            if (assay_parse_i64(optarg, strlen(optarg), &v) < 0 || v < 1 || v > 256) {
+                fprintf(stderr, "assay profile: --threads: '%s' is not a number from 1 to 256\n",
+                        optarg);
+                return ASSAY_EXIT_ERROR;
+            }
+            eo.threads = (unsigned)v;
+            break;
+        }
+        case 'f':
+            if (!strcmp(optarg, "csv"))
+                eo.format = ASSAY_FORMAT_CSV;
+            else if (!strcmp(optarg, "ndjson") || !strcmp(optarg, "jsonl"))
+                eo.format = ASSAY_FORMAT_NDJSON;
+            else {
+                fprintf(stderr, "assay profile: --format: '%s' is not csv or ndjson\n", optarg);
+                return ASSAY_EXIT_ERROR;
+            }
+            break;
+        case 'h':
+            profile_usage(stdout);
+            return ASSAY_EXIT_OK;
+        case ':':
+            fprintf(stderr, "assay profile: %s needs a value (see assay profile --help)\n",
+                    argv[optind - 1]);
+            return ASSAY_EXIT_ERROR;
+        default:
+            fprintf(stderr, "assay profile: unknown option '%s' (see assay profile --help)\n",
+                    argv[optind - 1]);
+            return ASSAY_EXIT_ERROR;
+        }
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "assay profile: give at least one FILE (- for stdin)\n");
+        return ASSAY_EXIT_ERROR;
+    }
+    assay_error err = { 0 };
+    assay_config *cfg = NULL;
+    int rc = config_path ? assay_config_load(config_path, &cfg, &err) : assay_config_default(&cfg);
+    if (rc < 0) {
+        fprintf(stderr, "assay profile: %s\n", config_path ? err.msg : "out of memory");
+        return ASSAY_EXIT_ERROR;
+    }
+    eo.cfg = cfg;
+    eo.paths = (const char *const *)(argv + optind);
+    eo.npaths = (size_t)(argc - optind);
+    eo.profile = true;
+    eo.duplicate_rows = true;
+    assay_progress prog;
+    assay_progress_init(&prog);
+    eo.progress = assay_progress_update;
+    eo.progress_ctx = &prog;
+    assay_result *res = NULL;
+    rc = assay_engine_check(&eo, &res, &err);
+    assay_progress_done(&prog);
+    if (rc < 0) {
+        fprintf(stderr, "assay profile: %s\n", err.msg);
+        assay_config_free(cfg);
+        return ASSAY_EXIT_ERROR;
+    }
+    char *text = NULL;
+    if (suggest) {
+        /* asset name from the first file: orders.csv -> orders */
+        char asset[128];
+        const char *base = strrchr(argv[optind], '/');
+        snprintf(asset, sizeof(asset), "%s", base ? base + 1 : argv[optind]);
+        char *dot = strchr(asset, '.');
+        if (dot)
+            *dot = '\0';
+        text = assay_suggest_rules(res, strcmp(asset, "-") ? asset : "stdin");
+    } else if (json) {
+        text = assay_profile_json(res);
+    }
+    int status = ASSAY_EXIT_OK;
+    if ((suggest || json) && !text) {
+        fprintf(stderr, "assay profile: out of memory writing the report\n");
+        status = ASSAY_EXIT_ERROR;
+    } else if (text) {
+        fputs(text, stdout);
+    } else {
+        assay_profile_text(res, stdout, isatty(STDOUT_FILENO));
+    }
+    free(text);
+    if (fflush(stdout) != 0) {
+        fprintf(stderr, "assay profile: cannot write the report: %s\n", strerror(errno));
+        status = ASSAY_EXIT_ERROR;
+    }
+    assay_result_free(res);
+    assay_config_free(cfg);
+    return status;
+}
