@@ -329,6 +329,55 @@ static void test_zipf_guarantees(void **state)
     free(truth);
 }
 
+/* Weighted adds: guarantees hold with N = total weight, and w unit adds of a tracked
+ * value equal one add of weight w. */
+static void test_weighted(void **state)
+{
+    (void)state;
+    const uint32_t u = 20000;
+    zipf z;
+    zipf_init(&z, u, 1.1);
+    uint64_t *truth = calloc(u, sizeof(uint64_t));
+    assert_non_null(truth);
+    assay_topk *t, *a, *b;
+    assert_int_equal(assay_topk_new(&t, 64, 256), 0);
+    uint64_t total = 0;
+    for (size_t i = 0; i < 100000; i++) {
+        uint32_t id = zipf_draw(&z);
+        uint64_t w = 1 + (uint64_t)(rnd() % 16);
+        truth[id] += w;
+        total += w;
+        char v[24];
+        uint32_t len = value_of(id, v);
+        assay_topk_add_weighted(t, v, len, assay_hash_bytes(v, len), w);
+    }
+    check_guarantees("weighted zipf 1.1, k 64", t, truth, u, total, 64);
+    assay_topk_free(t);
+    free(truth);
+    free(z.cdf);
+
+    assert_int_equal(assay_topk_new(&a, 8, 64), 0);
+    assert_int_equal(assay_topk_new(&b, 8, 64), 0);
+    for (uint32_t id = 0; id < 5; id++) {
+        char v[24];
+        uint32_t len = value_of(id, v);
+        uint64_t h = assay_hash_bytes(v, len);
+        assay_topk_add_weighted(a, v, len, h, 7 + id);
+        for (uint32_t k = 0; k < 7 + id; k++)
+            assay_topk_add(b, v, len, h);
+    }
+    assay_topk_item ia[8], ib[8];
+    size_t na = assay_topk_list(a, ia, 8), nb = assay_topk_list(b, ib, 8);
+    assert_int_equal(na, nb);
+    for (size_t i = 0; i < na; i++) {
+        assert_int_equal(ia[i].count, ib[i].count);
+        assert_memory_equal(ia[i].value, ib[i].value, ia[i].len);
+    }
+    assert_true(assay_topk_exact(a));
+    assay_topk_free(a);
+    assay_topk_free(b);
+}
+
 /* A hash that collides a lot must not merge different values (bytes are compared) and
  * must survive takeovers (backward-shift deletion with many equal homes, in a cluster
  * at the start of the table and in one that wraps around its end). */
@@ -810,7 +859,7 @@ int main(void)
         cmocka_unit_test(test_bad_hash),          cmocka_unit_test(test_merge_floor),
         cmocka_unit_test(test_merge_splits),      cmocka_unit_test(test_merge_exact),
         cmocka_unit_test(test_truncation),        cmocka_unit_test(test_serialize_roundtrip),
-        cmocka_unit_test(test_serialize_corrupt),
+        cmocka_unit_test(test_serialize_corrupt), cmocka_unit_test(test_weighted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -25,6 +25,11 @@ ASSAY_API void assay_topk_free(assay_topk *t);
  * caller usually has it already). */
 ASSAY_API void assay_topk_add(assay_topk *t, const char *value, uint32_t len, uint64_t hash);
 
+/* Count w occurrences at once (weighted Space-Saving: the same algorithm with counts
+ * advanced by w; the bounds hold with N the total weight). */
+ASSAY_API void assay_topk_add_weighted(assay_topk *t, const char *value, uint32_t len,
+                                       uint64_t hash, uint64_t w);
+
 /* dst absorbs src (the mergeable summaries of Agarwal et al. 2012 for Space-Saving:
  * add counts, keep the k largest; errors add). */
 ASSAY_API int assay_topk_merge(assay_topk *dst, const assay_topk *src);

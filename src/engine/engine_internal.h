@@ -144,6 +144,8 @@ typedef struct assay_shard {
     /* profile (when the engine profiles) */
     col_profile *prof;
     uint64_t *hbuf;    /* batch scratch: value hashes */
+    uint64_t *pbuf;    /* batch scratch: row positions */
+    int8_t *res;       /* batch scratch: hash-set insert results */
     double *dbuf;      /* batch scratch: numeric values */
     chunk_sketch *cks; /* per chunk and column, see chunk_sketch */
     size_t ncks, cks_cap;

@@ -308,23 +308,29 @@ static void table_remove(assay_topk *t, uint32_t s)
 
 void assay_topk_add(assay_topk *t, const char *value, uint32_t len, uint64_t hash)
 {
+    assay_topk_add_weighted(t, value, len, hash, 1);
+}
+
+void assay_topk_add_weighted(assay_topk *t, const char *value, uint32_t len, uint64_t hash,
+                             uint64_t w)
+{
     if (ASSAY_UNLIKELY(len > t->maxlen)) {
         len = t->maxlen;
         hash = assay_hash_bytes(value, len);
     }
-    t->total++;
+    t->total += w;
     bool found;
     uint32_t i = table_find(t, hash, value, len, &found);
     if (ASSAY_LIKELY(found)) {
         uint32_t s = t->table[i] - 1;
-        t->slots[s].count++;
+        t->slots[s].count += w;
         sift_down(t, t->slots[s].hpos);
         return;
     }
     uint32_t s;
     if (t->size < t->k) {
         s = t->size++;
-        t->slots[s] = (slot){ .hash = hash, .count = 1, .error = 0, .len = len };
+        t->slots[s] = (slot){ .hash = hash, .count = w, .error = 0, .len = len };
         t->heap[s] = s;
         t->slots[s].hpos = s;
         sift_up(t, s);
@@ -337,7 +343,7 @@ void assay_topk_add(assay_topk *t, const char *value, uint32_t len, uint64_t has
         i = table_find(t, hash, value, len, &found); /* the hole may have moved */
         t->slots[s].hash = hash;
         t->slots[s].len = len;
-        t->slots[s].count = m + 1;
+        t->slots[s].count = m + w;
         t->slots[s].error = m;
         sift_down(t, 0);
     }
