@@ -145,6 +145,13 @@ PY
 "$ASSAY" profile "$T/o.csv" > "$T/p.txt" && grep -q "DISTINCT" "$T/p.txt" && grep -q "ISSUES" "$T/p.txt" \
   && ok "profile prints a table with issues" || bad "profile table"
 
+"$ASSAY" check -c "$DATA/check.yaml" --json --now $NOW "$T/o.csv" > "$T/cp.json"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if all("distinct" in c and "quantiles" in c for c in d["columns"]) else 1)' "$T/cp.json" \
+  && ok "check --json carries the per-column profile" || bad "check lacks the profile"
+"$ASSAY" check -c "$DATA/check.yaml" --json --no-profile --now $NOW "$T/o.csv" > "$T/cn.json"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if not any("distinct" in c for c in d["columns"]) and d["rules"] else 1)' "$T/cn.json" \
+  && ok "check --no-profile skips the profile" || bad "--no-profile"
+
 # 10. suggested rules: pass on the data they came from, fail on data with more faults
 "$ASSAY" gen --rows 50000 --seed 21 -o "$T/s.csv"
 "$ASSAY" profile --suggest-rules "$T/s.csv" > "$T/suggested.yaml"

@@ -48,6 +48,7 @@ int assay_cmd_check(int argc, char **argv)
         { "now", required_argument, NULL, 'n' },
         { "format", required_argument, NULL, 'f' },
         { "help", no_argument, NULL, 'h' },
+        { "no-profile", no_argument, NULL, 'P' },
         { NULL, 0, NULL, 0 },
     };
     const char *config_path = NULL;
