@@ -42,14 +42,10 @@ static void check_usage(FILE *out)
 int assay_cmd_check(int argc, char **argv)
 {
     static const struct option opts[] = {
-        { "config", required_argument, NULL, 'c' },
-        { "json", no_argument, NULL, 'j' },
-        { "threads", required_argument, NULL, 't' },
-        { "now", required_argument, NULL, 'n' },
-        { "format", required_argument, NULL, 'f' },
-        { "help", no_argument, NULL, 'h' },
-        { "no-profile", no_argument, NULL, 'P' },
-        { NULL, 0, NULL, 0 },
+        { "config", required_argument, NULL, 'c' },  { "json", no_argument, NULL, 'j' },
+        { "threads", required_argument, NULL, 't' }, { "now", required_argument, NULL, 'n' },
+        { "format", required_argument, NULL, 'f' },  { "help", no_argument, NULL, 'h' },
+        { "no-profile", no_argument, NULL, 'P' },    { NULL, 0, NULL, 0 },
     };
     const char *config_path = NULL;
     bool json = false;
