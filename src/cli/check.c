@@ -63,16 +63,10 @@ int assay_cmd_check(int argc, char **argv)
         case 'j':
             json = true;
             break;
-        case 't': {
-            int64_t v;
-            if (assay_parse_i64(optarg, strlen(optarg), &v) < 0 || v < 1 || v > 256) {
-                fprintf(stderr, "assay check: --threads: '%s' is not a number from 1 to 256\n",
-                        optarg);
+        case 't':
+            if (assay_cli_threads("check", optarg, &eo.threads))
                 return ASSAY_EXIT_ERROR;
-            }
-            eo.threads = (unsigned)v;
             break;
-        }
         case 'n':
             if (assay_parse_timestamp(optarg, strlen(optarg), &eo.now_us) < 0) {
                 fprintf(stderr,
@@ -82,16 +76,13 @@ int assay_cmd_check(int argc, char **argv)
                 return ASSAY_EXIT_ERROR;
             }
             break;
-        case 'f':
-            if (!strcmp(optarg, "csv"))
-                eo.format = ASSAY_FORMAT_CSV;
-            else if (!strcmp(optarg, "ndjson") || !strcmp(optarg, "jsonl"))
-                eo.format = ASSAY_FORMAT_NDJSON;
-            else {
-                fprintf(stderr, "assay check: --format: '%s' is not csv or ndjson\n", optarg);
+        case 'f': {
+            int f;
+            if (assay_cli_format("check", optarg, &f))
                 return ASSAY_EXIT_ERROR;
-            }
+            eo.format = (assay_format)f;
             break;
+        }
         case 'P':
             eo.profile = false;
             break;

@@ -11,6 +11,11 @@
 #define ASSAY_EXIT_FAIL  1 /* ran, and the data failed a rule */
 #define ASSAY_EXIT_ERROR 2 /* could not run: usage, config or I/O error */
 
+/* Options check and profile share; on a bad value print "assay CMD: --OPT: ..." and
+ * return ASSAY_EXIT_ERROR, else 0. */
+int assay_cli_threads(const char *cmd, const char *arg, unsigned *out);
+int assay_cli_format(const char *cmd, const char *arg, int *out);
+
 int assay_cmd_check(int argc, char **argv);
 int assay_cmd_profile(int argc, char **argv);
 int assay_cmd_gen(int argc, char **argv);

@@ -4,7 +4,33 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "assay/config.h"
+#include "assay/number.h"
 #include "cli/cli.h"
+
+int assay_cli_threads(const char *cmd, const char *arg, unsigned *out)
+{
+    int64_t v;
+    if (assay_parse_i64(arg, strlen(arg), &v) < 0 || v < 1 || v > 256) {
+        fprintf(stderr, "assay %s: --threads: '%s' is not a number from 1 to 256\n", cmd, arg);
+        return ASSAY_EXIT_ERROR;
+    }
+    *out = (unsigned)v;
+    return 0;
+}
+
+int assay_cli_format(const char *cmd, const char *arg, int *out)
+{
+    if (!strcmp(arg, "csv")) {
+        *out = ASSAY_FORMAT_CSV;
+    } else if (!strcmp(arg, "ndjson") || !strcmp(arg, "jsonl")) {
+        *out = ASSAY_FORMAT_NDJSON;
+    } else {
+        fprintf(stderr, "assay %s: --format: '%s' is not csv or ndjson\n", cmd, arg);
+        return ASSAY_EXIT_ERROR;
+    }
+    return 0;
+}
 
 #define ASSAY_VERSION "0.1.0"
 

@@ -66,26 +66,17 @@ int assay_cmd_profile(int argc, char **argv)
         case 'c':
             config_path = optarg;
             break;
-        case 't': {
-            int64_t v;
-            if (assay_parse_i64(optarg, strlen(optarg), &v) < 0 || v < 1 || v > 256) {
-                fprintf(stderr, "assay profile: --threads: '%s' is not a number from 1 to 256\n",
-                        optarg);
+        case 't':
+            if (assay_cli_threads("profile", optarg, &eo.threads))
                 return ASSAY_EXIT_ERROR;
-            }
-            eo.threads = (unsigned)v;
+            break;
+        case 'f': {
+            int f;
+            if (assay_cli_format("profile", optarg, &f))
+                return ASSAY_EXIT_ERROR;
+            eo.format = (assay_format)f;
             break;
         }
-        case 'f':
-            if (!strcmp(optarg, "csv"))
-                eo.format = ASSAY_FORMAT_CSV;
-            else if (!strcmp(optarg, "ndjson") || !strcmp(optarg, "jsonl"))
-                eo.format = ASSAY_FORMAT_NDJSON;
-            else {
-                fprintf(stderr, "assay profile: --format: '%s' is not csv or ndjson\n", optarg);
-                return ASSAY_EXIT_ERROR;
-            }
-            break;
         case 'h':
             profile_usage(stdout);
             return ASSAY_EXIT_OK;

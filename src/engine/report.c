@@ -146,6 +146,26 @@ static void write_columns(assay_json *j, const assay_result *r)
     assay_json_arr_close(j);
 }
 
+/* What was read and how long it took: files, format, rows, bytes, seconds, threads. */
+static void write_run(assay_json *j, const assay_result *r)
+{
+    assay_json_key(j, "files");
+    assay_json_arr_open(j);
+    for (size_t i = 0; i < r->nfiles; i++)
+        assay_json_str(j, r->files[i]);
+    assay_json_arr_close(j);
+    assay_json_key(j, "format");
+    assay_json_str(j, format_name(r->format));
+    assay_json_key(j, "rows");
+    assay_json_u64(j, r->rows);
+    assay_json_key(j, "bytes");
+    assay_json_u64(j, r->bytes);
+    assay_json_key(j, "seconds");
+    assay_json_fixed(j, r->seconds, 3);
+    assay_json_key(j, "threads");
+    assay_json_u64(j, r->threads);
+}
+
 char *assay_profile_json(const assay_result *r)
 {
     assay_strbuf sb;
@@ -153,21 +173,7 @@ char *assay_profile_json(const assay_result *r)
     assay_sb_init(&sb);
     assay_json_init(&j, &sb);
     assay_json_obj_open(&j);
-    assay_json_key(&j, "files");
-    assay_json_arr_open(&j);
-    for (size_t i = 0; i < r->nfiles; i++)
-        assay_json_str(&j, r->files[i]);
-    assay_json_arr_close(&j);
-    assay_json_key(&j, "format");
-    assay_json_str(&j, r->format == ASSAY_FORMAT_NDJSON ? "ndjson" : "csv");
-    assay_json_key(&j, "rows");
-    assay_json_u64(&j, r->rows);
-    assay_json_key(&j, "bytes");
-    assay_json_u64(&j, r->bytes);
-    assay_json_key(&j, "seconds");
-    assay_json_fixed(&j, r->seconds, 3);
-    assay_json_key(&j, "threads");
-    assay_json_u64(&j, r->threads);
+    write_run(&j, r);
     assay_json_key(&j, "bad_rows");
     assay_json_u64(&j, r->bad_rows);
     assay_json_key(&j, "duplicate_rows");
@@ -197,22 +203,7 @@ char *assay_result_json(const assay_result *r, const assay_config *cfg)
         assay_json_key(&j, "asset");
         assay_json_str(&j, cfg->asset);
     }
-    assay_json_key(&j, "files");
-    assay_json_arr_open(&j);
-    for (size_t i = 0; i < r->nfiles; i++)
-        assay_json_str(&j, r->files[i]);
-    assay_json_arr_close(&j);
-    assay_json_key(&j, "format");
-    assay_json_str(&j, format_name(r->format));
-    assay_json_key(&j, "rows");
-    assay_json_u64(&j, r->rows);
-    assay_json_key(&j, "bytes");
-    assay_json_u64(&j, r->bytes);
-    assay_json_key(&j, "seconds");
-    assay_json_fixed(&j, r->seconds, 3);
-    assay_json_key(&j, "threads");
-    assay_json_u64(&j, r->threads);
-
+    write_run(&j, r);
     assay_json_key(&j, "score");
     assay_json_obj_open(&j);
     assay_json_key(&j, "overall");

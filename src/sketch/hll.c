@@ -520,6 +520,8 @@ void assay_hll_merge_registers(uint8_t *dst, const uint8_t *src, size_t n, assay
 static void merge_sparse_sparse(assay_hll *dst, const assay_hll *src)
 {
     uint32_t nsrc = view_count(src);
+    if (nsrc == 0)
+        return; /* nothing to add (and dst->sp may still be unallocated) */
     /* Room for the result (sp_n + nsrc) and, past it, a copy of src's view: the
      * backward merge writes only below sp_n + nsrc, so the copy is never overwritten
      * before it is read. */
