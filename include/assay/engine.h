@@ -88,7 +88,8 @@ typedef struct assay_column_result {
     double len_mean;
     assay_top_value top[ASSAY_PROFILE_TOP];
     size_t ntop;
-    double share_int, share_float, share_ts, share_bool; /* strings: sampled shares that parse */
+    /* what the first rows' values parse as (the inference sample): counts of values */
+    uint64_t sampled, sampled_int, sampled_float, sampled_ts, sampled_bool;
     const char *format;  /* strings: named format most of the first values fit, or NULL */
     double format_share; /* ... and the share of them that fit it */
     uint32_t format_n;   /* values sampled */

@@ -503,12 +503,11 @@ static int merge_column(assay_engine *e, uint32_t c, assay_column_result *cr,
         cr->format_n = e->sch.nsamples[c];
     }
     const assay_infer_count *ic = &e->sch.infer[c];
-    if (ic->nonnull) {
-        cr->share_int = (double)ic->as_int / ic->nonnull;
-        cr->share_float = (double)ic->as_float / ic->nonnull;
-        cr->share_ts = (double)ic->as_ts / ic->nonnull;
-        cr->share_bool = (double)ic->as_bool / ic->nonnull;
-    }
+    cr->sampled = ic->nonnull;
+    cr->sampled_int = ic->as_int;
+    cr->sampled_float = ic->as_float;
+    cr->sampled_ts = ic->as_ts;
+    cr->sampled_bool = ic->as_bool;
     find_issues(e, c, cr);
     return 0;
 }

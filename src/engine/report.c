@@ -122,6 +122,20 @@ static void write_column(assay_json *j, const assay_column_result *c)
             assay_json_key(j, "outliers");
             assay_json_u64(j, c->outliers);
         }
+        /* type-inference counters over the first rows (up to 10,000 values) */
+        assay_json_key(j, "sampled_types");
+        assay_json_obj_open(j);
+        assay_json_key(j, "values");
+        assay_json_u64(j, c->sampled);
+        assay_json_key(j, "int");
+        assay_json_u64(j, c->sampled_int);
+        assay_json_key(j, "float");
+        assay_json_u64(j, c->sampled_float);
+        assay_json_key(j, "timestamp");
+        assay_json_u64(j, c->sampled_ts);
+        assay_json_key(j, "bool");
+        assay_json_u64(j, c->sampled_bool);
+        assay_json_obj_close(j);
         assay_json_key(j, "issues");
         assay_json_arr_open(j);
         for (size_t k = 0; k < c->nissues; k++) {
