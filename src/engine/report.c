@@ -122,7 +122,7 @@ static void write_column(assay_json *j, const assay_column_result *c)
             assay_json_key(j, "outliers");
             assay_json_u64(j, c->outliers);
         }
-        /* type-inference counters over the first rows (up to 10,000 values) */
+        /* type-inference counters: non-null values among the first 10,000 rows */
         assay_json_key(j, "sampled_types");
         assay_json_obj_open(j);
         assay_json_key(j, "values");
