@@ -85,13 +85,13 @@ int assay_schema_infer(assay_engine *e, const char *buf, size_t len, size_t star
                     continue;
                 const char *p;
                 uint32_t l;
+                cnt[c].nonnull++;
                 if (cell.len > sizeof(tmp))
-                    continue;
+                    continue; /* a value this long is text: no parser would take it */
                 assay_cell_text(e, buf, cell, fl, tmp, &p, &l);
                 int64_t iv;
                 double dv;
                 bool bv;
-                cnt[c].nonnull++;
                 if (s->nsamples[c] < ASSAY_SAMPLE_VALUES) {
                     if (!s->samples[c])
                         s->samples[c] = calloc(ASSAY_SAMPLE_VALUES, sizeof(char *));
