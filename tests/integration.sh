@@ -164,5 +164,27 @@ grep -q "check: in_set" "$T/suggested.yaml" && grep -q "check: unique" "$T/sugge
 "$ASSAY" check -c "$T/suggested.yaml" "$T/sf.csv" > "$T/s2.txt"
 expect_eq "$?" 1 "suggested rules fail on data generated with faults"
 
+# 11. bench: in-memory and file input, a thread sweep, stages that add up
+"$ASSAY" bench --rows 20k --threads 1,2 --repeat 2 --json > "$T/b.json"
+expect_eq "$?" 0 "bench exits 0"
+python3 - "$T/b.json" <<'PY' && ok "bench --json: two sweeps of 20,000 rows with stage times" || bad "bench json: $(head -c 300 $T/b.json)"
+import json, sys
+d = json.load(open(sys.argv[1]))
+runs = d["runs"]
+assert [r["threads"] for r in runs] == [1, 2], runs
+for r in runs:
+    assert r["rows"] == 20000 and r["bytes"] > 1000000, r
+    assert 0 < r["seconds_min"] <= r["seconds_median"], r
+    st = r["stages"]
+    assert set(st) == {"read", "frame+split", "parse", "rules", "sketches", "merge"}, st
+    assert all(v["seconds"] >= 0 for v in st.values())
+    assert st["frame+split"]["seconds"] > 0 and st["rules"]["seconds"] > 0 and st["sketches"]["seconds"] > 0
+assert runs[0]["speedup"] == 1
+PY
+"$ASSAY" bench --threads 2 --repeat 1 --no-profile -c "$DATA/check.yaml" "$T/o.csv" > "$T/b.txt"
+expect_eq "$?" 0 "bench on a file with a config exits 0"
+grep -q "ROWS/S" "$T/b.txt" && grep -q "frame+split" "$T/b.txt" && ok "bench prints the table and stages" || bad "bench table: $(cat $T/b.txt)"
+"$ASSAY" bench --threads 1,x 2>/dev/null; expect_eq "$?" 2 "bench rejects a bad thread list"
+
 echo "$pass passed, $failn failed"
 [ "$failn" -eq 0 ]

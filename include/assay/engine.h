@@ -19,18 +19,34 @@ typedef struct assay_engine_options {
     const assay_config *cfg;
     const char *const *paths; /* "-" = stdin; when npaths == 0 cfg->source.file is used */
     size_t npaths;
-    unsigned threads;           /* shards; 0 = number of online CPUs */
-    bool profile;               /* profile every column (HLL, t-digest, moments, top-k) */
-    bool duplicate_rows;        /* count rows whose whole content repeats an earlier row */
-    assay_format format;        /* AUTO: cfg, then the first file's extension, then CSV */
-    int64_t now_us;             /* clock for freshness; INT64_MIN = wall clock at start */
-    uint32_t batch_rows;        /* rows per batch (default 4096) */
-    size_t chunk_bytes;         /* reader buffer size (default 4 MiB) */
+    unsigned threads;    /* shards; 0 = number of online CPUs */
+    bool profile;        /* profile every column (HLL, t-digest, moments, top-k) */
+    bool duplicate_rows; /* count rows whose whole content repeats an earlier row */
+    assay_format format; /* AUTO: cfg, then the first file's extension, then CSV */
+    int64_t now_us;      /* clock for freshness; INT64_MIN = wall clock at start */
+    uint32_t batch_rows; /* rows per batch (default 4096) */
+    size_t chunk_bytes;  /* reader buffer size (default 4 MiB) */
+    const char *mem;     /* input in memory instead of files (assay bench), or NULL */
+    size_t mem_len;
     assay_progress_fn progress; /* called from the reading thread, about 4 times a second */
     void *progress_ctx;
 } assay_engine_options;
 
 ASSAY_API void assay_engine_options_default(assay_engine_options *o);
+
+/* Where the time of a pass goes (assay bench). Stage times are summed over shards
+ * from per-batch clock readings (never per row), so they are CPU-like seconds. */
+typedef enum assay_stage {
+    ASSAY_STAGE_READ = 0, /* producing chunks: I/O, or cutting memory (reading thread) */
+    ASSAY_STAGE_FRAME,    /* framing rows and splitting fields (the parser) */
+    ASSAY_STAGE_PARSE,    /* text views, UTF-8, typed values, regex scans */
+    ASSAY_STAGE_RULES,    /* rule kernels and samples */
+    ASSAY_STAGE_SKETCH,   /* the profile's sketches and duplicate rows */
+    ASSAY_STAGE_MERGE,    /* merging shards, scoring (reading thread, after the join) */
+    ASSAY_STAGE_COUNT
+} assay_stage;
+
+ASSAY_API const char *assay_stage_name(assay_stage s);
 
 typedef struct assay_sample {
     uint64_t row; /* 1-based data row over all input files */
@@ -129,6 +145,8 @@ typedef struct assay_result {
     bool dim_present[ASSAY_DIM_COUNT];
     uint64_t dim_checks[ASSAY_DIM_COUNT], dim_failed[ASSAY_DIM_COUNT];
     double overall; /* weighted mean over present dimensions; 100 when none */
+
+    double stage_seconds[ASSAY_STAGE_COUNT]; /* see assay_stage */
 } assay_result;
 
 /* Run every rule of o->cfg over the input. Returns 0 and a result (whatever the data

@@ -41,6 +41,13 @@ static double now_seconds(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+const char *assay_stage_name(assay_stage s)
+{
+    static const char *const names[ASSAY_STAGE_COUNT] = { "read",  "frame+split", "parse",
+                                                          "rules", "sketches",    "merge" };
+    return (unsigned)s < ASSAY_STAGE_COUNT ? names[s] : "unknown";
+}
+
 void assay_engine_options_default(assay_engine_options *o)
 {
     memset(o, 0, sizeof(*o));
@@ -781,6 +788,72 @@ oom:
 }
 
 /* ---------------------------------------------------------------------------------
+ * Where chunks come from: files through the reader, or a buffer in memory
+ * (`assay bench` without FILE), cut the same way on row boundaries.
+ * ------------------------------------------------------------------------------- */
+
+typedef struct source {
+    assay_reader *rd;
+    const char *mem;
+    size_t mem_len, mem_pos, chunk;
+    uint64_t seq;
+    unsigned out, max_out; /* chunks handed out and not yet released */
+    assay_row_end_fn row_end;
+    void *row_end_ctx;
+    double read_seconds; /* time spent producing chunks (the read stage) */
+} source;
+
+static int src_next(source *s, assay_chunk *c, assay_error *err)
+{
+    double t0 = now_seconds();
+    int rc;
+    if (s->rd) {
+        rc = assay_reader_next(s->rd, c, err);
+    } else if (s->mem_pos >= s->mem_len) {
+        rc = 1;
+    } else if (s->out >= s->max_out) {
+        rc = -EAGAIN;
+    } else {
+        size_t rest = s->mem_len - s->mem_pos, len = rest;
+        if (rest > s->chunk) {
+            len = s->row_end(s->row_end_ctx, s->mem + s->mem_pos, s->chunk);
+            if (len == 0) /* a row longer than a chunk: take up to its end */
+                len = ASSAY_MAX(s->row_end(s->row_end_ctx, s->mem + s->mem_pos, rest), rest);
+        }
+        memset(c, 0, sizeof(*c));
+        c->data = s->mem + s->mem_pos;
+        c->len = len;
+        c->seq = s->seq++;
+        c->offset = s->mem_pos;
+        c->first_in_file = s->mem_pos == 0;
+        s->mem_pos += len;
+        c->last_in_file = s->mem_pos >= s->mem_len;
+        s->out++;
+        rc = 0;
+    }
+    s->read_seconds += now_seconds() - t0;
+    return rc;
+}
+
+static void src_release(source *s, const assay_chunk *c)
+{
+    if (s->rd)
+        assay_reader_release(s->rd, c);
+    else
+        s->out--;
+}
+
+static uint64_t src_bytes_read(const source *s)
+{
+    return s->rd ? assay_reader_bytes_read(s->rd) : s->mem_pos;
+}
+
+static uint64_t src_bytes_total(const source *s)
+{
+    return s->rd ? assay_reader_bytes_total(s->rd) : s->mem_len;
+}
+
+/* ---------------------------------------------------------------------------------
  * The pass
  * ------------------------------------------------------------------------------- */
 
@@ -813,7 +886,11 @@ int assay_engine_check(const assay_engine_options *o, assay_result **out, assay_
     e.cfg = cfg;
     e.paths = o->paths;
     e.npaths = o->npaths;
-    if (o->npaths == 0) {
+    static const char *const mem_name[] = { "(memory)" };
+    if (o->mem) {
+        e.paths = mem_name;
+        e.npaths = 1;
+    } else if (o->npaths == 0) {
         if (!cfg->source.file)
             return assay_error_set(err, -EINVAL,
                                    "no input: give FILE... on the command line or source.file "
@@ -854,8 +931,18 @@ int assay_engine_check(const assay_engine_options *o, assay_result **out, assay_
     ro.nbuffers = ASSAY_MAX(ro.nbuffers, 3 * e.nshards + 2);
     ro.row_end = e.format == ASSAY_FORMAT_CSV ? csv_row_end : ndjson_row_end;
     ro.row_end_ctx = &e.csv;
-    if ((rc = assay_reader_open(&rd, e.paths, e.npaths, &ro, err)) < 0)
-        goto out;
+    source src = { .chunk = ro.buffer_size,
+                   .max_out = ro.nbuffers,
+                   .row_end = ro.row_end,
+                   .row_end_ctx = ro.row_end_ctx };
+    if (o->mem) {
+        src.mem = o->mem;
+        src.mem_len = o->mem_len;
+    } else {
+        if ((rc = assay_reader_open(&rd, e.paths, e.npaths, &ro, err)) < 0)
+            goto out;
+        src.rd = rd;
+    }
 
     msgs = calloc(ro.nbuffers, sizeof(chunk_msg));
     stops = calloc(e.nshards, sizeof(chunk_msg));
@@ -870,12 +957,12 @@ int assay_engine_check(const assay_engine_options *o, assay_result **out, assay_
     assay_chunk first;
     int nrc;
     bool have_first = false;
-    while ((nrc = assay_reader_next(rd, &first, err)) == 0) {
+    while ((nrc = src_next(&src, &first, err)) == 0) {
         if (first.len > 0) {
             have_first = true;
             break;
         }
-        assay_reader_release(rd, &first);
+        src_release(&src, &first);
     }
     if (nrc < 0) {
         free(msg_used);
@@ -883,7 +970,7 @@ int assay_engine_check(const assay_engine_options *o, assay_result **out, assay_
         goto out;
     }
     if (have_first && first.oversized) {
-        assay_reader_release(rd, &first);
+        src_release(&src, &first);
         free(msg_used);
         rc = assay_error_set(err, -EINVAL,
                              "%s:1: first row is longer than limits.max_row_bytes (%llu); raise "
@@ -896,7 +983,7 @@ int assay_engine_check(const assay_engine_options *o, assay_result **out, assay_
     if ((rc = schema_from_chunk(&e, have_first ? &first : &empty, &first_start, err)) < 0 ||
         (rc = compile_rules(&e, now_us, err)) < 0) {
         if (have_first)
-            assay_reader_release(rd, &first);
+            src_release(&src, &first);
         free(msg_used);
         goto out;
     }
@@ -911,8 +998,8 @@ int assay_engine_check(const assay_engine_options *o, assay_result **out, assay_
                 e.sch.need_typed[c] = 1;
         }
     }
-    if (e.avg_row_bytes > 0 && assay_reader_bytes_total(rd) > 0)
-        e.est_rows = (uint64_t)((double)assay_reader_bytes_total(rd) / e.avg_row_bytes);
+    if (e.avg_row_bytes > 0 && src_bytes_total(&src) > 0)
+        e.est_rows = (uint64_t)((double)src_bytes_total(&src) / e.avg_row_bytes);
 
     e.shards = calloc(e.nshards, sizeof(assay_shard));
     if (!e.shards) {
@@ -959,7 +1046,7 @@ int assay_engine_check(const assay_engine_options *o, assay_result **out, assay_
             use_first = false;
             nrc = 0;
         } else {
-            nrc = assay_reader_next(rd, &ch, err);
+            nrc = src_next(&src, &ch, err);
         }
         if (nrc == -EAGAIN) {
             /* wait for the oldest chunk out to come back */
@@ -969,7 +1056,7 @@ int assay_engine_check(const assay_engine_options *o, assay_result **out, assay_
             }
             size_t slot = returned % fcap;
             chunk_msg *back = assay_ring_pop_wait(&e.shards[fifo_shard[slot]].out);
-            assay_reader_release(rd, &back->chunk);
+            src_release(&src, &back->chunk);
             msg_used[back - msgs] = false;
             returned++;
             continue;
@@ -981,7 +1068,7 @@ int assay_engine_check(const assay_engine_options *o, assay_result **out, assay_
             break;
         }
         if (ch.len == 0 && !ch.oversized) {
-            assay_reader_release(rd, &ch);
+            src_release(&src, &ch);
             continue;
         }
         size_t mi = 0;
@@ -996,7 +1083,7 @@ int assay_engine_check(const assay_engine_options *o, assay_result **out, assay_
                 m->start = first_start;
                 m->header_lines = count_newlines(ch.data, first_start);
             } else if ((rc = check_header(&e, &ch, &m->start, &m->header_lines, err)) < 0) {
-                assay_reader_release(rd, &ch);
+                src_release(&src, &ch);
                 msg_used[mi] = false;
                 break;
             }
@@ -1010,8 +1097,8 @@ int assay_engine_check(const assay_engine_options *o, assay_result **out, assay_
             double t = now_seconds();
             if (t - last_progress >= 0.25) {
                 last_progress = t;
-                uint64_t got = assay_reader_bytes_read(rd);
-                o->progress(o->progress_ctx, got, assay_reader_bytes_total(rd),
+                uint64_t got = src_bytes_read(&src);
+                o->progress(o->progress_ctx, got, src_bytes_total(&src),
                             e.avg_row_bytes > 0 ? (uint64_t)((double)got / e.avg_row_bytes) : 0);
             }
         }
@@ -1019,7 +1106,7 @@ int assay_engine_check(const assay_engine_options *o, assay_result **out, assay_
     while (returned < dispatched) {
         size_t slot = returned % fcap;
         chunk_msg *back = assay_ring_pop_wait(&e.shards[fifo_shard[slot]].out);
-        assay_reader_release(rd, &back->chunk);
+        src_release(&src, &back->chunk);
         msg_used[back - msgs] = false;
         returned++;
     }
@@ -1049,16 +1136,22 @@ join:
     }
     res->format = e.format;
     res->threads = e.nshards;
-    res->io_uring = assay_reader_uses_io_uring(rd);
+    res->io_uring = rd && assay_reader_uses_io_uring(rd);
     res->simd = assay_simd_name(assay_cpu_level());
-    res->bytes = assay_reader_bytes_read(rd);
+    res->bytes = src_bytes_read(&src);
     res->nfiles = e.npaths;
     res->files = calloc(e.npaths, sizeof(char *));
     for (size_t i = 0; res->files && i < e.npaths; i++)
         res->files[i] = strdup(e.paths[i]);
+    double t_merge = now_seconds();
     if ((rc = merge(&e, res, err)) < 0)
         goto out;
     assay_score(res, cfg);
+    for (unsigned k = 0; k < e.nshards; k++)
+        for (int st = 0; st < ASSAY_STAGE_COUNT; st++)
+            res->stage_seconds[st] += e.shards[k].stage[st];
+    res->stage_seconds[ASSAY_STAGE_READ] = src.read_seconds;
+    res->stage_seconds[ASSAY_STAGE_MERGE] = now_seconds() - t_merge;
     res->seconds = now_seconds() - t0;
     if (o->progress)
         o->progress(o->progress_ctx, res->bytes, res->bytes, res->rows);

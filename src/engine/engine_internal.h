@@ -141,6 +141,8 @@ typedef struct assay_shard {
     uint64_t nbad;
     int error;
 
+    double stage[ASSAY_STAGE_COUNT]; /* seconds, see assay_stage */
+
     /* profile (when the engine profiles) */
     col_profile *prof;
     uint64_t *hbuf;    /* batch scratch: value hashes */
@@ -177,8 +179,10 @@ struct assay_engine {
     uint64_t est_rows;    /* rows expected in the whole input; 0 when unknown */
 };
 
-/* suggest.c: the named format most of vals fit, and the share that fit it. */
-const char *assay_best_format(char **vals, uint32_t n, double *share);
+/* suggest.c: one database of every named format; the format most of vals fit, and
+ * the share that fit it. */
+int assay_formats_compile(assay_regex_db **db);
+const char *assay_best_format(const assay_regex_db *db, char **vals, uint32_t n, double *share);
 
 /* profile.c */
 int assay_profile_shard_init(assay_engine *e, assay_shard *s);

@@ -412,7 +412,7 @@ static void find_issues(const assay_engine *e, uint32_t ci, assay_column_result 
 }
 
 static int merge_column(assay_engine *e, uint32_t c, assay_column_result *cr,
-                        const chunk_sketch *const *cks, size_t ncks)
+                        const chunk_sketch *const *cks, size_t ncks, const assay_regex_db *formats)
 {
     col_profile *d = &e->shards[0].prof[c];
     for (unsigned k = 1; k < e->nshards; k++) {
@@ -498,8 +498,9 @@ static int merge_column(assay_engine *e, uint32_t c, assay_column_result *cr,
         }
         cr->ntop = nt;
     }
-    if (cr->type == ASSAY_TYPE_STRING && e->sch.nsamples[c] > 0) {
-        cr->format = assay_best_format(e->sch.samples[c], e->sch.nsamples[c], &cr->format_share);
+    if (formats && cr->type == ASSAY_TYPE_STRING && e->sch.nsamples[c] > 0) {
+        cr->format =
+            assay_best_format(formats, e->sch.samples[c], e->sch.nsamples[c], &cr->format_share);
         cr->format_n = e->sch.nsamples[c];
     }
     const assay_infer_count *ic = &e->sch.infer[c];
@@ -560,13 +561,17 @@ int assay_profile_merge(assay_engine *e, assay_result *res, assay_error *err)
         for (size_t i = 0; i < e->shards[k].ncks; i++)
             all[n++] = &e->shards[k].cks[i];
     qsort(all, n, sizeof(*all), cmp_chunk_sketch);
+    assay_regex_db *formats = NULL;
+    if (assay_formats_compile(&formats) < 0)
+        formats = NULL; /* no format detection; the rest of the profile stands */
     int rc = 0;
     for (uint32_t c = 0; c < e->sch.ncols && rc == 0; c++) {
-        rc = merge_column(e, c, &res->columns[c], all, n);
+        rc = merge_column(e, c, &res->columns[c], all, n, formats);
         if (rc < 0)
             assay_error_set(err, rc, "cannot merge the profile of column '%s'", e->sch.names[c]);
     }
     free(all);
+    assay_regex_free(formats);
     return rc;
 }
 

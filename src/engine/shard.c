@@ -18,11 +18,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "assay/bitmap.h"
 #include "assay/number.h"
 #include "assay/utf8.h"
 #include "engine/engine_internal.h"
+
+static double clock_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
 
 static void *xcalloc(size_t n, size_t sz, int *err)
 {
@@ -357,6 +365,7 @@ static int process_batch(assay_shard *s, const chunk_msg *m, uint64_t *lc_off, u
     uint32_t cap = s->rs.cap;
     if (n == 0)
         return 0;
+    double t_start = clock_s();
 
     for (uint32_t i = 0; i < n; i++)
         s->pos[i] = POS(m->chunk.seq, s->rs.row_ord[i]);
@@ -453,6 +462,9 @@ static int process_batch(assay_shard *s, const chunk_msg *m, uint64_t *lc_off, u
         s->col_invalid[c] += inv;
     }
 
+    double t_rules = clock_s();
+    s->stage[ASSAY_STAGE_PARSE] += t_rules - t_start;
+
     /* 4. rules */
     for (size_t r = 0; r < e->nrules; r++) {
         const assay_rule *rule = &e->rules[r];
@@ -501,7 +513,11 @@ static int process_batch(assay_shard *s, const chunk_msg *m, uint64_t *lc_off, u
     }
 
     /* 5. profile */
-    return assay_profile_batch(s, m, n);
+    double t_sketch = clock_s();
+    s->stage[ASSAY_STAGE_RULES] += t_sketch - t_rules;
+    int rc = assay_profile_batch(s, m, n);
+    s->stage[ASSAY_STAGE_SKETCH] += clock_s() - t_sketch;
+    return rc;
 }
 
 /* ---------------------------------------------------------------------------------
@@ -552,7 +568,9 @@ int assay_shard_process(assay_shard *s, const chunk_msg *m)
     while (cur.pos < cur.len) {
         size_t before = cur.pos;
         s->rs.nrows = s->rs.nbad = s->rs.nlines = 0;
+        double t0 = clock_s();
         assay_engine_parse(s->e, &cur, &s->rs);
+        s->stage[ASSAY_STAGE_FRAME] += clock_s() - t0;
         st.lines += s->rs.nlines;
         for (uint32_t b = 0; b < s->rs.nbad; b++) {
             char reason[160];

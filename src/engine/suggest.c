@@ -64,42 +64,52 @@ static void num(assay_strbuf *sb, double v, bool integer)
         assay_sb_printf(sb, "%.10g", v);
 }
 
-/* Share of sample values each named format matches; the best one. */
-const char *assay_best_format(char **vals, uint32_t n, double *share)
+int assay_formats_compile(assay_regex_db **db)
 {
     const char *const *names = assay_format_names();
+    const char *pats[16];
+    size_t n = 0;
+    for (; names[n] && n < 16; n++)
+        if (assay_format_pattern(names[n], &pats[n]) < 0)
+            return -EINVAL;
+    return assay_regex_compile(pats, n, db, NULL);
+}
+
+/* Share of sample values each named format matches (one scan of all formats at
+ * once, db from assay_formats_compile); the best one. */
+const char *assay_best_format(const assay_regex_db *db, char **vals, uint32_t n, double *share)
+{
+    const char *const *names = assay_format_names();
+    size_t nf = assay_regex_count(db);
     const char *best = NULL;
     *share = 0;
-    if (n == 0)
+    if (n == 0 || nf == 0)
         return NULL;
     const char **v = malloc(n * sizeof(char *));
     uint32_t *len = malloc(n * sizeof(uint32_t));
-    uint64_t *m = calloc(ASSAY_BITMAP_WORDS(n), 8);
-    if (!v || !len || !m)
+    uint64_t *bits = calloc(nf * ASSAY_BITMAP_WORDS(n), 8);
+    uint64_t *m[16];
+    assay_regex_scratch *sc = NULL;
+    if (!v || !len || !bits || assay_regex_scratch_new(db, &sc) < 0)
         goto out;
     for (uint32_t i = 0; i < n; i++) {
         v[i] = vals[i];
         len[i] = (uint32_t)strlen(vals[i]);
     }
-    for (size_t f = 0; names[f]; f++) {
-        const char *pat;
-        assay_regex_db *db = NULL;
-        assay_regex_scratch *sc = NULL;
-        if (assay_format_pattern(names[f], &pat) < 0 || assay_regex_compile(&pat, 1, &db, NULL) < 0)
-            continue;
-        if (assay_regex_scratch_new(db, &sc) == 0 &&
-            assay_regex_match_batch(db, sc, v, len, NULL, n, &m) == 0) {
-            double sh = (double)assay_bitmap_count(m, n) / n;
+    for (size_t f = 0; f < nf; f++)
+        m[f] = bits + f * ASSAY_BITMAP_WORDS(n);
+    if (assay_regex_match_batch(db, sc, v, len, NULL, n, m) == 0) {
+        for (size_t f = 0; f < nf; f++) {
+            double sh = (double)assay_bitmap_count(m[f], n) / n;
             if (sh > *share)
                 *share = sh, best = names[f];
         }
-        assay_regex_scratch_free(sc);
-        assay_regex_free(db);
     }
 out:
+    assay_regex_scratch_free(sc);
     free(v);
     free(len);
-    free(m);
+    free(bits);
     return best;
 }
 

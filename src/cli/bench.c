@@ -1,0 +1,372 @@
+/*
+ * assay bench [-c CONFIG] [--rows N] [--threads N[,N...]] [--batch ROWS] [--repeat K]
+ *             [--no-profile] [--json] [FILE]
+ *
+ * Throughput of the whole pipeline on the user's hardware. Without FILE the data is
+ * generated in memory first (assay gen's orders, seed 1), so disk and page cache are
+ * out of the picture; with FILE it is read like `check` reads it. Each thread count
+ * runs K times; the report gives min and median wall time, rows/s, MB/s, rows/s per
+ * thread, where the time goes per stage (ns per row and share; stages are timed per
+ * batch, never per row, so timing does not distort what it measures), and the
+ * speedup of each thread count over the first.
+ *
+ * Without -c the job is DESIGN's core rule set (not_null and matches on email,
+ * in_range on amount, in_set on currency, unique order_id) plus the full profile.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "assay/config.h"
+#include "assay/engine.h"
+#include "assay/gen.h"
+#include "assay/number.h"
+#include "cli/cli.h"
+#include "core/strbuf.h"
+#include "engine/json_writer.h"
+
+#define MAX_SWEEP 16
+
+static const char default_config[] =
+    "asset: orders\n"
+    "columns: [{name: order_id, type: int}, {name: amount, type: float}]\n"
+    "rules:\n"
+    "  - {column: email, check: not_null}\n"
+    "  - {column: email, check: matches, format: email}\n"
+    "  - {column: amount, check: in_range, min: 0}\n"
+    "  - {column: currency, check: in_set, values: [USD, EUR, GBP, JPY]}\n"
+    "  - {column: order_id, check: unique}\n";
+
+static void bench_usage(FILE *out)
+{
+    fputs("usage: assay bench [-c CONFIG] [--rows N] [--threads N[,N...]] [--batch ROWS]\n"
+          "                   [--repeat K] [--no-profile] [--json] [FILE]\n"
+          "\n"
+          "Measure assay's throughput. Without FILE, --rows of orders data are generated\n"
+          "in memory first (no disk, no page cache); with FILE it is read like check does.\n"
+          "\n"
+          "  -c, --config CONFIG  the job (default: 5 core rules + the full profile)\n"
+          "      --rows N         rows to generate (default 1000000; k/M suffixes)\n"
+          "  -t, --threads LIST   thread counts to sweep, e.g. 1,2 (default 1,CPUs)\n"
+          "      --batch ROWS     rows per batch (default 4096)\n"
+          "      --repeat K       runs per thread count (default 3): min and median\n"
+          "      --no-profile     rules only\n"
+          "      --json           machine-readable results\n",
+          out);
+}
+
+typedef struct run_stats {
+    unsigned threads;
+    double wall[32];
+    int n;
+    double stage[ASSAY_STAGE_COUNT]; /* of the fastest run */
+    uint64_t rows, bytes;
+} run_stats;
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static int parse_count(const char *s, uint64_t *out)
+{
+    size_t n = strlen(s);
+    uint64_t mul = 1;
+    if (n && (s[n - 1] == 'k' || s[n - 1] == 'K'))
+        mul = 1000, n--;
+    else if (n && (s[n - 1] == 'm' || s[n - 1] == 'M'))
+        mul = 1000000, n--;
+    int64_t v;
+    if (assay_parse_i64(s, n, &v) < 0 || v < 1)
+        return -EINVAL;
+    *out = (uint64_t)v * mul;
+    return 0;
+}
+
+/* Orders data in memory: header + rows, generated in one pass. */
+static char *generate(uint64_t rows, size_t *len)
+{
+    assay_gen_options g;
+    assay_gen_options_default(&g);
+    g.rows = rows;
+    const char *h = assay_gen_header(&g);
+    size_t hl = strlen(h), cap = hl + rows * 160 + (1 << 20), used = hl;
+    char *buf = malloc(cap);
+    if (!buf)
+        return NULL;
+    memcpy(buf, h, hl);
+    uint64_t first = 0;
+    while (first < rows) {
+        uint64_t done = 0;
+        used += assay_gen_rows(&g, first, rows - first, buf + used, cap - used, &done);
+        first += done;
+        if (first < rows) {
+            char *nb = realloc(buf, cap * 2);
+            if (!nb) {
+                free(buf);
+                return NULL;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+    }
+    *len = used;
+    return buf;
+}
+
+static void print_text(const run_stats *rs, int nrs, const char *input, uint64_t bytes)
+{
+    printf("assay bench · %s · %.1f MB\n\n", input, (double)bytes / 1e6);
+    printf("  %-8s %10s %10s %12s %10s %16s %9s\n", "THREADS", "MIN", "MEDIAN", "ROWS/S", "MB/S",
+           "ROWS/S/THREAD", "SPEEDUP");
+    double base = 0;
+    for (int k = 0; k < nrs; k++) {
+        const run_stats *r = &rs[k];
+        double w[32];
+        memcpy(w, r->wall, sizeof(double) * (size_t)r->n);
+        qsort(w, (size_t)r->n, sizeof(double), cmp_double);
+        double min = w[0], med = w[r->n / 2];
+        double rps = (double)r->rows / min;
+        if (k == 0)
+            base = min;
+        printf("  %-8u %9.3fs %9.3fs %11.2fM %10.0f %15.2fM %8.2fx\n", r->threads, min, med,
+               rps / 1e6, (double)r->bytes / min / 1e6, rps / r->threads / 1e6, base / min);
+    }
+    for (int k = 0; k < nrs; k++) {
+        const run_stats *r = &rs[k];
+        double total = 0;
+        for (int st = 0; st < ASSAY_STAGE_COUNT; st++)
+            total += r->stage[st];
+        printf("\n  stages, %u thread%s (fastest run; seconds summed over threads):\n", r->threads,
+               r->threads == 1 ? "" : "s");
+        for (int st = 0; st < ASSAY_STAGE_COUNT; st++)
+            printf("    %-12s %8.1f ns/row %6.1f%%\n", assay_stage_name((assay_stage)st),
+                   1e9 * r->stage[st] / (double)r->rows,
+                   total > 0 ? 100 * r->stage[st] / total : 0);
+    }
+}
+
+static char *to_json(const run_stats *rs, int nrs, const char *input)
+{
+    assay_strbuf sb;
+    assay_json j;
+    assay_sb_init(&sb);
+    assay_json_init(&j, &sb);
+    assay_json_obj_open(&j);
+    assay_json_key(&j, "input");
+    assay_json_str(&j, input);
+    assay_json_key(&j, "runs");
+    assay_json_arr_open(&j);
+    double base = 0;
+    for (int k = 0; k < nrs; k++) {
+        const run_stats *r = &rs[k];
+        double w[32];
+        memcpy(w, r->wall, sizeof(double) * (size_t)r->n);
+        qsort(w, (size_t)r->n, sizeof(double), cmp_double);
+        if (k == 0)
+            base = w[0];
+        assay_json_obj_open(&j);
+        assay_json_key(&j, "threads");
+        assay_json_u64(&j, r->threads);
+        assay_json_key(&j, "rows");
+        assay_json_u64(&j, r->rows);
+        assay_json_key(&j, "bytes");
+        assay_json_u64(&j, r->bytes);
+        assay_json_key(&j, "seconds_min");
+        assay_json_f64(&j, w[0]);
+        assay_json_key(&j, "seconds_median");
+        assay_json_f64(&j, w[r->n / 2]);
+        assay_json_key(&j, "rows_per_second");
+        assay_json_f64(&j, (double)r->rows / w[0]);
+        assay_json_key(&j, "bytes_per_second");
+        assay_json_f64(&j, (double)r->bytes / w[0]);
+        assay_json_key(&j, "rows_per_second_per_thread");
+        assay_json_f64(&j, (double)r->rows / w[0] / r->threads);
+        assay_json_key(&j, "speedup");
+        assay_json_f64(&j, base / w[0]);
+        assay_json_key(&j, "stages");
+        assay_json_obj_open(&j);
+        for (int st = 0; st < ASSAY_STAGE_COUNT; st++) {
+            assay_json_key(&j, assay_stage_name((assay_stage)st));
+            assay_json_obj_open(&j);
+            assay_json_key(&j, "seconds");
+            assay_json_f64(&j, r->stage[st]);
+            assay_json_key(&j, "ns_per_row");
+            assay_json_f64(&j, 1e9 * r->stage[st] / (double)r->rows);
+            assay_json_obj_close(&j);
+        }
+        assay_json_obj_close(&j);
+        assay_json_obj_close(&j);
+    }
+    assay_json_arr_close(&j);
+    assay_json_obj_close(&j);
+    assay_sb_putc(&sb, '\n');
+    return sb.oom ? (assay_sb_free(&sb), NULL) : sb.data;
+}
+
+int assay_cmd_bench(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "config", required_argument, NULL, 'c' },
+        { "rows", required_argument, NULL, 'r' },
+        { "threads", required_argument, NULL, 't' },
+        { "batch", required_argument, NULL, 'b' },
+        { "repeat", required_argument, NULL, 'k' },
+        { "no-profile", no_argument, NULL, 'P' },
+        { "json", no_argument, NULL, 'j' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *config_path = NULL;
+    uint64_t rows = 1000000, batch = 4096, repeat = 3;
+    unsigned sweep[MAX_SWEEP];
+    int nsweep = 0;
+    bool json = false, profile = true;
+    optind = 1;
+    opterr = 0;
+    int ch;
+    while ((ch = getopt_long(argc, argv, ":c:t:h", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'c':
+            config_path = optarg;
+            break;
+        case 'r':
+            if (parse_count(optarg, &rows) < 0) {
+                fprintf(stderr, "assay bench: --rows: '%s' is not a positive count\n", optarg);
+                return ASSAY_EXIT_ERROR;
+            }
+            break;
+        case 'b':
+            if (parse_count(optarg, &batch) < 0 || batch > 1 << 20) {
+                fprintf(stderr, "assay bench: --batch: '%s' is not a count up to 1048576\n",
+                        optarg);
+                return ASSAY_EXIT_ERROR;
+            }
+            break;
+        case 'k':
+            if (parse_count(optarg, &repeat) < 0 || repeat > 32) {
+                fprintf(stderr, "assay bench: --repeat: '%s' is not a count from 1 to 32\n",
+                        optarg);
+                return ASSAY_EXIT_ERROR;
+            }
+            break;
+        case 't': {
+            char *list = strdup(optarg);
+            nsweep = 0;
+            for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
+                if (nsweep == MAX_SWEEP || assay_cli_threads("bench", tok, &sweep[nsweep]) != 0) {
+                    free(list);
+                    if (nsweep == MAX_SWEEP)
+                        fprintf(stderr, "assay bench: --threads: at most %d values\n", MAX_SWEEP);
+                    return ASSAY_EXIT_ERROR;
+                }
+                nsweep++;
+            }
+            free(list);
+            break;
+        }
+        case 'P':
+            profile = false;
+            break;
+        case 'j':
+            json = true;
+            break;
+        case 'h':
+            bench_usage(stdout);
+            return ASSAY_EXIT_OK;
+        case ':':
+            fprintf(stderr, "assay bench: %s needs a value (see assay bench --help)\n",
+                    argv[optind - 1]);
+            return ASSAY_EXIT_ERROR;
+        default:
+            fprintf(stderr, "assay bench: unknown option '%s' (see assay bench --help)\n",
+                    argv[optind - 1]);
+            return ASSAY_EXIT_ERROR;
+        }
+    }
+    if (nsweep == 0) {
+        long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+        sweep[nsweep++] = 1;
+        if (ncpu > 1)
+            sweep[nsweep++] = (unsigned)ncpu;
+    }
+    assay_error err = { 0 };
+    assay_config *cfg = NULL;
+    int rc = config_path ? assay_config_load(config_path, &cfg, &err)
+                         : assay_config_parse(default_config, strlen(default_config),
+                                              "(built-in bench config)", &cfg, &err);
+    if (rc < 0) {
+        fprintf(stderr, "assay bench: %s\n", err.msg);
+        return ASSAY_EXIT_ERROR;
+    }
+    const char *file = optind < argc ? argv[optind] : NULL;
+    char *mem = NULL;
+    size_t mem_len = 0;
+    if (!file) {
+        if (!json)
+            fprintf(stderr, "generating %llu rows in memory...\n", (unsigned long long)rows);
+        mem = generate(rows, &mem_len);
+        if (!mem) {
+            fprintf(stderr, "assay bench: out of memory generating %llu rows\n",
+                    (unsigned long long)rows);
+            assay_config_free(cfg);
+            return ASSAY_EXIT_ERROR;
+        }
+    }
+    run_stats rs[MAX_SWEEP];
+    memset(rs, 0, sizeof(rs));
+    int status = ASSAY_EXIT_OK;
+    for (int k = 0; k < nsweep && status == ASSAY_EXIT_OK; k++) {
+        rs[k].threads = sweep[k];
+        double best = 1e300;
+        for (uint64_t i = 0; i < repeat; i++) {
+            assay_engine_options eo;
+            assay_engine_options_default(&eo);
+            eo.cfg = cfg;
+            eo.threads = sweep[k];
+            eo.batch_rows = (uint32_t)batch;
+            eo.profile = profile;
+            eo.now_us = 1767225600000000LL; /* fixed clock: 2026-01-01 */
+            if (file) {
+                eo.paths = (const char *const *)&argv[optind];
+                eo.npaths = 1;
+            } else {
+                eo.mem = mem;
+                eo.mem_len = mem_len;
+            }
+            assay_result *res = NULL;
+            if (assay_engine_check(&eo, &res, &err) < 0) {
+                fprintf(stderr, "assay bench: %s\n", err.msg);
+                status = ASSAY_EXIT_ERROR;
+                break;
+            }
+            rs[k].wall[rs[k].n++] = res->seconds;
+            rs[k].rows = res->rows;
+            rs[k].bytes = res->bytes;
+            if (res->seconds < best) {
+                best = res->seconds;
+                memcpy(rs[k].stage, res->stage_seconds, sizeof(rs[k].stage));
+            }
+            assay_result_free(res);
+        }
+    }
+    if (status == ASSAY_EXIT_OK) {
+        const char *input = file ? file : "generated orders in memory";
+        if (json) {
+            char *text = to_json(rs, nsweep, input);
+            if (text)
+                fputs(text, stdout);
+            else
+                status = ASSAY_EXIT_ERROR;
+            free(text);
+        } else {
+            print_text(rs, nsweep, input, rs[0].bytes);
+        }
+    }
+    free(mem);
+    assay_config_free(cfg);
+    return status;
+}
