@@ -277,14 +277,8 @@ int assay_cmd_bench(int argc, char **argv)
         case 'h':
             bench_usage(stdout);
             return ASSAY_EXIT_OK;
-        case ':':
-            fprintf(stderr, "assay bench: %s needs a value (see assay bench --help)\n",
-                    argv[optind - 1]);
-            return ASSAY_EXIT_ERROR;
         default:
-            fprintf(stderr, "assay bench: unknown option '%s' (see assay bench --help)\n",
-                    argv[optind - 1]);
-            return ASSAY_EXIT_ERROR;
+            return assay_cli_bad_option("bench", ch, argv);
         }
     }
     if (nsweep == 0) {

@@ -89,14 +89,8 @@ int assay_cmd_check(int argc, char **argv)
         case 'h':
             check_usage(stdout);
             return ASSAY_EXIT_OK;
-        case ':':
-            fprintf(stderr, "assay check: %s needs a value (see assay check --help)\n",
-                    argv[optind - 1]);
-            return ASSAY_EXIT_ERROR;
         default:
-            fprintf(stderr, "assay check: unknown option '%s' (see assay check --help)\n",
-                    argv[optind - 1]);
-            return ASSAY_EXIT_ERROR;
+            return assay_cli_bad_option("check", ch, argv);
         }
     }
     if (!config_path) {

@@ -15,6 +15,9 @@
  * return ASSAY_EXIT_ERROR, else 0. */
 int assay_cli_threads(const char *cmd, const char *arg, unsigned *out);
 int assay_cli_format(const char *cmd, const char *arg, int *out);
+/* getopt_long returned ':' (missing value) or '?' (unknown option) for argv[optind - 1]:
+ * print the one-line error and return ASSAY_EXIT_ERROR. */
+int assay_cli_bad_option(const char *cmd, int ch, char **argv);
 
 int assay_cmd_check(int argc, char **argv);
 int assay_cmd_profile(int argc, char **argv);

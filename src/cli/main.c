@@ -1,6 +1,7 @@
 /*
  * assay - data-quality checks for streams and files. Subcommand dispatch.
  */
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -17,6 +18,17 @@ int assay_cli_threads(const char *cmd, const char *arg, unsigned *out)
     }
     *out = (unsigned)v;
     return 0;
+}
+
+int assay_cli_bad_option(const char *cmd, int ch, char **argv)
+{
+    if (ch == ':')
+        fprintf(stderr, "assay %s: %s needs a value (see assay %s --help)\n", cmd, argv[optind - 1],
+                cmd);
+    else
+        fprintf(stderr, "assay %s: unknown option '%s' (see assay %s --help)\n", cmd,
+                argv[optind - 1], cmd);
+    return ASSAY_EXIT_ERROR;
 }
 
 int assay_cli_format(const char *cmd, const char *arg, int *out)

@@ -80,14 +80,8 @@ int assay_cmd_profile(int argc, char **argv)
         case 'h':
             profile_usage(stdout);
             return ASSAY_EXIT_OK;
-        case ':':
-            fprintf(stderr, "assay profile: %s needs a value (see assay profile --help)\n",
-                    argv[optind - 1]);
-            return ASSAY_EXIT_ERROR;
         default:
-            fprintf(stderr, "assay profile: unknown option '%s' (see assay profile --help)\n",
-                    argv[optind - 1]);
-            return ASSAY_EXIT_ERROR;
+            return assay_cli_bad_option("profile", ch, argv);
         }
     }
     if (optind >= argc) {

@@ -180,6 +180,18 @@ static void write_run(assay_json *j, const assay_result *r)
     assay_json_u64(j, r->threads);
 }
 
+/* Close the top-level object; the document as a string, or NULL when out of memory. */
+static char *finish(assay_json *j, assay_strbuf *sb)
+{
+    assay_json_obj_close(j);
+    assay_sb_putc(sb, '\n');
+    if (sb->oom) {
+        assay_sb_free(sb);
+        return NULL;
+    }
+    return sb->data;
+}
+
 char *assay_profile_json(const assay_result *r)
 {
     assay_strbuf sb;
@@ -197,13 +209,7 @@ char *assay_profile_json(const assay_result *r)
         assay_json_str(&j, r->duplicate_note);
     }
     write_columns(&j, r);
-    assay_json_obj_close(&j);
-    assay_sb_putc(&sb, '\n');
-    if (sb.oom) {
-        assay_sb_free(&sb);
-        return NULL;
-    }
-    return sb.data;
+    return finish(&j, &sb);
 }
 
 char *assay_result_json(const assay_result *r, const assay_config *cfg)
@@ -307,13 +313,7 @@ char *assay_result_json(const assay_result *r, const assay_config *cfg)
         assay_json_u64(&j, r->duplicate_rows);
     }
     write_columns(&j, r);
-    assay_json_obj_close(&j);
-    assay_sb_putc(&sb, '\n');
-    if (sb.oom) {
-        assay_sb_free(&sb);
-        return NULL;
-    }
-    return sb.data;
+    return finish(&j, &sb);
 }
 
 /* ---------------------------------------------------------------------------------
