@@ -865,6 +865,7 @@ static void engine_free(assay_engine *e)
     for (size_t r = 0; e->rules && r < e->nrules; r++)
         assay_rule_free(&e->rules[r]);
     free(e->rules);
+    assay_profile_engine_free(e);
     assay_ndjson_schema_free(e->njs);
     assay_schema_free(&e->sch);
 }
@@ -998,6 +999,11 @@ int assay_engine_check(const assay_engine_options *o, assay_result **out, assay_
                 e.sch.need_typed[c] = 1;
         }
     }
+    if ((rc = assay_profile_engine_init(&e)) < 0) {
+        free(msg_used);
+        assay_error_set(err, rc, "out of memory setting up the profile");
+        goto out;
+    }
     if (e.avg_row_bytes > 0 && src_bytes_total(&src) > 0)
         e.est_rows = (uint64_t)((double)src_bytes_total(&src) / e.avg_row_bytes);
 
@@ -1026,6 +1032,7 @@ int assay_engine_check(const assay_engine_options *o, assay_result **out, assay_
     /* Dispatch. Chunk k goes to shard k mod N; `outstanding` is a FIFO of messages
      * out, so when the reader runs out of buffers we wait on the oldest one's shard. */
     uint64_t dispatched = 0, returned = 0;
+    int absorb_rc = 0; /* first failure folding a chunk's profile sketches */
     chunk_msg **fifo = calloc(ro.nbuffers + 1, sizeof(chunk_msg *));
     unsigned *fifo_shard = calloc(ro.nbuffers + 1, sizeof(unsigned));
     if (!fifo || !fifo_shard) {
@@ -1056,6 +1063,9 @@ int assay_engine_check(const assay_engine_options *o, assay_result **out, assay_
             }
             size_t slot = returned % fcap;
             chunk_msg *back = assay_ring_pop_wait(&e.shards[fifo_shard[slot]].out);
+            int arc = assay_profile_absorb(&e, back);
+            if (arc < 0 && absorb_rc == 0)
+                absorb_rc = arc;
             src_release(&src, &back->chunk);
             msg_used[back - msgs] = false;
             returned++;
@@ -1106,6 +1116,9 @@ int assay_engine_check(const assay_engine_options *o, assay_result **out, assay_
     while (returned < dispatched) {
         size_t slot = returned % fcap;
         chunk_msg *back = assay_ring_pop_wait(&e.shards[fifo_shard[slot]].out);
+        int arc = assay_profile_absorb(&e, back);
+        if (arc < 0 && absorb_rc == 0)
+            absorb_rc = arc;
         src_release(&src, &back->chunk);
         msg_used[back - msgs] = false;
         returned++;
@@ -1113,6 +1126,9 @@ int assay_engine_check(const assay_engine_options *o, assay_result **out, assay_
     free(fifo);
     free(fifo_shard);
     free(msg_used);
+    if (rc == 0 && absorb_rc < 0)
+        rc = assay_error_set(err, absorb_rc, "cannot fold a chunk's profile: %s",
+                             strerror(-absorb_rc));
 
 join:
     for (unsigned k = 0; k < started; k++) {

@@ -48,11 +48,26 @@ typedef struct assay_schema {
 #define POS_SEQ(p)    ((uint32_t)((p) >> 32))
 #define POS_ORD(p)    ((uint32_t)(p))
 
+/* One chunk's order-sensitive sketches of one column, handed back with the chunk:
+ * the reading thread folds them into the run's sketches as chunks return, which is
+ * chunk order: the result is the same for any number of shards. */
+typedef struct chunk_sketch {
+    uint64_t seq;
+    uint32_t col;
+    assay_moments mom;
+    uint8_t *td; /* serialized t-digest, or NULL */
+    size_t td_len;
+    uint8_t *topk; /* serialized top-k, or NULL */
+    size_t topk_len;
+} chunk_sketch;
+
 typedef struct chunk_msg {
     assay_chunk chunk;
     size_t start;          /* parse from here (after a CSV header) */
     uint32_t header_lines; /* '\n' bytes before start */
     bool stop;             /* no more chunks */
+    chunk_sketch *cks;     /* filled by the shard at the chunk's end (profile) */
+    uint32_t ncks;
 } chunk_msg;
 
 typedef struct chunk_stat {
@@ -98,18 +113,6 @@ typedef struct col_profile {
     bool touched; /* td/mom/topk saw a value in the current chunk */
 } col_profile;
 
-/* One chunk's order-sensitive sketches of one column, kept until the merge, which
- * combines them in chunk order: the result is the same for any number of shards. */
-typedef struct chunk_sketch {
-    uint64_t seq;
-    uint32_t col;
-    assay_moments mom;
-    uint8_t *td; /* serialized t-digest, or NULL */
-    size_t td_len;
-    uint8_t *topk; /* serialized top-k, or NULL */
-    size_t topk_len;
-} chunk_sketch;
-
 typedef struct assay_shard {
     assay_engine *e;
     unsigned id;
@@ -145,12 +148,10 @@ typedef struct assay_shard {
 
     /* profile (when the engine profiles) */
     col_profile *prof;
-    uint64_t *hbuf;    /* batch scratch: value hashes */
-    uint64_t *pbuf;    /* batch scratch: row positions */
-    int8_t *res;       /* batch scratch: hash-set insert results */
-    double *dbuf;      /* batch scratch: numeric values */
-    chunk_sketch *cks; /* per chunk and column, see chunk_sketch */
-    size_t ncks, cks_cap;
+    uint64_t *hbuf;         /* batch scratch: value hashes */
+    uint64_t *pbuf;         /* batch scratch: row positions */
+    int8_t *res;            /* batch scratch: hash-set insert results */
+    double *dbuf;           /* batch scratch: numeric values */
     assay_hashset *rowdups; /* duplicate rows: hash of the row's bytes -> position */
     bool rowdups_capped;
     uint64_t rowdup_repeats;
@@ -172,7 +173,12 @@ struct assay_engine {
     assay_shard *shards;
     uint32_t batch_rows;
     size_t max_samples;
-    bool profile;         /* profile every column */
+    bool profile; /* profile every column */
+    /* the run's order-sensitive profile sketches, per column, fed in chunk order by
+     * the reading thread (assay_profile_absorb) */
+    assay_moments *acc_mom;
+    assay_tdigest **acc_td;
+    assay_topk **acc_topk;
     bool duplicate_rows;  /* count repeated rows */
     unsigned hll_p;       /* HyperLogLog precision of the profile */
     double avg_row_bytes; /* from the inference sample; 0 when unknown */
@@ -188,7 +194,11 @@ const char *assay_best_format(const assay_regex_db *db, char **vals, uint32_t n,
 int assay_profile_shard_init(assay_engine *e, assay_shard *s);
 void assay_profile_shard_free(assay_engine *e, assay_shard *s);
 int assay_profile_batch(assay_shard *s, const chunk_msg *m, uint32_t n);
-int assay_profile_chunk_end(assay_shard *s, uint64_t seq);
+int assay_profile_chunk_end(assay_shard *s, chunk_msg *m);
+int assay_profile_engine_init(assay_engine *e);
+void assay_profile_engine_free(assay_engine *e);
+/* Fold a returned chunk's sketches into the run's (reading thread, chunk order). */
+int assay_profile_absorb(assay_engine *e, chunk_msg *m);
 int assay_profile_merge(assay_engine *e, assay_result *res, assay_error *err);
 void assay_column_result_free(assay_column_result *c);
 /* Repeats no single shard saw, over per-shard sets of hash -> first position (see
@@ -201,7 +211,7 @@ int assay_shard_init(assay_engine *e, assay_shard *s, unsigned id);
 void assay_shard_free(assay_shard *s);
 void *assay_shard_main(void *arg);
 /* Process one chunk (exposed so the engine can also run inline). */
-int assay_shard_process(assay_shard *s, const chunk_msg *m);
+int assay_shard_process(assay_shard *s, chunk_msg *m);
 /* Parse rows of a chunk; shared by shards, inference and sample re-reads. */
 int assay_engine_parse(const assay_engine *e, assay_cursor *cur, assay_rowset *rs);
 /* Text of a cell (unescaped into buf when needed; buf has cell.len bytes). */

@@ -33,8 +33,10 @@
  * Order-insensitive state (HLL registers, string min/max, length sums) is kept per
  * shard and merged at the end. Order-sensitive state (moments' floating-point sums,
  * t-digest centroids, Space-Saving counters) is kept per chunk: at the end of a
- * chunk its sketches are serialized and reset, and the merge combines all chunks'
- * sketches in chunk order. A chunk is parsed in the same batches whichever shard
+ * chunk its sketches are serialized into the chunk's message and reset; the reading
+ * thread gets messages back in chunk order and folds each chunk's sketches into the
+ * run's before it reuses the buffer, so memory stays bounded by the chunks in
+ * flight, not by the size of the input. A chunk is parsed in the same batches whichever shard
  * gets it, so the whole profile is identical for any number of threads. It also
  * keeps t-digests accurate on monotonic columns (ids, event times): with per-shard
  * digests, round-robin chunks hand each shard disjoint sorted runs, a centroid then
@@ -129,13 +131,6 @@ void assay_profile_shard_free(assay_engine *e, assay_shard *s)
         free(p->smin);
         free(p->smax);
     }
-    for (size_t k = 0; k < s->ncks; k++) {
-        free(s->cks[k].td);
-        free(s->cks[k].topk);
-    }
-    free(s->cks);
-    s->cks = NULL;
-    s->ncks = 0;
     free(s->prof);
     free(s->hbuf);
     free(s->pbuf);
@@ -184,25 +179,26 @@ static inline uint64_t hash_f64(double v)
     return assay_hash_bytes(&v, sizeof(v));
 }
 
-static int push_chunk_sketch(assay_shard *s, const chunk_sketch *c)
+static void free_chunk_sketches(chunk_msg *m)
 {
-    if (s->ncks == s->cks_cap) {
-        size_t cap = s->cks_cap ? 2 * s->cks_cap : 64;
-        chunk_sketch *p = realloc(s->cks, cap * sizeof(*p));
-        if (!p)
-            return -ENOMEM;
-        s->cks = p;
-        s->cks_cap = cap;
+    for (uint32_t k = 0; k < m->ncks; k++) {
+        free(m->cks[k].td);
+        free(m->cks[k].topk);
     }
-    s->cks[s->ncks++] = *c;
-    return 0;
+    free(m->cks);
+    m->cks = NULL;
+    m->ncks = 0;
 }
 
-int assay_profile_chunk_end(assay_shard *s, uint64_t seq)
+int assay_profile_chunk_end(assay_shard *s, chunk_msg *m)
 {
     const assay_engine *e = s->e;
+    uint64_t seq = m->chunk.seq;
     if (!s->prof)
         return 0;
+    m->cks = calloc(e->sch.ncols ? e->sch.ncols : 1, sizeof(chunk_sketch));
+    if (!m->cks)
+        return -ENOMEM;
     for (uint32_t c = 0; c < e->sch.ncols; c++) {
         col_profile *p = &s->prof[c];
         if (!p->touched)
@@ -223,17 +219,76 @@ int assay_profile_chunk_end(assay_shard *s, uint64_t seq)
             if (rc == 0)
                 rc = assay_topk_new(&p->topk, TOPK_K, TOPK_MAXLEN);
         }
-        if (rc == 0)
-            rc = push_chunk_sketch(s, &ck);
         if (rc < 0) {
             free(ck.td);
             free(ck.topk);
             return rc;
         }
+        m->cks[m->ncks++] = ck;
         assay_moments_init(&p->mom);
         p->touched = false;
     }
     return 0;
+}
+
+int assay_profile_engine_init(assay_engine *e)
+{
+    uint32_t nc = e->sch.ncols ? e->sch.ncols : 1;
+    if (!e->profile)
+        return 0;
+    e->acc_mom = calloc(nc, sizeof(assay_moments));
+    e->acc_td = calloc(nc, sizeof(assay_tdigest *));
+    e->acc_topk = calloc(nc, sizeof(assay_topk *));
+    if (!e->acc_mom || !e->acc_td || !e->acc_topk)
+        return -ENOMEM;
+    for (uint32_t c = 0; c < e->sch.ncols; c++) {
+        assay_moments_init(&e->acc_mom[c]);
+        int rc = is_numeric(e->sch.types[c]) ? assay_tdigest_new(&e->acc_td[c], TDIGEST_DELTA)
+                                             : assay_topk_new(&e->acc_topk[c], TOPK_K, TOPK_MAXLEN);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+void assay_profile_engine_free(assay_engine *e)
+{
+    for (uint32_t c = 0; e->acc_td && c < e->sch.ncols; c++) {
+        assay_tdigest_free(e->acc_td[c]);
+        assay_topk_free(e->acc_topk[c]);
+    }
+    free(e->acc_mom);
+    free(e->acc_td);
+    free(e->acc_topk);
+    e->acc_mom = NULL;
+    e->acc_td = NULL;
+    e->acc_topk = NULL;
+}
+
+int assay_profile_absorb(assay_engine *e, chunk_msg *m)
+{
+    int rc = 0;
+    for (uint32_t k = 0; k < m->ncks && rc == 0; k++) {
+        const chunk_sketch *ck = &m->cks[k];
+        uint32_t c = ck->col;
+        assay_moments_merge(&e->acc_mom[c], &ck->mom);
+        if (ck->td) {
+            assay_tdigest *t = NULL;
+            rc = assay_tdigest_deserialize(ck->td, ck->td_len, &t, NULL);
+            if (rc == 0)
+                rc = assay_tdigest_merge(e->acc_td[c], t);
+            assay_tdigest_free(t);
+        }
+        if (rc == 0 && ck->topk) {
+            assay_topk *t = NULL;
+            rc = assay_topk_deserialize(ck->topk, ck->topk_len, &t, NULL);
+            if (rc == 0)
+                rc = assay_topk_merge(e->acc_topk[c], t);
+            assay_topk_free(t);
+        }
+    }
+    free_chunk_sketches(m);
+    return rc;
 }
 
 int assay_profile_batch(assay_shard *s, const chunk_msg *m, uint32_t n)
@@ -412,7 +467,7 @@ static void find_issues(const assay_engine *e, uint32_t ci, assay_column_result 
 }
 
 static int merge_column(assay_engine *e, uint32_t c, assay_column_result *cr,
-                        const chunk_sketch *const *cks, size_t ncks, const assay_regex_db *formats)
+                        const assay_regex_db *formats)
 {
     col_profile *d = &e->shards[0].prof[c];
     for (unsigned k = 1; k < e->nshards; k++) {
@@ -430,31 +485,17 @@ static int merge_column(assay_engine *e, uint32_t c, assay_column_result *cr,
         d->len_sum += s->len_sum;
         d->len_n += s->len_n;
     }
-    /* chunk sketches of this column, in chunk order (cks is sorted by seq, col) */
-    assay_moments_init(&d->mom);
-    for (size_t k = 0; k < ncks; k++) {
-        const chunk_sketch *ck = cks[k];
-        if (ck->col != c)
-            continue;
-        assay_moments_merge(&d->mom, &ck->mom);
-        if (ck->td) {
-            assay_tdigest *t = NULL;
-            int rc = assay_tdigest_deserialize(ck->td, ck->td_len, &t, NULL);
-            if (rc == 0)
-                rc = assay_tdigest_merge(d->td, t);
-            assay_tdigest_free(t);
-            if (rc < 0)
-                return rc;
-        }
-        if (ck->topk) {
-            assay_topk *t = NULL;
-            int rc = assay_topk_deserialize(ck->topk, ck->topk_len, &t, NULL);
-            if (rc == 0)
-                rc = assay_topk_merge(d->topk, t);
-            assay_topk_free(t);
-            if (rc < 0)
-                return rc;
-        }
+    /* the order-sensitive sketches were folded in chunk order as chunks returned */
+    d->mom = e->acc_mom[c];
+    if (d->td) {
+        assay_tdigest_free(d->td);
+        d->td = e->acc_td[c];
+        e->acc_td[c] = NULL;
+    }
+    if (d->topk) {
+        assay_topk_free(d->topk);
+        d->topk = e->acc_topk[c];
+        e->acc_topk[c] = NULL;
     }
     cr->profiled = true;
     cr->distinct = assay_hll_estimate(d->hll);
@@ -513,14 +554,6 @@ static int merge_column(assay_engine *e, uint32_t c, assay_column_result *cr,
     return 0;
 }
 
-static int cmp_chunk_sketch(const void *a, const void *b)
-{
-    const chunk_sketch *x = *(const chunk_sketch *const *)a, *y = *(const chunk_sketch *const *)b;
-    if (x->seq != y->seq)
-        return x->seq < y->seq ? -1 : 1;
-    return (x->col > y->col) - (x->col < y->col);
-}
-
 int assay_profile_merge(assay_engine *e, assay_result *res, assay_error *err)
 {
     if (e->duplicate_rows) {
@@ -548,29 +581,15 @@ int assay_profile_merge(assay_engine *e, assay_result *res, assay_error *err)
     }
     if (!e->profile)
         return 0;
-    /* Shard 0's per-chunk sketches must be empty before the ordered merge starts: its
-     * live t-digest/top-k were reset at its last chunk end, so they are. */
-    size_t n = 0;
-    for (unsigned k = 0; k < e->nshards; k++)
-        n += e->shards[k].ncks;
-    const chunk_sketch **all = malloc((n ? n : 1) * sizeof(*all));
-    if (!all)
-        return assay_error_set(err, -ENOMEM, "out of memory merging the profile");
-    n = 0;
-    for (unsigned k = 0; k < e->nshards; k++)
-        for (size_t i = 0; i < e->shards[k].ncks; i++)
-            all[n++] = &e->shards[k].cks[i];
-    qsort(all, n, sizeof(*all), cmp_chunk_sketch);
     assay_regex_db *formats = NULL;
     if (assay_formats_compile(&formats) < 0)
         formats = NULL; /* no format detection; the rest of the profile stands */
     int rc = 0;
     for (uint32_t c = 0; c < e->sch.ncols && rc == 0; c++) {
-        rc = merge_column(e, c, &res->columns[c], all, n, formats);
+        rc = merge_column(e, c, &res->columns[c], formats);
         if (rc < 0)
             assay_error_set(err, rc, "cannot merge the profile of column '%s'", e->sch.names[c]);
     }
-    free(all);
     assay_regex_free(formats);
     return rc;
 }

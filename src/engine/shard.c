@@ -538,7 +538,7 @@ static int push_stat(assay_shard *s, const chunk_stat *st)
     return 0;
 }
 
-int assay_shard_process(assay_shard *s, const chunk_msg *m)
+int assay_shard_process(assay_shard *s, chunk_msg *m)
 {
     const assay_chunk *ch = &m->chunk;
     chunk_stat st = {
@@ -585,7 +585,7 @@ int assay_shard_process(assay_shard *s, const chunk_msg *m)
             break; /* parser made no progress: never spin */
     }
     st.rows = cur.ord;
-    int rc = assay_profile_chunk_end(s, ch->seq);
+    int rc = assay_profile_chunk_end(s, m);
     if (rc < 0)
         return rc;
     return push_stat(s, &st);
