@@ -1,0 +1,88 @@
+#!/usr/bin/python3
+"""ROC AUC of assay's streaming isolation forest next to scikit-learn's batch one.
+
+For every CSV (columns f0..f{d-1},label as written by tools/anomaly_gen.py):
+  - sklearn: IsolationForest(n_estimators=100, max_samples=256) fitted on the whole
+    file, score = -score_samples(X) (Debian: apt-get install python3-sklearn)
+  - assay: one pass, score-then-learn, default options (T=100, psi=256, window=2048,
+    refresh=10000 x 10 %), through the driver mode of the unit test binary:
+    BUILD/tests/test_iforest --score FILE SEED
+A second streaming column (assay/r1k) refreshes 10 % of the trees every 1000 rows
+instead of every 10000 (the default), to show the drift trade-off.
+The first `window` rows get no streaming score (not ready); both AUCs are computed on
+the rows that have one, and sklearn's on all rows is shown too.
+
+  tools/iforest_auc.py [--build build] [--gen DIR] [--seeds 3] [CSV ...]
+With no CSV, generates the standard suite into --gen (default /tmp/assay_anomaly_sets)
+unless it is already there.
+"""
+import argparse
+import glob
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+try:
+    from sklearn.ensemble import IsolationForest
+    from sklearn.metrics import roc_auc_score
+except ImportError:
+    sys.exit("needs scikit-learn: apt-get install python3-sklearn (and run with /usr/bin/python3)")
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def load(path):
+    data = np.genfromtxt(path, delimiter=",", skip_header=1)
+    return data[:, :-1], data[:, -1].astype(int)
+
+
+def ours(driver, path, seed, extra=()):
+    out = subprocess.run([driver, "--score", path, str(seed), *extra], check=True,
+                         capture_output=True, text=True).stdout
+    return np.array([float(v) for v in out.split()])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build", default=os.path.join(HERE, "..", "build"))
+    ap.add_argument("--gen", default="/tmp/assay_anomaly_sets")
+    ap.add_argument("--seeds", type=int, default=3,
+                    help="AUCs are means over seeds 0..N-1 (single runs vary by +-0.02)")
+    ap.add_argument("csv", nargs="*")
+    a = ap.parse_args()
+    driver = os.path.join(a.build, "tests", "test_iforest")
+    if not os.access(driver, os.X_OK):
+        sys.exit(f"{driver} not built: ninja -C {a.build} tests/test_iforest")
+    files = a.csv
+    if not files:
+        if not glob.glob(os.path.join(a.gen, "*.csv")):
+            subprocess.run([sys.executable, os.path.join(HERE, "anomaly_gen.py"), "--out", a.gen],
+                           check=True)
+        files = sorted(glob.glob(os.path.join(a.gen, "*.csv")))
+    print(f"{'dataset':<22} {'rows':>6} {'d':>3} {'anom':>5}  {'sklearn(all)':>12} "
+          f"{'sklearn':>8} {'assay':>8} {'diff':>7} {'assay/r1k':>9} {'diff':>7}")
+    for path in files:
+        x, y = load(path)
+        aucs = []
+        for seed in range(a.seeds):
+            sk = -IsolationForest(n_estimators=100, max_samples=256,
+                                  random_state=seed).fit(x).score_samples(x)
+            s = ours(driver, path, seed)
+            s2 = ours(driver, path, seed, ("refresh", "1000"))
+            if len(s) != len(y) or len(s2) != len(y):
+                sys.exit(f"{path}: driver gave {len(s)} scores for {len(y)} rows")
+            ready = ~np.isnan(s)
+            aucs.append((roc_auc_score(y, sk), roc_auc_score(y[ready], sk[ready]),
+                         roc_auc_score(y[ready], s[ready]), roc_auc_score(y[ready], s2[ready])))
+        auc_all, auc_sk, auc_us, auc_r1k = np.mean(aucs, axis=0)
+        name = os.path.splitext(os.path.basename(path))[0]
+        print(f"{name:<22} {len(y):>6} {x.shape[1]:>3} {int(y.sum()):>5}  {auc_all:>12.4f} "
+              f"{auc_sk:>8.4f} {auc_us:>8.4f} {auc_us - auc_sk:>+7.4f} {auc_r1k:>9.4f} "
+              f"{auc_r1k - auc_sk:>+7.4f}")
+
+
+if __name__ == "__main__":
+    main()
