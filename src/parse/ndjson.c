@@ -562,6 +562,29 @@ static const char *scan_literal(row_ctx *x, const char *p, const char *lit, size
     return p;
 }
 
+/* A string, literal or number at p: the byte after it, or NULL with the syntax error
+ * recorded (anything else at p is an unexpected character). */
+static const char *scan_scalar(row_ctx *x, const char *p)
+{
+    bool esc;
+    switch (*p) {
+    case '"':
+        p = scan_string(x, p, &esc);
+        return p ? p + 1 : NULL;
+    case 't':
+        return scan_literal(x, p, "true", 4);
+    case 'f':
+        return scan_literal(x, p, "false", 5);
+    case 'n':
+        return scan_literal(x, p, "null", 4);
+    case '-':
+    case '0' ... '9':
+        return scan_number(x, p);
+    default:
+        return syntax(x, ASSAY_JSON_UNEXPECTED_CHAR, p);
+    }
+}
+
 /* Object or array opening at p, at nesting depth `depth` (the line's object is 1).
  * Validates it completely; returns the byte after its closing bracket, or NULL. */
 static const char *skip_container(row_ctx *x, const char *p, unsigned depth)
@@ -607,27 +630,9 @@ value:
             return syntax(x, ASSAY_JSON_TOO_DEEP, p);
         kind[d - base] = *p++;
         goto open;
-    case '"':
-        p = scan_string(x, p, &esc);
-        if (!p)
-            return NULL;
-        p++;
-        break;
-    case 't':
-        p = scan_literal(x, p, "true", 4);
-        break;
-    case 'f':
-        p = scan_literal(x, p, "false", 5);
-        break;
-    case 'n':
-        p = scan_literal(x, p, "null", 4);
-        break;
-    case '-':
-    case '0' ... '9':
-        p = scan_number(x, p);
-        break;
     default:
-        return syntax(x, ASSAY_JSON_UNEXPECTED_CHAR, p);
+        p = scan_scalar(x, p);
+        break;
     }
     if (!p)
         return NULL;
@@ -719,33 +724,7 @@ static int parse_row(row_ctx *x, const char *p)
     if (*p != '{') {
         /* Not an object: find out whether it is valid JSON at all. */
         const char *v = p;
-        bool esc;
-        switch (*p) {
-        case '[':
-            p = skip_container(x, p, 1);
-            break;
-        case '"':
-            p = scan_string(x, p, &esc);
-            if (p)
-                p++;
-            break;
-        case 't':
-            p = scan_literal(x, p, "true", 4);
-            break;
-        case 'f':
-            p = scan_literal(x, p, "false", 5);
-            break;
-        case 'n':
-            p = scan_literal(x, p, "null", 4);
-            break;
-        case '-':
-        case '0' ... '9':
-            p = scan_number(x, p);
-            break;
-        default:
-            syntax(x, ASSAY_JSON_UNEXPECTED_CHAR, p);
-            return -1;
-        }
+        p = *p == '[' ? skip_container(x, p, 1) : scan_scalar(x, p);
         if (!p)
             return -1;
         p = skip_ws(p, end);
