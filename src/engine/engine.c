@@ -577,14 +577,7 @@ static char *fetch_value(assay_engine *e, const chunk_stat *st, uint32_t ord, in
                     if (!tmp)
                         break;
                     assay_cell_text(e, buf, cell, fl, tmp, &p, &l);
-                    size_t keep = ASSAY_MIN((size_t)l, (size_t)ASSAY_SAMPLE_VALUE_MAX);
-                    out = malloc(keep + 4);
-                    if (out) {
-                        memcpy(out, p, keep);
-                        if (keep < l)
-                            memcpy(out + keep, "...", 3), keep += 3;
-                        out[keep] = '\0';
-                    }
+                    out = assay_sample_copy(p, l);
                     free(tmp);
                     break;
                 }

@@ -214,6 +214,9 @@ void *assay_shard_main(void *arg);
 int assay_shard_process(assay_shard *s, chunk_msg *m);
 /* Parse rows of a chunk; shared by shards, inference and sample re-reads. */
 int assay_engine_parse(const assay_engine *e, assay_cursor *cur, assay_rowset *rs);
+/* A sample value as reports keep it: a NUL-terminated copy of at most
+ * ASSAY_SAMPLE_VALUE_MAX bytes, "..." appended when cut; NULL when out of memory. */
+char *assay_sample_copy(const char *p, uint32_t len);
 /* Text of a cell (unescaped into buf when needed; buf has cell.len bytes). */
 void assay_cell_text(const assay_engine *e, const char *base, assay_cell cell, uint8_t flags,
                      char *buf, const char **p, uint32_t *len);

@@ -280,6 +280,19 @@ static void record_bad(assay_shard *s, const chunk_msg *m, uint32_t ord, uint32_
     }
 }
 
+char *assay_sample_copy(const char *p, uint32_t len)
+{
+    size_t keep = ASSAY_MIN((size_t)len, (size_t)ASSAY_SAMPLE_VALUE_MAX);
+    char *v = malloc(keep + 4);
+    if (!v)
+        return NULL;
+    memcpy(v, p, keep);
+    if (keep < len)
+        memcpy(v + keep, "...", 3), keep += 3;
+    v[keep] = '\0';
+    return v;
+}
+
 static void keep_sample(rule_acc *a, size_t max, uint64_t pos, const char *p, uint32_t len,
                         bool is_null)
 {
@@ -289,16 +302,8 @@ static void keep_sample(rule_acc *a, size_t max, uint64_t pos, const char *p, ui
     ps->pos = pos;
     ps->fetch = false;
     ps->value = NULL;
-    if (is_null)
-        return;
-    size_t keep = ASSAY_MIN((size_t)len, (size_t)ASSAY_SAMPLE_VALUE_MAX);
-    ps->value = malloc(keep + 4);
-    if (!ps->value)
-        return;
-    memcpy(ps->value, p, keep);
-    if (keep < len)
-        memcpy(ps->value + keep, "...", 3), keep += 3;
-    ps->value[keep] = '\0';
+    if (!is_null)
+        ps->value = assay_sample_copy(p, len);
 }
 
 /* Typed value of one cell; sets the invalid bit when it is not of the type. */
