@@ -30,10 +30,6 @@
 #include "assay/number.h"
 #include "engine/engine_internal.h"
 
-void assay_schema_free(assay_schema *s);
-int assay_schema_infer(assay_engine *e, const char *buf, size_t len, size_t start,
-                       assay_error *err);
-
 static double now_seconds(void)
 {
     struct timespec ts;

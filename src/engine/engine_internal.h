@@ -185,6 +185,12 @@ struct assay_engine {
     uint64_t est_rows;    /* rows expected in the whole input; 0 when unknown */
 };
 
+/* schema.c: free a schema; fill the types of undeclared columns (and the inference
+ * counters and value samples) from the first rows of buf, parsed from start. */
+void assay_schema_free(assay_schema *s);
+int assay_schema_infer(assay_engine *e, const char *buf, size_t len, size_t start,
+                       assay_error *err);
+
 /* suggest.c: one database of every named format; the format most of vals fit, and
  * the share that fit it. */
 int assay_formats_compile(assay_regex_db **db);

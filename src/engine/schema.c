@@ -20,10 +20,6 @@
 
 #define INFER_ROWS 10000
 
-void assay_schema_free(assay_schema *s);
-int assay_schema_infer(assay_engine *e, const char *buf, size_t len, size_t start,
-                       assay_error *err);
-
 void assay_schema_free(assay_schema *s)
 {
     for (uint32_t c = 0; c < s->ncols; c++) {
