@@ -183,10 +183,8 @@ int assay_cmd_gen(int argc, char **argv)
         case 'h':
             print_usage(stdout);
             return ASSAY_EXIT_OK;
-        case ':':
-            return usage_error("%s needs a value", argv[optind - 1]);
         default:
-            return usage_error("unknown option '%s' (try 'assay gen --help')", argv[optind - 1]);
+            return assay_cli_bad_option("gen", c, argv);
         }
     }
     if (optind < argc)
