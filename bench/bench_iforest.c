@@ -43,7 +43,7 @@ static assay_iforest *ready_forest(const double *rows)
     assay_iforest_options_default(&o, D);
     o.seed = 42;
     assay_iforest *f = NULL;
-    if (assay_iforest_new(&f, &o, NULL) || assay_iforest_process(f, rows, o.window, NULL))
+    if (assay_iforest_new(&f, &o, NULL) || assay_iforest_process(f, rows, o.window, NULL, NULL))
         abort();
     return f;
 }
@@ -74,7 +74,7 @@ ASSAY_BENCH(iforest_process)
     assay_iforest *f = ready_forest(rows);
     int64_t items = 0;
     while (assay_bench_next(s)) {
-        if (assay_iforest_process(f, rows, NROWS, scores))
+        if (assay_iforest_process(f, rows, NROWS, scores, NULL))
             abort();
         items += NROWS;
     }

@@ -223,7 +223,7 @@ static void test_tree_shape(void **state)
         assert_int_equal(assay_iforest_height_limit(f), limit);
         assay_iforest_tree_view v;
         assert_int_equal(assay_iforest_tree(f, 0, &v), -EAGAIN);
-        assert_int_equal(assay_iforest_process(f, rows, n, NULL), 0);
+        assert_int_equal(assay_iforest_process(f, rows, n, NULL, NULL), 0);
         assert_int_equal(assay_iforest_tree(f, o.trees, &v), -EINVAL);
         unsigned deepest = 0;
         for (unsigned t = 0; t < assay_iforest_trees(f); t++) {
@@ -250,15 +250,31 @@ static void test_determinism(void **state)
     double *a = malloc(n * sizeof(*a)), *b = malloc(n * sizeof(*b)), *c = malloc(n * sizeof(*c));
     make_data(rows, labels, n, d, 0.01, 0, 11);
     assay_iforest *fa = forest(d, 5), *fb = forest(d, 5), *fc = forest(d, 6);
-    assert_int_equal(assay_iforest_process(fa, rows, n, a), 0);
-    /* same seed, stream cut into uneven batches: identical scores */
+    uint64_t *fla = calloc((n + 63) / 64, 8);
+    assert_int_equal(assay_iforest_process(fa, rows, n, a, fla), 0);
+    /* same seed, stream cut into uneven batches: identical scores and flags */
+    size_t flagged = 0;
     for (size_t i = 0; i < n;) {
         size_t m = 1 + (i * 7919) % 333;
         m = m < n - i ? m : n - i;
-        assert_int_equal(assay_iforest_process(fb, rows + i * d, m, b + i), 0);
+        uint64_t flb[6];
+        memset(flb, 0xa5, sizeof(flb)); /* process() sets or clears every bit */
+        assert_int_equal(assay_iforest_process(fb, rows + i * d, m, b + i, flb), 0);
+        for (size_t r = 0; r < m; r++) {
+            bool x = (fla[(i + r) >> 6] >> ((i + r) & 63)) & 1, y = (flb[r >> 6] >> (r & 63)) & 1;
+            if (x != y)
+                fail_msg("row %zu: flag %d in one call, %d in batches", i + r, x, y);
+            flagged += x;
+        }
         i += m;
     }
-    assert_int_equal(assay_iforest_process(fc, rows, n, c), 0);
+    free(fla);
+    /* flags start once a threshold exists and then mark about contamination (1 %) */
+    double share = (double)flagged / (double)(n - 2048 - 1024);
+    print_message("flagged %zu rows (%.4f of those after the first threshold)\n", flagged, share);
+    if (share < 0.005 || share > 0.02)
+        fail_msg("%.4f of the rows flagged, want about 0.01", share);
+    assert_int_equal(assay_iforest_process(fc, rows, n, c, NULL), 0);
     size_t differ = 0;
     for (size_t i = 0; i < n; i++) {
         if (memcmp(&a[i], &b[i], sizeof(double)) != 0)
@@ -290,7 +306,7 @@ static void test_not_ready(void **state)
     assay_iforest *f = forest(d, 1);
     double thr;
     assert_int_equal(assay_iforest_threshold(f, &thr), -EAGAIN);
-    assert_int_equal(assay_iforest_process(f, rows, 2047, s), 0);
+    assert_int_equal(assay_iforest_process(f, rows, 2047, s, NULL), 0);
     assert_false(assay_iforest_ready(f));
     for (size_t i = 0; i < 2047; i++)
         if (!isnan(s[i]))
@@ -299,7 +315,7 @@ static void test_not_ready(void **state)
     assay_iforest_score(f, rows, 1, &probe, ASSAY_SIMD_SCALAR);
     assert_true(isnan(probe));
     /* the 2048th row completes the window; it was scored before learning: NaN */
-    assert_int_equal(assay_iforest_process(f, rows + 2047 * d, n - 2047, s + 2047), 0);
+    assert_int_equal(assay_iforest_process(f, rows + 2047 * d, n - 2047, s + 2047, NULL), 0);
     assert_true(isnan(s[2047]));
     assert_true(assay_iforest_ready(f));
     assert_int_equal(assay_iforest_rows(f), n);
@@ -321,7 +337,7 @@ static void check_auc(size_t d, uint64_t seed)
     double *s = malloc(n * sizeof(*s));
     make_data(rows, labels, n, d, 0.015, 0, seed);
     assay_iforest *f = forest(d, seed);
-    assert_int_equal(assay_iforest_process(f, rows, n, s), 0);
+    assert_int_equal(assay_iforest_process(f, rows, n, s, NULL), 0);
     double a = auc(s, labels, 0, n);
     /* broken scorers: inverted and random scores */
     double *bad = malloc(n * sizeof(*bad));
@@ -376,8 +392,8 @@ static void test_drift(void **state)
     assert_int_equal(assay_iforest_new(&f1, &o, NULL), 0);
     o.refresh = 0; /* never refreshed */
     assert_int_equal(assay_iforest_new(&f0, &o, NULL), 0);
-    assert_int_equal(assay_iforest_process(f1, rows, n, s1), 0);
-    assert_int_equal(assay_iforest_process(f0, rows, n, s0), 0);
+    assert_int_equal(assay_iforest_process(f1, rows, n, s1, NULL), 0);
+    assert_int_equal(assay_iforest_process(f0, rows, n, s0, NULL), 0);
     double late1 = auc(s1, labels, 2 * n / 3, n), late0 = auc(s0, labels, 2 * n / 3, n);
     print_message("drift: last third AUC %.4f with refresh, %.4f without\n", late1, late0);
     if (!(late1 >= 0.9))
@@ -405,7 +421,7 @@ static void test_threshold(void **state)
     o.contamination = 0.02;
     assay_iforest *f = NULL;
     assert_int_equal(assay_iforest_new(&f, &o, NULL), 0);
-    assert_int_equal(assay_iforest_process(f, rows, n, s), 0);
+    assert_int_equal(assay_iforest_process(f, rows, n, s, NULL), 0);
     double thr = 0;
     assert_int_equal(assay_iforest_threshold(f, &thr), 0);
     /* the last 4096 scores: about 2 % at or above the threshold (nearest rank) */
@@ -443,13 +459,13 @@ static void test_nulls_and_score(void **state)
     o.refresh = 0;
     assay_iforest *f = NULL;
     assert_int_equal(assay_iforest_new(&f, &o, NULL), 0);
-    assert_int_equal(assay_iforest_process(f, rows, 3000, NULL), 0);
+    assert_int_equal(assay_iforest_process(f, rows, 3000, NULL, NULL), 0);
     /* read-only scoring agrees with what process() returns for the same model */
     double *t = malloc(1000 * sizeof(*t));
     assay_iforest_score(f, rows + 3000 * d, 1000, t, ASSAY_SIMD_SCALAR);
     double *t2 = malloc(1000 * sizeof(*t2));
     assay_iforest_score(f, rows + 3000 * d, 1000, t2, assay_cpu_detect());
-    assert_int_equal(assay_iforest_process(f, rows + 3000 * d, 1000, s), 0);
+    assert_int_equal(assay_iforest_process(f, rows + 3000 * d, 1000, s, NULL), 0);
     for (size_t i = 0; i < 1000; i++) {
         if (memcmp(&t[i], &s[i], sizeof(double)) || memcmp(&t[i], &t2[i], sizeof(double)))
             fail_msg("row %zu: score() %.17g / %.17g, process() %.17g", 3000 + i, t[i], t2[i],
@@ -505,7 +521,7 @@ static void test_simd_matches_scalar(void **state)
                       : u < 0.3  ? floor(gauss(&r) * 3)
                                  : gauss(&r) * 5;
         }
-        assert_int_equal(assay_iforest_process(f, rows, o.window, NULL), 0);
+        assert_int_equal(assay_iforest_process(f, rows, o.window, NULL, NULL), 0);
         assert_true(assay_iforest_ready(f));
         /* rows landing exactly on split values */
         assay_iforest_tree_view v;
@@ -554,7 +570,7 @@ static void test_null_is_median(void **state)
             v[i] = v[j];
             v[j] = t;
         }
-        assert_int_equal(assay_iforest_process(f, v, n, NULL), 0);
+        assert_int_equal(assay_iforest_process(f, v, n, NULL, NULL), 0);
         double median = (m % 2) ? (double)(m / 2) : (double)(m - 1) / 2;
         double probe[3] = { NAN, median, median + 0.75 }, s[3];
         assay_iforest_score(f, probe, 3, s, ASSAY_SIMD_SCALAR);
@@ -662,7 +678,7 @@ static int score_file(const char *path, uint64_t seed, int argc, char **argv)
     fclose(in);
     free(line);
     double *s = malloc((n ? n : 1) * sizeof(*s));
-    assay_iforest_process(f, rows, n, s);
+    assay_iforest_process(f, rows, n, s, NULL);
     for (size_t i = 0; i < n; i++)
         printf("%.17g\n", s[i]);
     assay_iforest_free(f);

@@ -183,12 +183,13 @@ typedef struct assay_config {
     struct {
         char **columns;
         size_t ncolumns;
-        unsigned trees;       /* 100 */
-        unsigned sample;      /* 256 */
-        double contamination; /* 0.01 */
-        uint64_t window;      /* rows kept for regrowing trees (default 2048) */
-        uint64_t refresh;     /* rows between tree replacements (default 10000) */
-        uint64_t seed;        /* default 1 */
+        assay_config_pos *column_pos; /* where each was named (NULL when not from a file) */
+        unsigned trees;               /* 100 */
+        unsigned sample;              /* 256 */
+        double contamination;         /* 0.01 */
+        uint64_t window;              /* rows kept for regrowing trees (default 2048) */
+        uint64_t refresh;             /* rows between tree replacements (default 10000) */
+        uint64_t seed;                /* default 1 */
     } anomaly;
 
     struct {

@@ -26,6 +26,7 @@ typedef struct assay_engine_options {
     int64_t now_us;      /* clock for freshness; INT64_MIN = wall clock at start */
     uint32_t batch_rows; /* rows per batch (default 4096) */
     size_t chunk_bytes;  /* reader buffer size (default 4 MiB) */
+    FILE *row_scores;    /* anomaly score per row as `row,score` lines (--row-scores), or NULL */
     const char *mem;     /* input in memory instead of files (assay bench), or NULL */
     size_t mem_len;
     assay_progress_fn progress; /* called from the reading thread, about 4 times a second */
@@ -42,6 +43,7 @@ typedef enum assay_stage {
     ASSAY_STAGE_PARSE,    /* text views, UTF-8, typed values, regex scans */
     ASSAY_STAGE_RULES,    /* rule kernels and samples */
     ASSAY_STAGE_SKETCH,   /* the profile's sketches and duplicate rows */
+    ASSAY_STAGE_ANOMALY,  /* the isolation forest: features, scoring, learning */
     ASSAY_STAGE_MERGE,    /* merging shards, scoring (reading thread, after the join) */
     ASSAY_STAGE_COUNT
 } assay_stage;
@@ -114,6 +116,32 @@ typedef struct assay_column_result {
     size_t nissues;
 } assay_column_result;
 
+/* One of the highest-scoring rows. */
+typedef struct assay_anomaly_sample {
+    uint64_t row;   /* 1-based data row over all input files */
+    double score;   /* (0, 1] */
+    double *values; /* one per anomaly column, as fed to the forest; NaN = missing */
+} assay_anomaly_sample;
+
+/* The isolation forest's findings (src/engine/anomaly.c); enabled when anomaly.columns
+ * is set. */
+typedef struct assay_anomaly_result {
+    bool enabled;
+    char **columns;
+    uint32_t *column_index; /* each one's place in assay_result.columns */
+    size_t ncolumns;
+    unsigned trees, sample;
+    uint64_t window, refresh;
+    double contamination;
+    uint64_t scored;               /* rows that got a score */
+    uint64_t not_ready;            /* rows fed before their shard's first forest (no score) */
+    uint64_t anomalies;            /* scored rows above the threshold in force when scored */
+    double rate;                   /* anomalies / scored */
+    double threshold;              /* the last threshold (mean over shards); NaN when none yet */
+    assay_anomaly_sample *samples; /* highest scores first, limits.samples of them */
+    size_t nsamples;
+} assay_anomaly_result;
+
 typedef struct assay_result {
     char **files;
     size_t nfiles;
@@ -145,6 +173,8 @@ typedef struct assay_result {
     bool dim_present[ASSAY_DIM_COUNT];
     uint64_t dim_checks[ASSAY_DIM_COUNT], dim_failed[ASSAY_DIM_COUNT];
     double overall; /* weighted mean over present dimensions; 100 when none */
+
+    assay_anomaly_result anomaly;
 
     double stage_seconds[ASSAY_STAGE_COUNT]; /* see assay_stage */
 } assay_result;

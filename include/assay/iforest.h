@@ -31,7 +31,7 @@ typedef struct assay_iforest_options {
     size_t window;           /* sliding window of recent rows (2048), >= sample */
     size_t refresh;          /* regrow some trees every `refresh` rows (10000); 0 never */
     double refresh_fraction; /* share of the trees regrown per refresh, (0, 1] (0.1) */
-    double contamination;    /* expected anomaly share for the threshold, (0, 0.5) (0.01) */
+    double contamination;    /* expected anomaly share for the threshold, (0, 0.5] (0.01) */
     uint64_t seed;           /* PRNG seed (0 is a valid seed) */
 } assay_iforest_options;
 
@@ -46,9 +46,12 @@ ASSAY_API void assay_iforest_free(assay_iforest *f);
 
 /* Feed n rows (n*d doubles, row-major; NaN/inf = null) in order. scores[i] gets the
  * score of row i in (0, 1] (about 0.5 and below: normal; towards 1: anomalous) or NaN
- * while not ready. scores may be NULL (learn only). Returns 0 (all memory is taken at
- * assay_iforest_new; int kept for future failure modes). */
-ASSAY_API int assay_iforest_process(assay_iforest *f, const double *rows, size_t n, double *scores);
+ * while not ready. Bit i of flags (n bits; set or cleared) says whether row i scored
+ * above the threshold in force when it was scored (see assay_iforest_flag_threshold).
+ * scores and flags may be NULL. Returns 0 (all memory is taken at assay_iforest_new;
+ * int kept for future failure modes). */
+ASSAY_API int assay_iforest_process(assay_iforest *f, const double *rows, size_t n, double *scores,
+                                    uint64_t *flags);
 
 /* Score n rows with the current model without learning (NaN each when not ready),
  * using the kernel for `level` (lowered to what the CPU has; AVX2 and above use the
@@ -67,6 +70,11 @@ ASSAY_API uint64_t assay_iforest_rows(const assay_iforest *f);
  * last ASSAY_IFOREST_SCORE_HISTORY ready scores (exact, nearest rank). -EAGAIN while
  * fewer than 1/contamination ready scores (at least 100) have been seen. */
 ASSAY_API int assay_iforest_threshold(const assay_iforest *f, double *out);
+
+/* The threshold rows are flagged against: assay_iforest_threshold() as it was at the
+ * last multiple of 1024 ready scores (so flags do not depend on batch cuts). Rows are
+ * flagged only once one exists; -EAGAIN before. */
+ASSAY_API int assay_iforest_flag_threshold(const assay_iforest *f, double *out);
 
 /* Average unsuccessful-search path length of a BST of n points (Liu et al. 2008, eq. 1):
  * c(n) = 2H(n-1) - 2(n-1)/n, H(i) ~ ln(i) + 0.5772156649; c(2) = 1, c(n <= 1) = 0. */

@@ -1,5 +1,6 @@
 /*
- * assay check -c CONFIG [--json] [--threads N] [--now T] [--format csv|ndjson] FILE...
+ * assay check -c CONFIG [--json] [--threads N] [--now T] [--format csv|ndjson]
+ *             [--no-profile] [--row-scores OUT] FILE...
  *
  * Runs every rule of CONFIG over the files as one window. Prints a table on stdout
  * (or JSON with --json); exit status 0 when every rule passed and every row parsed,
@@ -21,7 +22,7 @@
 static void check_usage(FILE *out)
 {
     fputs("usage: assay check -c CONFIG [--json] [--threads N] [--now TIME] [--format csv|ndjson]\n"
-          "                   [--no-profile] [FILE...]\n"
+          "                   [--no-profile] [--row-scores OUT] [FILE...]\n"
           "\n"
           "Run the rules of CONFIG over FILE... (or source.file from the config) as one\n"
           "window and report failures, samples, bad rows and the quality score.\n"
@@ -32,6 +33,9 @@ static void check_usage(FILE *out)
           "      --now TIME       clock for freshness rules (RFC 3339), default: now\n"
           "      --format FMT     csv or ndjson (default: config, then file extension)\n"
           "      --no-profile     rules only: skip the per-column profile (faster)\n"
+          "      --row-scores OUT write `row,score` per input row (the anomaly score of\n"
+          "                       anomaly.columns; empty when not scored); with - the\n"
+          "                       scores go to stdout and the report to stderr\n"
           "  -h, --help           this help\n"
           "\n"
           "FILE may be - for stdin. Exit status: 0 pass, 1 a rule breached or rows could\n"
@@ -42,12 +46,18 @@ static void check_usage(FILE *out)
 int assay_cmd_check(int argc, char **argv)
 {
     static const struct option opts[] = {
-        { "config", required_argument, NULL, 'c' },  { "json", no_argument, NULL, 'j' },
-        { "threads", required_argument, NULL, 't' }, { "now", required_argument, NULL, 'n' },
-        { "format", required_argument, NULL, 'f' },  { "help", no_argument, NULL, 'h' },
-        { "no-profile", no_argument, NULL, 'P' },    { NULL, 0, NULL, 0 },
+        { "config", required_argument, NULL, 'c' },
+        { "json", no_argument, NULL, 'j' },
+        { "threads", required_argument, NULL, 't' },
+        { "now", required_argument, NULL, 'n' },
+        { "format", required_argument, NULL, 'f' },
+        { "help", no_argument, NULL, 'h' },
+        { "no-profile", no_argument, NULL, 'P' },
+        { "row-scores", required_argument, NULL, 'R' },
+        { NULL, 0, NULL, 0 },
     };
     const char *config_path = NULL;
+    const char *scores_path = NULL;
     bool json = false;
     assay_engine_options eo;
     assay_engine_options_default(&eo);
@@ -86,6 +96,9 @@ int assay_cmd_check(int argc, char **argv)
         case 'P':
             eo.profile = false;
             break;
+        case 'R':
+            scores_path = optarg;
+            break;
         case 'h':
             check_usage(stdout);
             return ASSAY_EXIT_OK;
@@ -103,6 +116,25 @@ int assay_cmd_check(int argc, char **argv)
         fprintf(stderr, "assay check: %s\n", err.msg);
         return ASSAY_EXIT_ERROR;
     }
+    if (scores_path && cfg->anomaly.ncolumns == 0) {
+        fprintf(stderr,
+                "assay check: --row-scores needs anomaly detection: list the numeric columns "
+                "to score under anomaly.columns in %s\n",
+                config_path);
+        assay_config_free(cfg);
+        return ASSAY_EXIT_ERROR;
+    }
+    FILE *scores = NULL;
+    if (scores_path) {
+        scores = strcmp(scores_path, "-") ? fopen(scores_path, "w") : stdout;
+        if (!scores) {
+            fprintf(stderr, "assay check: --row-scores: cannot create '%s': %s\n", scores_path,
+                    strerror(errno));
+            assay_config_free(cfg);
+            return ASSAY_EXIT_ERROR;
+        }
+        eo.row_scores = scores;
+    }
     eo.cfg = cfg;
     eo.paths = (const char *const *)(argv + optind);
     eo.npaths = (size_t)(argc - optind);
@@ -113,25 +145,33 @@ int assay_cmd_check(int argc, char **argv)
     assay_result *res = NULL;
     int rc = assay_engine_check(&eo, &res, &err);
     assay_progress_done(&prog);
+    if (rc == 0 && scores && (fflush(scores) != 0 || ferror(scores)))
+        rc = assay_error_set(&err, -EIO, "--row-scores: cannot write '%s': %s", scores_path,
+                             strerror(errno));
+    if (scores && scores != stdout && fclose(scores) != 0 && rc == 0)
+        rc = assay_error_set(&err, -EIO, "--row-scores: cannot write '%s': %s", scores_path,
+                             strerror(errno));
     if (rc < 0) {
         fprintf(stderr, "assay check: %s\n", err.msg);
         assay_config_free(cfg);
         return ASSAY_EXIT_ERROR;
     }
+    /* with --row-scores - stdout carries the scores; the report goes to stderr */
+    FILE *rep = scores == stdout ? stderr : stdout;
     if (json) {
         char *text = assay_result_json(res, cfg);
         if (!text) {
             fprintf(stderr, "assay check: out of memory writing the report\n");
             rc = -ENOMEM;
         } else {
-            fputs(text, stdout);
+            fputs(text, rep);
             free(text);
         }
     } else {
-        assay_result_text(res, cfg, stdout, isatty(STDOUT_FILENO));
+        assay_result_text(res, cfg, rep, isatty(fileno(rep)));
     }
     int status = rc < 0 ? ASSAY_EXIT_ERROR : assay_result_status(res);
-    if (fflush(stdout) != 0) {
+    if (fflush(rep) != 0 || fflush(stdout) != 0) {
         fprintf(stderr, "assay check: cannot write the report: %s\n", strerror(errno));
         status = ASSAY_EXIT_ERROR;
     }

@@ -461,7 +461,7 @@ static const key_def anomaly_keys[] = {
       .off = OFF(anomaly.trees),
       .flags = F_MIN | F_MAX,
       .lo = 1,
-      .hi = 10000,
+      .hi = 4096,
       .desc = "Trees in the forest." },
     { .key = "sample",
       .type = V_UINT,
@@ -469,7 +469,7 @@ static const key_def anomaly_keys[] = {
       .off = OFF(anomaly.sample),
       .flags = F_MIN | F_MAX,
       .lo = 2,
-      .hi = 1000000,
+      .hi = 65536,
       .desc = "Rows sampled per tree." },
     { .key = "contamination",
       .type = V_NUM,
@@ -483,8 +483,9 @@ static const key_def anomaly_keys[] = {
       .type = V_U64,
       .def = "2048",
       .off = OFF(anomaly.window),
-      .flags = F_MIN,
+      .flags = F_MIN | F_MAX,
       .lo = 2,
+      .hi = 16777216,
       .desc = "Recent rows kept for regrowing trees (>= sample)." },
     { .key = "refresh",
       .type = V_U64,
@@ -1935,6 +1936,17 @@ static int validate(ctx *c)
     if ((rc = check_levels(c, "alerts", "drift", psi, 2, lv3)) < 0)
         return rc;
 
+    /* where each anomaly column was named, for the engine's "no such column" errors */
+    const yt_node *acols = tree_at(root, "anomaly", "columns");
+    if (cfg->anomaly.ncolumns && acols && acols->kind == YT_SEQ) {
+        free(cfg->anomaly.column_pos);
+        cfg->anomaly.column_pos = calloc(cfg->anomaly.ncolumns, sizeof(assay_config_pos));
+        if (!cfg->anomaly.column_pos)
+            return assay_error_set(c->err, -ENOMEM, "%s: out of memory", c->file);
+        for (size_t i = 0; i < cfg->anomaly.ncolumns && i < acols->n; i++)
+            cfg->anomaly.column_pos[i] =
+                (assay_config_pos){ acols->items[i]->line, acols->items[i]->col };
+    }
     if (cfg->anomaly.sample > cfg->anomaly.window) {
         path_set(c, "anomaly.sample");
         const yt_node *n = tree_at(root, "anomaly", "sample");
@@ -1994,6 +2006,7 @@ void assay_config_free(assay_config *cfg)
         return;
     free_fields(top_keys, cfg);
     free(cfg->http.listen); /* V_CUSTOM: not freed by the table walk */
+    free(cfg->anomaly.column_pos);
     free(cfg->path);
     free(cfg->dir);
     for (size_t i = 0; i < cfg->nkafka; i++) {

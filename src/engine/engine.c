@@ -40,7 +40,8 @@ static double now_seconds(void)
 const char *assay_stage_name(assay_stage s)
 {
     static const char *const names[ASSAY_STAGE_COUNT] = { "read",  "frame+split", "parse",
-                                                          "rules", "sketches",    "merge" };
+                                                          "rules", "sketches",    "anomaly",
+                                                          "merge" };
     return (unsigned)s < ASSAY_STAGE_COUNT ? names[s] : "unknown";
 }
 
@@ -82,8 +83,9 @@ static size_t ndjson_row_end(void *ctx, const char *buf, size_t len)
     return assay_ndjson_last_row_end(buf, len);
 }
 
-static int find_column(const assay_schema *s, const char *name)
+int assay_engine_find_column(const assay_engine *e, const char *name)
 {
+    const assay_schema *s = &e->sch;
     for (uint32_t c = 0; c < s->ncols; c++)
         if (!strcmp(s->names[c], name))
             return (int)c;
@@ -98,8 +100,8 @@ static void list_columns(const assay_schema *s, char *out, size_t cap)
         n += (size_t)snprintf(out + n, cap - n, "%s%s", c ? ", " : "", s->names[c]);
 }
 
-static int no_such_column(const assay_engine *e, const char *what, const char *name,
-                          assay_config_pos pos, assay_error *err)
+int assay_engine_no_such_column(const assay_engine *e, const char *what, const char *name,
+                                assay_config_pos pos, assay_error *err)
 {
     char cols[256];
     list_columns(&e->sch, cols, sizeof(cols));
@@ -223,9 +225,10 @@ static int schema_from_chunk(assay_engine *e, const assay_chunk *ch, size_t *sta
     free(fields);
     /* declared types */
     for (size_t i = 0; i < cfg->ncolumns; i++) {
-        int c = find_column(&e->sch, cfg->columns[i].name);
+        int c = assay_engine_find_column(e, cfg->columns[i].name);
         if (c < 0)
-            return no_such_column(e, "columns", cfg->columns[i].name, cfg->columns[i].pos, err);
+            return assay_engine_no_such_column(e, "columns", cfg->columns[i].name,
+                                               cfg->columns[i].pos, err);
         e->sch.types[c] = cfg->columns[i].type;
     }
     if (e->format == ASSAY_FORMAT_NDJSON) {
@@ -412,11 +415,11 @@ static int compile_rules(assay_engine *e, int64_t now_us, assay_error *err)
         int col = -1;
         assay_type type = ASSAY_TYPE_UNKNOWN;
         if (rc_->column) {
-            col = find_column(&e->sch, rc_->column);
+            col = assay_engine_find_column(e, rc_->column);
             if (col < 0) {
                 char what[160];
                 snprintf(what, sizeof(what), "rules.%s.column", rc_->name);
-                rc = no_such_column(e, what, rc_->column, rc_->column_pos, err);
+                rc = assay_engine_no_such_column(e, what, rc_->column, rc_->column_pos, err);
                 goto out;
             }
             type = e->sch.types[col];
@@ -759,6 +762,8 @@ static int merge(assay_engine *e, assay_result *res, assay_error *err)
         }
     }
     int prc = assay_profile_merge(e, res, err);
+    if (prc == 0)
+        prc = assay_anomaly_merge(e, res, rows_before, err);
     if (prc < 0) {
         free(tab);
         free(rows_before);
@@ -855,6 +860,7 @@ static void engine_free(assay_engine *e)
         assay_rule_free(&e->rules[r]);
     free(e->rules);
     assay_profile_engine_free(e);
+    assay_anomaly_engine_free(e);
     assay_ndjson_schema_free(e->njs);
     assay_schema_free(&e->sch);
 }
@@ -903,6 +909,7 @@ int assay_engine_check(const assay_engine_options *o, assay_result **out, assay_
     e.duplicate_rows = o->duplicate_rows;
     e.hll_p = 16;
     e.max_samples = cfg->limits.samples;
+    e.row_scores = o->row_scores;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     e.nshards = o->threads ? o->threads : (unsigned)(ncpu > 0 ? ncpu : 1);
     if (e.nshards > 256)
@@ -971,7 +978,8 @@ int assay_engine_check(const assay_engine_options *o, assay_result **out, assay_
     assay_chunk empty = { 0 };
     size_t first_start = 0;
     if ((rc = schema_from_chunk(&e, have_first ? &first : &empty, &first_start, err)) < 0 ||
-        (rc = compile_rules(&e, now_us, err)) < 0) {
+        (rc = compile_rules(&e, now_us, err)) < 0 ||
+        (rc = assay_anomaly_engine_init(&e, err)) < 0) {
         if (have_first)
             src_release(&src, &first);
         free(msg_used);
@@ -1022,6 +1030,7 @@ int assay_engine_check(const assay_engine_options *o, assay_result **out, assay_
      * out, so when the reader runs out of buffers we wait on the oldest one's shard. */
     uint64_t dispatched = 0, returned = 0;
     int absorb_rc = 0; /* first failure folding a chunk's profile sketches */
+    int scores_rc = 0; /* first failure writing --row-scores */
     chunk_msg **fifo = calloc(ro.nbuffers + 1, sizeof(chunk_msg *));
     unsigned *fifo_shard = calloc(ro.nbuffers + 1, sizeof(unsigned));
     if (!fifo || !fifo_shard) {
@@ -1055,6 +1064,8 @@ int assay_engine_check(const assay_engine_options *o, assay_result **out, assay_
             int arc = assay_profile_absorb(&e, back);
             if (arc < 0 && absorb_rc == 0)
                 absorb_rc = arc;
+            if (assay_anomaly_absorb(&e, back) < 0 && scores_rc == 0)
+                scores_rc = -EIO;
             src_release(&src, &back->chunk);
             msg_used[back - msgs] = false;
             returned++;
@@ -1108,6 +1119,8 @@ int assay_engine_check(const assay_engine_options *o, assay_result **out, assay_
         int arc = assay_profile_absorb(&e, back);
         if (arc < 0 && absorb_rc == 0)
             absorb_rc = arc;
+        if (assay_anomaly_absorb(&e, back) < 0 && scores_rc == 0)
+            scores_rc = -EIO;
         src_release(&src, &back->chunk);
         msg_used[back - msgs] = false;
         returned++;
@@ -1118,6 +1131,9 @@ int assay_engine_check(const assay_engine_options *o, assay_result **out, assay_
     if (rc == 0 && absorb_rc < 0)
         rc = assay_error_set(err, absorb_rc, "cannot fold a chunk's profile: %s",
                              strerror(-absorb_rc));
+    if (rc == 0 && scores_rc < 0)
+        rc = assay_error_set(err, scores_rc, "cannot write the row scores (--row-scores): %s",
+                             strerror(errno ? errno : EIO));
 
 join:
     for (unsigned k = 0; k < started; k++) {
@@ -1191,6 +1207,7 @@ void assay_result_free(assay_result *r)
     for (size_t i = 0; r->columns && i < r->ncolumns; i++)
         assay_column_result_free(&r->columns[i]);
     free(r->columns);
+    assay_anomaly_result_free(&r->anomaly);
     free(r->duplicate_note);
     free(r);
 }

@@ -12,6 +12,7 @@
 #include "assay/csv.h"
 #include "assay/engine.h"
 #include "assay/hll.h"
+#include "assay/iforest.h"
 #include "assay/moments.h"
 #include "assay/ndjson.h"
 #include "assay/tdigest.h"
@@ -68,6 +69,8 @@ typedef struct chunk_msg {
     bool stop;             /* no more chunks */
     chunk_sketch *cks;     /* filled by the shard at the chunk's end (profile) */
     uint32_t ncks;
+    float *scores; /* anomaly score per row ordinal (NaN: none), for --row-scores */
+    uint32_t nscores;
 } chunk_msg;
 
 typedef struct chunk_stat {
@@ -113,6 +116,13 @@ typedef struct col_profile {
     bool touched; /* td/mom/topk saw a value in the current chunk */
 } col_profile;
 
+/* One of a shard's highest-scoring rows (anomaly evidence). */
+typedef struct an_sample {
+    uint64_t pos;
+    double score;
+    double *values; /* the row's features as fed to the forest (NaN = missing) */
+} an_sample;
+
 typedef struct assay_shard {
     assay_engine *e;
     unsigned id;
@@ -155,6 +165,20 @@ typedef struct assay_shard {
     assay_hashset *rowdups; /* duplicate rows: hash of the row's bytes -> position */
     bool rowdups_capped;
     uint64_t rowdup_repeats;
+
+    /* anomaly detection (src/engine/anomaly.c), when anomaly.columns is set */
+    assay_iforest *an_forest;
+    double *an_x;      /* batch scratch: features, row-major */
+    double *an_score;  /* batch scratch: scores */
+    uint64_t *an_flag; /* batch scratch: above the threshold */
+    uint32_t *an_row;  /* batch scratch: batch index of each fed row */
+    an_sample *an_top; /* highest scores seen (limits.samples) */
+    double *an_vals;   /* their values */
+    size_t an_ntop;
+    double an_top_min; /* smallest score in a full an_top; -inf before */
+    uint64_t an_scored, an_not_ready, an_flagged;
+    float *an_chunk; /* this chunk's scores by row ordinal (--row-scores) */
+    size_t an_chunk_n, an_chunk_cap;
 } assay_shard;
 
 struct assay_engine {
@@ -183,6 +207,12 @@ struct assay_engine {
     unsigned hll_p;       /* HyperLogLog precision of the profile */
     double avg_row_bytes; /* from the inference sample; 0 when unknown */
     uint64_t est_rows;    /* rows expected in the whole input; 0 when unknown */
+    /* anomaly detection: feature columns, forest options, the --row-scores file */
+    uint32_t *an_cols;
+    size_t an_d; /* 0: off */
+    assay_iforest_options an_opt;
+    FILE *row_scores;
+    uint64_t an_rows_written;
 };
 
 /* schema.c: free a schema; fill the types of undeclared columns (and the inference
@@ -212,6 +242,26 @@ void assay_column_result_free(assay_column_result *c);
 typedef void (*assay_repeat_fn)(void *ctx, uint64_t key, uint64_t earlier, uint64_t later);
 uint64_t assay_cross_shard_repeats(assay_hashset *const *sets, unsigned n, assay_repeat_fn fn,
                                    void *ctx);
+
+/* anomaly.c */
+int assay_anomaly_engine_init(assay_engine *e, assay_error *err);
+void assay_anomaly_engine_free(assay_engine *e);
+int assay_anomaly_shard_init(assay_engine *e, assay_shard *s);
+void assay_anomaly_shard_free(assay_shard *s);
+int assay_anomaly_batch(assay_shard *s, const chunk_msg *m, uint32_t n);
+/* rows: ordinals in the chunk; hands the chunk's scores over to m */
+int assay_anomaly_chunk_end(assay_shard *s, chunk_msg *m, uint32_t rows);
+/* Write a returned chunk's --row-scores lines (reading thread, chunk order). */
+int assay_anomaly_absorb(assay_engine *e, chunk_msg *m);
+int assay_anomaly_merge(assay_engine *e, assay_result *res, const uint64_t *rows_before,
+                        assay_error *err);
+void assay_anomaly_result_free(assay_anomaly_result *a);
+
+/* engine.c: column lookup by name (-1 when absent), and the error naming a missing
+ * column with the config position, a did-you-mean and the columns there are. */
+int assay_engine_find_column(const assay_engine *e, const char *name);
+int assay_engine_no_such_column(const assay_engine *e, const char *what, const char *name,
+                                assay_config_pos pos, assay_error *err);
 
 int assay_shard_init(assay_engine *e, assay_shard *s, unsigned id);
 void assay_shard_free(assay_shard *s);

@@ -212,6 +212,63 @@ char *assay_profile_json(const assay_result *r)
     return finish(&j, &sb);
 }
 
+/* The isolation forest's findings: settings, counts, and the highest-scoring rows
+ * with their feature values in each column's own terms. */
+static void write_anomalies(assay_json *j, const assay_result *r)
+{
+    const assay_anomaly_result *a = &r->anomaly;
+    assay_json_key(j, "anomalies");
+    assay_json_obj_open(j);
+    assay_json_key(j, "columns");
+    assay_json_arr_open(j);
+    for (size_t c = 0; c < a->ncolumns; c++)
+        assay_json_str(j, a->columns[c]);
+    assay_json_arr_close(j);
+    assay_json_key(j, "trees");
+    assay_json_u64(j, a->trees);
+    assay_json_key(j, "sample");
+    assay_json_u64(j, a->sample);
+    assay_json_key(j, "window");
+    assay_json_u64(j, a->window);
+    assay_json_key(j, "refresh");
+    assay_json_u64(j, a->refresh);
+    assay_json_key(j, "contamination");
+    assay_json_f64(j, a->contamination);
+    assay_json_key(j, "scored");
+    assay_json_u64(j, a->scored);
+    assay_json_key(j, "not_ready");
+    assay_json_u64(j, a->not_ready);
+    assay_json_key(j, "count");
+    assay_json_u64(j, a->anomalies);
+    assay_json_key(j, "rate");
+    assay_json_f64(j, a->rate);
+    assay_json_key(j, "threshold");
+    if (isnan(a->threshold))
+        assay_json_null(j);
+    else
+        assay_json_fixed(j, a->threshold, 6);
+    assay_json_key(j, "samples");
+    assay_json_arr_open(j);
+    for (size_t k = 0; k < a->nsamples; k++) {
+        const assay_anomaly_sample *s = &a->samples[k];
+        assay_json_obj_open(j);
+        assay_json_key(j, "row");
+        assay_json_u64(j, s->row);
+        assay_json_key(j, "score");
+        assay_json_fixed(j, s->score, 6);
+        assay_json_key(j, "values");
+        assay_json_obj_open(j);
+        for (size_t c = 0; c < a->ncolumns; c++) {
+            assay_json_key(j, a->columns[c]);
+            json_value(j, &r->columns[a->column_index[c]], s->values[c]);
+        }
+        assay_json_obj_close(j);
+        assay_json_obj_close(j);
+    }
+    assay_json_arr_close(j);
+    assay_json_obj_close(j);
+}
+
 char *assay_result_json(const assay_result *r, const assay_config *cfg)
 {
     assay_strbuf sb;
@@ -312,6 +369,8 @@ char *assay_result_json(const assay_result *r, const assay_config *cfg)
         assay_json_key(&j, "duplicate_rows");
         assay_json_u64(&j, r->duplicate_rows);
     }
+    if (r->anomaly.enabled)
+        write_anomalies(&j, r);
     write_columns(&j, r);
     return finish(&j, &sb);
 }
@@ -370,6 +429,42 @@ static void put_count(FILE *out, uint64_t v)
     assay_sb_count(&sb, v);
     fputs(sb.data ? sb.data : "0", out);
     assay_sb_free(&sb);
+}
+
+static void cell_value(const assay_column_result *c, double v, char *buf, size_t cap);
+
+/* ANOMALIES: how many rows scored above the learned threshold, against the expected
+ * share, and the highest-scoring rows with their values. */
+static void anomalies_text(const assay_result *r, FILE *out, const style *st)
+{
+    const assay_anomaly_result *a = &r->anomaly;
+    fprintf(out, "\n  %sANOMALIES%s ", st->bold, st->reset);
+    put_count(out, a->anomalies);
+    fprintf(out, " of ");
+    put_count(out, a->scored);
+    fprintf(out, " scored rows above the threshold");
+    if (!isnan(a->threshold))
+        fprintf(out, " %.4f", a->threshold);
+    fprintf(out, " (%.2f%%; expected %.2f%%)\n", 100.0 * a->rate, 100.0 * a->contamination);
+    fprintf(out, "      %sisolation forest on ", st->dim);
+    for (size_t c = 0; c < a->ncolumns; c++)
+        fprintf(out, "%s%s", c ? ", " : "", a->columns[c]);
+    fprintf(out, ": %u trees x %u rows, window %llu, refresh %llu; ", a->trees, a->sample,
+            (unsigned long long)a->window, (unsigned long long)a->refresh);
+    put_count(out, a->not_ready);
+    fprintf(out, " rows before the first model%s\n", st->reset);
+    for (size_t k = 0; k < a->nsamples; k++) {
+        const assay_anomaly_sample *s = &a->samples[k];
+        fprintf(out, "      %srow ", st->dim);
+        put_count(out, s->row);
+        fprintf(out, ":%s score %.4f ", st->reset, s->score);
+        for (size_t c = 0; c < a->ncolumns; c++) {
+            char buf[64];
+            cell_value(&r->columns[a->column_index[c]], s->values[c], buf, sizeof(buf));
+            fprintf(out, " %s=%s", a->columns[c], buf);
+        }
+        fputc('\n', out);
+    }
 }
 
 void assay_result_text(const assay_result *r, const assay_config *cfg, FILE *out, bool color)
@@ -447,6 +542,8 @@ void assay_result_text(const assay_result *r, const assay_config *cfg, FILE *out
                     (unsigned long long)b->line, st.reset, b->reason);
         }
     }
+    if (r->anomaly.enabled)
+        anomalies_text(r, out, &st);
     fputc('\n', out);
     if (assay_result_status(r) == 0) {
         fprintf(out, "  %sPASS%s  all %zu rules passed\n", st.green, st.reset, r->nrules);

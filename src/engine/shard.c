@@ -98,7 +98,7 @@ int assay_shard_init(assay_engine *e, assay_shard *s, unsigned id)
     s->acc = xcalloc(e->nrules, sizeof(rule_acc), &err);
     if (err)
         return err;
-    if ((err = assay_profile_shard_init(e, s)) < 0)
+    if ((err = assay_profile_shard_init(e, s)) < 0 || (err = assay_anomaly_shard_init(e, s)) < 0)
         return err;
     size_t ucap = e->cfg->limits.unique_memory / e->nshards;
     for (size_t r = 0; r < e->nrules; r++) {
@@ -142,6 +142,7 @@ void assay_shard_free(assay_shard *s)
     for (size_t k = 0; k < s->nbad_kept; k++)
         free(s->bad[k].text);
     assay_profile_shard_free(e, s);
+    assay_anomaly_shard_free(s);
     free(s->rst);
     free(s->acc);
     assay_rowset_free(&s->rs);
@@ -521,7 +522,16 @@ static int process_batch(assay_shard *s, const chunk_msg *m, uint64_t *lc_off, u
     double t_sketch = clock_s();
     s->stage[ASSAY_STAGE_RULES] += t_sketch - t_rules;
     int rc = assay_profile_batch(s, m, n);
-    s->stage[ASSAY_STAGE_SKETCH] += clock_s() - t_sketch;
+    double t_anomaly = clock_s();
+    s->stage[ASSAY_STAGE_SKETCH] += t_anomaly - t_sketch;
+    if (rc < 0)
+        return rc;
+
+    /* 6. anomaly scores */
+    if (e->an_d) {
+        rc = assay_anomaly_batch(s, m, n);
+        s->stage[ASSAY_STAGE_ANOMALY] += clock_s() - t_anomaly;
+    }
     return rc;
 }
 
@@ -567,7 +577,8 @@ int assay_shard_process(assay_shard *s, chunk_msg *m)
             st.lines += ch->data[i] == '\n';
         st.lines += 1;
         st.rows = 1;
-        return push_stat(s, &st);
+        int rc = s->e->an_d ? assay_anomaly_chunk_end(s, m, 1) : 0;
+        return rc < 0 ? rc : push_stat(s, &st);
     }
     assay_cursor cur = { .buf = ch->data, .len = ch->len, .pos = m->start, .ord = 0 };
     while (cur.pos < cur.len) {
@@ -591,6 +602,8 @@ int assay_shard_process(assay_shard *s, chunk_msg *m)
     }
     st.rows = cur.ord;
     int rc = assay_profile_chunk_end(s, m);
+    if (rc == 0 && s->e->an_d)
+        rc = assay_anomaly_chunk_end(s, m, cur.ord);
     if (rc < 0)
         return rc;
     return push_stat(s, &st);

@@ -163,10 +163,17 @@ struct assay_iforest {
     /* recent ready scores for the threshold */
     double *hist;
     size_t hist_n, hist_pos;
+    /* the threshold in force for flagging rows, recomputed every THRESHOLD_EVERY
+     * ready scores (so flags do not depend on how the stream is cut into batches) */
+    uint64_t scored; /* ready scores so far */
+    double thr;
+    bool thr_ok;
+    double *thrbuf; /* scratch copy of hist for the selection */
 };
 
-#define SCORE_BLOCK 64 /* rows scored per pass over the trees */
-#define ILV         8  /* rows walking one tree together in the scalar kernel */
+#define SCORE_BLOCK     64   /* rows scored per pass over the trees */
+#define ILV             8    /* rows walking one tree together in the scalar kernel */
+#define THRESHOLD_EVERY 1024 /* ready scores between threshold updates for flags */
 
 static uint64_t rng_next(uint64_t *s)
 {
@@ -229,6 +236,7 @@ void assay_iforest_free(assay_iforest *f)
     free(f->rowbuf);
     free(f->acc);
     free(f->hist);
+    free(f->thrbuf);
     free(f);
 }
 
@@ -252,8 +260,8 @@ int assay_iforest_new(assay_iforest **out, const assay_iforest_options *o, assay
     if (!(o->refresh_fraction > 0 && o->refresh_fraction <= 1))
         return assay_error_set(err, -EINVAL, "anomaly refresh fraction %g; need (0, 1]",
                                o->refresh_fraction);
-    if (!(o->contamination > 0 && o->contamination < 0.5))
-        return assay_error_set(err, -EINVAL, "anomaly.contamination = %g; need (0, 0.5)",
+    if (!(o->contamination > 0 && o->contamination <= 0.5))
+        return assay_error_set(err, -EINVAL, "anomaly.contamination = %g; need (0, 0.5]",
                                o->contamination);
 
     assay_iforest *f = calloc(1, sizeof(*f));
@@ -283,9 +291,10 @@ int assay_iforest_new(assay_iforest **out, const assay_iforest_options *o, assay
     f->rowbuf = malloc(SCORE_BLOCK * o->d * sizeof(*f->rowbuf));
     f->acc = malloc(SCORE_BLOCK * sizeof(*f->acc));
     f->hist = malloc(ASSAY_IFOREST_SCORE_HISTORY * sizeof(*f->hist));
+    f->thrbuf = malloc(ASSAY_IFOREST_SCORE_HISTORY * sizeof(*f->thrbuf));
     if (!f->feature || !f->split || !f->left || !f->size || !f->path || !f->node || !f->win ||
         !f->median || !f->perm || !f->sample || !f->idx || !f->column || !f->rowbuf || !f->acc ||
-        !f->hist) {
+        !f->hist || !f->thrbuf) {
         assay_iforest_free(f);
         return -ENOMEM;
     }
@@ -322,12 +331,6 @@ unsigned assay_iforest_height_limit(const assay_iforest *f)
 static bool is_value(double v)
 {
     return isfinite(v);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 /* The k-th smallest of v[0..n) (k < n), partially reordering v (Hoare's FIND with a
@@ -618,7 +621,38 @@ static void remember_scores(assay_iforest *f, const double *scores, size_t n)
     }
 }
 
-int assay_iforest_process(assay_iforest *f, const double *rows, size_t n, double *scores)
+/* Ready scores needed before a threshold means anything: 1/contamination, at least 100. */
+static size_t threshold_need(const assay_iforest *f)
+{
+    size_t need = (size_t)ceil(1.0 / f->o.contamination);
+    return ASSAY_MAX(need, (size_t)100);
+}
+
+/* The (1 - contamination) quantile (nearest rank) of the remembered scores, selected
+ * in a scratch copy (linear time; a sort cost ~1 us per row at this update rate). */
+static double history_quantile(const assay_iforest *f, double *scratch)
+{
+    memcpy(scratch, f->hist, f->hist_n * sizeof(*scratch));
+    size_t rank = (size_t)ceil((1.0 - f->o.contamination) * (double)f->hist_n);
+    rank = ASSAY_MAX(rank, (size_t)1);
+    return select_kth(scratch, f->hist_n, rank - 1);
+}
+
+static void set_flags(uint64_t *flags, size_t at, const double *scores, size_t n, bool on,
+                      double thr)
+{
+    for (size_t r = 0; r < n; r++) {
+        size_t i = at + r;
+        uint64_t bit = (uint64_t)1 << (i & 63);
+        if (on && scores[r] > thr)
+            flags[i >> 6] |= bit;
+        else
+            flags[i >> 6] &= ~bit;
+    }
+}
+
+int assay_iforest_process(assay_iforest *f, const double *rows, size_t n, double *scores,
+                          uint64_t *flags)
 {
     size_t d = f->o.d;
     size_t i = 0;
@@ -630,6 +664,8 @@ int assay_iforest_process(assay_iforest *f, const double *rows, size_t n, double
             if (scores)
                 for (size_t r = 0; r < seg; r++)
                     scores[i + r] = NAN;
+            if (flags)
+                set_flags(flags, i, tmp, seg, false, 0);
             push_rows(f, rows + i * d, seg);
             if (f->win_n == f->o.window) {
                 update_medians(f);
@@ -643,10 +679,18 @@ int assay_iforest_process(assay_iforest *f, const double *rows, size_t n, double
             if (f->o.refresh)
                 seg = ASSAY_MIN(seg, f->o.refresh - f->since);
             seg = ASSAY_MIN(seg, SCORE_BLOCK);
+            seg = ASSAY_MIN(seg, THRESHOLD_EVERY - f->scored % THRESHOLD_EVERY);
             double *out = scores ? scores + i : tmp;
             /* scalar on purpose: see "Flat trees, branch-free scoring" above */
             score_rows(f, rows + i * d, seg, out, ASSAY_SIMD_SCALAR);
+            if (flags)
+                set_flags(flags, i, out, seg, f->thr_ok, f->thr);
             remember_scores(f, out, seg);
+            f->scored += seg;
+            if (f->scored % THRESHOLD_EVERY == 0 && f->hist_n >= threshold_need(f)) {
+                f->thr = history_quantile(f, f->thrbuf);
+                f->thr_ok = true;
+            }
             push_rows(f, rows + i * d, seg);
             f->since += seg;
             if (f->o.refresh && f->since == f->o.refresh) {
@@ -667,20 +711,21 @@ int assay_iforest_process(assay_iforest *f, const double *rows, size_t n, double
 
 int assay_iforest_threshold(const assay_iforest *f, double *out)
 {
-    size_t need = (size_t)ceil(1.0 / f->o.contamination);
-    need = ASSAY_MAX(need, (size_t)100);
-    if (f->hist_n < need || f->hist_n == 0)
+    if (f->hist_n == 0 || f->hist_n < threshold_need(f))
         return -EAGAIN;
     double *v = malloc(f->hist_n * sizeof(*v));
     if (!v)
         return -ENOMEM;
-    memcpy(v, f->hist, f->hist_n * sizeof(*v));
-    qsort(v, f->hist_n, sizeof(double), cmp_double);
-    /* nearest rank: the smallest score with at least (1 - c) of the scores at or below */
-    size_t rank = (size_t)ceil((1.0 - f->o.contamination) * (double)f->hist_n);
-    rank = ASSAY_MAX(rank, (size_t)1);
-    *out = v[rank - 1];
+    *out = history_quantile(f, v);
     free(v);
+    return 0;
+}
+
+int assay_iforest_flag_threshold(const assay_iforest *f, double *out)
+{
+    if (!f->thr_ok)
+        return -EAGAIN;
+    *out = f->thr;
     return 0;
 }
 
