@@ -176,9 +176,10 @@ for r in runs:
     assert r["rows"] == 20000 and r["bytes"] > 1000000, r
     assert 0 < r["seconds_min"] <= r["seconds_median"], r
     st = r["stages"]
-    assert set(st) == {"read", "frame+split", "parse", "rules", "sketches", "merge"}, st
+    assert set(st) == {"read", "frame+split", "parse", "rules", "sketches", "anomaly", "merge"}, st
     assert all(v["seconds"] >= 0 for v in st.values())
     assert st["frame+split"]["seconds"] > 0 and st["rules"]["seconds"] > 0 and st["sketches"]["seconds"] > 0
+    assert st["anomaly"]["seconds"] > 0, st
 assert runs[0]["speedup"] == 1
 PY
 "$ASSAY" bench --threads 2 --repeat 1 --no-profile -c "$DATA/check.yaml" "$T/o.csv" > "$T/b.txt"

@@ -964,7 +964,7 @@ static const struct bad {
       "t.yaml:1:26: anomaly.contamination: must be greater than 0 and at most 0.5, got 0" },
     { "anomaly: {contamination: 0.6}\n",
       "anomaly.contamination: must be greater than 0 and at most 0.5, got 0.6" },
-    { "anomaly: {trees: 0}\n", "t.yaml:1:18: anomaly.trees: must be between 1 and 10000, got 0" },
+    { "anomaly: {trees: 0}\n", "t.yaml:1:18: anomaly.trees: must be between 1 and 4096, got 0" },
     { "anomaly: {trees: 1.5}\n", "anomaly.trees: expected a whole number, got '1.5'" },
     { "anomaly: {sample: 4096}\n",
       "t.yaml:1:19: anomaly.sample: 4096 is more than anomaly.window (2048 rows kept to sample "
