@@ -187,5 +187,105 @@ expect_eq "$?" 0 "bench on a file with a config exits 0"
 grep -q "ROWS/S" "$T/b.txt" && grep -q "frame+split" "$T/b.txt" && ok "bench prints the table and stages" || bad "bench table: $(cat $T/b.txt)"
 "$ASSAY" bench --threads 1,x 2>/dev/null; expect_eq "$?" 2 "bench rejects a bad thread list"
 
+# 12. anomaly scores: the isolation forest through check, --row-scores, determinism
+python3 - "$T/an.csv" "$T/an.labels" <<'PY'
+import random, sys
+rnd = random.Random(11)
+centres = [(0, 0, 0, 0), (6, -4, 2, 8), (-5, 5, -6, 1)]
+with open(sys.argv[1], "w") as out, open(sys.argv[2], "w") as lab:
+    out.write("id,f0,f1,f2,f3,kind\n")
+    for i in range(1, 30001):
+        if rnd.random() < 0.01:   # scattered: far from every cluster
+            while True:
+                v = [rnd.uniform(-14, 14) for _ in range(4)]
+                if min(sum((a - b) ** 2 for a, b in zip(v, c)) for c in centres) > 36:
+                    break
+            y = 1
+        else:
+            c = rnd.choice(centres)
+            v = [rnd.gauss(m, 1.0) for m in c]
+            y = 0
+        cells = ["%.4f" % x for x in v]
+        if i % 997 == 0:
+            cells[i % 4] = ""           # null: imputed with the window median
+        if i == 20000:
+            cells[1] = "abc"            # not a number: imputed too
+        if i == 25000:
+            out.write("%d,1,2\n" % i)  # bad row: no score
+            lab.write("0\n")
+            continue
+        out.write("%d,%s,%s\n" % (i, ",".join(cells), "x"))
+        lab.write("%d\n" % y)
+PY
+printf 'asset: an\nanomaly: {columns: [f0, f1, f2, f3], contamination: 0.01}\n' > "$T/an.yaml"
+"$ASSAY" check -c "$T/an.yaml" --json --threads 1 --row-scores "$T/s1.csv" "$T/an.csv" > "$T/an1.json"
+expect_eq "$?" 1 "check with anomaly detection exits 1 on a bad row"
+python3 - "$T/an.csv" "$T/an.labels" "$T/s1.csv" "$T/an1.json" <<'PY' && ok "row scores: one line per row, AUC >= 0.95, bad row unscored, samples are the top scores" || bad "anomaly scores wrong"
+import json, sys
+rows = open(sys.argv[1]).read().split("\n")[1:-1]
+labels = [int(l) for l in open(sys.argv[2])]
+lines = open(sys.argv[3]).read().split("\n")[:-1]
+rep = json.load(open(sys.argv[4]))
+a = rep["anomalies"]
+assert len(lines) == len(rows) == rep["rows"] == 30000, (len(lines), len(rows))
+scores = []
+for k, line in enumerate(lines, 1):
+    r, s = line.split(",")
+    assert int(r) == k, line
+    scores.append(float(s) if s else None)
+assert all(s is None for s in scores[:2048]), "scored before the window filled"
+assert all(s is not None for s in scores[2049:24999]), "a row after the window has no score"
+assert scores[24999] is None, "the bad row got a score"
+assert scores[19999] is not None, "the row with 'abc' got no score"
+assert a["scored"] == sum(s is not None for s in scores), a
+assert a["scored"] + a["not_ready"] == rep["rows"] - rep["bad_rows"]["count"], a
+assert a["columns"] == ["f0", "f1", "f2", "f3"] and a["trees"] == 100 and a["sample"] == 256
+# ROC AUC on the scored rows (Mann-Whitney, ties count half)
+pairs = sorted((s, y) for s, y in zip(scores, labels) if s is not None)
+pos = sum(y for _, y in pairs); neg = len(pairs) - pos
+rank_sum, i = 0.0, 0
+while i < len(pairs):
+    j = i
+    while j < len(pairs) and pairs[j][0] == pairs[i][0]:
+        j += 1
+    rank_sum += (i + j + 1) / 2 * sum(y for _, y in pairs[i:j])
+    i = j
+auc = (rank_sum - pos * (pos + 1) / 2) / (pos * neg)
+print("AUC %.4f, %d flagged of %d (%.2f%%)" % (auc, a["count"], a["scored"], 100 * a["rate"]))
+assert auc >= 0.95, auc
+assert 0.004 <= a["rate"] <= 0.03, a["rate"]
+flagged_true = sum(1 for s, y in zip(scores, labels) if s is not None and y and s > a["threshold"])
+assert flagged_true >= 0.6 * sum(y for s, y in zip(scores, labels) if s is not None), flagged_true
+# samples: the highest scores, in order, with the row's own values
+smp = a["samples"]
+assert len(smp) == 5, smp
+top = sorted((s for s in scores if s is not None), reverse=True)[:5]
+assert [round(x["score"], 6) for x in smp] == [round(x, 6) for x in top], (smp, top)
+for x in smp:
+    assert abs(scores[x["row"] - 1] - x["score"]) < 1e-6, x
+    cells = rows[x["row"] - 1].split(",")
+    for k in range(4):
+        want = float(cells[k + 1]) if cells[k + 1] not in ("", "abc") else None
+        assert x["values"]["f%d" % k] == want, (x, cells)
+assert sum(labels[x["row"] - 1] for x in smp) >= 4, smp
+PY
+"$ASSAY" check -c "$T/an.yaml" --threads 2 --row-scores "$T/s2a.csv" "$T/an.csv" > "$T/an2.txt"
+"$ASSAY" check -c "$T/an.yaml" --threads 2 --row-scores "$T/s2b.csv" "$T/an.csv" > /dev/null
+cmp -s "$T/s2a.csv" "$T/s2b.csv" && ok "row scores are identical run to run at 2 threads" || bad "row scores differ between runs"
+grep -q "ANOMALIES" "$T/an2.txt" && grep -q "scored rows above the threshold" "$T/an2.txt" && ok "text report has the anomaly section" || bad "anomaly text: $(cat $T/an2.txt)"
+"$ASSAY" check -c "$T/an.yaml" --threads 1 --row-scores - "$T/an.csv" > "$T/s1o.csv" 2> "$T/an1.txt"
+cmp -s "$T/s1o.csv" "$T/s1.csv" && grep -q ANOMALIES "$T/an1.txt" && ok "--row-scores - writes the scores to stdout, the report to stderr" || bad "--row-scores - differs"
+printf 'anomaly:\n  columns: [f0, f9]\n' > "$T/anbad.yaml"
+"$ASSAY" check -c "$T/anbad.yaml" "$T/an.csv" 2> "$T/e.txt"; rc=$?
+expect_eq "$rc" 2 "unknown anomaly column exits 2"
+grep -q "anbad.yaml:2:17: anomaly.columns: no column 'f9'" "$T/e.txt" && ok "unknown anomaly column named with file:line:col" || bad "anomaly column error: $(cat $T/e.txt)"
+printf 'anomaly: {columns: [f0, kind]}\n' > "$T/anstr.yaml"
+"$ASSAY" check -c "$T/anstr.yaml" "$T/an.csv" 2> "$T/e.txt"; rc=$?
+expect_eq "$rc" 2 "string anomaly column exits 2"
+grep -q "column 'kind' is string" "$T/e.txt" && ok "string anomaly column is explained" || bad "string column error: $(cat $T/e.txt)"
+printf 'asset: x\n' > "$T/anoff.yaml"
+"$ASSAY" check -c "$T/anoff.yaml" --row-scores "$T/x.csv" "$T/an.csv" 2> "$T/e.txt"; rc=$?
+expect_eq "$rc" 2 "--row-scores without anomaly.columns exits 2"
+
 echo "$pass passed, $failn failed"
 [ "$failn" -eq 0 ]

@@ -590,7 +590,7 @@ static void expect_defaults(const assay_config *c)
     assert_int_equal(c->anomaly.sample, 256);
     assert_true(c->anomaly.contamination == 0.01);
     assert_int_equal(c->anomaly.window, 2048);
-    assert_int_equal(c->anomaly.refresh, 10000);
+    assert_int_equal(c->anomaly.refresh, 1000);
     assert_int_equal(c->anomaly.seed, 1);
     assert_null(c->impact.revenue_column);
     assert_int_equal(c->ncontracts, 0);

@@ -188,7 +188,7 @@ typedef struct assay_config {
         unsigned sample;              /* 256 */
         double contamination;         /* 0.01 */
         uint64_t window;              /* rows kept for regrowing trees (default 2048) */
-        uint64_t refresh;             /* rows between tree replacements (default 10000) */
+        uint64_t refresh;             /* rows between tree replacements (default 1000) */
         uint64_t seed;                /* default 1 */
     } anomaly;
 

@@ -29,7 +29,7 @@ typedef struct assay_iforest_options {
     unsigned trees;          /* T (100) */
     unsigned sample;         /* psi: rows per tree (256) */
     size_t window;           /* sliding window of recent rows (2048), >= sample */
-    size_t refresh;          /* regrow some trees every `refresh` rows (10000); 0 never */
+    size_t refresh;          /* regrow some trees every `refresh` rows (1000); 0 never */
     double refresh_fraction; /* share of the trees regrown per refresh, (0, 1] (0.1) */
     double contamination;    /* expected anomaly share for the threshold, (0, 0.5] (0.01) */
     uint64_t seed;           /* PRNG seed (0 is a valid seed) */

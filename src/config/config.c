@@ -489,7 +489,7 @@ static const key_def anomaly_keys[] = {
       .desc = "Recent rows kept for regrowing trees (>= sample)." },
     { .key = "refresh",
       .type = V_U64,
-      .def = "10000",
+      .def = "1000",
       .off = OFF(anomaly.refresh),
       .flags = F_MIN,
       .lo = 1,

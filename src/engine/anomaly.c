@@ -21,8 +21,8 @@
  * (limits.samples of them, over all shards: score, row number, feature values).
  * Flags are evidence, not a rule: they do not change the exit status.
  *
- * --row-scores: the shard keeps each chunk's scores by row ordinal (float is plenty
- * for a value printed with 6 decimals) and hands them back with the chunk; the
+ * --row-scores: the shard keeps each chunk's scores by row ordinal and hands them
+ * back with the chunk (8 bytes a row, freed as the chunk is written); the
  * reading thread gets chunks back in input order and writes `row,score` lines, so
  * the file has one line per input row, in order, with no header: line k is row k.
  * Rows without a score (not ready, or bad) have an empty score field.
@@ -147,7 +147,7 @@ static int chunk_scores_reserve(assay_shard *s, uint32_t ord)
     if (ord > s->an_chunk_cap) {
         size_t cap = ASSAY_MAX((size_t)ord, 2 * s->an_chunk_cap);
         cap = ASSAY_MAX(cap, (size_t)4096);
-        float *p = realloc(s->an_chunk, cap * sizeof(float));
+        double *p = realloc(s->an_chunk, cap * sizeof(double));
         if (!p)
             return -ENOMEM;
         s->an_chunk = p;
@@ -234,7 +234,7 @@ int assay_anomaly_batch(assay_shard *s, const chunk_msg *m, uint32_t n)
         if (sc >= s->an_top_min)
             keep_top(s, e->max_samples, s->pos[i], sc, s->an_x + (size_t)r * d);
         if (e->row_scores)
-            s->an_chunk[s->rs.row_ord[i]] = (float)sc;
+            s->an_chunk[s->rs.row_ord[i]] = sc;
     }
     (void)m;
     return 0;
@@ -257,9 +257,9 @@ int assay_anomaly_chunk_end(assay_shard *s, chunk_msg *m, uint32_t rows)
 
 /* "0.123456" for a score in [0, 1]: six decimals by integer arithmetic (snprintf of a
  * double cost more than the forest on the reading thread). */
-static size_t put_score(char *p, float v)
+static size_t put_score(char *p, double v)
 {
-    uint32_t u = (uint32_t)lrintf(v * 1e6f);
+    uint32_t u = (uint32_t)llround(v * 1e6);
     if (u > 1000000)
         u = 1000000;
     p[0] = (char)('0' + u / 1000000);

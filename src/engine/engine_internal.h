@@ -69,7 +69,7 @@ typedef struct chunk_msg {
     bool stop;             /* no more chunks */
     chunk_sketch *cks;     /* filled by the shard at the chunk's end (profile) */
     uint32_t ncks;
-    float *scores; /* anomaly score per row ordinal (NaN: none), for --row-scores */
+    double *scores; /* anomaly score per row ordinal (NaN: none), for --row-scores */
     uint32_t nscores;
 } chunk_msg;
 
@@ -177,7 +177,7 @@ typedef struct assay_shard {
     size_t an_ntop;
     double an_top_min; /* smallest score in a full an_top; -inf before */
     uint64_t an_scored, an_not_ready, an_flagged;
-    float *an_chunk; /* this chunk's scores by row ordinal (--row-scores) */
+    double *an_chunk; /* this chunk's scores by row ordinal (--row-scores) */
     size_t an_chunk_n, an_chunk_cap;
 } assay_shard;
 

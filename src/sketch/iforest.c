@@ -211,7 +211,7 @@ void assay_iforest_options_default(assay_iforest_options *o, size_t d)
     o->trees = 100;
     o->sample = 256;
     o->window = 2048;
-    o->refresh = 10000;
+    o->refresh = 1000;
     o->refresh_fraction = 0.1;
     o->contamination = 0.01;
     o->seed = 0;
@@ -366,13 +366,19 @@ static double select_kth(double *v, size_t n, size_t k)
     return v[k];
 }
 
-/* Per-feature median of the finite values in the window (0 when there are none). */
+/* Per-feature median of the finite values in the window (0 when there are none), from
+ * at most MEDIAN_ROWS of its rows, evenly spaced: the median only stands in for nulls,
+ * and a median over 512 rows is within a few percentiles of the window's while a
+ * selection over all 2048 rows per feature was a third of the cost of a refresh. */
+#define MEDIAN_ROWS 512
 static void update_medians(assay_iforest *f)
 {
     size_t d = f->o.d;
+    size_t step = (f->win_n + MEDIAN_ROWS - 1) / MEDIAN_ROWS;
+    step = step ? step : 1;
     for (size_t j = 0; j < d; j++) {
         size_t m = 0;
-        for (size_t i = 0; i < f->win_n; i++) {
+        for (size_t i = 0; i < f->win_n; i += step) {
             double v = f->win[i * d + j];
             if (is_value(v))
                 f->column[m++] = v;
