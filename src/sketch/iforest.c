@@ -26,42 +26,44 @@
  * 2013): the rows live in a sliding window (a ring of the last `window` rows, 2048 by
  * default). Nothing is scored until the window has filled once: before that the score
  * is NaN - "not ready", a flag, not a guess. Then all T trees are grown, each on psi
- * rows drawn without replacement from the window. Every `refresh` rows (10000) a
+ * rows drawn without replacement from the window. Every `refresh` rows (1000) a
  * fraction (10 %) of the trees, oldest first (round robin), is regrown from the window
  * as it is then. iForestASD regrows the whole forest when the anomaly rate of a window
  * departs from the expected one; replacing a slice on a fixed schedule is simpler,
  * needs no extra threshold, never leaves the stream without a model, and makes the
- * forest a moving average over the last 1/fraction refreshes, so it follows drift
- * at a rate the user sets. Every row is scored by the model as it stood before the row
- * arrived and then enters the window (score-then-learn); the cut of the stream into
- * batches does not change any score.
+ * forest a moving average over the last 1/fraction refreshes (a mean tree age of about
+ * 5000 rows by default), so it follows drift at a rate the user sets. Every row is
+ * scored by the model as it stood before the row arrived and then enters the window
+ * (score-then-learn); the cut of the stream into batches does not change any score.
  *
- * Measured (tools/iforest_auc.py, tools/anomaly_gen.py sets of 30000 rows, mean ROC AUC
- * over 3 seeds; "sklearn" is IsolationForest(100, 256) fitted on the whole file and
- * evaluated on the same rows, the ones after the first window):
+ * Measured (tools/iforest_auc.py: `assay check --row-scores` on tools/anomaly_gen.py
+ * sets of 30000 rows, one thread, mean ROC AUC over 3 seeds; "sklearn" is
+ * IsolationForest(100, 256) fitted on the whole file and evaluated on the same rows,
+ * the ones after the first window):
  *
- *     set (d, anomalies)         sklearn   stream    stream, refresh 1000
- *     scattered  d=2  1 %        0.9961    0.9953    0.9959
- *     scattered  d=6  2 %        0.9991    0.9990    0.9989
+ *     set (d, anomalies)         sklearn   stream    stream, refresh 10000
+ *     scattered  d=2  1 %        0.9961    0.9952    0.9953
+ *     scattered  d=6  2 %        0.9991    0.9990    0.9994
  *     scattered  d=20 0.5 %      1.0000    1.0000    1.0000
- *     clustered  d=4  3 %        0.9996    0.9997    0.9996
- *     clustered  d=12 5 %        0.9826    0.9695    0.9683
- *     local      d=2  1 %        0.7366    0.7278    0.7335
- *     local      d=8  2 %        0.9544    0.9369    0.9382
- *     drift      d=2  1 %        0.9033    0.4971    0.8262
- *     drift      d=6  2 %        0.9700    0.7019    0.9544
- *     stale      d=2  1 %        0.5584    0.5113    0.7837
- *     stale      d=6  2 %        0.5858    0.5199    0.8648
+ *     clustered  d=4  3 %        0.9996    0.9998    0.9996
+ *     clustered  d=12 5 %        0.9826    0.9676    0.9676
+ *     local      d=2  1 %        0.7366    0.7415    0.7257
+ *     local      d=8  2 %        0.9544    0.9286    0.9077
+ *     drift      d=2  1 %        0.9033    0.8269    0.5189
+ *     drift      d=6  2 %        0.9700    0.9542    0.7246
+ *     stale      d=2  1 %        0.5584    0.7834    0.5111
+ *     stale      d=6  2 %        0.5858    0.8658    0.5198
  *
- * On static data one pass over a 2048-row window is within 0.02 of the batch forest
- * (single runs vary by about that much with the seed). The drift sets move the normal
- * data by about 20 cluster widths over the stream; with the default schedule (10 % of
- * the trees every 10000 rows, a forest whose mean age is ~50000 rows) the model cannot
- * keep up, while refreshing every 1000 rows follows it: that is what beats the batch
+ * On static data one pass over a 2048-row window is within 0.01 of the batch forest on
+ * five of seven sets; the two behind (clustered d=12, local d=8) did not improve with
+ * windows of 4096 or 8192 rows. The drift sets move the normal data by about 20 cluster
+ * widths over the stream. Refreshing every 10000 rows (a mean tree age of ~50000 rows)
+ * cannot keep up; every 1000 rows follows the data, and that is what beats the batch
  * model on "stale" anomalies (values normal at another time, invisible to a model of
- * the whole file). Choose `refresh` about half the number of rows over which the data
- * may move by one cluster width; each refresh costs ~T*fraction*psi*l node visits plus
- * a median per feature over the window.
+ * the whole file). It costs about 20 % more per row than 10000 (each refresh regrows
+ * 10 trees and recomputes the medians), which is why it is the default: the static
+ * sets lose nothing by it. Choose `refresh` about half the number of rows over which
+ * the data may move by one cluster width.
  *
  * Why not Half-Space Trees (Tan, Ting, Liu 2011) or Robust Random Cut Forest (Guha et
  * al. 2016)? HS-Trees split at the middle of a fixed work space set from early data and
@@ -94,14 +96,25 @@
  *
  * iforest_avx2.c walks 4+4 rows in vector lanes with gathers. Measured on the AMD EPYC
  * this was written on (bench/bench_iforest.c, T = 100, psi = 256, d = 6), gathers are
- * slow there: scalar 1.47 M rows/s, AVX2 0.71 M rows/s per core. So the stream
+ * slow there: scalar 1.5 M rows/s, AVX2 0.71 M rows/s per core. So the stream
  * (assay_iforest_process) uses the scalar kernel; the AVX2 twin stays, tested
  * bit-identical, reachable through assay_iforest_score(level) for CPUs with fast
- * gathers - re-measure before switching the default.
+ * gathers - re-measure before switching the default. Also tried and dropped, for no
+ * gain in the noise of this 2-vCPU VM (about +-15 %): an AVX-512 kernel with eight rows
+ * per vector and four or eight trees interleaved (1.45 M rows/s, bound by two 8-lane
+ * gathers per step), node records with the left child and feature packed in one word,
+ * row groups stored feature-major so a step needs no per-row base pointer, children's
+ * features carried in the parent so the two loads of a step overlap, 256-row blocks,
+ * and 4 or 16 rows per tree walk (4: 0.7 M; 16: spills). The scalar loop is bound by
+ * instruction throughput with eight chains in flight; the 2 M rows/s goal likely needs
+ * float32 nodes (8 bytes: one gather per step) with features centred per window.
  *
  * The threshold implied by `contamination` is the exact (1 - contamination) quantile
  * (nearest rank) of the last 4096 ready scores, kept in a ring: exact, small, and it
  * follows the model as the trees are refreshed (a t-digest would remember old scores).
+ * Rows are flagged against the threshold as it was at the last multiple of 1024 ready
+ * scores (a linear-time selection over the ring each time), so flags, like scores, do
+ * not depend on how the stream is cut into batches.
  *
  * Determinism: one splitmix64 stream per forest (Steele, Lea, Flood 2014), seeded by
  * the options; no global state.
