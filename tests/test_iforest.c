@@ -5,7 +5,8 @@
  * following drift through refreshes, the contamination threshold, nulls, and option
  * checks.
  *
- * Also a small driver for tools/iforest_auc.py:
+ * Also a small driver for experiments with options the config does not expose (the
+ * refresh fraction); tools/iforest_auc.py measures the product through `assay check`:
  *   test_iforest --score FILE.csv [SEED [refresh N] [fraction F] [window W] [trees T]
  *                                      [sample S]]
  * reads a CSV with a header and a label as the last column, feeds the feature columns
