@@ -1,7 +1,8 @@
 /* Streaming isolation forest: scoring throughput with T = 100, psi = 256 on 6 features
  * (goal: 2 M rows/s per core), read-only scoring (assay_iforest_score) per SIMD level and
  * the whole stream step (assay_iforest_process with the default options: score, flag,
- * window, 10 % of the trees regrown every 1000 rows). Items are rows; Google Benchmark prints rows/s. */
+ * window, 10 % of the trees regrown every 1000 rows). Items are rows; Google Benchmark prints
+ * rows/s. */
 #include <math.h>
 #include <stdlib.h>
 
