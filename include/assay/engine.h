@@ -133,11 +133,12 @@ typedef struct assay_anomaly_result {
     unsigned trees, sample;
     uint64_t window, refresh;
     double contamination;
-    uint64_t scored;               /* rows that got a score */
-    uint64_t not_ready;            /* rows fed before their shard's first forest (no score) */
-    uint64_t anomalies;            /* scored rows above the threshold in force when scored */
-    double rate;                   /* anomalies / scored */
-    double threshold;              /* the last threshold (mean over shards); NaN when none yet */
+    uint64_t scored;    /* rows that got a score */
+    uint64_t not_ready; /* rows fed before their shard's first forest (no score) */
+    uint64_t judged;    /* scored rows after their shard's first threshold (1024 scores) */
+    uint64_t anomalies; /* judged rows above the threshold in force when scored */
+    double rate;        /* anomalies / judged */
+    double threshold;   /* the last threshold (mean over shards); NaN when none yet */
     assay_anomaly_sample *samples; /* highest scores first, limits.samples of them */
     size_t nsamples;
 } assay_anomaly_result;

@@ -75,6 +75,8 @@ ASSAY_API int assay_iforest_threshold(const assay_iforest *f, double *out);
  * last multiple of 1024 ready scores (so flags do not depend on batch cuts). Rows are
  * flagged only once one exists; -EAGAIN before. */
 ASSAY_API int assay_iforest_flag_threshold(const assay_iforest *f, double *out);
+/* Rows scored while a flag threshold was in force (the rows flags can be set on). */
+ASSAY_API uint64_t assay_iforest_judged(const assay_iforest *f);
 
 /* Average unsuccessful-search path length of a BST of n points (Liu et al. 2008, eq. 1):
  * c(n) = 2H(n-1) - 2(n-1)/n, H(i) ~ ln(i) + 0.5772156649; c(2) = 1, c(n <= 1) = 0. */

@@ -353,6 +353,7 @@ int assay_anomaly_merge(assay_engine *e, assay_result *res, const uint64_t *rows
         a->scored += s->an_scored;
         a->not_ready += s->an_not_ready;
         a->anomalies += s->an_flagged;
+        a->judged += assay_iforest_judged(s->an_forest);
         ncand += s->an_ntop;
         double t;
         if (assay_iforest_flag_threshold(s->an_forest, &t) == 0)
@@ -360,7 +361,7 @@ int assay_anomaly_merge(assay_engine *e, assay_result *res, const uint64_t *rows
     }
     if (thr_n)
         a->threshold = thr_sum / thr_n;
-    a->rate = a->scored ? (double)a->anomalies / (double)a->scored : 0;
+    a->rate = a->judged ? (double)a->anomalies / (double)a->judged : 0;
     an_sample *cand = calloc(ncand ? ncand : 1, sizeof(an_sample));
     if (!cand)
         goto oom;

@@ -238,6 +238,8 @@ static void write_anomalies(assay_json *j, const assay_result *r)
     assay_json_u64(j, a->scored);
     assay_json_key(j, "not_ready");
     assay_json_u64(j, a->not_ready);
+    assay_json_key(j, "judged");
+    assay_json_u64(j, a->judged);
     assay_json_key(j, "count");
     assay_json_u64(j, a->anomalies);
     assay_json_key(j, "rate");
@@ -441,8 +443,8 @@ static void anomalies_text(const assay_result *r, FILE *out, const style *st)
     fprintf(out, "\n  %sANOMALIES%s ", st->bold, st->reset);
     put_count(out, a->anomalies);
     fprintf(out, " of ");
-    put_count(out, a->scored);
-    fprintf(out, " scored rows above the threshold");
+    put_count(out, a->judged);
+    fprintf(out, " rows above the threshold");
     if (!isnan(a->threshold))
         fprintf(out, " %.4f", a->threshold);
     fprintf(out, " (%.2f%%; expected %.2f%%)\n", 100.0 * a->rate, 100.0 * a->contamination);
@@ -452,7 +454,9 @@ static void anomalies_text(const assay_result *r, FILE *out, const style *st)
     fprintf(out, ": %u trees x %u rows, window %llu, refresh %llu; ", a->trees, a->sample,
             (unsigned long long)a->window, (unsigned long long)a->refresh);
     put_count(out, a->not_ready);
-    fprintf(out, " rows before the first model%s\n", st->reset);
+    fprintf(out, " rows before the first model, ");
+    put_count(out, a->scored - a->judged);
+    fprintf(out, " scored before the first threshold%s\n", st->reset);
     for (size_t k = 0; k < a->nsamples; k++) {
         const assay_anomaly_sample *s = &a->samples[k];
         fprintf(out, "      %srow ", st->dim);

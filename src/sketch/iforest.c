@@ -179,6 +179,7 @@ struct assay_iforest {
     /* the threshold in force for flagging rows, recomputed every THRESHOLD_EVERY
      * ready scores (so flags do not depend on how the stream is cut into batches) */
     uint64_t scored; /* ready scores so far */
+    uint64_t judged; /* of them, scored while a threshold was in force */
     double thr;
     bool thr_ok;
     double *thrbuf; /* scratch copy of hist for the selection */
@@ -704,6 +705,8 @@ int assay_iforest_process(assay_iforest *f, const double *rows, size_t n, double
             score_rows(f, rows + i * d, seg, out, ASSAY_SIMD_SCALAR);
             if (flags)
                 set_flags(flags, i, out, seg, f->thr_ok, f->thr);
+            if (f->thr_ok)
+                f->judged += seg;
             remember_scores(f, out, seg);
             f->scored += seg;
             if (f->scored % THRESHOLD_EVERY == 0 && f->hist_n >= threshold_need(f)) {
@@ -738,6 +741,11 @@ int assay_iforest_threshold(const assay_iforest *f, double *out)
     *out = history_quantile(f, v);
     free(v);
     return 0;
+}
+
+uint64_t assay_iforest_judged(const assay_iforest *f)
+{
+    return f->judged;
 }
 
 int assay_iforest_flag_threshold(const assay_iforest *f, double *out)
