@@ -33,6 +33,8 @@
 #include <string.h>
 
 #include "assay/bitmap.h"
+#include "core/digits.h"
+#include "core/mix.h"
 #include "engine/engine_internal.h"
 
 static bool numeric_type(assay_type t)
@@ -95,21 +97,13 @@ void assay_anomaly_engine_free(assay_engine *e)
     e->an_cols = NULL;
 }
 
-/* splitmix64 finaliser: independent seeds per shard from one configured seed */
-static uint64_t mix(uint64_t z)
-{
-    z += 0x9e3779b97f4a7c15ull;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 int assay_anomaly_shard_init(assay_engine *e, assay_shard *s)
 {
     if (!e->an_d)
         return 0;
     assay_iforest_options o = e->an_opt;
-    o.seed = mix(e->an_opt.seed ^ ((uint64_t)s->id << 32));
+    /* independent seeds per shard from one configured seed */
+    o.seed = assay_mix64((e->an_opt.seed ^ ((uint64_t)s->id << 32)) + ASSAY_SPLITMIX_GAMMA);
     if (assay_iforest_new(&s->an_forest, &o, NULL) < 0)
         return -ENOMEM;
     size_t cap = e->batch_rows;
@@ -272,19 +266,6 @@ static size_t put_score(char *p, double v)
     return 8;
 }
 
-static size_t put_u64(char *p, uint64_t v)
-{
-    char t[24];
-    size_t n = 0;
-    do {
-        t[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    for (size_t i = 0; i < n; i++)
-        p[i] = t[n - 1 - i];
-    return n;
-}
-
 int assay_anomaly_absorb(assay_engine *e, chunk_msg *m)
 {
     if (!e->row_scores || m->stop)
@@ -298,7 +279,7 @@ int assay_anomaly_absorb(assay_engine *e, chunk_msg *m)
                 rc = -EIO;
             len = 0;
         }
-        len += put_u64(buf + len, ++e->an_rows_written);
+        len = (size_t)(assay_put_u64(buf + len, ++e->an_rows_written) - buf);
         buf[len++] = ',';
         if (!isnan(m->scores[i]))
             len += put_score(buf + len, m->scores[i]);

@@ -21,6 +21,7 @@
  *     seedkey     = mix64(seed ^ SEED_SALT)
  *     rowkey(i)   = mix64(seedkey + (i + 1) * 0x9e3779b97f4a7c15)   SplitMix64 output i
  *     slot(i, s)  = mix64(rowkey(i) + (s + 1) * 0xd1b54a32d192ed03)  one 64-bit draw
+ * (mix64 is assay_mix64, src/core/mix.h)
  *
  * Every field and every fault decision has its own slot s, so changing one fault
  * rate does not move any other field of any row: raising bad_phone from 1% to 10%
@@ -165,6 +166,8 @@
 #include <string.h>
 
 #include "assay/gen.h"
+#include "core/digits.h"
+#include "core/mix.h"
 
 /* ---------------------------------------------------------------------------------
  * Constant tables
@@ -370,7 +373,7 @@ static const uint32_t EXP2_Q30[257] = {
  * Counter-based randomness
  * ------------------------------------------------------------------------------- */
 
-#define GAMMA_ROW  0x9e3779b97f4a7c15ull /* 2^64 / golden ratio, SplitMix64's increment */
+#define GAMMA_ROW  ASSAY_SPLITMIX_GAMMA  /* SplitMix64's increment */
 #define GAMMA_SLOT 0xd1b54a32d192ed03ull /* a second odd constant for slots */
 #define SEED_SALT  0x5851f42d4c957f2dull
 #define CUST_SALT  0xc2b2ae3d27d4eb4full
@@ -396,18 +399,9 @@ enum {
     SLOT_FAULT0 = 32,
 };
 
-/* SplitMix64 finalizer (Stafford's Mix13): a bijection on 64-bit words whose every
- * output bit depends on every input bit. */
-static inline uint64_t mix64(uint64_t z)
-{
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 static inline uint64_t slot(uint64_t rowkey, unsigned s)
 {
-    return mix64(rowkey + (uint64_t)(s + 1) * GAMMA_SLOT);
+    return assay_mix64(rowkey + (uint64_t)(s + 1) * GAMMA_SLOT);
 }
 
 /* Uniform integer in [0, n) from 32 random bits (Lemire's multiply-shift). */
@@ -494,31 +488,6 @@ static inline char *put_lit(char *p, const lit *l)
 {
     memcpy(p, l->s, 16);
     return p + l->len;
-}
-
-static const char DIGITS2[] = "00010203040506070809101112131415161718192021222324"
-                              "25262728293031323334353637383940414243444546474849"
-                              "50515253545556575859606162636465666768697071727374"
-                              "75767778798081828384858687888990919293949596979899";
-
-/* Decimal digits of v, two at a time from the right. */
-static char *put_u64(char *p, uint64_t v)
-{
-    char tmp[20];
-    char *e = tmp + sizeof(tmp), *q = e;
-    while (v >= 100) {
-        q -= 2;
-        memcpy(q, DIGITS2 + 2 * (v % 100), 2);
-        v /= 100;
-    }
-    if (v >= 10) {
-        q -= 2;
-        memcpy(q, DIGITS2 + 2 * v, 2);
-    } else {
-        *--q = (char)('0' + v);
-    }
-    memcpy(p, q, (size_t)(e - q));
-    return p + (e - q);
 }
 
 static inline char *put_2d(char *p, unsigned v)
@@ -673,7 +642,7 @@ static uint64_t gcd_u64(uint64_t a, uint64_t b)
 
 static void ctx_init(gen_ctx *c, const assay_gen_options *o)
 {
-    c->seedkey = mix64(o->seed ^ SEED_SALT);
+    c->seedkey = assay_mix64(o->seed ^ SEED_SALT);
     for (int f = 0; f < ASSAY_FAULT_COUNT; f++) {
         double r = o->rates[f];
         if (!(r > 0)) /* also NaN */
@@ -694,7 +663,7 @@ static void ctx_init(gen_ctx *c, const assay_gen_options *o)
     while (a == 0 || gcd_u64(a, cust) != 1)
         a = a + 1 >= cust ? 1 : a + 1;
     c->perm_a = a;
-    c->perm_b = mix64(c->seedkey + CUST_SALT) % cust;
+    c->perm_b = assay_mix64(c->seedkey + CUST_SALT) % cust;
     c->w_currency = total_weight(CURRENCIES, ASSAY_ARRAY_LEN(CURRENCIES));
     c->w_country = 0;
     for (size_t k = 0; k < ASSAY_ARRAY_LEN(COUNTRIES); k++)
@@ -708,7 +677,7 @@ static void ctx_init(gen_ctx *c, const assay_gen_options *o)
 
 static inline uint64_t row_key(const gen_ctx *c, uint64_t i)
 {
-    return mix64(c->seedkey + (i + 1) * GAMMA_ROW);
+    return assay_mix64(c->seedkey + (i + 1) * GAMMA_ROW);
 }
 
 static inline bool has_fault(const gen_ctx *c, uint64_t rowkey, assay_fault f)
@@ -751,8 +720,8 @@ typedef struct row {
 
 static size_t make_email(const gen_ctx *c, uint64_t cid, uint64_t key, bool bad, char *out)
 {
-    uint64_t ck = mix64((c->seedkey ^ CUST_SALT) + cid * GAMMA_ROW);
-    uint64_t ck2 = mix64(ck + GAMMA_SLOT);
+    uint64_t ck = assay_mix64((c->seedkey ^ CUST_SALT) + cid * GAMMA_ROW);
+    uint64_t ck2 = assay_mix64(ck + GAMMA_SLOT);
     lit first = FIRST_NAMES[bounded((uint32_t)ck, ASSAY_ARRAY_LEN(FIRST_NAMES))];
     lit last = LAST_NAMES[bounded((uint32_t)(ck >> 32), ASSAY_ARRAY_LEN(LAST_NAMES))];
     uint32_t n = 1 + bounded((uint32_t)ck2, 9999);
@@ -765,7 +734,7 @@ static size_t make_email(const gen_ctx *c, uint64_t cid, uint64_t key, bool bad,
     *p++ = kind == 1 ? ' ' : '.';
     p = put_lit(p, &last);
     *p++ = '+';
-    p = put_u64(p, n);
+    p = assay_put_u64(p, n);
     if (kind != 0)
         *p++ = '@';
     if (kind == 3)
@@ -797,7 +766,7 @@ static size_t make_amount(uint64_t key, bool negative, bool bad, char *out, bool
             return (size_t)(put_lit(p, &BAD_AMOUNTS[kind]) - out);
         if (kind == 3)
             *p++ = '$';
-        p = put_u64(p, cents / 100);
+        p = assay_put_u64(p, cents / 100);
         *p++ = kind == 2 ? ',' : '.'; /* kind 2: decimal comma */
         *quote = kind == 2;
         p = put_2d(p, (unsigned)(cents % 100));
@@ -809,7 +778,7 @@ static size_t make_amount(uint64_t key, bool negative, bool bad, char *out, bool
     }
     if (negative)
         *p++ = '-';
-    p = put_u64(p, cents / 100);
+    p = assay_put_u64(p, cents / 100);
     *p++ = '.';
     p = put_2d(p, (unsigned)(cents % 100));
     return (size_t)(p - out);
@@ -872,7 +841,7 @@ static size_t make_phone(const country *ct, uint64_t key, bool bad, char *out)
 static size_t make_note(uint64_t key, bool long_note, char *out, bool *quote)
 {
     uint64_t st = slot(key, SLOT_NOTE);
-    uint64_t r = mix64(st += GAMMA_ROW);
+    uint64_t r = assay_mix64(st += GAMMA_ROW);
     char *p = out;
     *quote = false;
     if (long_note) {
@@ -880,7 +849,7 @@ static size_t make_note(uint64_t key, bool long_note, char *out, bool *quote)
         while ((size_t)(p - out) < target) {
             if (p != out)
                 *p++ = ' ';
-            r = mix64(st += GAMMA_ROW);
+            r = assay_mix64(st += GAMMA_ROW);
             p = put_lit(p, &NOTE_WORDS[bounded((uint32_t)r, ASSAY_ARRAY_LEN(NOTE_WORDS))]);
         }
         return (size_t)(p - out);
@@ -888,7 +857,7 @@ static size_t make_note(uint64_t key, bool long_note, char *out, bool *quote)
     if ((uint32_t)r < 1717986918u) /* 40% of 2^32: empty */
         return 0;
     unsigned words = 2 + bounded((uint32_t)(r >> 32), 8);
-    uint64_t r2 = mix64(st += GAMMA_ROW);
+    uint64_t r2 = assay_mix64(st += GAMMA_ROW);
     unsigned newline_at = ((uint32_t)r2 < 85899346u) /* 2% */
                               ? 1 + bounded((uint32_t)(r2 >> 32), words - 1)
                               : 0;
@@ -897,7 +866,7 @@ static size_t make_note(uint64_t key, bool long_note, char *out, bool *quote)
             *p++ = w == newline_at ? '\n' : ' ';
             *quote |= w == newline_at;
         }
-        r = mix64(st += GAMMA_ROW);
+        r = assay_mix64(st += GAMMA_ROW);
         uint32_t kind = (uint32_t)r & 1023;
         uint32_t x = (uint32_t)(r >> 32);
         if (kind < 25) {
@@ -1005,10 +974,10 @@ static void make_row(const gen_ctx *c, uint64_t i, row *rw)
 
 static char *emit_csv(const row *rw, char *p)
 {
-    p = put_u64(p, rw->order_id);
+    p = assay_put_u64(p, rw->order_id);
     *p++ = ',';
     if (!rw->customer_null)
-        p = put_u64(p, rw->customer_id);
+        p = assay_put_u64(p, rw->customer_id);
     *p++ = ',';
     p = put(p, rw->email, rw->email_len);
     *p++ = ',';
@@ -1035,12 +1004,12 @@ static char *emit_csv(const row *rw, char *p)
 static char *emit_ndjson(const row *rw, char *p)
 {
     p = KEY(p, "{\"order_id\":");
-    p = put_u64(p, rw->order_id);
+    p = assay_put_u64(p, rw->order_id);
     p = KEY(p, ",\"customer_id\":");
     if (rw->customer_null)
         p = KEY(p, "null");
     else
-        p = put_u64(p, rw->customer_id);
+        p = assay_put_u64(p, rw->customer_id);
     p = KEY(p, ",\"email\":");
     if (rw->email_null)
         p = KEY(p, "null");

@@ -124,6 +124,7 @@
 #include <string.h>
 
 #include "assay/iforest.h"
+#include "core/mix.h"
 
 /* ------------------------------------------------------------------------------ */
 /* The forest                                                                      */
@@ -191,10 +192,7 @@ struct assay_iforest {
 
 static uint64_t rng_next(uint64_t *s)
 {
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
+    return assay_mix64(*s += ASSAY_SPLITMIX_GAMMA);
 }
 
 /* Uniform double in [0, 1). */
