@@ -621,11 +621,13 @@ static void test_options(void **state)
     assert_int_equal(assay_iforest_new(&f, &o, &err), -EINVAL);
     assay_iforest_options_default(&o, 2);
     o.contamination = 0.51;
+    assert_int_equal(assay_iforest_options_check(&o, NULL), -EINVAL);
     assert_int_equal(assay_iforest_new(&f, &o, &err), -EINVAL);
     assert_non_null(strstr(err.msg, "contamination"));
     o.contamination = 0;
     assert_int_equal(assay_iforest_new(&f, &o, &err), -EINVAL);
     o.contamination = 0.5; /* the config's upper bound is allowed */
+    assert_int_equal(assay_iforest_options_check(&o, NULL), 0);
     assert_int_equal(assay_iforest_new(&f, &o, &err), 0);
     assay_iforest_free(f);
     assay_iforest_options_default(&o, 2);

@@ -38,6 +38,10 @@ typedef struct assay_iforest_options {
 /* Fill *o with the defaults above for d features. */
 ASSAY_API void assay_iforest_options_default(assay_iforest_options *o, size_t d);
 
+/* 0 when the options are in range, else -EINVAL with a message naming the anomaly.*
+ * key in err (may be NULL). assay_iforest_new() checks the same. */
+ASSAY_API int assay_iforest_options_check(const assay_iforest_options *o, assay_error *err);
+
 /* New forest (no trees until `window` rows arrive). -EINVAL with a message in err (may
  * be NULL) when an option is out of range, -ENOMEM. */
 ASSAY_API int assay_iforest_new(assay_iforest **out, const assay_iforest_options *o,

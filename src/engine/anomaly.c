@@ -78,17 +78,12 @@ int assay_anomaly_engine_init(assay_engine *e, assay_error *err)
     e->an_opt.contamination = cfg->anomaly.contamination;
     e->an_opt.seed = cfg->anomaly.seed;
     e->an_d = d;
-    /* Options are checked here, once, so a bad combination is a config error before
-     * any thread starts. */
-    assay_iforest *probe = NULL;
-    int rc = assay_iforest_new(&probe, &e->an_opt, err);
-    if (rc < 0) {
-        if (rc != -ENOMEM && cfg->path)
-            assay_error_prefix(err, "%s", cfg->path);
-        return rc == -ENOMEM ? assay_error_set(err, rc, "out of memory") : rc;
-    }
-    assay_iforest_free(probe);
-    return 0;
+    /* checked once here, so a bad combination is a config error before any thread
+     * starts (the shards' assay_iforest_new then only fails on memory) */
+    int rc = assay_iforest_options_check(&e->an_opt, err);
+    if (rc < 0 && cfg->path)
+        assay_error_prefix(err, "%s", cfg->path);
+    return rc;
 }
 
 void assay_anomaly_engine_free(assay_engine *e)

@@ -252,9 +252,8 @@ void assay_iforest_free(assay_iforest *f)
     free(f);
 }
 
-int assay_iforest_new(assay_iforest **out, const assay_iforest_options *o, assay_error *err)
+int assay_iforest_options_check(const assay_iforest_options *o, assay_error *err)
 {
-    *out = NULL;
     if (o->d < 1 || o->d > ASSAY_IFOREST_D_MAX)
         return assay_error_set(err, -EINVAL, "anomaly: %zu feature columns; need 1 to %d", o->d,
                                ASSAY_IFOREST_D_MAX);
@@ -276,6 +275,15 @@ int assay_iforest_new(assay_iforest **out, const assay_iforest_options *o, assay
         return assay_error_set(err, -EINVAL, "anomaly.contamination = %g; need (0, 0.5]",
                                o->contamination);
 
+    return 0;
+}
+
+int assay_iforest_new(assay_iforest **out, const assay_iforest_options *o, assay_error *err)
+{
+    *out = NULL;
+    int rc = assay_iforest_options_check(o, err);
+    if (rc < 0)
+        return rc;
     assay_iforest *f = calloc(1, sizeof(*f));
     if (!f)
         return -ENOMEM;
