@@ -179,12 +179,10 @@ static void keep_top(assay_shard *s, size_t max, uint64_t pos, double score, con
     s->an_top_min = s->an_ntop == max ? lo : -INFINITY;
 }
 
-int assay_anomaly_batch(assay_shard *s, const chunk_msg *m, uint32_t n)
+int assay_anomaly_batch(assay_shard *s, uint32_t n)
 {
     const assay_engine *e = s->e;
     size_t d = e->an_d;
-    if (!d)
-        return 0;
     /* rows the parser and the UTF-8 check kept, in order, as a row-major matrix */
     uint32_t k = 0;
     for (size_t i = assay_bitmap_next(s->ok, 0, n); i < n; i = assay_bitmap_next(s->ok, i + 1, n))
@@ -225,7 +223,6 @@ int assay_anomaly_batch(assay_shard *s, const chunk_msg *m, uint32_t n)
         if (e->row_scores)
             s->an_chunk[s->rs.row_ord[i]] = sc;
     }
-    (void)m;
     return 0;
 }
 
@@ -270,8 +267,8 @@ int assay_anomaly_absorb(assay_engine *e, chunk_msg *m)
     int rc = 0;
     for (uint32_t i = 0; i < m->nscores; i++) {
         if (len > sizeof(buf) - 40) {
-            if (fwrite(buf, 1, len, e->row_scores) != len)
-                rc = -EIO;
+            if (fwrite(buf, 1, len, e->row_scores) != len && rc == 0)
+                rc = errno ? -errno : -EIO;
             len = 0;
         }
         len = (size_t)(assay_put_u64(buf + len, ++e->an_rows_written) - buf);
@@ -280,8 +277,8 @@ int assay_anomaly_absorb(assay_engine *e, chunk_msg *m)
             len += put_score(buf + len, m->scores[i]);
         buf[len++] = '\n';
     }
-    if (len && fwrite(buf, 1, len, e->row_scores) != len)
-        rc = -EIO;
+    if (len && fwrite(buf, 1, len, e->row_scores) != len && rc == 0)
+        rc = errno ? -errno : -EIO;
     free(m->scores);
     m->scores = NULL;
     m->nscores = 0;

@@ -851,6 +851,20 @@ static uint64_t src_bytes_total(const source *s)
  * The pass
  * ------------------------------------------------------------------------------- */
 
+/* A chunk back from its shard, in chunk order: fold its profile sketches, write its
+ * row scores, give its buffer back. The first failure of each kind is kept. */
+static void chunk_returned(assay_engine *e, source *src, chunk_msg *back, int *absorb_rc,
+                           int *scores_rc)
+{
+    int rc = assay_profile_absorb(e, back);
+    if (rc < 0 && *absorb_rc == 0)
+        *absorb_rc = rc;
+    rc = assay_anomaly_absorb(e, back);
+    if (rc < 0 && *scores_rc == 0)
+        *scores_rc = rc;
+    src_release(src, &back->chunk);
+}
+
 static void engine_free(assay_engine *e)
 {
     for (unsigned k = 0; e->shards && k < e->nshards; k++)
@@ -1061,12 +1075,7 @@ int assay_engine_check(const assay_engine_options *o, assay_result **out, assay_
             }
             size_t slot = returned % fcap;
             chunk_msg *back = assay_ring_pop_wait(&e.shards[fifo_shard[slot]].out);
-            int arc = assay_profile_absorb(&e, back);
-            if (arc < 0 && absorb_rc == 0)
-                absorb_rc = arc;
-            if (assay_anomaly_absorb(&e, back) < 0 && scores_rc == 0)
-                scores_rc = -EIO;
-            src_release(&src, &back->chunk);
+            chunk_returned(&e, &src, back, &absorb_rc, &scores_rc);
             msg_used[back - msgs] = false;
             returned++;
             continue;
@@ -1116,12 +1125,7 @@ int assay_engine_check(const assay_engine_options *o, assay_result **out, assay_
     while (returned < dispatched) {
         size_t slot = returned % fcap;
         chunk_msg *back = assay_ring_pop_wait(&e.shards[fifo_shard[slot]].out);
-        int arc = assay_profile_absorb(&e, back);
-        if (arc < 0 && absorb_rc == 0)
-            absorb_rc = arc;
-        if (assay_anomaly_absorb(&e, back) < 0 && scores_rc == 0)
-            scores_rc = -EIO;
-        src_release(&src, &back->chunk);
+        chunk_returned(&e, &src, back, &absorb_rc, &scores_rc);
         msg_used[back - msgs] = false;
         returned++;
     }
@@ -1133,7 +1137,7 @@ int assay_engine_check(const assay_engine_options *o, assay_result **out, assay_
                              strerror(-absorb_rc));
     if (rc == 0 && scores_rc < 0)
         rc = assay_error_set(err, scores_rc, "cannot write the row scores (--row-scores): %s",
-                             strerror(errno ? errno : EIO));
+                             strerror(-scores_rc));
 
 join:
     for (unsigned k = 0; k < started; k++) {

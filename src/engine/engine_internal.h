@@ -248,7 +248,8 @@ int assay_anomaly_engine_init(assay_engine *e, assay_error *err);
 void assay_anomaly_engine_free(assay_engine *e);
 int assay_anomaly_shard_init(assay_engine *e, assay_shard *s);
 void assay_anomaly_shard_free(assay_shard *s);
-int assay_anomaly_batch(assay_shard *s, const chunk_msg *m, uint32_t n);
+/* Score the batch's rows (only when anomaly.columns is set). */
+int assay_anomaly_batch(assay_shard *s, uint32_t n);
 /* rows: ordinals in the chunk; hands the chunk's scores over to m */
 int assay_anomaly_chunk_end(assay_shard *s, chunk_msg *m, uint32_t rows);
 /* Write a returned chunk's --row-scores lines (reading thread, chunk order). */

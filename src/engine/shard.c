@@ -529,7 +529,7 @@ static int process_batch(assay_shard *s, const chunk_msg *m, uint64_t *lc_off, u
 
     /* 6. anomaly scores */
     if (e->an_d) {
-        rc = assay_anomaly_batch(s, m, n);
+        rc = assay_anomaly_batch(s, n);
         s->stage[ASSAY_STAGE_ANOMALY] += clock_s() - t_anomaly;
     }
     return rc;
