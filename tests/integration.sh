@@ -288,6 +288,11 @@ grep -q "column 'kind' is string" "$T/e.txt" && ok "string anomaly column is exp
 printf 'asset: x\n' > "$T/anoff.yaml"
 "$ASSAY" check -c "$T/anoff.yaml" --row-scores "$T/x.csv" "$T/an.csv" 2> "$T/e.txt"; rc=$?
 expect_eq "$rc" 2 "--row-scores without anomaly.columns exits 2"
+if [ -w /dev/full ]; then
+  "$ASSAY" check -c "$T/an.yaml" --row-scores /dev/full "$T/an.csv" > /dev/null 2> "$T/e.txt"; rc=$?
+  expect_eq "$rc" 2 "--row-scores on a full device exits 2"
+  grep -q "row scores.*No space left on device" "$T/e.txt" && ok "--row-scores write error names the cause" || bad "row-scores write error: $(cat $T/e.txt)"
+fi
 
 echo "$pass passed, $failn failed"
 [ "$failn" -eq 0 ]

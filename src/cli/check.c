@@ -145,12 +145,14 @@ int assay_cmd_check(int argc, char **argv)
     assay_result *res = NULL;
     int rc = assay_engine_check(&eo, &res, &err);
     assay_progress_done(&prog);
-    if (rc == 0 && scores && (fflush(scores) != 0 || ferror(scores)))
-        rc = assay_error_set(&err, -EIO, "--row-scores: cannot write '%s': %s", scores_path,
-                             strerror(errno));
-    if (scores && scores != stdout && fclose(scores) != 0 && rc == 0)
-        rc = assay_error_set(&err, -EIO, "--row-scores: cannot write '%s': %s", scores_path,
-                             strerror(errno));
+    if (scores) {
+        bool failed = fflush(scores) != 0 || ferror(scores);
+        if (scores != stdout)
+            failed |= fclose(scores) != 0;
+        if (failed && rc == 0)
+            rc = assay_error_set(&err, -EIO, "--row-scores: cannot write '%s': %s", scores_path,
+                                 strerror(errno));
+    }
     if (rc < 0) {
         fprintf(stderr, "assay check: %s\n", err.msg);
         assay_config_free(cfg);
