@@ -36,6 +36,19 @@ static assay_config *parse_ok(const char *yaml, const char *name)
     return c;
 }
 
+/* The same for configs that use keys this build rejects as not supported yet: the
+ * parser for them is tested through the test hook that accepts them. */
+static assay_config *parse_all_ok(const char *yaml, const char *name)
+{
+    assay_config *c = NULL;
+    assay_error err = { 0 };
+    int rc = assay_config__parse_all(yaml, strlen(yaml), name, &c, &err);
+    if (rc != 0)
+        fail_msg("config should parse but failed (%d): %s\n--- config ---\n%s", rc, err.msg, yaml);
+    assert_non_null(c);
+    return c;
+}
+
 static void expect_error(const char *yaml, const char *want)
 {
     assay_config *c = NULL;
@@ -412,7 +425,7 @@ static void expect_rule(const assay_rule_config *r, const char *name, const char
 static void test_design_example(void **state)
 {
     char *text = design_text(design_columns);
-    assay_config *c = parse_ok(text, "/etc/assay/orders.yaml");
+    assay_config *c = parse_all_ok(text, "/etc/assay/orders.yaml");
     free(text);
 
     assert_string_equal(c->path, "/etc/assay/orders.yaml");
@@ -527,15 +540,17 @@ static void test_design_example(void **state)
     assert_int_equal(ct->max_freshness_us, 300000000);
     assert_int_equal(ct->action, ASSAY_ACTION_ALERT);
 
-    assert_int_equal(c->sinks.scores.kind, ASSAY_SINK_FILE);
-    assert_string_equal(c->sinks.scores.path, "/etc/assay/out/scores.ndjson");
-    assert_int_equal(c->sinks.alerts.kind, ASSAY_SINK_KAFKA);
-    assert_string_equal(c->sinks.alerts.topic, "dq.alerts");
-    assert_string_equal(c->sinks.alerts.format, "json");
-    assert_int_equal(c->sinks.quarantine.kind, ASSAY_SINK_KAFKA);
-    assert_string_equal(c->sinks.quarantine.topic, "orders.quarantine");
-    assert_int_equal(c->sinks.clean.kind, ASSAY_SINK_KAFKA);
-    assert_string_equal(c->sinks.clean.topic, "orders.clean");
+    assert_int_equal(c->sinks.scores.n, 1);
+    assert_int_equal(c->sinks.scores.v[0].kind, ASSAY_SINK_FILE);
+    assert_string_equal(c->sinks.scores.v[0].path, "/etc/assay/out/scores.ndjson");
+    assert_string_equal(c->sinks.scores.v[0].format, "json");
+    assert_int_equal(c->sinks.alerts.v[0].kind, ASSAY_SINK_KAFKA);
+    assert_string_equal(c->sinks.alerts.v[0].topic, "dq.alerts");
+    assert_string_equal(c->sinks.alerts.v[0].kafka_format, "json");
+    assert_int_equal(c->sinks.quarantine.v[0].kind, ASSAY_SINK_KAFKA);
+    assert_string_equal(c->sinks.quarantine.v[0].topic, "orders.quarantine");
+    assert_int_equal(c->sinks.clean.v[0].kind, ASSAY_SINK_KAFKA);
+    assert_string_equal(c->sinks.clean.v[0].topic, "orders.clean");
 
     assert_string_equal(c->http.listen, "127.0.0.1:9464");
     assert_null(c->http.token);
@@ -547,7 +562,7 @@ static void test_design_example(void **state)
 static void test_design_example_verbatim(void **state)
 {
     char *text = design_text("");
-    assay_config *c = parse_ok(text, "t.yaml");
+    assay_config *c = parse_all_ok(text, "t.yaml");
     assert_int_equal(c->ncolumns, 1);
     assert_string_equal(c->columns[0].name, "order_id");
     assert_int_equal(c->columns[0].type, ASSAY_TYPE_INT);
@@ -594,10 +609,15 @@ static void expect_defaults(const assay_config *c)
     assert_int_equal(c->anomaly.seed, 1);
     assert_null(c->impact.revenue_column);
     assert_int_equal(c->ncontracts, 0);
-    assert_int_equal(c->sinks.scores.kind, ASSAY_SINK_NONE);
-    assert_int_equal(c->sinks.alerts.kind, ASSAY_SINK_NONE);
-    assert_int_equal(c->sinks.quarantine.kind, ASSAY_SINK_NONE);
-    assert_int_equal(c->sinks.clean.kind, ASSAY_SINK_NONE);
+    assert_int_equal(c->sinks.scores.n, 0);
+    assert_int_equal(c->sinks.alerts.n, 0);
+    assert_int_equal(c->sinks.quarantine.n, 0);
+    assert_int_equal(c->sinks.clean.n, 0);
+    assert_null(c->state.dir);
+    assert_int_equal(c->state.interval_us, 10000000);
+    assert_int_equal(c->window.idle_us, 30000000);
+    assert_false(c->source.follow);
+    assert_int_equal(c->limits.empty_windows, 10000);
     assert_null(c->http.listen);
     assert_int_equal(c->limits.max_row_bytes, 1 << 20);
     assert_int_equal(c->limits.max_fields, 4096);
@@ -700,9 +720,11 @@ static void test_sections(void **state)
         "  scores: {stdout: true}\n"
         "  alerts: {kafka: {topic: a, format: flatbuffers}}\n"
         "  quarantine: {stdout: false}\n"
+        "  clean: [{file: c.csv}, {stdout: true}]\n"
+        "state: {dir: st, interval: 2s}\n"
         "http: {listen: '[::1]:8080', token: abc}\n"
         "limits: {max_row_bytes: 64KiB, max_fields: 10, unique_memory: 2GB, samples: 0}\n";
-    assay_config *c = parse_ok(y, "sub/dir/s.yaml");
+    assay_config *c = parse_all_ok(y, "sub/dir/s.yaml");
     assert_string_equal(c->asset, "s");
     assert_string_equal(c->source.kafka_topic, "orders");
     assert_string_equal(c->source.kafka_group, "assay-s");
@@ -731,12 +753,16 @@ static void test_sections(void **state)
     assert_int_equal(c->anomaly.window, 4096);
     assert_int_equal(c->anomaly.refresh, 1);
     assert_int_equal(c->anomaly.seed, 42);
-    assert_int_equal(c->sinks.scores.kind, ASSAY_SINK_STDOUT);
-    assert_int_equal(c->sinks.alerts.kind, ASSAY_SINK_KAFKA);
-    assert_string_equal(c->sinks.alerts.format, "flatbuffers");
-    assert_int_equal(c->sinks.quarantine.kind, ASSAY_SINK_NONE);
-    assert_null(c->sinks.quarantine.format);
-    assert_int_equal(c->sinks.clean.kind, ASSAY_SINK_NONE);
+    assert_int_equal(c->sinks.scores.v[0].kind, ASSAY_SINK_STDOUT);
+    assert_int_equal(c->sinks.alerts.v[0].kind, ASSAY_SINK_KAFKA);
+    assert_string_equal(c->sinks.alerts.v[0].kafka_format, "flatbuffers");
+    assert_int_equal(c->sinks.quarantine.n, 0); /* stdout: false is no sink */
+    assert_int_equal(c->sinks.clean.n, 2);
+    assert_int_equal(c->sinks.clean.v[0].kind, ASSAY_SINK_FILE);
+    assert_string_equal(c->sinks.clean.v[0].path, "sub/dir/c.csv");
+    assert_int_equal(c->sinks.clean.v[1].kind, ASSAY_SINK_STDOUT);
+    assert_string_equal(c->state.dir, "sub/dir/st");
+    assert_int_equal(c->state.interval_us, 2000000);
     assert_string_equal(c->http.listen, "[::1]:8080");
     assert_string_equal(c->http.token, "abc");
     assert_int_equal(c->limits.max_row_bytes, 65536);
@@ -751,13 +777,13 @@ static void test_relative_paths(void **state)
     const char *y =
         "source: {file: data/in.csv}\n"
         "rules: [{column: a, check: foreign_key, ref: {file: ../ref.csv, column: id}}]\n"
-        "sinks: {scores: {file: /abs/out.ndjson}, alerts: {file: rel.ndjson}}\n";
+        "sinks: {scores: {file: /abs/out.ndjson}, quarantine: {file: rel.ndjson}}\n";
     assay_config *c = parse_ok(y, "conf/x.yaml");
     assert_string_equal(c->dir, "conf");
     assert_string_equal(c->source.file, "conf/data/in.csv");
     assert_string_equal(c->rules[0].ref_file, "conf/../ref.csv");
-    assert_string_equal(c->sinks.scores.path, "/abs/out.ndjson");
-    assert_string_equal(c->sinks.alerts.path, "conf/rel.ndjson");
+    assert_string_equal(c->sinks.scores.v[0].path, "/abs/out.ndjson");
+    assert_string_equal(c->sinks.quarantine.v[0].path, "conf/rel.ndjson");
     assay_config_free(c);
 
     c = parse_ok("source: {file: '-'}\n", "conf/x.yaml"); /* stdin stays stdin */
@@ -793,7 +819,7 @@ static void test_json_input(void **state)
         "  \"sinks\": {\"scores\": {\"stdout\": true}},\n"
         "  \"event_time\": null\n"
         "}\n";
-    assay_config *c = parse_ok(j, "orders.json");
+    assay_config *c = parse_all_ok(j, "orders.json");
     assert_string_equal(c->asset, "orders");
     assert_string_equal(c->source.file, "orders.csv");
     assert_int_equal(c->nkafka, 2);
@@ -805,7 +831,7 @@ static void test_json_input(void **state)
     assert_int_equal(c->rules[1].nvalues, 2);
     assert_true(c->rules[2].threshold == 0.01); /* a quoted number is still a number */
     assert_true(c->weights[ASSAY_DIM_VALIDITY] == 0.5);
-    assert_int_equal(c->sinks.scores.kind, ASSAY_SINK_STDOUT);
+    assert_int_equal(c->sinks.scores.v[0].kind, ASSAY_SINK_STDOUT);
     assert_null(c->event_time);
     assay_config_free(c);
 
@@ -912,8 +938,8 @@ static const struct bad {
     /* wrong node kinds */
     { "rules: {column: a}\n", "t.yaml:1:8: rules: expected a list of rules like [{column: email, "
                               "check: not_null}], found a mapping" },
-    { "source: [a.csv]\n", "t.yaml:1:9: source: expected a mapping with keys file, kafka, format, "
-                           "delimiter, quote, header; found a list" },
+    { "source: [a.csv]\n", "t.yaml:1:9: source: expected a mapping with keys file, kafka, follow, "
+                           "null_values, format, delimiter, quote, header; found a list" },
     { "rules:\n  - not_null\n", "t.yaml:2:5: rules[0]: expected a mapping like {column: email, "
                                 "check: not_null}, found a scalar" },
     { "asset: [a, b]\n", "t.yaml:1:8: asset: expected a string, found a list" },
@@ -1082,13 +1108,34 @@ static const struct bad {
       "t.yaml:1:44: sinks.alerts.kafka.format: unknown format 'xml' (expected one of json, "
       "flatbuffers)" },
     { "sinks: {scores: {}}\n",
-      "t.yaml:1:17: sinks.scores: expected one of {file: PATH}, {kafka: {topic: T}}, {stdout: "
-      "true}" },
+      "t.yaml:1:17: sinks.scores: expected one of {file: PATH}, {stdout: true}" },
     { "sinks: {clean: {kafka: {format: json}}}\n",
       "t.yaml:1:24: sinks.clean.kafka: missing required key 'topic'" },
     { "sinks: {clean: stdout}\n",
-      "t.yaml:1:16: sinks.clean: expected {file: PATH}, {kafka: {topic: T}} or {stdout: true}, "
-      "found a scalar" },
+      "t.yaml:1:16: sinks.clean: expected a sink like {file: PATH} or {stdout: true}, found a "
+      "scalar" },
+    { "sinks: {clean: [{file: a}, {stdout: true, file: b}]}\n",
+      "t.yaml:1:28: sinks.clean[1]: give only one of file, kafka, stdout, alertmanager" },
+    { "sinks: {clean: {file: a.csv, format: flatbuffers}}\n",
+      "t.yaml:1:16: sinks.clean: clean rows are written as their original bytes" },
+    { "sinks: {scores: {stdout: true, format: flatbuffers}}\n",
+      "t.yaml:1:32: sinks.scores.format: format applies to file sinks" },
+    { "sinks: {scores: {file: a, format: avro}}\n",
+      "t.yaml:1:35: sinks.scores.format: unknown format 'avro' (expected one of json, "
+      "flatbuffers)" },
+    /* windows, state, follow */
+    { "window: {size: 60s, slide: 25s}\n",
+      "t.yaml:1:28: window.slide: window.size (1m) must be a multiple of the slide (25s)" },
+    { "window: {size: 1h, slide: 1s}\n",
+      "t.yaml:1:27: window.slide: window.size is 3600 slides; at most 1000 windows may overlap" },
+    { "window: {size: 60s, idle: -1s}\n", "window.idle: " },
+    { "state: {interval: 5s}\n", "t.yaml:1:8: state: missing required key 'dir'" },
+    { "state: {dir: s, interval: 0s}\n", "state.interval: must be longer than 0, got 0s" },
+    { "source: {follow: true}\n",
+      "t.yaml:1:18: source.follow: follow needs source.file naming a file" },
+    { "source: {file: '-', follow: yes}\n", "source.follow: follow needs source.file" },
+    { "rules:\n  - {check: row_count, min: 1, action: block}\n",
+      "t.yaml:2:5: rules[0].action: row_count is checked once per window, so it cannot block" },
     { "contracts:\n  - {name: sla, owner: me}\n",
       "t.yaml:2:5: contracts[0]: give at least one of min_score, min_completeness, max_freshness" },
     { "contracts:\n  - {name: sla, min_score: 150}\n",
@@ -1127,7 +1174,9 @@ static void test_bad_configs(void **state)
         assay_config *c = NULL;
         assay_error err = { 0 };
         const char *y = bad_configs[i].yaml;
-        int rc = assay_config_parse(y, strlen(y), "t.yaml", &c, &err);
+        /* keys this build rejects outright are still parsed here, so their own errors
+         * stay tested for the build that implements them */
+        int rc = assay_config__parse_all(y, strlen(y), "t.yaml", &c, &err);
         if (rc != -EINVAL || c != NULL || !strstr(err.msg, bad_configs[i].want)) {
             fprintf(stderr, "bad_configs[%zu]:\n%s\n  want: %s\n  got (rc %d): %s\n\n", i, y,
                     bad_configs[i].want, rc, err.msg);
@@ -1137,6 +1186,47 @@ static void test_bad_configs(void **state)
     }
     if (failed)
         fail_msg("%zu of %zu bad configs were not rejected with the expected message", failed, n);
+}
+
+/* Keys of the design that this build does not implement are rejected by the loader,
+ * at their position, never accepted and ignored. */
+static const struct bad later_keys[] = {
+    { "kafka: {bootstrap.servers: 'x:1'}\n", "t.yaml:1:1: kafka: not supported in this build yet" },
+    { "source: {kafka: {topic: t}}\n",
+      "t.yaml:1:10: source.kafka: not supported in this build yet" },
+    { "source: {file: a.csv, null_values: [NA]}\n",
+      "t.yaml:1:23: source.null_values: not supported in this build yet" },
+    { "asset: a\nalerts: {resolve_after: 2}\n",
+      "t.yaml:2:1: alerts: not supported in this build yet" },
+    { "impact: {revenue_column: amount}\n", "t.yaml:1:1: impact: not supported in this build yet" },
+    { "contracts:\n  - {name: sla, min_score: 90}\n",
+      "t.yaml:1:1: contracts: not supported in this build yet" },
+    { "http: {listen: '127.0.0.1:9464'}\n", "t.yaml:1:1: http: not supported in this build yet" },
+    { "history: {sqlite: h.db}\n", "t.yaml:1:1: history: not supported in this build yet" },
+    { "sinks: {alerts: {file: a.ndjson}}\n",
+      "t.yaml:1:9: sinks.alerts: not supported in this build yet" },
+    { "sinks: {scores: {kafka: {topic: s}}}\n",
+      "t.yaml:1:18: sinks.scores.kafka: not supported in this build yet" },
+    { "sinks: {quarantine: [{file: q}, {alertmanager: {url: 'http://x'}}]}\n",
+      "t.yaml:1:34: sinks.quarantine[1].alertmanager: not supported in this build yet" },
+};
+
+static void test_later_keys(void **state)
+{
+    for (size_t i = 0; i < ASSAY_ARRAY_LEN(later_keys); i++) {
+        assay_config *c = NULL;
+        assay_error err = { 0 };
+        const char *y = later_keys[i].yaml;
+        int rc = assay_config_parse(y, strlen(y), "t.yaml", &c, &err);
+        if (rc != -EINVAL || c != NULL || !strstr(err.msg, later_keys[i].want))
+            fail_msg("later_keys[%zu]: %s\n  want: %s\n  got (rc %d): %s", i, y, later_keys[i].want,
+                     rc, err.msg);
+        /* ... and the same text parses where later keys are allowed (test hook) */
+        rc = assay_config__parse_all(y, strlen(y), "t.yaml", &c, &err);
+        if (rc != 0)
+            fail_msg("later_keys[%zu] does not parse with the hook: %s", i, err.msg);
+        assay_config_free(c);
+    }
 }
 
 /* ---------------------------------------------------------------- reference */
@@ -1251,7 +1341,7 @@ int main(void)
         cmocka_unit_test(test_sections),       cmocka_unit_test(test_relative_paths),
         cmocka_unit_test(test_json_input),     cmocka_unit_test(test_examples),
         cmocka_unit_test(test_load_errors),    cmocka_unit_test(test_bad_configs),
-        cmocka_unit_test(test_reference),
+        cmocka_unit_test(test_reference),      cmocka_unit_test(test_later_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,6 +14,11 @@ static inline void assay_bit_set(uint64_t *bm, size_t i)
     bm[i >> 6] |= (uint64_t)1 << (i & 63);
 }
 
+static inline void assay_bit_clear(uint64_t *bm, size_t i)
+{
+    bm[i >> 6] &= ~((uint64_t)1 << (i & 63));
+}
+
 static inline bool assay_bit_get(const uint64_t *bm, size_t i)
 {
     return (bm[i >> 6] >> (i & 63)) & 1;

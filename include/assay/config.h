@@ -72,7 +72,8 @@ typedef enum assay_sink_kind {
     ASSAY_SINK_NONE = 0,
     ASSAY_SINK_FILE,
     ASSAY_SINK_KAFKA,
-    ASSAY_SINK_STDOUT
+    ASSAY_SINK_STDOUT,
+    ASSAY_SINK_ALERTMANAGER
 } assay_sink_kind;
 
 /* Where a value came from in the config file, for later error messages. */
@@ -126,10 +127,19 @@ typedef struct assay_rule_config {
 
 typedef struct assay_sink_config {
     assay_sink_kind kind;
-    char *path;   /* file (resolved relative to the config file's directory) */
-    char *topic;  /* kafka */
-    char *format; /* "json" (default, set for every kind but NONE) | "flatbuffers" */
+    char *path;         /* file (resolved relative to the config file's directory) */
+    char *topic;        /* kafka */
+    char *format;       /* "json" (default, set for every kind but NONE) | "flatbuffers" */
+    char *kafka_format; /* kafka.format */
+    char *url;          /* alertmanager */
+    assay_config_pos pos;
 } assay_sink_config;
+
+/* One output's sinks (a single sink or a list in the config). */
+typedef struct assay_sink_list {
+    assay_sink_config *v;
+    size_t n;
+} assay_sink_list;
 
 typedef struct assay_contract_config {
     char *name, *owner;
@@ -153,6 +163,7 @@ typedef struct assay_config {
         char delimiter; /* default ',' */
         char quote;     /* default '"' */
         bool header;    /* default true */
+        bool follow;    /* keep reading as the file grows; reopen on rotation */
     } source;
 
     char **kafka_keys, **kafka_values; /* librdkafka properties, in file order; values are
@@ -163,8 +174,10 @@ typedef struct assay_config {
     size_t ncolumns;
 
     char *event_time;
+    assay_config_pos event_time_pos;
     struct {
         int64_t size_us, slide_us, lateness_us; /* defaults 60s, = size, 0 */
+        int64_t idle_us;                        /* default 30s */
     } window;
 
     assay_rule_config *rules;
@@ -200,8 +213,18 @@ typedef struct assay_config {
     size_t ncontracts;
 
     struct {
-        assay_sink_config scores, alerts, quarantine, clean;
+        assay_sink_list scores, alerts, quarantine, clean;
     } sinks;
+
+    struct {
+        char *dir;           /* NULL: no checkpoints */
+        int64_t interval_us; /* default 10s */
+    } state;
+
+    struct {
+        char *sqlite;
+        int64_t retention_us;
+    } history;
 
     struct {
         char *listen; /* NULL when no http: section */
@@ -211,8 +234,9 @@ typedef struct assay_config {
     struct {
         uint64_t max_row_bytes; /* 1 MiB */
         uint64_t max_fields;    /* 4096 */
-        uint64_t unique_memory; /* 1 GiB: per unique rule across all shards */
+        uint64_t unique_memory; /* 1 GiB: per unique rule and window */
         uint64_t samples;       /* sample failures kept per rule (5) */
+        uint64_t empty_windows; /* longest run of empty windows emitted one by one (10000) */
     } limits;
 } assay_config;
 
@@ -222,6 +246,11 @@ ASSAY_API int assay_config_load(const char *path, assay_config **out, assay_erro
 /* Same from memory; name is used in messages (and for relative paths). */
 ASSAY_API int assay_config_parse(const char *text, size_t len, const char *name, assay_config **out,
                                  assay_error *err);
+
+/* The same, but keys this build does not implement yet are parsed instead of rejected
+ * (for tests of the parser; the product always rejects them). */
+ASSAY_API int assay_config__parse_all(const char *text, size_t len, const char *name,
+                                      assay_config **out, assay_error *err);
 
 /* A config with every default and no rules (for `profile` and `bench`). */
 ASSAY_API int assay_config_default(assay_config **out);

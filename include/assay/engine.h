@@ -1,7 +1,11 @@
 /*
- * assay/engine.h - one pass over files: frame, split, parse the needed columns, run
- * every rule on N shared-nothing shards, merge, score. `assay check` is a thin CLI
- * around assay_engine_check().
+ * assay/engine.h - the pipeline: a source's chunks go to N shared-nothing shards that
+ * frame, split and parse the needed columns and run every rule into partial window
+ * state; the aggregator folds the partials in stream order into event-time windows,
+ * closes them as the watermark passes, scores them and hands the results to the
+ * outputs. `assay check` is the same pipeline with one window over the whole input
+ * (assay_engine_check); `assay run` places rows in windows and writes one score
+ * record per closed window to the configured sinks (assay_engine_run).
  */
 #ifndef ASSAY_ENGINE_H
 #define ASSAY_ENGINE_H
@@ -14,6 +18,8 @@
 #define ASSAY_BAD_SAMPLES      20  /* bad rows kept with line and reason */
 
 typedef void (*assay_progress_fn)(void *ctx, uint64_t bytes, uint64_t total, uint64_t rows);
+
+struct assay_result;
 
 typedef struct assay_engine_options {
     const assay_config *cfg;
@@ -31,6 +37,13 @@ typedef struct assay_engine_options {
     size_t mem_len;
     assay_progress_fn progress; /* called from the reading thread, about 4 times a second */
     void *progress_ctx;
+
+    /* assay run */
+    bool from_beginning;      /* ignore a checkpoint's position: start over */
+    volatile const int *stop; /* set (by a signal handler) to stop gracefully */
+    /* called after each closed window was written to the sinks (terminal lines) */
+    void (*on_window)(void *ctx, const struct assay_result *w);
+    void *on_window_ctx;
 } assay_engine_options;
 
 ASSAY_API void assay_engine_options_default(assay_engine_options *o);
@@ -144,10 +157,18 @@ typedef struct assay_anomaly_result {
 } assay_anomaly_result;
 
 typedef struct assay_result {
+    /* a window of `assay run` (windowed), or the whole input (check, profile) */
+    bool windowed;
+    int64_t window;                   /* index k: the window covers [k * slide, k * slide + size) */
+    int64_t window_start, window_end; /* microseconds since the epoch */
+    char id[17];                      /* hex of a hash of asset and window start */
+    uint64_t late_rows;               /* rows whose windows had all closed, counted here */
+
     char **files;
     size_t nfiles;
     assay_format format;
-    uint64_t rows;  /* data rows, bad ones included */
+    uint64_t rows;  /* data rows, bad ones included (a window: its on-time rows and the
+                     * bad rows counted in it) */
     uint64_t bytes; /* input bytes */
     double seconds; /* wall time of the pass */
     unsigned threads;
@@ -184,6 +205,39 @@ typedef struct assay_result {
  * looked like), or a negative code with err set for usage/config/I-O errors. */
 ASSAY_API int assay_engine_check(const assay_engine_options *o, assay_result **out,
                                  assay_error *err);
+
+/* A row routed to the quarantine output (rows failing a `block` rule, bad rows, rows
+ * without a usable event time). */
+typedef struct assay_quarantine_row {
+    const char *asset;
+    const char *const *rules;   /* names of what it failed: rules, parse_error, event_time */
+    const char *const *reasons; /* one reason per name */
+    size_t n;
+    const char *file;  /* the source file; NULL for other sources */
+    uint64_t line;     /* 1-based line where the row starts */
+    uint64_t row;      /* 1-based data row */
+    const char *value; /* the row's original bytes (no line terminator) */
+    size_t value_len;
+} assay_quarantine_row;
+
+/* What a run did, for the closing summary. */
+typedef struct assay_run_summary {
+    uint64_t rows, bytes, bad_rows, late_rows;
+    uint64_t clean_rows, quarantined_rows;
+    uint64_t windows, windows_skipped, windows_open; /* open: left in the checkpoint */
+    int64_t gap_from, gap_to; /* the first run of skipped windows (start times) */
+    uint64_t checkpoints;
+    bool resumed; /* started from a checkpoint */
+    bool stopped; /* ended by o->stop, not by the end of input */
+    double seconds;
+} assay_run_summary;
+
+/* Streaming: rows into event-time windows (o->cfg's window, event_time), one score
+ * record per closed window and the rows' routes to the sinks of o->cfg, checkpoints
+ * in state.dir. Returns at the end of input or when *o->stop is set (0), or on an
+ * error (negative, err set). */
+ASSAY_API int assay_engine_run(const assay_engine_options *o, assay_run_summary *sum,
+                               assay_error *err);
 ASSAY_API void assay_result_free(assay_result *r);
 
 /* The exit status `assay check` gives this result: 0 pass, 1 a rule breached or rows

@@ -23,8 +23,8 @@ ASSAY_API int assay_hashset_insert(assay_hashset *s, uint64_t key, uint64_t val,
 
 /* Batched insert of n keys: res[i] gets what insert() would return for key i,
  * processed in order (so a key repeated inside the batch is new only once). Prefetches
- * ahead; returns the number of new keys, or -ENOSPC once the cap is hit (res of the
- * keys not processed is set to -ENOSPC). */
+ * ahead. A full table (cap reached) still finds the keys it holds: res is 0 for those
+ * and -ENOSPC only for new keys it cannot take. Returns the number of new keys. */
 ASSAY_API int64_t assay_hashset_insert_batch(assay_hashset *s, const uint64_t *keys,
                                              const uint64_t *vals, size_t n, int8_t *res);
 

@@ -19,6 +19,9 @@ typedef struct assay_hll assay_hll;
 ASSAY_API int assay_hll_new(assay_hll **out, unsigned p);
 ASSAY_API void assay_hll_free(assay_hll *h);
 ASSAY_API unsigned assay_hll_precision(const assay_hll *h);
+/* Empty the sketch, keeping its memory, for reuse; dense: start in the dense form
+ * (no sparse phase: cheaper when many values are expected). */
+ASSAY_API void assay_hll_reset(assay_hll *h, bool dense);
 
 /* Add one hash / n hashes. Never fails: memory for the dense form is allocated at
  * creation's worst case or the sketch stays correct in sparse form. */

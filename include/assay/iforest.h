@@ -82,6 +82,14 @@ ASSAY_API int assay_iforest_flag_threshold(const assay_iforest *f, double *out);
 /* Rows scored while a flag threshold was in force (the rows flags can be set on). */
 ASSAY_API uint64_t assay_iforest_judged(const assay_iforest *f);
 
+/* The whole forest - options, trees, sliding window, PRNG, score history and
+ * threshold - in the assay/sketch.h serialized form, so a restored forest scores and
+ * learns exactly as the original would have (checkpoints). *buf is malloc'd. The
+ * deserializer checks sizes and every tree link before anything uses them. */
+ASSAY_API int assay_iforest_serialize(const assay_iforest *f, uint8_t **buf, size_t *len);
+ASSAY_API int assay_iforest_deserialize(const uint8_t *buf, size_t len, assay_iforest **out,
+                                        assay_error *err);
+
 /* Average unsuccessful-search path length of a BST of n points (Liu et al. 2008, eq. 1):
  * c(n) = 2H(n-1) - 2(n-1)/n, H(i) ~ ln(i) + 0.5772156649; c(2) = 1, c(n <= 1) = 0. */
 ASSAY_API double assay_iforest_c(double n);

@@ -31,6 +31,17 @@ typedef struct assay_reader_options {
     bool force_plain;         /* use read(2) even when io_uring works */
     assay_row_end_fn row_end; /* required: the format's row boundary finder */
     void *row_end_ctx;
+    /* Resume: start in file start_file at byte start_offset (a row boundary of a
+     * regular file) with chunk sequence number start_seq. Reads keep the grid of an
+     * uninterrupted run (buffer k of a file at offset k * buffer_size), so the chunks
+     * after the resume point are the ones that run would have cut. */
+    uint32_t start_file;
+    uint64_t start_offset;
+    uint64_t start_seq;
+    /* Pipes and terminals: hand out the complete rows read so far when no more input is
+     * ready, instead of waiting for a full buffer (a live stream must not wait for 4 MiB
+     * before its rows are seen). Chunks then depend on timing. */
+    bool stream;
 } assay_reader_options;
 
 ASSAY_API void assay_reader_options_default(assay_reader_options *o);
@@ -51,7 +62,8 @@ typedef struct assay_chunk {
      * '\n' (quote state reset). The engine reports it as one bad row. */
     bool oversized;
     uint64_t skipped;
-    void *priv; /* the reader's; do not touch */
+    int64_t arrival_us; /* wall clock when the chunk was handed out (processing time) */
+    void *priv;         /* the reader's (or the source's); do not touch */
 } assay_chunk;
 
 typedef struct assay_reader assay_reader;
@@ -63,6 +75,11 @@ ASSAY_API int assay_reader_open(assay_reader **out, const char *const *paths, si
  * -EAGAIN when every buffer is out (release some and call again), or another negative
  * code with err naming the file on an I/O error. */
 ASSAY_API int assay_reader_next(assay_reader *r, assay_chunk *out, assay_error *err);
+
+/* Wait up to timeout_ms (-1: forever) until next() can go on without blocking on a
+ * pipe: 1 when it can (rows are buffered, input is ready, or the input is a regular
+ * file), 0 on timeout. */
+ASSAY_API int assay_reader_wait(assay_reader *r, int timeout_ms);
 
 /* Give a chunk's buffer back to the pool. */
 ASSAY_API void assay_reader_release(assay_reader *r, const assay_chunk *c);

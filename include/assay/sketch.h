@@ -27,6 +27,7 @@ typedef enum assay_sketch_kind {
     ASSAY_SKETCH_TDIGEST = 2,
     ASSAY_SKETCH_MOMENTS = 3,
     ASSAY_SKETCH_TOPK = 4,
+    ASSAY_SKETCH_IFOREST = 5,
 } assay_sketch_kind;
 
 /* Write the header for a payload of payload_len bytes into out[0..16). */

@@ -13,6 +13,8 @@ typedef struct assay_tdigest assay_tdigest;
 /* compression delta in [10, 10000]; -EINVAL outside. */
 ASSAY_API int assay_tdigest_new(assay_tdigest **out, double delta);
 ASSAY_API void assay_tdigest_free(assay_tdigest *t);
+/* Empty the digest, keeping its memory and delta, for reuse. */
+ASSAY_API void assay_tdigest_reset(assay_tdigest *t);
 
 /* Add one value / n values (buffered; merged in sorted batches). NaN is counted
  * separately and not inserted; +-inf are inserted (they sort to the ends). */

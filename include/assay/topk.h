@@ -20,6 +20,8 @@ typedef struct assay_topk_item {
  * counted as that prefix); default use: k = 64, max_value_len = 256. */
 ASSAY_API int assay_topk_new(assay_topk **out, uint32_t k, uint32_t max_value_len);
 ASSAY_API void assay_topk_free(assay_topk *t);
+/* Forget every value, keeping the memory, for reuse. */
+ASSAY_API void assay_topk_reset(assay_topk *t);
 
 /* Count one occurrence of value (hash = assay_hash_bytes of it, passed in because the
  * caller usually has it already). */

@@ -305,13 +305,8 @@ int64_t assay_hashset_insert_batch(assay_hashset *s, const uint64_t *keys, const
         if (i + PREFETCH_AHEAD < n)
             __builtin_prefetch(&s->slots[home(s, fix_key(keys[i + PREFETCH_AHEAD]))], 1, 3);
         int r = insert_fixed(s, fix_key(keys[i]), vals[i], NULL);
-        if (ASSAY_UNLIKELY(r < 0)) {
-            for (size_t j = i; j < n; j++)
-                res[j] = (int8_t)r;
-            return r;
-        }
         res[i] = (int8_t)r;
-        added += r;
+        added += r > 0;
     }
     return added;
 }

@@ -1,11 +1,12 @@
 /*
  * anomaly.c - the streaming isolation forest inside a pass (config `anomaly:`).
  *
- * Each shard owns one forest (src/sketch/iforest.c) over the numeric columns listed
- * in anomaly.columns, seeded by anomaly.seed and the shard number, and feeds it the
- * rows of its chunks in order: a shard gets every N-th chunk, so for a given number
- * of threads the rows each forest sees, and so every score, are the same from run to
- * run (shared-nothing, DESIGN section 1; a different N gives other forests).
+ * A forest (src/sketch/iforest.c) belongs to a partition, not to a shard: a Kafka
+ * partition, or for a file one of ASSAY_VPARTS virtual partitions (chunk k is in
+ * partition k mod 16). Each forest is seeded by anomaly.seed and its partition number
+ * and is fed the rows of its partition's chunks in order by the one shard that owns
+ * the partition (partition mod N). So what every forest sees, and so every score and
+ * every window's anomaly counts, are the same for any number of threads.
  *
  * Features: int, float, timestamp (microseconds) and bool (0/1) columns, as doubles.
  * A null, or a value that does not parse as the column's type, is a missing feature:
@@ -18,14 +19,15 @@
  * score is above the threshold implied by anomaly.contamination, learned by the
  * forest from its recent scores (iforest.c: assay_iforest_flag_threshold). The check
  * report gives the count of flagged rows, and as evidence the highest-scoring rows
- * (limits.samples of them, over all shards: score, row number, feature values).
- * Flags are evidence, not a rule: they do not change the exit status.
+ * (limits.samples of them, over all partitions: score, row number, feature values).
+ * Flags are evidence, not a rule: they do not change the exit status. The counts are
+ * kept per partial (the rows of one sub-pane of one chunk), so each window gets the
+ * anomalies of its own rows.
  *
- * --row-scores: the shard keeps each chunk's scores by row ordinal and hands them
- * back with the chunk (8 bytes a row, freed as the chunk is written); the
- * reading thread gets chunks back in input order and writes `row,score` lines, so
- * the file has one line per input row, in order, with no header: line k is row k.
- * Rows without a score (not ready, or bad) have an empty score field.
+ * --row-scores: the shard keeps each chunk's scores by row ordinal in the chunk's
+ * message (8 bytes a row); the pipeline gets chunks back in input order and writes
+ * `row,score` lines, so the file has one line per input row, in order, with no header:
+ * line k is row k. Rows without a score (not ready, or bad) have an empty score field.
  */
 #include <math.h>
 #include <stdio.h>
@@ -33,7 +35,6 @@
 #include <string.h>
 
 #include "assay/bitmap.h"
-#include "core/digits.h"
 #include "core/mix.h"
 #include "engine/engine_internal.h"
 
@@ -96,93 +97,159 @@ int assay_anomaly_shard_init(assay_engine *e, assay_shard *s)
 {
     if (!e->an_d)
         return 0;
-    assay_iforest_options o = e->an_opt;
-    /* independent seeds per shard from one configured seed */
-    o.seed = assay_mix64((e->an_opt.seed ^ ((uint64_t)s->id << 32)) + ASSAY_SPLITMIX_GAMMA);
-    if (assay_iforest_new(&s->an_forest, &o, NULL) < 0)
-        return -ENOMEM;
+    for (unsigned v = s->id; v < ASSAY_VPARTS; v += e->nshards) {
+        assay_iforest_options o = e->an_opt;
+        /* independent seeds per partition from one configured seed */
+        o.seed = assay_mix64((e->an_opt.seed ^ ((uint64_t)v << 32)) + ASSAY_SPLITMIX_GAMMA);
+        if (assay_iforest_new(&s->forests[v], &o, NULL) < 0)
+            return -ENOMEM;
+    }
     size_t cap = e->batch_rows;
     s->an_x = malloc(cap * e->an_d * sizeof(double));
     s->an_score = malloc(cap * sizeof(double));
     s->an_flag = malloc(ASSAY_BITMAP_WORDS(cap) * 8);
     s->an_row = malloc(cap * sizeof(uint32_t));
-    s->an_top = calloc(e->max_samples ? e->max_samples : 1, sizeof(an_sample));
-    s->an_vals = calloc((e->max_samples ? e->max_samples : 1) * e->an_d, sizeof(double));
-    if (!s->an_x || !s->an_score || !s->an_flag || !s->an_row || !s->an_top || !s->an_vals)
+    if (!s->an_x || !s->an_score || !s->an_flag || !s->an_row)
         return -ENOMEM;
-    for (size_t k = 0; k < e->max_samples; k++)
-        s->an_top[k].values = s->an_vals + k * e->an_d;
-    s->an_top_min = -INFINITY;
     return 0;
 }
 
 void assay_anomaly_shard_free(assay_shard *s)
 {
-    assay_iforest_free(s->an_forest);
+    for (unsigned v = 0; v < ASSAY_VPARTS; v++) {
+        assay_iforest_free(s->forests[v]);
+        s->forests[v] = NULL;
+    }
     free(s->an_x);
     free(s->an_score);
     free(s->an_flag);
     free(s->an_row);
-    free(s->an_top);
-    free(s->an_vals);
-    free(s->an_chunk);
 }
 
-/* Make room for chunk scores up to ordinal `ord` (exclusive), new slots NaN. */
-static int chunk_scores_reserve(assay_shard *s, uint32_t ord)
+assay_iforest *assay_anomaly_forest(const assay_engine *e, unsigned v)
 {
-    if (ord <= s->an_chunk_n)
+    if (!e->an_d || !e->shards)
+        return NULL;
+    return e->shards[v % e->nshards].forests[v];
+}
+
+/* ---------------------------------------------------------------------------------
+ * Per-partial counts and evidence
+ * ------------------------------------------------------------------------------- */
+
+int assay_anomaly_part_init(const assay_engine *e, an_part *a)
+{
+    memset(a, 0, sizeof(*a));
+    a->top_min = -INFINITY;
+    for (unsigned v = 0; v < ASSAY_VPARTS; v++)
+        a->thr[v] = NAN;
+    if (!e->an_d)
         return 0;
-    if (ord > s->an_chunk_cap) {
-        size_t cap = ASSAY_MAX((size_t)ord, 2 * s->an_chunk_cap);
-        cap = ASSAY_MAX(cap, (size_t)4096);
-        double *p = realloc(s->an_chunk, cap * sizeof(double));
-        if (!p)
-            return -ENOMEM;
-        s->an_chunk = p;
-        s->an_chunk_cap = cap;
-    }
-    for (uint32_t i = s->an_chunk_n; i < ord; i++)
-        s->an_chunk[i] = NAN;
-    s->an_chunk_n = ord;
+    size_t S = e->max_samples ? e->max_samples : 1;
+    a->top = calloc(S, sizeof(an_sample));
+    a->vals = calloc(S * e->an_d, sizeof(double));
+    if (!a->top || !a->vals)
+        return -ENOMEM;
+    for (size_t k = 0; k < S; k++)
+        a->top[k].values = a->vals + k * e->an_d;
     return 0;
 }
 
-/* Keep the row among the max_samples highest scores (ties: the earlier row). */
-static void keep_top(assay_shard *s, size_t max, uint64_t pos, double score, const double *x)
+void assay_anomaly_part_reset(an_part *a)
 {
-    size_t d = s->e->an_d;
+    a->scored = a->not_ready = a->judged = a->flagged = 0;
+    a->ntop = 0;
+    a->top_min = -INFINITY;
+    for (unsigned v = 0; v < ASSAY_VPARTS; v++) {
+        a->thr[v] = NAN;
+        a->thr_seq[v] = 0;
+    }
+}
+
+void assay_anomaly_part_free(an_part *a)
+{
+    free(a->top);
+    free(a->vals);
+    a->top = NULL;
+    a->vals = NULL;
+}
+
+/* Keep the row among the max highest scores (ties: the earlier row). */
+static void keep_top(an_part *a, size_t d, size_t max, uint64_t pos, double score, const double *x)
+{
     size_t at;
-    if (s->an_ntop < max) {
-        at = s->an_ntop++;
+    if (max == 0)
+        return;
+    if (a->ntop < max) {
+        at = a->ntop++;
     } else {
-        if (max == 0)
-            return;
         at = 0;
-        for (size_t k = 1; k < s->an_ntop; k++) {
-            const an_sample *a = &s->an_top[k], *b = &s->an_top[at];
-            if (a->score < b->score || (a->score == b->score && a->pos > b->pos))
+        for (size_t k = 1; k < a->ntop; k++) {
+            const an_sample *p = &a->top[k], *q = &a->top[at];
+            if (p->score < q->score || (p->score == q->score && p->pos > q->pos))
                 at = k;
         }
-        const an_sample *w = &s->an_top[at];
+        const an_sample *w = &a->top[at];
         if (score < w->score || (score == w->score && pos > w->pos))
             return;
     }
-    s->an_top[at].pos = pos;
-    s->an_top[at].score = score;
-    memcpy(s->an_top[at].values, x, d * sizeof(double));
+    a->top[at].pos = pos;
+    a->top[at].score = score;
+    memcpy(a->top[at].values, x, d * sizeof(double));
     /* the smallest kept score: rows below it need no look at the list */
     double lo = INFINITY;
-    if (s->an_ntop == max)
-        for (size_t k = 0; k < s->an_ntop; k++)
-            lo = s->an_top[k].score < lo ? s->an_top[k].score : lo;
-    s->an_top_min = s->an_ntop == max ? lo : -INFINITY;
+    if (a->ntop == max)
+        for (size_t k = 0; k < a->ntop; k++)
+            lo = a->top[k].score < lo ? a->top[k].score : lo;
+    a->top_min = a->ntop == max ? lo : -INFINITY;
 }
 
-int assay_anomaly_batch(assay_shard *s, uint32_t n)
+void assay_anomaly_part_merge(const assay_engine *e, an_part *dst, const an_part *src,
+                              uint64_t row_base)
+{
+    dst->scored += src->scored;
+    dst->not_ready += src->not_ready;
+    dst->judged += src->judged;
+    dst->flagged += src->flagged;
+    for (unsigned v = 0; v < ASSAY_VPARTS; v++)
+        if (!isnan(src->thr[v]) && (isnan(dst->thr[v]) || src->thr_seq[v] >= dst->thr_seq[v])) {
+            dst->thr[v] = src->thr[v];
+            dst->thr_seq[v] = src->thr_seq[v];
+        }
+    for (size_t k = 0; k < src->ntop; k++) {
+        const an_sample *x = &src->top[k];
+        uint64_t pos = row_base == UINT64_MAX ? x->pos : row_base + POS_ORD(x->pos) + 1;
+        if (x->score >= dst->top_min)
+            keep_top(dst, e->an_d, e->max_samples, pos, x->score, x->values);
+    }
+}
+
+/* Make room for row scores up to ordinal `ord` (exclusive), new slots NaN. */
+static int scores_reserve(chunk_msg *m, uint32_t ord)
+{
+    if (ord <= m->nscores)
+        return 0;
+    if (ord > m->scores_cap) {
+        size_t cap = ASSAY_MAX((size_t)ord, 2 * (size_t)m->scores_cap);
+        cap = ASSAY_MAX(cap, (size_t)4096);
+        double *p = realloc(m->scores, cap * sizeof(double));
+        if (!p)
+            return -ENOMEM;
+        m->scores = p;
+        m->scores_cap = (uint32_t)cap;
+    }
+    for (uint32_t i = m->nscores; i < ord; i++)
+        m->scores[i] = NAN;
+    m->nscores = ord;
+    return 0;
+}
+
+int assay_anomaly_batch(assay_shard *s, chunk_msg *m, uint32_t n)
 {
     const assay_engine *e = s->e;
     size_t d = e->an_d;
+    unsigned v = (unsigned)(m->chunk.seq % ASSAY_VPARTS);
+    assay_iforest *f = s->forests[v];
     /* rows the parser and the UTF-8 check kept, in order, as a row-major matrix */
     uint32_t k = 0;
     for (size_t i = assay_bitmap_next(s->ok, 0, n); i < n; i = assay_bitmap_next(s->ok, i + 1, n))
@@ -192,58 +259,63 @@ int assay_anomaly_batch(assay_shard *s, uint32_t n)
         const uint64_t *nul = s->null[c], *inv = s->invalid[c];
         double *x = s->an_x + j;
         if (s->f64[c]) {
-            const double *v = s->f64[c];
+            const double *val = s->f64[c];
             for (uint32_t r = 0; r < k; r++) {
                 uint32_t i = s->an_row[r];
-                x[r * d] = (assay_bit_get(nul, i) || assay_bit_get(inv, i)) ? NAN : v[i];
+                x[r * d] = (assay_bit_get(nul, i) || assay_bit_get(inv, i)) ? NAN : val[i];
             }
         } else {
-            const int64_t *v = s->i64[c];
+            const int64_t *val = s->i64[c];
             for (uint32_t r = 0; r < k; r++) {
                 uint32_t i = s->an_row[r];
-                x[r * d] = (assay_bit_get(nul, i) || assay_bit_get(inv, i)) ? NAN : (double)v[i];
+                x[r * d] = (assay_bit_get(nul, i) || assay_bit_get(inv, i)) ? NAN : (double)val[i];
             }
         }
     }
-    assay_iforest_process(s->an_forest, s->an_x, k, s->an_score, s->an_flag);
+    uint64_t judged0 = assay_iforest_judged(f);
+    assay_iforest_process(f, s->an_x, k, s->an_score, s->an_flag);
+    /* once a forest has a threshold it keeps one: the judged rows are the last ones */
+    uint64_t judged = assay_iforest_judged(f) - judged0;
+    double thr = NAN;
+    bool has_thr = assay_iforest_flag_threshold(f, &thr) == 0;
 
-    if (e->row_scores && k && chunk_scores_reserve(s, s->rs.row_ord[s->an_row[k - 1]] + 1) < 0)
+    if (e->row_scores && k && scores_reserve(m, s->rs.row_ord[s->an_row[k - 1]] + 1) < 0)
         return -ENOMEM;
+    uint32_t ready = 0;
+    for (uint32_t r = 0; r < k; r++)
+        ready += !isnan(s->an_score[r]);
+    uint32_t seen = 0;
     for (uint32_t r = 0; r < k; r++) {
+        uint32_t i = s->an_row[r];
         double sc = s->an_score[r];
+        if (e->row_scores && !isnan(sc))
+            m->scores[s->rs.row_ord[i]] = sc;
+        uint32_t pi = s->pidx[i];
+        an_part *a = pi == UINT32_MAX ? NULL : &m->parts[pi]->an;
         if (isnan(sc)) {
-            s->an_not_ready++;
+            if (a)
+                a->not_ready++;
             continue;
         }
-        uint32_t i = s->an_row[r];
-        s->an_scored++;
-        s->an_flagged += (s->an_flag[r >> 6] >> (r & 63)) & 1;
-        if (sc >= s->an_top_min)
-            keep_top(s, e->max_samples, s->pos[i], sc, s->an_x + (size_t)r * d);
-        if (e->row_scores)
-            s->an_chunk[s->rs.row_ord[i]] = sc;
+        seen++;
+        if (!a)
+            continue;
+        a->scored++;
+        a->judged += seen > ready - judged;
+        a->flagged += (s->an_flag[r >> 6] >> (r & 63)) & 1;
+        if (has_thr) {
+            a->thr[v] = thr;
+            a->thr_seq[v] = m->chunk.seq + 1;
+        }
+        if (sc >= a->top_min)
+            keep_top(a, d, e->max_samples, s->pos[i], sc, s->an_x + (size_t)r * d);
     }
-    return 0;
-}
-
-int assay_anomaly_chunk_end(assay_shard *s, chunk_msg *m, uint32_t rows)
-{
-    if (!s->e->row_scores)
-        return 0;
-    int rc = chunk_scores_reserve(s, rows);
-    if (rc < 0)
-        return rc;
-    /* the buffer travels with the chunk; the reading thread frees it */
-    m->scores = s->an_chunk;
-    m->nscores = rows;
-    s->an_chunk = NULL;
-    s->an_chunk_n = s->an_chunk_cap = 0;
     return 0;
 }
 
 /* "0.123456" for a score in [0, 1]: six decimals by integer arithmetic (snprintf of a
  * double cost more than the forest on the reading thread). */
-static size_t put_score(char *p, double v)
+size_t assay_put_score(char *p, double v)
 {
     uint32_t u = (uint32_t)llround(v * 1e6);
     if (u > 1000000)
@@ -258,33 +330,6 @@ static size_t put_score(char *p, double v)
     return 8;
 }
 
-int assay_anomaly_absorb(assay_engine *e, chunk_msg *m)
-{
-    if (!e->row_scores || m->stop)
-        return 0;
-    char buf[1 << 14];
-    size_t len = 0;
-    int rc = 0;
-    for (uint32_t i = 0; i < m->nscores; i++) {
-        if (len > sizeof(buf) - 40) {
-            if (fwrite(buf, 1, len, e->row_scores) != len && rc == 0)
-                rc = errno ? -errno : -EIO;
-            len = 0;
-        }
-        len = (size_t)(assay_put_u64(buf + len, ++e->an_rows_written) - buf);
-        buf[len++] = ',';
-        if (!isnan(m->scores[i]))
-            len += put_score(buf + len, m->scores[i]);
-        buf[len++] = '\n';
-    }
-    if (len && fwrite(buf, 1, len, e->row_scores) != len && rc == 0)
-        rc = errno ? -errno : -EIO;
-    free(m->scores);
-    m->scores = NULL;
-    m->nscores = 0;
-    return rc;
-}
-
 static int cmp_top(const void *a, const void *b)
 {
     const an_sample *x = a, *y = b;
@@ -293,13 +338,12 @@ static int cmp_top(const void *a, const void *b)
     return (x->pos > y->pos) - (x->pos < y->pos);
 }
 
-int assay_anomaly_merge(assay_engine *e, assay_result *res, const uint64_t *rows_before,
-                        assay_error *err)
+int assay_anomaly_fill_result(const assay_engine *e, const an_part *src, assay_anomaly_result *a,
+                              assay_error *err)
 {
     size_t d = e->an_d;
     if (!d)
         return 0;
-    assay_anomaly_result *a = &res->anomaly;
     const assay_config *cfg = e->cfg;
     a->enabled = true;
     a->ncolumns = d;
@@ -317,33 +361,23 @@ int assay_anomaly_merge(assay_engine *e, assay_result *res, const uint64_t *rows
     a->window = e->an_opt.window;
     a->refresh = e->an_opt.refresh;
     a->contamination = cfg->anomaly.contamination;
-    a->threshold = NAN;
+    a->scored = src->scored;
+    a->not_ready = src->not_ready;
+    a->anomalies = src->flagged;
+    a->judged = src->judged;
     double thr_sum = 0;
     unsigned thr_n = 0;
-    size_t ncand = 0;
-    for (unsigned k = 0; k < e->nshards; k++) {
-        const assay_shard *s = &e->shards[k];
-        a->scored += s->an_scored;
-        a->not_ready += s->an_not_ready;
-        a->anomalies += s->an_flagged;
-        a->judged += assay_iforest_judged(s->an_forest);
-        ncand += s->an_ntop;
-        double t;
-        if (assay_iforest_flag_threshold(s->an_forest, &t) == 0)
-            thr_sum += t, thr_n++;
-    }
-    if (thr_n)
-        a->threshold = thr_sum / thr_n;
+    for (unsigned v = 0; v < ASSAY_VPARTS; v++)
+        if (!isnan(src->thr[v]))
+            thr_sum += src->thr[v], thr_n++;
+    a->threshold = thr_n ? thr_sum / thr_n : NAN;
     a->rate = a->judged ? (double)a->anomalies / (double)a->judged : 0;
-    an_sample *cand = calloc(ncand ? ncand : 1, sizeof(an_sample));
+    an_sample *cand = calloc(src->ntop ? src->ntop : 1, sizeof(an_sample));
     if (!cand)
         goto oom;
-    ncand = 0;
-    for (unsigned k = 0; k < e->nshards; k++)
-        for (size_t i = 0; i < e->shards[k].an_ntop; i++)
-            cand[ncand++] = e->shards[k].an_top[i];
-    qsort(cand, ncand, sizeof(an_sample), cmp_top);
-    a->nsamples = ASSAY_MIN(ncand, e->max_samples);
+    memcpy(cand, src->top, src->ntop * sizeof(an_sample));
+    qsort(cand, src->ntop, sizeof(an_sample), cmp_top);
+    a->nsamples = src->ntop;
     a->samples = calloc(a->nsamples ? a->nsamples : 1, sizeof(assay_anomaly_sample));
     if (!a->samples) {
         free(cand);
@@ -351,7 +385,7 @@ int assay_anomaly_merge(assay_engine *e, assay_result *res, const uint64_t *rows
     }
     for (size_t i = 0; i < a->nsamples; i++) {
         assay_anomaly_sample *o = &a->samples[i];
-        o->row = rows_before[POS_SEQ(cand[i].pos)] + POS_ORD(cand[i].pos) + 1;
+        o->row = cand[i].pos;
         o->score = cand[i].score;
         o->values = malloc(d * sizeof(double));
         if (!o->values) {

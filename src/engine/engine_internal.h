@@ -1,7 +1,13 @@
 /*
- * engine_internal.h - state shared by engine.c (setup, dispatch, merge) and shard.c
- * (per-shard batch processing). A shard owns everything it writes; the engine reads
- * shard state only after joining the shard's thread.
+ * engine_internal.h - state shared by the pipeline's stages: the job (schema, compiled
+ * rules, window spec), the shards that turn chunks into partial window state, the
+ * messages that carry chunks there and back, and the partial state itself.
+ *
+ * Ownership: a chunk message belongs to one thread at a time - the pipeline thread
+ * fills it, a shard processes it, the pipeline thread folds it back (aggregator.c) and
+ * reuses it. Everything a shard computes travels in the message; shards keep no window
+ * state of their own (their only long-lived state is the isolation forests of the
+ * partitions they own).
  */
 #ifndef ASSAY_ENGINE_INTERNAL_H
 #define ASSAY_ENGINE_INTERNAL_H
@@ -11,16 +17,23 @@
 #include "assay/config.h"
 #include "assay/csv.h"
 #include "assay/engine.h"
+#include "assay/hashset.h"
 #include "assay/hll.h"
 #include "assay/iforest.h"
 #include "assay/moments.h"
 #include "assay/ndjson.h"
-#include "assay/tdigest.h"
-#include "assay/topk.h"
 #include "assay/reader.h"
 #include "assay/regex.h"
+#include "assay/tdigest.h"
+#include "assay/topk.h"
+#include "assay/window.h"
 #include "core/ring.h"
 #include "rules/rules.h"
+
+/* Virtual partitions of a file: chunk k belongs to partition k mod ASSAY_VPARTS and
+ * each partition has its own isolation forest, owned by shard (partition mod N). So
+ * what each forest sees does not depend on the number of threads. */
+#define ASSAY_VPARTS 16
 
 typedef struct assay_infer_count {
     uint64_t nonnull, as_int, as_float, as_ts, as_bool;
@@ -43,85 +56,184 @@ typedef struct assay_schema {
     uint32_t *nsamples;
 } assay_schema;
 
-/* Row position: chunk sequence number in the high 32 bits, row ordinal in the chunk
- * in the low 32. Sorting positions sorts rows in input order, whatever shard saw them. */
+/* Row position inside the pipeline: chunk sequence number in the high 32 bits, row
+ * ordinal in the chunk in the low 32 (sorting positions sorts rows in input order).
+ * The aggregator turns them into 1-based row numbers as chunks come back. */
 #define POS(seq, ord) (((uint64_t)(seq) << 32) | (uint32_t)(ord))
 #define POS_SEQ(p)    ((uint32_t)((p) >> 32))
 #define POS_ORD(p)    ((uint32_t)(p))
 
-/* One chunk's order-sensitive sketches of one column, handed back with the chunk:
- * the reading thread folds them into the run's sketches as chunks return, which is
- * chunk order: the result is the same for any number of shards. */
-typedef struct chunk_sketch {
-    uint64_t seq;
-    uint32_t col;
-    assay_moments mom;
-    uint8_t *td; /* serialized t-digest, or NULL */
-    size_t td_len;
-    uint8_t *topk; /* serialized top-k, or NULL */
-    size_t topk_len;
-} chunk_sketch;
+/* ---------------------------------------------------------------------------------
+ * Partial window state
+ * ------------------------------------------------------------------------------- */
 
-typedef struct chunk_msg {
-    assay_chunk chunk;
-    size_t start;          /* parse from here (after a CSV header) */
-    uint32_t header_lines; /* '\n' bytes before start */
-    bool stop;             /* no more chunks */
-    chunk_sketch *cks;     /* filled by the shard at the chunk's end (profile) */
-    uint32_t ncks;
-    double *scores; /* anomaly score per row ordinal (NaN: none), for --row-scores */
-    uint32_t nscores;
-} chunk_msg;
-
-typedef struct chunk_stat {
-    uint64_t seq;
-    uint32_t file;
-    uint32_t rows;               /* data rows (ordinals), bad ones included */
-    uint64_t lines;              /* '\n' bytes in the chunk, header included */
-    uint64_t offset, len, start; /* to re-read a row for a sample */
-} chunk_stat;
-
+/* A failing row kept as evidence: its position (a POS in a chunk's partial, a 1-based
+ * row number once folded) and a copy of its value (NULL = null). */
 typedef struct pos_sample {
     uint64_t pos;
-    char *value; /* NULL = null value */
-    bool fetch;  /* value must be re-read from the input (cross-shard duplicate) */
+    char *value;
 } pos_sample;
 
-typedef struct rule_acc {
+typedef struct part_rule {
     uint64_t evaluated, failed;
-    pos_sample *samples; /* the first `limits.samples` failures this shard saw */
-    size_t nsamples;
-} rule_acc;
+    pos_sample *samples; /* the first `limits.samples` failures, by position */
+    uint32_t nsamples;
+} part_rule;
+
+/* One column's counts and profile sketches. Sketches are created on first use and
+ * reset (not freed) for reuse. In a chunk's partial the distinct-value hashes are
+ * buffered first (hb) and only a column with many values gets a dense HyperLogLog:
+ * a chunk's sketch would otherwise spend its first 16k values in the sparse form,
+ * which costs 20x a dense update. */
+#define PART_HB_MAX 1024
+
+typedef struct col_profile {
+    uint64_t count, nulls, invalid; /* rows seen, nulls, non-null values not of the type */
+    assay_hll *hll;
+    uint64_t *hb; /* buffered hashes (chunk partials); NULL in accumulators */
+    uint32_t hn;
+    bool hll_used;     /* hll holds values (else only hb does) */
+    assay_tdigest *td; /* numeric columns */
+    assay_moments mom; /* numeric columns */
+    assay_topk *topk;  /* string and bool columns */
+    char *smin, *smax; /* strings: bytewise smallest / largest value */
+    uint32_t smin_len, smax_len, smin_cap, smax_cap;
+    bool has_s;
+    uint64_t len_min, len_max, len_sum, len_n;
+} col_profile;
+
+/* One of the highest-scoring rows (anomaly evidence). */
+typedef struct an_sample {
+    uint64_t pos; /* as pos_sample.pos */
+    double score;
+    double *values; /* the row's features as fed to the forest (NaN = missing) */
+} an_sample;
+
+typedef struct an_part {
+    uint64_t scored, not_ready, judged, flagged;
+    an_sample *top; /* highest scores (limits.samples), unordered */
+    double *vals;   /* their values, d per sample */
+    size_t ntop;
+    double top_min; /* smallest score in a full `top`; -inf before */
+    /* the flag threshold each partition's forest had at its last row here, and the
+     * chunk (seq + 1) that row came from: the latest one wins when merging */
+    double thr[ASSAY_VPARTS];
+    uint64_t thr_seq[ASSAY_VPARTS];
+} an_part;
+
+/* The state of some rows of one sub-pane (see src/window/window.c): a chunk's rows of
+ * (pane, first) in a chunk partial, or everything folded so far in an accumulator. */
+typedef struct assay_partial {
+    int64_t pane, first; /* key: pane, first window the rows count in */
+    uint64_t rows;       /* rows (good and on time so far as the chunk can tell) */
+    part_rule *rules;    /* [nrules] */
+    col_profile *cols;   /* [ncols] */
+    an_part an;
+    bool folded; /* accumulator: samples hold row numbers */
+} assay_partial;
+
+typedef struct assay_engine assay_engine;
+
+/* src/window/partial.c */
+int assay_partial_init(const assay_engine *e, assay_partial *p, bool chunk);
+void assay_partial_reset(const assay_engine *e, assay_partial *p, int64_t pane, int64_t first);
+void assay_partial_free(const assay_engine *e, assay_partial *p);
+/* dst += src. row_base: rows before src's chunk (src is a chunk partial; its positions
+ * become row numbers), or UINT64_MAX when src is an accumulator already. */
+int assay_partial_merge(const assay_engine *e, assay_partial *dst, const assay_partial *src,
+                        uint64_t row_base);
+/* Keep the failure at pos in a sorted sample list of at most max (value copied). */
+int assay_samples_keep(pos_sample *s, uint32_t *n, size_t max, uint64_t pos, const char *v,
+                       uint32_t len, bool is_null);
+
+/* ---------------------------------------------------------------------------------
+ * Chunk messages
+ * ------------------------------------------------------------------------------- */
+
+/* A value of a `unique` rule (or a whole row, for duplicate_rows) on its way to the
+ * aggregator, which checks it against the window's key set in stream order. */
+typedef struct ukey {
+    uint64_t hash;
+    uint32_t off, len; /* the value: bytes in the chunk, or in the arena when in_arena */
+    uint32_t ord;      /* row ordinal in the chunk */
+    uint32_t part;     /* index of the row's partial in the message */
+    bool in_arena;
+} ukey;
+
+typedef struct ukey_list {
+    ukey *k;
+    uint32_t n, cap;
+} ukey_list;
+
+/* Rows the chunk alone shows are late, and bad rows, by the chunk-local frontier
+ * before them (ASSAY_TIME_NONE: no event time seen yet in the chunk). */
+typedef struct bucket {
+    int64_t frontier;
+    uint64_t late, bad;
+} bucket;
 
 typedef struct bad_acc {
-    uint64_t pos;
-    uint32_t file;
+    uint32_t ord;
     uint64_t line_in_chunk; /* '\n' bytes before the row in its chunk */
     char reason[160];
     char *text;
 } bad_acc;
 
-typedef struct assay_engine assay_engine;
+/* A row's route: clean rows are runs of input bytes; quarantined rows carry reasons. */
+typedef struct clean_run {
+    uint32_t off, len; /* bytes in the chunk, line terminators included */
+    uint32_t ord;      /* first row */
+    uint32_t nrows;
+    bool add_newline; /* the chunk's last row had no terminator */
+} clean_run;
 
-/* One column's profile in one shard (src/engine/profile.c). */
-typedef struct col_profile {
-    assay_hll *hll;
-    assay_tdigest *td; /* numeric columns */
-    assay_moments mom; /* numeric columns */
-    assay_topk *topk;  /* string and bool columns */
-    char *smin, *smax; /* strings: bytewise smallest / largest value */
-    uint32_t smin_len, smax_len;
-    bool has_s;
-    uint64_t len_min, len_max, len_sum, len_n;
-    bool touched; /* td/mom/topk saw a value in the current chunk */
-} col_profile;
+typedef struct qrow {
+    uint32_t ord, off, len;
+    uint64_t line_in_chunk;
+    uint32_t rules;    /* offset of "\0"-separated rule names in the arena */
+    uint32_t nrules;   /* names there */
+    uint32_t reasons;  /* offset of "\0"-separated reasons in the arena */
+    uint32_t nreasons; /* reasons there (one per rule name) */
+} qrow;
 
-/* One of a shard's highest-scoring rows (anomaly evidence). */
-typedef struct an_sample {
-    uint64_t pos;
-    double score;
-    double *values; /* the row's features as fed to the forest (NaN = missing) */
-} an_sample;
+typedef struct arena {
+    char *p;
+    size_t len, cap;
+} arena;
+
+typedef struct chunk_msg {
+    assay_chunk chunk;
+    size_t start;          /* parse from here (after a CSV header) */
+    uint32_t header_lines; /* '\n' bytes before start */
+    bool stop;             /* control: the shard exits */
+    bool drain;            /* control: the shard reports its forests into `forests` */
+
+    /* results, filled by the shard */
+    int error;
+    uint32_t rows;     /* row ordinals (good and bad rows) */
+    uint64_t lines;    /* '\n' bytes in the chunk, header included */
+    int64_t max_event; /* largest usable event time (ASSAY_TIME_NONE when none) */
+    assay_partial **parts;
+    uint32_t nparts, parts_cap;
+    bucket *buckets;
+    uint32_t nbuckets, buckets_cap;
+    uint64_t nbad;
+    bad_acc bad[ASSAY_BAD_SAMPLES];
+    uint32_t nbad_kept;
+    ukey_list *ukeys;  /* [nrules]: values of unique rules, in row order */
+    ukey_list rowkeys; /* whole rows (duplicate_rows) */
+    clean_run *clean;
+    uint32_t nclean, clean_cap;
+    qrow *quar;
+    uint32_t nquar, quar_cap;
+    arena text;     /* unescaped unique values, quarantine reasons */
+    double *scores; /* anomaly score per row ordinal (NaN: none), for --row-scores */
+    uint32_t nscores, scores_cap;
+} chunk_msg;
+
+/* ---------------------------------------------------------------------------------
+ * Shards
+ * ------------------------------------------------------------------------------- */
 
 typedef struct assay_shard {
     assay_engine *e;
@@ -131,7 +243,7 @@ typedef struct assay_shard {
 
     /* batch memory, sized for batch_rows */
     assay_rowset rs;
-    uint64_t *ok, *fail, *eval, *pos;
+    uint64_t *ok, *fail, *eval, *pos, *mask, *blocked;
     uint64_t **null, **invalid; /* per column (wanted ones) */
     int64_t **i64;
     double **f64;
@@ -141,45 +253,33 @@ typedef struct assay_shard {
     assay_regex_scratch **rx;
     char *scratch;
     size_t scratch_cap, scratch_len;
-    bool any_text; /* some column needs text views (and so a UTF-8 check) */
-
-    /* accumulated results */
-    assay_rule_state *rst;
-    rule_acc *acc;
-    uint64_t *col_count, *col_nulls, *col_invalid;
-    chunk_stat *stats;
-    size_t nstats, stats_cap;
-    bad_acc bad[ASSAY_BAD_SAMPLES];
-    size_t nbad_kept;
-    uint64_t nbad;
-    int error;
+    bool any_text;    /* some column needs text views (and so a UTF-8 check) */
+    uint32_t *pidx;   /* partial index per batch row; UINT32_MAX: none (late or bad) */
+    uint64_t **masks; /* per partial touched by the batch: its rows */
+    uint32_t *mpart;  /* ... and which partial each mask is for */
+    uint32_t nmasks, masks_cap;
+    uint64_t **bfail; /* fail bitmaps of block rules, [nrules] (NULL when not block) */
+    /* chunk-local watermark: the largest event time seen so far in the chunk */
+    int64_t max_in;
+    uint64_t line_off, line_n; /* '\n' counting cursor: line_n newlines before line_off */
 
     double stage[ASSAY_STAGE_COUNT]; /* seconds, see assay_stage */
 
-    /* profile (when the engine profiles) */
-    col_profile *prof;
-    uint64_t *hbuf;         /* batch scratch: value hashes */
-    uint64_t *pbuf;         /* batch scratch: row positions */
-    int8_t *res;            /* batch scratch: hash-set insert results */
-    double *dbuf;           /* batch scratch: numeric values */
-    assay_hashset *rowdups; /* duplicate rows: hash of the row's bytes -> position */
-    bool rowdups_capped;
-    uint64_t rowdup_repeats;
+    /* profile scratch */
+    uint64_t *hbuf; /* value hashes */
+    double *dbuf;   /* numeric values */
 
-    /* anomaly detection (src/engine/anomaly.c), when anomaly.columns is set */
-    assay_iforest *an_forest;
+    /* anomaly detection (src/engine/anomaly.c): forests of the partitions it owns */
+    assay_iforest *forests[ASSAY_VPARTS];
     double *an_x;      /* batch scratch: features, row-major */
     double *an_score;  /* batch scratch: scores */
     uint64_t *an_flag; /* batch scratch: above the threshold */
     uint32_t *an_row;  /* batch scratch: batch index of each fed row */
-    an_sample *an_top; /* highest scores seen (limits.samples) */
-    double *an_vals;   /* their values */
-    size_t an_ntop;
-    double an_top_min; /* smallest score in a full an_top; -inf before */
-    uint64_t an_scored, an_not_ready, an_flagged;
-    double *an_chunk; /* this chunk's scores by row ordinal (--row-scores) */
-    size_t an_chunk_n, an_chunk_cap;
 } assay_shard;
+
+/* ---------------------------------------------------------------------------------
+ * The job
+ * ------------------------------------------------------------------------------- */
 
 struct assay_engine {
     const assay_engine_options *opt;
@@ -197,26 +297,45 @@ struct assay_engine {
     assay_shard *shards;
     uint32_t batch_rows;
     size_t max_samples;
-    bool profile; /* profile every column */
-    /* the run's order-sensitive profile sketches, per column, fed in chunk order by
-     * the reading thread (assay_profile_absorb) */
-    assay_moments *acc_mom;
-    assay_tdigest **acc_td;
-    assay_topk **acc_topk;
-    bool duplicate_rows;  /* count repeated rows */
+    bool profile;         /* profile every column */
+    bool duplicate_rows;  /* count repeated rows (global window only) */
     unsigned hll_p;       /* HyperLogLog precision of the profile */
     double avg_row_bytes; /* from the inference sample; 0 when unknown */
-    uint64_t est_rows;    /* rows expected in the whole input; 0 when unknown */
+    assay_window_spec win;
+    int event_col;     /* column of event_time, -1 for arrival time */
+    int64_t now_us;    /* fixed clock (--now), or INT64_MIN: wall clock when judged */
+    bool route;        /* clean / quarantine outputs wanted: routes are computed */
+    bool any_block;    /* some column rule has action block */
+    bool unique_block; /* some unique rule has action block */
     /* anomaly detection: feature columns, forest options, the --row-scores file */
     uint32_t *an_cols;
     size_t an_d; /* 0: off */
     assay_iforest_options an_opt;
-    FILE *row_scores;
-    uint64_t an_rows_written;
+    bool row_scores;
 };
 
-/* schema.c: free a schema; fill the types of undeclared columns (and the inference
- * counters and value samples) from the first rows of buf, parsed from start. */
+/* setup.c: the job from the config and the first chunk */
+assay_format assay_engine_detect_format(const assay_engine_options *o, const char *first);
+/* Row boundary finders for the reader (ctx: the engine's assay_csv_options). */
+size_t assay_engine_csv_row_end(void *ctx, const char *buf, size_t len);
+size_t assay_engine_ndjson_row_end(void *ctx, const char *buf, size_t len);
+void assay_engine_parser_options(assay_engine *e);
+int assay_engine_schema(assay_engine *e, const assay_chunk *first, const char *name, size_t *start,
+                        assay_error *err);
+int assay_engine_check_header(assay_engine *e, const assay_chunk *ch, const char *name,
+                              const char *first_name, size_t *start, uint32_t *header_lines,
+                              assay_error *err);
+int assay_engine_compile(assay_engine *e, assay_error *err);
+void assay_engine_free(assay_engine *e);
+int assay_engine_find_column(const assay_engine *e, const char *name);
+int assay_engine_no_such_column(const assay_engine *e, const char *what, const char *name,
+                                assay_config_pos pos, assay_error *err);
+uint32_t assay_count_newlines(const char *p, size_t n);
+
+/* rules/reference.c: the reference set of a foreign_key rule */
+int assay_rule_load_reference(const assay_engine *e, assay_rule *r, assay_error *err);
+
+/* schema.c */
 void assay_schema_free(assay_schema *s);
 int assay_schema_infer(assay_engine *e, const char *buf, size_t len, size_t start,
                        assay_error *err);
@@ -226,50 +345,49 @@ int assay_schema_infer(assay_engine *e, const char *buf, size_t len, size_t star
 int assay_formats_compile(assay_regex_db **db);
 const char *assay_best_format(const assay_regex_db *db, char **vals, uint32_t n, double *share);
 
-/* profile.c */
+/* profile.c: column sketches of partials */
+bool assay_profile_numeric(assay_type t);
+void assay_col_profile_reset(col_profile *p);
+void assay_col_profile_free(col_profile *p);
+int assay_col_profile_merge(const assay_engine *e, uint32_t c, col_profile *dst,
+                            const col_profile *src);
 int assay_profile_shard_init(assay_engine *e, assay_shard *s);
-void assay_profile_shard_free(assay_engine *e, assay_shard *s);
-int assay_profile_batch(assay_shard *s, const chunk_msg *m, uint32_t n);
-int assay_profile_chunk_end(assay_shard *s, chunk_msg *m);
-int assay_profile_engine_init(assay_engine *e);
-void assay_profile_engine_free(assay_engine *e);
-/* Fold a returned chunk's sketches into the run's (reading thread, chunk order). */
-int assay_profile_absorb(assay_engine *e, chunk_msg *m);
-int assay_profile_merge(assay_engine *e, assay_result *res, assay_error *err);
+void assay_profile_shard_free(assay_shard *s);
+/* Feed the rows of mask (a subset of the batch's ok rows) to partial p. */
+int assay_profile_batch(assay_shard *s, assay_partial *p, const uint64_t *mask, uint32_t n);
+/* Result fields of column c from an accumulator. */
+int assay_profile_result(const assay_engine *e, uint32_t c, col_profile *p, assay_column_result *cr,
+                         const assay_regex_db *formats);
 void assay_column_result_free(assay_column_result *c);
-/* Repeats no single shard saw, over per-shard sets of hash -> first position (see
- * engine.c); candidates for samples go to on_both. */
-typedef void (*assay_repeat_fn)(void *ctx, uint64_t key, uint64_t earlier, uint64_t later);
-uint64_t assay_cross_shard_repeats(assay_hashset *const *sets, unsigned n, assay_repeat_fn fn,
-                                   void *ctx);
 
 /* anomaly.c */
 int assay_anomaly_engine_init(assay_engine *e, assay_error *err);
 void assay_anomaly_engine_free(assay_engine *e);
 int assay_anomaly_shard_init(assay_engine *e, assay_shard *s);
 void assay_anomaly_shard_free(assay_shard *s);
-/* Score the batch's rows (only when anomaly.columns is set). */
-int assay_anomaly_batch(assay_shard *s, uint32_t n);
-/* rows: ordinals in the chunk; hands the chunk's scores over to m */
-int assay_anomaly_chunk_end(assay_shard *s, chunk_msg *m, uint32_t rows);
-/* Write a returned chunk's --row-scores lines (reading thread, chunk order). */
-int assay_anomaly_absorb(assay_engine *e, chunk_msg *m);
-int assay_anomaly_merge(assay_engine *e, assay_result *res, const uint64_t *rows_before,
-                        assay_error *err);
+/* Score the batch's ok rows with the forest of the chunk's partition, into the rows'
+ * partials (pidx) and the message's row scores. */
+int assay_anomaly_batch(assay_shard *s, chunk_msg *m, uint32_t n);
+void assay_anomaly_part_reset(an_part *a);
+int assay_anomaly_part_init(const assay_engine *e, an_part *a);
+void assay_anomaly_part_free(an_part *a);
+void assay_anomaly_part_merge(const assay_engine *e, an_part *dst, const an_part *src,
+                              uint64_t row_base);
+int assay_anomaly_fill_result(const assay_engine *e, const an_part *a, assay_anomaly_result *out,
+                              assay_error *err);
 void assay_anomaly_result_free(assay_anomaly_result *a);
+/* "0.123456": a score with six decimals, 8 bytes, no NUL. */
+size_t assay_put_score(char *p, double v);
+/* The forest of partition v (owned by shard v mod N); NULL when off. */
+assay_iforest *assay_anomaly_forest(const assay_engine *e, unsigned v);
 
-/* engine.c: column lookup by name (-1 when absent), and the error naming a missing
- * column with the config position, a did-you-mean and the columns there are. */
-int assay_engine_find_column(const assay_engine *e, const char *name);
-int assay_engine_no_such_column(const assay_engine *e, const char *what, const char *name,
-                                assay_config_pos pos, assay_error *err);
-
+/* shard.c */
 int assay_shard_init(assay_engine *e, assay_shard *s, unsigned id);
 void assay_shard_free(assay_shard *s);
 void *assay_shard_main(void *arg);
-/* Process one chunk (exposed so the engine can also run inline). */
+/* Process one chunk into m (exposed so the engine can also run inline). */
 int assay_shard_process(assay_shard *s, chunk_msg *m);
-/* Parse rows of a chunk; shared by shards, inference and sample re-reads. */
+/* Parse rows of a chunk; shared by shards, inference and reference loading. */
 int assay_engine_parse(const assay_engine *e, assay_cursor *cur, assay_rowset *rs);
 /* A sample value as reports keep it: a NUL-terminated copy of at most
  * ASSAY_SAMPLE_VALUE_MAX bytes, "..." appended when cut; NULL when out of memory. */
@@ -277,5 +395,9 @@ char *assay_sample_copy(const char *p, uint32_t len);
 /* Text of a cell (unescaped into buf when needed; buf has cell.len bytes). */
 void assay_cell_text(const assay_engine *e, const char *base, assay_cell cell, uint8_t flags,
                      char *buf, const char **p, uint32_t *len);
+void assay_chunk_msg_free(const assay_engine *e, chunk_msg *m);
+
+/* arena.c-style helpers (shard.c) */
+int assay_arena_put(arena *a, const void *p, size_t n, uint32_t *off);
 
 #endif

@@ -30,22 +30,22 @@
  *              sampled by a hash of their position, so the sample does not depend on
  *              the number of threads. Columns with at most 64 distinct values per
  *              chunk stay exact.
- * Order-insensitive state (HLL registers, string min/max, length sums) is kept per
- * shard and merged at the end. Order-sensitive state (moments' floating-point sums,
- * t-digest centroids, Space-Saving counters) is kept per chunk: at the end of a
- * chunk its sketches are serialized into the chunk's message and reset; the reading
- * thread gets messages back in chunk order and folds each chunk's sketches into the
- * run's before it reuses the buffer, so memory stays bounded by the chunks in
- * flight, not by the size of the input. A chunk is parsed in the same batches whichever shard
- * gets it, so the whole profile is identical for any number of threads. It also
- * keeps t-digests accurate on monotonic columns (ids, event times): with per-shard
- * digests, round-robin chunks hand each shard disjoint sorted runs, a centroid then
- * straddles a gap another shard fills, and the merged median was off by 1.5% on
- * sequential ids; per-chunk digests have no such gaps.
+ * Where the state lives: every sketch is kept per partial (one sub-pane's rows of one
+ * chunk, src/window/partial.c), travels back with the chunk and is folded by the
+ * aggregator in stream order; windows merge their sub-panes in a fixed order. So the
+ * whole profile is identical for any number of threads, and memory is bounded by the
+ * chunks in flight and the open windows, not by the size of the input. Per-chunk
+ * digests also keep t-digests accurate on monotonic columns (ids, event times): with
+ * per-shard digests, round-robin chunks hand each shard disjoint sorted runs, a
+ * centroid then straddles a gap another shard fills, and the merged median was off by
+ * 1.5% on sequential ids; per-chunk digests have no such gaps. A chunk's distinct-value
+ * hashes are buffered (1024) before a dense HyperLogLog is started, so small partials
+ * stay small and big ones skip the sparse form.
  *
  * duplicate_rows: rows whose whole text repeats an earlier row byte for byte (after
- * the line terminator is removed), counted exactly with the same per-shard hash sets
- * and cross-shard lookups as `unique`, under limits.unique_memory.
+ * the line terminator is removed), counted exactly like `unique`: the shard hashes the
+ * row, the aggregator checks the hash against the window's set in stream order, under
+ * limits.unique_memory.
  *
  * Issues (per column, each with its evidence as one line):
  *   high_nulls            more than 50% of the rows are null
@@ -78,74 +78,93 @@ const double assay_profile_q[ASSAY_PROFILE_NQ] = { 0.01, 0.05, 0.25, 0.50, 0.75,
 const char *const assay_profile_qname[ASSAY_PROFILE_NQ] = { "p01", "p05", "p25", "p50",
                                                             "p75", "p95", "p99" };
 
-static bool is_numeric(assay_type t)
+bool assay_profile_numeric(assay_type t)
 {
     return t == ASSAY_TYPE_INT || t == ASSAY_TYPE_FLOAT || t == ASSAY_TYPE_TIMESTAMP;
 }
 
-int assay_profile_shard_init(assay_engine *e, assay_shard *s)
+/* ---------------------------------------------------------------------------------
+ * Column sketches: lazy creation, reset, merge
+ * ------------------------------------------------------------------------------- */
+
+void assay_col_profile_reset(col_profile *p)
 {
-    uint32_t nc = e->sch.ncols;
-    s->hbuf = malloc(e->batch_rows * sizeof(uint64_t));
-    s->pbuf = malloc(e->batch_rows * sizeof(uint64_t));
-    s->dbuf = malloc(e->batch_rows * sizeof(double));
-    s->res = malloc(e->batch_rows);
-    if (!s->hbuf || !s->pbuf || !s->dbuf || !s->res)
-        return -ENOMEM;
-    if (e->duplicate_rows) {
-        size_t cap = e->cfg->limits.unique_memory / e->nshards;
-        int rc = assay_hashset_new(&s->rowdups, ASSAY_MAX(e->est_rows / e->nshards, 1024), cap);
-        if (rc < 0)
-            return rc;
-    }
-    if (!e->profile)
+    p->count = p->nulls = p->invalid = 0;
+    p->hn = 0;
+    p->hll_used = false;
+    if (p->td)
+        assay_tdigest_reset(p->td);
+    assay_moments_init(&p->mom);
+    if (p->topk)
+        assay_topk_reset(p->topk);
+    p->has_s = false;
+    p->smin_len = p->smax_len = 0;
+    p->len_min = UINT64_MAX;
+    p->len_max = p->len_sum = p->len_n = 0;
+}
+
+void assay_col_profile_free(col_profile *p)
+{
+    assay_hll_free(p->hll);
+    free(p->hb);
+    assay_tdigest_free(p->td);
+    assay_topk_free(p->topk);
+    free(p->smin);
+    free(p->smax);
+    memset(p, 0, sizeof(*p));
+}
+
+/* The sketch holding distinct values, started when first needed: dense in a chunk's
+ * partial (it only gets here past PART_HB_MAX values), sparse in an accumulator. */
+static int hll_ready(const assay_engine *e, col_profile *p)
+{
+    if (p->hll_used)
         return 0;
-    s->prof = calloc(nc ? nc : 1, sizeof(col_profile));
-    if (!s->prof)
+    if (!p->hll && assay_hll_new(&p->hll, e->hll_p) < 0)
         return -ENOMEM;
-    for (uint32_t c = 0; c < nc; c++) {
-        col_profile *p = &s->prof[c];
-        if (assay_hll_new(&p->hll, e->hll_p) < 0)
-            return -ENOMEM;
-        assay_moments_init(&p->mom);
-        p->len_min = UINT64_MAX;
-        if (is_numeric(e->sch.types[c])) {
-            if (assay_tdigest_new(&p->td, TDIGEST_DELTA) < 0)
-                return -ENOMEM;
-        } else if (assay_topk_new(&p->topk, TOPK_K, TOPK_MAXLEN) < 0) {
-            return -ENOMEM;
-        }
-    }
+    assay_hll_reset(p->hll, p->hb != NULL);
+    p->hll_used = true;
     return 0;
 }
 
-void assay_profile_shard_free(assay_engine *e, assay_shard *s)
+static int add_hashes(const assay_engine *e, col_profile *p, const uint64_t *h, size_t n)
 {
-    assay_hashset_free(s->rowdups);
-    s->rowdups = NULL;
-    for (uint32_t c = 0; s->prof && c < e->sch.ncols; c++) {
-        col_profile *p = &s->prof[c];
-        assay_hll_free(p->hll);
-        assay_tdigest_free(p->td);
-        assay_topk_free(p->topk);
-        free(p->smin);
-        free(p->smax);
+    if (n == 0)
+        return 0;
+    if (p->hb && !p->hll_used) {
+        if (p->hn + n <= PART_HB_MAX) {
+            memcpy(p->hb + p->hn, h, n * sizeof(uint64_t));
+            p->hn += (uint32_t)n;
+            return 0;
+        }
+        if (hll_ready(e, p) < 0)
+            return -ENOMEM;
+        assay_hll_add_batch(p->hll, p->hb, p->hn);
+        p->hn = 0;
+    } else if (hll_ready(e, p) < 0) {
+        return -ENOMEM;
     }
-    free(s->prof);
-    free(s->hbuf);
-    free(s->pbuf);
-    free(s->dbuf);
-    free(s->res);
-    s->pbuf = NULL;
-    s->res = NULL;
-    s->prof = NULL;
-    s->hbuf = NULL;
-    s->dbuf = NULL;
+    assay_hll_add_batch(p->hll, h, n);
+    return 0;
+}
+
+static int td_ready(col_profile *p)
+{
+    if (!p->td)
+        return assay_tdigest_new(&p->td, TDIGEST_DELTA);
+    return 0;
+}
+
+static int topk_ready(col_profile *p)
+{
+    if (!p->topk)
+        return assay_topk_new(&p->topk, TOPK_K, TOPK_MAXLEN);
+    return 0;
 }
 
 /* Keep a copy of v in *dst when it is smaller (want_min) or larger than *dst. */
-static int keep_extreme(char **dst, uint32_t *dlen, bool has, const char *v, uint32_t len,
-                        bool want_min)
+static int keep_extreme(char **dst, uint32_t *dlen, uint32_t *dcap, bool has, const char *v,
+                        uint32_t len, bool want_min)
 {
     if (has) {
         size_t m = ASSAY_MIN(*dlen, len);
@@ -155,14 +174,76 @@ static int keep_extreme(char **dst, uint32_t *dlen, bool has, const char *v, uin
         if (want_min ? c >= 0 : c <= 0)
             return 0;
     }
-    char *p = realloc(*dst, len + 1);
-    if (!p)
-        return -ENOMEM;
-    memcpy(p, v, len);
-    p[len] = '\0';
-    *dst = p;
+    if (len + 1 > *dcap) {
+        uint32_t cap = ASSAY_MAX(len + 1, 2 * *dcap);
+        char *p = realloc(*dst, cap);
+        if (!p)
+            return -ENOMEM;
+        *dst = p;
+        *dcap = cap;
+    }
+    memcpy(*dst, v, len);
+    (*dst)[len] = '\0';
     *dlen = len;
     return 0;
+}
+
+int assay_col_profile_merge(const assay_engine *e, uint32_t c, col_profile *d, const col_profile *s)
+{
+    (void)c;
+    d->count += s->count;
+    d->nulls += s->nulls;
+    d->invalid += s->invalid;
+    if (s->hn && add_hashes(e, d, s->hb, s->hn) < 0)
+        return -ENOMEM;
+    if (s->hll_used) {
+        if (hll_ready(e, d) < 0 || assay_hll_merge(d->hll, s->hll) < 0)
+            return -ENOMEM;
+    }
+    if (s->td && assay_tdigest_count(s->td) + assay_tdigest_nan_count(s->td) > 0) {
+        if (td_ready(d) < 0 || assay_tdigest_merge(d->td, s->td) < 0)
+            return -ENOMEM;
+    }
+    if (s->mom.n > 0 || s->mom.min <= s->mom.max)
+        assay_moments_merge(&d->mom, &s->mom);
+    if (s->topk && assay_topk_total(s->topk) > 0) {
+        if (topk_ready(d) < 0 || assay_topk_merge(d->topk, s->topk) < 0)
+            return -ENOMEM;
+    }
+    if (s->has_s) {
+        if (keep_extreme(&d->smin, &d->smin_len, &d->smin_cap, d->has_s, s->smin, s->smin_len,
+                         true) < 0 ||
+            keep_extreme(&d->smax, &d->smax_len, &d->smax_cap, d->has_s, s->smax, s->smax_len,
+                         false) < 0)
+            return -ENOMEM;
+        d->has_s = true;
+    }
+    d->len_min = ASSAY_MIN(d->len_min, s->len_min);
+    d->len_max = ASSAY_MAX(d->len_max, s->len_max);
+    d->len_sum += s->len_sum;
+    d->len_n += s->len_n;
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------------
+ * Feeding a batch
+ * ------------------------------------------------------------------------------- */
+
+int assay_profile_shard_init(assay_engine *e, assay_shard *s)
+{
+    s->hbuf = malloc(e->batch_rows * sizeof(uint64_t));
+    s->dbuf = malloc(e->batch_rows * sizeof(double));
+    if (!s->hbuf || !s->dbuf)
+        return -ENOMEM;
+    return 0;
+}
+
+void assay_profile_shard_free(assay_shard *s)
+{
+    free(s->hbuf);
+    free(s->dbuf);
+    s->hbuf = NULL;
+    s->dbuf = NULL;
 }
 
 static inline uint64_t hash_i64(int64_t v)
@@ -179,156 +260,38 @@ static inline uint64_t hash_f64(double v)
     return assay_hash_bytes(&v, sizeof(v));
 }
 
-static void free_chunk_sketches(chunk_msg *m)
-{
-    for (uint32_t k = 0; k < m->ncks; k++) {
-        free(m->cks[k].td);
-        free(m->cks[k].topk);
-    }
-    free(m->cks);
-    m->cks = NULL;
-    m->ncks = 0;
-}
-
-int assay_profile_chunk_end(assay_shard *s, chunk_msg *m)
-{
-    const assay_engine *e = s->e;
-    uint64_t seq = m->chunk.seq;
-    if (!s->prof)
-        return 0;
-    m->cks = calloc(e->sch.ncols ? e->sch.ncols : 1, sizeof(chunk_sketch));
-    if (!m->cks)
-        return -ENOMEM;
-    for (uint32_t c = 0; c < e->sch.ncols; c++) {
-        col_profile *p = &s->prof[c];
-        if (!p->touched)
-            continue;
-        chunk_sketch ck = { .seq = seq, .col = c, .mom = p->mom };
-        int rc = 0;
-        if (p->td) {
-            rc = assay_tdigest_serialize(p->td, &ck.td, &ck.td_len);
-            assay_tdigest_free(p->td);
-            p->td = NULL;
-            if (rc == 0)
-                rc = assay_tdigest_new(&p->td, TDIGEST_DELTA);
-        }
-        if (rc == 0 && p->topk) {
-            rc = assay_topk_serialize(p->topk, &ck.topk, &ck.topk_len);
-            assay_topk_free(p->topk);
-            p->topk = NULL;
-            if (rc == 0)
-                rc = assay_topk_new(&p->topk, TOPK_K, TOPK_MAXLEN);
-        }
-        if (rc < 0) {
-            free(ck.td);
-            free(ck.topk);
-            return rc;
-        }
-        m->cks[m->ncks++] = ck;
-        assay_moments_init(&p->mom);
-        p->touched = false;
-    }
-    return 0;
-}
-
-int assay_profile_engine_init(assay_engine *e)
-{
-    uint32_t nc = e->sch.ncols ? e->sch.ncols : 1;
-    if (!e->profile)
-        return 0;
-    e->acc_mom = calloc(nc, sizeof(assay_moments));
-    e->acc_td = calloc(nc, sizeof(assay_tdigest *));
-    e->acc_topk = calloc(nc, sizeof(assay_topk *));
-    if (!e->acc_mom || !e->acc_td || !e->acc_topk)
-        return -ENOMEM;
-    for (uint32_t c = 0; c < e->sch.ncols; c++) {
-        assay_moments_init(&e->acc_mom[c]);
-        int rc = is_numeric(e->sch.types[c]) ? assay_tdigest_new(&e->acc_td[c], TDIGEST_DELTA)
-                                             : assay_topk_new(&e->acc_topk[c], TOPK_K, TOPK_MAXLEN);
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
-}
-
-void assay_profile_engine_free(assay_engine *e)
-{
-    for (uint32_t c = 0; e->acc_td && c < e->sch.ncols; c++) {
-        assay_tdigest_free(e->acc_td[c]);
-        assay_topk_free(e->acc_topk[c]);
-    }
-    free(e->acc_mom);
-    free(e->acc_td);
-    free(e->acc_topk);
-    e->acc_mom = NULL;
-    e->acc_td = NULL;
-    e->acc_topk = NULL;
-}
-
-int assay_profile_absorb(assay_engine *e, chunk_msg *m)
-{
-    int rc = 0;
-    for (uint32_t k = 0; k < m->ncks && rc == 0; k++) {
-        const chunk_sketch *ck = &m->cks[k];
-        uint32_t c = ck->col;
-        assay_moments_merge(&e->acc_mom[c], &ck->mom);
-        if (ck->td) {
-            assay_tdigest *t = NULL;
-            rc = assay_tdigest_deserialize(ck->td, ck->td_len, &t, NULL);
-            if (rc == 0)
-                rc = assay_tdigest_merge(e->acc_td[c], t);
-            assay_tdigest_free(t);
-        }
-        if (rc == 0 && ck->topk) {
-            assay_topk *t = NULL;
-            rc = assay_topk_deserialize(ck->topk, ck->topk_len, &t, NULL);
-            if (rc == 0)
-                rc = assay_topk_merge(e->acc_topk[c], t);
-            assay_topk_free(t);
-        }
-    }
-    free_chunk_sketches(m);
-    return rc;
-}
-
-int assay_profile_batch(assay_shard *s, const chunk_msg *m, uint32_t n)
+int assay_profile_batch(assay_shard *s, assay_partial *part, const uint64_t *mask, uint32_t n)
 {
     const assay_engine *e = s->e;
     const assay_schema *sch = &e->sch;
     size_t words = ASSAY_BITMAP_WORDS(n);
-    if (s->rowdups) {
-        /* whole rows: hash the bytes of every good row */
-        size_t k = 0;
-        for (size_t i = assay_bitmap_next(s->ok, 0, n); i < n;
-             i = assay_bitmap_next(s->ok, i + 1, n))
-            s->hbuf[k++] = assay_hash_bytes(m->chunk.data + s->rs.row_off[i], s->rs.row_len[i]);
-        k = 0;
-        for (size_t i = assay_bitmap_next(s->ok, 0, n); i < n;
-             i = assay_bitmap_next(s->ok, i + 1, n)) {
-            if (!s->rowdups_capped) {
-                int r = assay_hashset_insert(s->rowdups, s->hbuf[k], s->pos[i], NULL);
-                if (r == -ENOSPC)
-                    s->rowdups_capped = true;
-                else if (r == 0)
-                    s->rowdup_repeats++;
-            }
-            k++;
-        }
-    }
-    if (!s->prof)
-        return 0;
     for (uint32_t c = 0; c < sch->ncols; c++) {
-        col_profile *p = &s->prof[c];
-        assay_type t = sch->types[c];
+        if (!sch->want[c])
+            continue;
+        col_profile *p = &part->cols[c];
         const uint64_t *null = s->null[c], *inv = s->invalid[c];
-        size_t nh = 0, nd = 0;
+        uint64_t cnt = 0, nul = 0, bad = 0;
         for (size_t w = 0; w < words; w++) {
-            uint64_t bits = s->ok[w] & ~null[w];
+            cnt += (uint64_t)__builtin_popcountll(mask[w]);
+            nul += (uint64_t)__builtin_popcountll(mask[w] & null[w]);
+            bad += (uint64_t)__builtin_popcountll(mask[w] & inv[w] & ~null[w]);
+        }
+        p->count += cnt;
+        p->nulls += nul;
+        p->invalid += bad;
+        if (!e->profile)
+            continue;
+        assay_type t = sch->types[c];
+        bool numeric = assay_profile_numeric(t);
+        size_t nh = 0, nd = 0;
+        bool text_seen = false;
+        for (size_t w = 0; w < words; w++) {
+            uint64_t bits = mask[w] & ~null[w];
             while (bits) {
                 size_t i = w * 64 + (size_t)__builtin_ctzll(bits);
                 bits &= bits - 1;
                 bool valid = !((inv[i >> 6] >> (i & 63)) & 1);
-                if (is_numeric(t) && valid) {
+                if (numeric && valid) {
                     if (t == ASSAY_TYPE_FLOAT) {
                         double v = s->f64[c][i];
                         s->hbuf[nh++] = hash_f64(v);
@@ -344,26 +307,34 @@ int assay_profile_batch(assay_shard *s, const chunk_msg *m, uint32_t n)
                 uint32_t len = s->len[c][i];
                 uint64_t h = assay_hash_bytes(v, len);
                 s->hbuf[nh++] = h;
-                if (p->topk) {
-                    if (assay_topk_exact(p->topk))
-                        assay_topk_add(p->topk, v, len, h);
-                    else if ((s->pos[i] * 0x9E3779B97F4A7C15ull) >> 60 == 0)
-                        assay_topk_add_weighted(p->topk, v, len, h, 16);
-                    uint64_t cp = assay_utf8_length(v, len);
-                    p->len_min = ASSAY_MIN(p->len_min, cp);
-                    p->len_max = ASSAY_MAX(p->len_max, cp);
-                    p->len_sum += cp;
-                    p->len_n++;
-                    if (keep_extreme(&p->smin, &p->smin_len, p->has_s, v, len, true) < 0 ||
-                        keep_extreme(&p->smax, &p->smax_len, p->has_s, v, len, false) < 0)
+                if (numeric)
+                    continue; /* an invalid value of a numeric column: distinct only */
+                if (!text_seen) {
+                    if (topk_ready(p) < 0)
                         return -ENOMEM;
-                    p->has_s = true;
+                    text_seen = true;
                 }
+                if (assay_topk_exact(p->topk))
+                    assay_topk_add(p->topk, v, len, h);
+                else if ((s->pos[i] * 0x9E3779B97F4A7C15ull) >> 60 == 0)
+                    assay_topk_add_weighted(p->topk, v, len, h, 16);
+                uint64_t cp = assay_utf8_length(v, len);
+                p->len_min = ASSAY_MIN(p->len_min, cp);
+                p->len_max = ASSAY_MAX(p->len_max, cp);
+                p->len_sum += cp;
+                p->len_n++;
+                if (keep_extreme(&p->smin, &p->smin_len, &p->smin_cap, p->has_s, v, len, true) <
+                        0 ||
+                    keep_extreme(&p->smax, &p->smax_len, &p->smax_cap, p->has_s, v, len, false) < 0)
+                    return -ENOMEM;
+                p->has_s = true;
             }
         }
-        p->touched |= nh > 0;
-        assay_hll_add_batch(p->hll, s->hbuf, nh);
+        if (add_hashes(e, p, s->hbuf, nh) < 0)
+            return -ENOMEM;
         if (nd) {
+            if (td_ready(p) < 0)
+                return -ENOMEM;
             assay_moments_add_batch(&p->mom, s->dbuf, nd);
             assay_tdigest_add_batch(p->td, s->dbuf, nd);
         }
@@ -372,7 +343,7 @@ int assay_profile_batch(assay_shard *s, const chunk_msg *m, uint32_t n)
 }
 
 /* ---------------------------------------------------------------------------------
- * Merge and finish
+ * Results
  * ------------------------------------------------------------------------------- */
 
 static void add_issue(assay_column_result *c, const char *name, const char *fmt, ...)
@@ -466,44 +437,25 @@ static void find_issues(const assay_engine *e, uint32_t ci, assay_column_result 
     }
 }
 
-static int merge_column(assay_engine *e, uint32_t c, assay_column_result *cr,
-                        const assay_regex_db *formats)
+int assay_profile_result(const assay_engine *e, uint32_t c, col_profile *d, assay_column_result *cr,
+                         const assay_regex_db *formats)
 {
-    col_profile *d = &e->shards[0].prof[c];
-    for (unsigned k = 1; k < e->nshards; k++) {
-        col_profile *s = &e->shards[k].prof[c];
-        if (assay_hll_merge(d->hll, s->hll) < 0)
-            return -EINVAL;
-        if (s->has_s) {
-            if (keep_extreme(&d->smin, &d->smin_len, d->has_s, s->smin, s->smin_len, true) < 0 ||
-                keep_extreme(&d->smax, &d->smax_len, d->has_s, s->smax, s->smax_len, false) < 0)
-                return -ENOMEM;
-            d->has_s = true;
-        }
-        d->len_min = ASSAY_MIN(d->len_min, s->len_min);
-        d->len_max = ASSAY_MAX(d->len_max, s->len_max);
-        d->len_sum += s->len_sum;
-        d->len_n += s->len_n;
-    }
-    /* the order-sensitive sketches were folded in chunk order as chunks returned */
-    d->mom = e->acc_mom[c];
-    if (d->td) {
-        assay_tdigest_free(d->td);
-        d->td = e->acc_td[c];
-        e->acc_td[c] = NULL;
-    }
-    if (d->topk) {
-        assay_topk_free(d->topk);
-        d->topk = e->acc_topk[c];
-        e->acc_topk[c] = NULL;
-    }
+    cr->count = d->count;
+    cr->nulls = d->nulls;
+    cr->invalid = d->invalid;
+    if (!e->profile)
+        return 0;
+    if (d->hn && (hll_ready(e, d) < 0 || (assay_hll_add_batch(d->hll, d->hb, d->hn), 0)))
+        return -ENOMEM;
+    d->hn = 0;
+    bool numeric = assay_profile_numeric(e->sch.types[c]);
     cr->profiled = true;
-    cr->distinct = assay_hll_estimate(d->hll);
-    cr->numeric = d->td != NULL;
+    cr->distinct = d->hll_used ? assay_hll_estimate(d->hll) : 0;
+    cr->numeric = numeric;
     cr->min = cr->max = cr->mean = cr->stddev = cr->skewness = cr->kurtosis = NAN;
     for (int q = 0; q < ASSAY_PROFILE_NQ; q++)
         cr->quantiles[q] = NAN;
-    if (cr->numeric && d->mom.n > 0) {
+    if (numeric && d->mom.n > 0 && d->td) {
         cr->min = d->mom.min;
         cr->max = d->mom.max;
         cr->mean = d->mom.mean;
@@ -521,23 +473,28 @@ static int merge_column(assay_engine *e, uint32_t c, assay_column_result *cr,
             out = 0;
         cr->outliers = out > 0.5 ? (uint64_t)llround(out) : 0;
     }
-    if (d->topk) {
+    if (!numeric) {
         if (d->has_s) {
             cr->min_text = strdup(d->smin);
             cr->max_text = strdup(d->smax);
+            if (!cr->min_text || !cr->max_text)
+                return -ENOMEM;
         }
         cr->len_min = d->len_n ? d->len_min : 0;
         cr->len_max = d->len_max;
         cr->len_mean = d->len_n ? (double)d->len_sum / (double)d->len_n : NAN;
-        assay_topk_item items[ASSAY_PROFILE_TOP];
-        size_t nt = assay_topk_list(d->topk, items, ASSAY_PROFILE_TOP);
-        bool exact = assay_topk_exact(d->topk);
-        for (size_t i = 0; i < nt; i++) {
-            cr->top[i].value = strndup(items[i].value, items[i].len);
-            cr->top[i].count = items[i].count;
-            cr->top[i].exact = exact || items[i].error == 0;
+        if (d->topk) {
+            assay_topk_item items[ASSAY_PROFILE_TOP];
+            size_t nt = assay_topk_list(d->topk, items, ASSAY_PROFILE_TOP);
+            bool exact = assay_topk_exact(d->topk);
+            for (size_t i = 0; i < nt; i++) {
+                if (!(cr->top[i].value = strndup(items[i].value, items[i].len)))
+                    return -ENOMEM;
+                cr->top[i].count = items[i].count;
+                cr->top[i].exact = exact || items[i].error == 0;
+                cr->ntop = i + 1;
+            }
         }
-        cr->ntop = nt;
     }
     if (formats && cr->type == ASSAY_TYPE_STRING && e->sch.nsamples[c] > 0) {
         cr->format =
@@ -552,46 +509,6 @@ static int merge_column(assay_engine *e, uint32_t c, assay_column_result *cr,
     cr->sampled_bool = ic->as_bool;
     find_issues(e, c, cr);
     return 0;
-}
-
-int assay_profile_merge(assay_engine *e, assay_result *res, assay_error *err)
-{
-    if (e->duplicate_rows) {
-        /* repeats each shard saw itself, plus rows first seen in two shards */
-        assay_hashset *sets[256] = { 0 };
-        bool capped = false;
-        uint64_t repeats = 0, distinct = 0;
-        for (unsigned k = 0; k < e->nshards; k++) {
-            sets[k] = e->shards[k].rowdups;
-            capped |= e->shards[k].rowdups_capped;
-            repeats += e->shards[k].rowdup_repeats;
-            distinct += assay_hashset_size(sets[k]);
-        }
-        uint64_t cross = assay_cross_shard_repeats(sets, e->nshards, NULL, NULL);
-        res->has_duplicate_rows = true;
-        res->duplicate_rows = repeats + cross;
-        if (capped) {
-            char msg[200];
-            snprintf(msg, sizeof(msg),
-                     "limits.unique_memory reached after %llu distinct rows: repeats of rows not "
-                     "tracked are not counted",
-                     (unsigned long long)(distinct - cross));
-            res->duplicate_note = strdup(msg);
-        }
-    }
-    if (!e->profile)
-        return 0;
-    assay_regex_db *formats = NULL;
-    if (assay_formats_compile(&formats) < 0)
-        formats = NULL; /* no format detection; the rest of the profile stands */
-    int rc = 0;
-    for (uint32_t c = 0; c < e->sch.ncols && rc == 0; c++) {
-        rc = merge_column(e, c, &res->columns[c], formats);
-        if (rc < 0)
-            assay_error_set(err, rc, "cannot merge the profile of column '%s'", e->sch.names[c]);
-    }
-    assay_regex_free(formats);
-    return rc;
 }
 
 void assay_column_result_free(assay_column_result *c)

@@ -13,14 +13,14 @@
 #include "assay/engine.h"
 #include "core/strbuf.h"
 #include "engine/json_writer.h"
+#include "engine/report.h"
 
 static const char *format_name(assay_format f)
 {
     return f == ASSAY_FORMAT_NDJSON ? "ndjson" : "csv";
 }
 
-/* A value in the column's own terms: timestamps as RFC 3339, numbers as numbers. */
-static void json_value(assay_json *j, const assay_column_result *c, double v)
+void assay_json_column_value(assay_json *j, const assay_column_result *c, double v)
 {
     if (isnan(v)) {
         assay_json_null(j);
@@ -35,8 +35,7 @@ static void json_value(assay_json *j, const assay_column_result *c, double v)
     }
 }
 
-/* Spread (stddev) of a timestamp column in seconds; other columns unchanged. */
-static double spread(const assay_column_result *c, double v)
+double assay_column_spread(const assay_column_result *c, double v)
 {
     return c->type == ASSAY_TYPE_TIMESTAMP ? v / 1e6 : v;
 }
@@ -65,18 +64,18 @@ static void write_column(assay_json *j, const assay_column_result *c)
         assay_json_u64(j, (uint64_t)llround(c->distinct));
         assay_json_key(j, "min");
         if (c->numeric)
-            json_value(j, c, c->min);
+            assay_json_column_value(j, c, c->min);
         else
             assay_json_str(j, c->min_text);
         assay_json_key(j, "max");
         if (c->numeric)
-            json_value(j, c, c->max);
+            assay_json_column_value(j, c, c->max);
         else
             assay_json_str(j, c->max_text);
         assay_json_key(j, "mean");
-        json_value(j, c, c->numeric ? c->mean : NAN);
+        assay_json_column_value(j, c, c->numeric ? c->mean : NAN);
         assay_json_key(j, "stddev");
-        assay_json_f64(j, c->numeric ? spread(c, c->stddev) : NAN);
+        assay_json_f64(j, c->numeric ? assay_column_spread(c, c->stddev) : NAN);
         assay_json_key(j, "skewness");
         assay_json_f64(j, c->numeric ? c->skewness : NAN);
         assay_json_key(j, "kurtosis");
@@ -86,7 +85,7 @@ static void write_column(assay_json *j, const assay_column_result *c)
             assay_json_obj_open(j);
             for (int q = 0; q < ASSAY_PROFILE_NQ; q++) {
                 assay_json_key(j, assay_profile_qname[q]);
-                json_value(j, c, c->quantiles[q]);
+                assay_json_column_value(j, c, c->quantiles[q]);
             }
             assay_json_obj_close(j);
         } else {
@@ -262,7 +261,7 @@ static void write_anomalies(assay_json *j, const assay_result *r)
         assay_json_obj_open(j);
         for (size_t c = 0; c < a->ncolumns; c++) {
             assay_json_key(j, a->columns[c]);
-            json_value(j, &r->columns[a->column_index[c]], s->values[c]);
+            assay_json_column_value(j, &r->columns[a->column_index[c]], s->values[c]);
         }
         assay_json_obj_close(j);
         assay_json_obj_close(j);

@@ -1,7 +1,9 @@
 /*
- * Shard: one worker thread that owns its batch memory, rule state and counters, and
- * turns chunks of whole rows into rule verdicts without touching another shard's
- * memory (DESIGN section 1).
+ * Shard: one worker thread that turns chunks of whole rows into partial window state
+ * (src/window/partial.c) without touching another shard's memory (DESIGN section 1).
+ * Everything it computes goes into the chunk's message; the aggregator folds messages
+ * back in stream order. Its only long-lived state is the isolation forests of the
+ * partitions it owns.
  *
  * Per chunk: the format's parser frames and splits rows in batches of batch_rows
  * (cells are slices into the chunk, only for wanted columns). Per batch:
@@ -11,10 +13,18 @@
  *   2. typed vectors (int64 / double / microseconds / bool) for columns that typed
  *      rules need, with an `invalid` bitmap for values not of the type;
  *   3. one Vectorscan pass per column with matches rules (all its patterns at once);
- *   4. every rule fills fail/eval bitmaps; counts are popcounts, and the first
- *      failures are kept as samples (they have the smallest positions this shard
- *      saw, because a shard gets its chunks in input order).
+ *   4. event time: each row's pane and first window from the chunk-local watermark
+ *      (window.c explains why that is enough), which picks the row's partial; rows
+ *      without a usable event time become bad rows, rows the chunk alone shows to be
+ *      late are counted and go in no partial;
+ *   5. every rule fills fail/eval bitmaps over the batch; counts are popcounts under
+ *      each partial's row mask, and the first failures are kept as samples. `unique`
+ *      only hashes here: the aggregator checks the hashes against the window's set in
+ *      stream order, so repeats across chunks (and shards) are exact;
+ *   6. profile sketches and anomaly scores per partial;
+ *   7. routes: clean rows as runs of input bytes, quarantined rows with their reasons.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,7 +65,9 @@ int assay_shard_init(assay_engine *e, assay_shard *s, unsigned id)
     s->ok = xcalloc(words, 8, &err);
     s->fail = xcalloc(words, 8, &err);
     s->eval = xcalloc(words, 8, &err);
+    s->blocked = xcalloc(words, 8, &err);
     s->pos = xcalloc(cap, 8, &err);
+    s->pidx = xcalloc(cap, sizeof(uint32_t), &err);
     s->null = xcalloc(nc, sizeof(void *), &err);
     s->invalid = xcalloc(nc, sizeof(void *), &err);
     s->i64 = xcalloc(nc, sizeof(void *), &err);
@@ -64,9 +76,7 @@ int assay_shard_init(assay_engine *e, assay_shard *s, unsigned id)
     s->len = xcalloc(nc, sizeof(void *), &err);
     s->match = xcalloc(nc, sizeof(void *), &err);
     s->rx = xcalloc(nc, sizeof(void *), &err);
-    s->col_count = xcalloc(nc, 8, &err);
-    s->col_nulls = xcalloc(nc, 8, &err);
-    s->col_invalid = xcalloc(nc, 8, &err);
+    s->bfail = xcalloc(e->nrules, sizeof(void *), &err);
     if (err)
         return err;
     for (uint32_t c = 0; c < nc; c++) {
@@ -94,22 +104,14 @@ int assay_shard_init(assay_engine *e, assay_shard *s, unsigned id)
                 err = -ENOMEM;
         }
     }
-    s->rst = xcalloc(e->nrules, sizeof(assay_rule_state), &err);
-    s->acc = xcalloc(e->nrules, sizeof(rule_acc), &err);
+    for (size_t r = 0; !err && r < e->nrules; r++)
+        if (e->rules[r].col >= 0 && e->rules[r].cfg->action == ASSAY_ACTION_BLOCK &&
+            e->rules[r].cfg->check != ASSAY_CHECK_UNIQUE)
+            s->bfail[r] = xcalloc(words, 8, &err);
     if (err)
         return err;
     if ((err = assay_profile_shard_init(e, s)) < 0 || (err = assay_anomaly_shard_init(e, s)) < 0)
         return err;
-    size_t ucap = e->cfg->limits.unique_memory / e->nshards;
-    for (size_t r = 0; r < e->nrules; r++) {
-        s->acc[r].samples = xcalloc(e->max_samples, sizeof(pos_sample), &err);
-        if (err)
-            return err;
-        if (e->rules[r].col >= 0 &&
-            (err = assay_rule_state_init(&e->rules[r], &s->rst[r], cap, ucap,
-                                         e->est_rows / e->nshards)) < 0)
-            return err;
-    }
     return 0;
 }
 
@@ -132,24 +134,22 @@ void assay_shard_free(assay_shard *s)
         }
         assay_regex_scratch_free(s->rx[c]);
     }
-    for (size_t r = 0; s->acc && r < e->nrules; r++) {
-        for (size_t k = 0; k < s->acc[r].nsamples; k++)
-            free(s->acc[r].samples[k].value);
-        free(s->acc[r].samples);
-        if (s->rst)
-            assay_rule_state_free(&s->rst[r]);
-    }
-    for (size_t k = 0; k < s->nbad_kept; k++)
-        free(s->bad[k].text);
-    assay_profile_shard_free(e, s);
+    for (size_t r = 0; s->bfail && r < e->nrules; r++)
+        free(s->bfail[r]);
+    for (uint32_t k = 0; k < s->masks_cap; k++)
+        free(s->masks[k]);
+    free(s->masks);
+    free(s->mpart);
+    free(s->bfail);
+    assay_profile_shard_free(s);
     assay_anomaly_shard_free(s);
-    free(s->rst);
-    free(s->acc);
     assay_rowset_free(&s->rs);
     free(s->ok);
     free(s->fail);
     free(s->eval);
+    free(s->blocked);
     free(s->pos);
+    free(s->pidx);
     free(s->null);
     free(s->invalid);
     free(s->i64);
@@ -158,10 +158,6 @@ void assay_shard_free(assay_shard *s)
     free(s->len);
     free(s->match);
     free(s->rx);
-    free(s->col_count);
-    free(s->col_nulls);
-    free(s->col_invalid);
-    free(s->stats);
     free(s->scratch);
     assay_ring_destroy(&s->in);
     assay_ring_destroy(&s->out);
@@ -240,47 +236,6 @@ static int reserve_scratch(assay_shard *s, uint32_t n)
     return 0;
 }
 
-static void record_bad(assay_shard *s, const chunk_msg *m, uint32_t ord, uint32_t off, uint32_t len,
-                       const char *reason, uint64_t *line_cursor_off, uint64_t *line_cursor_n)
-{
-    s->nbad++;
-    uint64_t pos = POS(m->chunk.seq, ord);
-    /* Keep the ASSAY_BAD_SAMPLES smallest positions, sorted. Parser and UTF-8 bad
-     * rows of one batch arrive out of order, so insert rather than append. */
-    size_t at = s->nbad_kept;
-    while (at > 0 && s->bad[at - 1].pos > pos)
-        at--;
-    if (at >= ASSAY_BAD_SAMPLES)
-        return;
-    if (s->nbad_kept == ASSAY_BAD_SAMPLES) {
-        free(s->bad[ASSAY_BAD_SAMPLES - 1].text);
-        s->nbad_kept--;
-    }
-    memmove(&s->bad[at + 1], &s->bad[at], (s->nbad_kept - at) * sizeof(bad_acc));
-    s->nbad_kept++;
-    bad_acc *b = &s->bad[at];
-    b->pos = pos;
-    b->file = m->chunk.file;
-    /* '\n' bytes before the row, counted on from the previous bad row when it lies
-     * before this one (the usual case), else from the chunk start. */
-    const char *d = m->chunk.data;
-    if (off < *line_cursor_off)
-        *line_cursor_off = 0, *line_cursor_n = 0;
-    uint64_t n = *line_cursor_n;
-    for (uint64_t i = *line_cursor_off; i < off; i++)
-        n += d[i] == '\n';
-    *line_cursor_off = off;
-    *line_cursor_n = n;
-    b->line_in_chunk = n;
-    snprintf(b->reason, sizeof(b->reason), "%s", reason);
-    size_t keep = ASSAY_MIN((size_t)len, (size_t)ASSAY_SAMPLE_VALUE_MAX);
-    b->text = malloc(keep + 1);
-    if (b->text) {
-        memcpy(b->text, d + off, keep);
-        b->text[keep] = '\0';
-    }
-}
-
 char *assay_sample_copy(const char *p, uint32_t len)
 {
     size_t keep = ASSAY_MIN((size_t)len, (size_t)ASSAY_SAMPLE_VALUE_MAX);
@@ -294,17 +249,69 @@ char *assay_sample_copy(const char *p, uint32_t len)
     return v;
 }
 
-static void keep_sample(rule_acc *a, size_t max, uint64_t pos, const char *p, uint32_t len,
-                        bool is_null)
+int assay_arena_put(arena *a, const void *p, size_t n, uint32_t *off)
 {
-    if (a->nsamples >= max)
+    if (a->len + n + 1 > UINT32_MAX)
+        return -E2BIG;
+    if (a->len + n + 1 > a->cap) {
+        size_t cap = ASSAY_MAX(a->len + n + 1, 2 * a->cap);
+        cap = ASSAY_MAX(cap, (size_t)4096);
+        char *q = realloc(a->p, cap);
+        if (!q)
+            return -ENOMEM;
+        a->p = q;
+        a->cap = cap;
+    }
+    *off = (uint32_t)a->len;
+    memcpy(a->p + a->len, p, n);
+    a->p[a->len + n] = '\0';
+    a->len += n + 1;
+    return 0;
+}
+
+/* '\n' bytes before byte off of the chunk, counted from the previous call's offset in
+ * whichever direction off lies (rows are visited nearly in order, so each call only
+ * scans the bytes between two nearby rows). */
+static uint64_t line_at(assay_shard *s, const chunk_msg *m, uint64_t off)
+{
+    const char *d = m->chunk.data;
+    uint64_t n = s->line_n;
+    for (uint64_t i = s->line_off; i < off; i++)
+        n += d[i] == '\n';
+    for (uint64_t i = off; i < s->line_off; i++)
+        n -= d[i] == '\n';
+    s->line_off = off;
+    s->line_n = n;
+    return n;
+}
+
+static void record_bad(assay_shard *s, chunk_msg *m, uint32_t ord, uint32_t off, uint32_t len,
+                       const char *reason)
+{
+    m->nbad++;
+    /* Keep the ASSAY_BAD_SAMPLES smallest ordinals, sorted. Parser and UTF-8 bad
+     * rows of one batch arrive out of order, so insert rather than append. */
+    uint32_t at = m->nbad_kept;
+    while (at > 0 && m->bad[at - 1].ord > ord)
+        at--;
+    if (at >= ASSAY_BAD_SAMPLES)
         return;
-    pos_sample *ps = &a->samples[a->nsamples++];
-    ps->pos = pos;
-    ps->fetch = false;
-    ps->value = NULL;
-    if (!is_null)
-        ps->value = assay_sample_copy(p, len);
+    if (m->nbad_kept == ASSAY_BAD_SAMPLES) {
+        free(m->bad[ASSAY_BAD_SAMPLES - 1].text);
+        m->nbad_kept--;
+    }
+    memmove(&m->bad[at + 1], &m->bad[at], (m->nbad_kept - at) * sizeof(bad_acc));
+    m->nbad_kept++;
+    bad_acc *b = &m->bad[at];
+    b->ord = ord;
+    b->line_in_chunk = line_at(s, m, off);
+    snprintf(b->reason, sizeof(b->reason), "%s", reason);
+    size_t keep = ASSAY_MIN((size_t)len, (size_t)ASSAY_SAMPLE_VALUE_MAX);
+    b->text = malloc(keep + 1);
+    if (b->text) {
+        memcpy(b->text, m->chunk.data + off, keep);
+        b->text[keep] = '\0';
+    }
 }
 
 /* Typed value of one cell; sets the invalid bit when it is not of the type. */
@@ -318,14 +325,11 @@ static void parse_typed(assay_shard *s, uint32_t c, uint32_t i, const char *base
     bool bad = false;
     if (fl & ASSAY_CELL_RAW) {
         bad = true;
-    } else {
-        if (fl & ASSAY_CELL_ESCAPED) {
-            if (cell.len > sizeof(tmp)) {
-                bad = true;
-            } else {
-                assay_cell_text(e, base, cell, fl, tmp, &p, &len);
-            }
-        }
+    } else if (fl & ASSAY_CELL_ESCAPED) {
+        if (cell.len > sizeof(tmp))
+            bad = true;
+        else
+            assay_cell_text(e, base, cell, fl, tmp, &p, &len);
     }
     if (!bad) {
         switch (e->sch.types[c]) {
@@ -358,10 +362,450 @@ static void parse_typed(assay_shard *s, uint32_t c, uint32_t i, const char *base
 }
 
 /* ---------------------------------------------------------------------------------
+ * Partials, buckets and keys of the message
+ * ------------------------------------------------------------------------------- */
+
+/* The message's partial for (pane, first), created or reused. */
+static int get_partial(assay_shard *s, chunk_msg *m, int64_t pane, int64_t first, uint32_t *out)
+{
+    for (uint32_t k = m->nparts; k-- > 0;)
+        if (m->parts[k]->pane == pane && m->parts[k]->first == first) {
+            *out = k;
+            return 0;
+        }
+    if (m->nparts == m->parts_cap) {
+        uint32_t cap = m->parts_cap ? 2 * m->parts_cap : 4;
+        assay_partial **p = realloc(m->parts, cap * sizeof(*p));
+        if (!p)
+            return -ENOMEM;
+        for (uint32_t k = m->parts_cap; k < cap; k++)
+            p[k] = NULL;
+        m->parts = p;
+        m->parts_cap = cap;
+    }
+    if (!m->parts[m->nparts]) {
+        assay_partial *p = calloc(1, sizeof(*p));
+        if (!p || assay_partial_init(s->e, p, true) < 0) {
+            if (p)
+                assay_partial_free(s->e, p);
+            free(p);
+            return -ENOMEM;
+        }
+        m->parts[m->nparts] = p;
+    }
+    assay_partial_reset(s->e, m->parts[m->nparts], pane, first);
+    *out = m->nparts++;
+    return 0;
+}
+
+/* Count a late or bad row at the chunk-local frontier f. */
+static int bucket_add(chunk_msg *m, int64_t f, bool late)
+{
+    bucket *b = m->nbuckets ? &m->buckets[m->nbuckets - 1] : NULL;
+    if (!b || b->frontier != f) {
+        if (m->nbuckets == m->buckets_cap) {
+            uint32_t cap = m->buckets_cap ? 2 * m->buckets_cap : 8;
+            bucket *p = realloc(m->buckets, cap * sizeof(*p));
+            if (!p)
+                return -ENOMEM;
+            m->buckets = p;
+            m->buckets_cap = cap;
+        }
+        b = &m->buckets[m->nbuckets++];
+        *b = (bucket){ .frontier = f };
+    }
+    if (late)
+        b->late++;
+    else
+        b->bad++;
+    return 0;
+}
+
+static int key_push(ukey_list *l, const ukey *k)
+{
+    if (l->n == l->cap) {
+        uint32_t cap = l->cap ? 2 * l->cap : 4096;
+        ukey *p = realloc(l->k, cap * sizeof(*p));
+        if (!p)
+            return -ENOMEM;
+        l->k = p;
+        l->cap = cap;
+    }
+    l->k[l->n++] = *k;
+    return 0;
+}
+
+/* The frontier before the next row, from the chunk's rows so far. */
+static inline int64_t chunk_frontier(const assay_shard *s)
+{
+    return assay_window_frontier(&s->e->win, assay_window_watermark(&s->e->win, s->max_in));
+}
+
+/* ---------------------------------------------------------------------------------
+ * Routes
+ * ------------------------------------------------------------------------------- */
+
+/* Bytes of row [off, off + len) including its line terminator, if any. */
+static uint32_t with_terminator(const chunk_msg *m, uint32_t off, uint32_t len, bool *missing)
+{
+    size_t end = (size_t)off + len;
+    const char *d = m->chunk.data;
+    if (end < m->chunk.len && d[end] == '\r')
+        end++;
+    if (end < m->chunk.len && d[end] == '\n')
+        end++;
+    *missing = end == (size_t)off + len;
+    return (uint32_t)(end - off);
+}
+
+static int route_clean(assay_shard *s, chunk_msg *m, uint32_t ord, uint32_t off, uint32_t len)
+{
+    bool missing;
+    uint32_t n = with_terminator(m, off, len, &missing);
+    clean_run *r = m->nclean ? &m->clean[m->nclean - 1] : NULL;
+    if (r && !s->e->unique_block && !r->add_newline && r->off + r->len == off &&
+        r->ord + r->nrows == ord) {
+        r->len += n;
+        r->nrows++;
+        r->add_newline = missing;
+        return 0;
+    }
+    if (m->nclean == m->clean_cap) {
+        uint32_t cap = m->clean_cap ? 2 * m->clean_cap : 64;
+        clean_run *p = realloc(m->clean, cap * sizeof(*p));
+        if (!p)
+            return -ENOMEM;
+        m->clean = p;
+        m->clean_cap = cap;
+    }
+    m->clean[m->nclean++] =
+        (clean_run){ .off = off, .len = n, .ord = ord, .nrows = 1, .add_newline = missing };
+    return 0;
+}
+
+/* Quarantine a row: names[i] failed because of reasons[i]. */
+static int route_quarantine(assay_shard *s, chunk_msg *m, uint32_t ord, uint32_t off, uint32_t len,
+                            const char *const *names, const char *const *reasons, uint32_t n)
+{
+    if (m->nquar == m->quar_cap) {
+        uint32_t cap = m->quar_cap ? 2 * m->quar_cap : 64;
+        qrow *p = realloc(m->quar, cap * sizeof(*p));
+        if (!p)
+            return -ENOMEM;
+        m->quar = p;
+        m->quar_cap = cap;
+    }
+    qrow *q = &m->quar[m->nquar];
+    *q = (qrow){ .ord = ord, .off = off, .len = len, .nrules = n, .nreasons = n };
+    q->line_in_chunk = line_at(s, m, off);
+    uint32_t o;
+    for (uint32_t i = 0; i < n; i++) {
+        if (assay_arena_put(&m->text, names[i], strlen(names[i]), &o) < 0)
+            return -ENOMEM;
+        if (i == 0)
+            q->rules = o;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        if (assay_arena_put(&m->text, reasons[i], strlen(reasons[i]), &o) < 0)
+            return -ENOMEM;
+        if (i == 0)
+            q->reasons = o;
+    }
+    m->nquar++;
+    return 0;
+}
+
+/* Why a value failed a rule, for the quarantine record. */
+static void fail_reason(const assay_shard *s, const assay_rule *r, uint32_t i, const char *base,
+                        char *out, size_t cap)
+{
+    const assay_engine *e = s->e;
+    uint32_t c = (uint32_t)r->col;
+    const assay_cell *cell = &s->rs.cells[(size_t)c * s->rs.cap + i];
+    const uint8_t fl = s->rs.flags[(size_t)c * s->rs.cap + i];
+    if (fl & ASSAY_CELL_NULL) {
+        snprintf(out, cap, "%s: column '%s' is null", assay_check_name(r->cfg->check),
+                 e->sch.names[c]);
+        return;
+    }
+    const char *p;
+    uint32_t len;
+    if (e->sch.need_text[c]) {
+        p = s->str[c][i];
+        len = s->len[c][i];
+    } else {
+        p = base + cell->off; /* raw slice: escapes shown as written */
+        len = cell->len;
+    }
+    snprintf(out, cap, "%s: column '%s' value '%.*s' failed", assay_check_name(r->cfg->check),
+             e->sch.names[c], (int)ASSAY_MIN(len, 120u), p);
+}
+
+/* ---------------------------------------------------------------------------------
  * One batch
  * ------------------------------------------------------------------------------- */
 
-static int process_batch(assay_shard *s, const chunk_msg *m, uint64_t *lc_off, uint64_t *lc_n)
+/* Masks of the partials this batch touches; rows with pidx UINT32_MAX are in none. */
+static int build_masks(assay_shard *s, uint32_t n)
+{
+    size_t words = ASSAY_BITMAP_WORDS(n);
+    s->nmasks = 0;
+    for (size_t i = assay_bitmap_next(s->ok, 0, n); i < n; i = assay_bitmap_next(s->ok, i + 1, n)) {
+        uint32_t p = s->pidx[i];
+        if (p == UINT32_MAX)
+            continue;
+        uint32_t k = s->nmasks;
+        if (k && s->mpart[k - 1] == p) {
+            k--;
+        } else {
+            for (k = 0; k < s->nmasks && s->mpart[k] != p; k++)
+                ;
+        }
+        if (k == s->nmasks) {
+            if (s->nmasks == s->masks_cap) {
+                uint32_t cap = s->masks_cap ? 2 * s->masks_cap : 4;
+                uint64_t **mm = realloc(s->masks, cap * sizeof(*mm));
+                uint32_t *mp = realloc(s->mpart, cap * sizeof(*mp));
+                if (mm)
+                    s->masks = mm;
+                if (mp)
+                    s->mpart = mp;
+                if (!mm || !mp)
+                    return -ENOMEM;
+                for (uint32_t j = s->masks_cap; j < cap; j++)
+                    s->masks[j] = NULL;
+                s->masks_cap = cap;
+            }
+            if (!s->masks[k] && !(s->masks[k] = calloc(ASSAY_BITMAP_WORDS(s->e->batch_rows), 8)))
+                return -ENOMEM;
+            memset(s->masks[k], 0, words * 8);
+            s->mpart[k] = p;
+            s->nmasks++;
+        }
+        assay_bit_set(s->masks[k], i);
+    }
+    return 0;
+}
+
+/* Step 4: event time, partial of every ok row, bad and late rows by frontier. Parser bad
+ * rows (rs.bad, by ordinal) are attributed in ordinal order among the good rows. */
+static int place_rows(assay_shard *s, chunk_msg *m, const uint64_t *bad_utf8)
+{
+    const assay_engine *e = s->e;
+    const assay_window_spec *w = &e->win;
+    uint32_t n = s->rs.nrows;
+    uint32_t b = 0, nb = s->rs.nbad;
+    int64_t last_pane = INT64_MIN, last_first = INT64_MIN;
+    uint32_t last_idx = UINT32_MAX;
+    int rc;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t ord = s->rs.row_ord[i];
+        for (; b < nb && s->rs.bad[b].row < ord; b++)
+            if ((rc = bucket_add(m, chunk_frontier(s), false)) < 0)
+                return rc;
+        s->pidx[i] = UINT32_MAX;
+        if (!assay_bit_get(s->ok, i)) {
+            if (assay_bit_get(bad_utf8, i) && (rc = bucket_add(m, chunk_frontier(s), false)) < 0)
+                return rc;
+            continue;
+        }
+        int64_t t;
+        if (w->global) {
+            t = 0;
+        } else if (e->event_col >= 0) {
+            uint32_t c = (uint32_t)e->event_col;
+            if (assay_bit_get(s->null[c], i) || assay_bit_get(s->invalid[c], i)) {
+                /* no usable event time: a bad row, quarantined with the reason */
+                char reason[200];
+                const assay_cell *cell = &s->rs.cells[(size_t)c * s->rs.cap + i];
+                if (assay_bit_get(s->null[c], i))
+                    snprintf(reason, sizeof(reason), "event_time: column '%s' is null",
+                             e->sch.names[c]);
+                else
+                    snprintf(reason, sizeof(reason),
+                             "event_time: column '%s' value '%.*s' is not a timestamp",
+                             e->sch.names[c], (int)ASSAY_MIN(cell->len, 80u),
+                             m->chunk.data + cell->off);
+                assay_bit_clear(s->ok, i);
+                record_bad(s, m, ord, s->rs.row_off[i], s->rs.row_len[i], reason);
+                if ((rc = bucket_add(m, chunk_frontier(s), false)) < 0)
+                    return rc;
+                if (e->route) {
+                    const char *nm = "event_time", *rs_ = reason;
+                    if ((rc = route_quarantine(s, m, ord, s->rs.row_off[i], s->rs.row_len[i], &nm,
+                                               &rs_, 1)) < 0)
+                        return rc;
+                }
+                s->pidx[i] = UINT32_MAX - 1; /* routed already */
+                continue;
+            }
+            t = s->i64[c][i];
+        } else {
+            t = m->chunk.arrival_us;
+        }
+        int64_t frontier = chunk_frontier(s);
+        int64_t pane = assay_window_pane(w, t);
+        int64_t first = assay_window_first_open(w, pane, frontier);
+        if (!w->global && t > s->max_in)
+            s->max_in = t;
+        if (first > pane) {
+            if ((rc = bucket_add(m, frontier, true)) < 0)
+                return rc;
+            continue; /* late: checked and routed, counted in no window */
+        }
+        if (pane != last_pane || first != last_first) {
+            if ((rc = get_partial(s, m, pane, first, &last_idx)) < 0)
+                return rc;
+            last_pane = pane;
+            last_first = first;
+        }
+        s->pidx[i] = last_idx;
+        m->parts[last_idx]->rows++;
+    }
+    /* parser bad rows after the batch's last good row belong to this batch's tail */
+    for (; b < nb; b++)
+        if ((rc = bucket_add(m, chunk_frontier(s), false)) < 0)
+            return rc;
+    if (s->max_in > m->max_event)
+        m->max_event = s->max_in;
+    return 0;
+}
+
+/* Step 5 for one rule: counts and samples under each partial's mask. */
+static int rule_counts(assay_shard *s, chunk_msg *m, size_t r, uint32_t n, const char *base)
+{
+    const assay_engine *e = s->e;
+    const assay_rule *rule = &e->rules[r];
+    uint32_t c = (uint32_t)rule->col;
+    size_t words = ASSAY_BITMAP_WORDS(n);
+    const assay_cell *cells = s->rs.cells + (size_t)c * s->rs.cap;
+    const uint8_t *fl = s->rs.flags + (size_t)c * s->rs.cap;
+    for (uint32_t k = 0; k < s->nmasks; k++) {
+        const uint64_t *mask = s->masks[k];
+        part_rule *pr = &m->parts[s->mpart[k]]->rules[r];
+        uint64_t ev = 0, fa = 0;
+        for (size_t wd = 0; wd < words; wd++) {
+            ev += (uint64_t)__builtin_popcountll(s->eval[wd] & mask[wd]);
+            fa += (uint64_t)__builtin_popcountll(s->fail[wd] & mask[wd]);
+        }
+        pr->evaluated += ev;
+        pr->failed += fa;
+        if (!fa || pr->nsamples >= e->max_samples)
+            continue;
+        for (size_t i = 0; i < n && pr->nsamples < e->max_samples; i++) {
+            i = assay_bitmap_next(s->fail, i, n);
+            if (i >= n)
+                break;
+            if (!assay_bit_get(mask, i))
+                continue;
+            int rc;
+            if (fl[i] & ASSAY_CELL_NULL) {
+                rc = assay_samples_keep(pr->samples, &pr->nsamples, e->max_samples, s->pos[i], NULL,
+                                        0, true);
+            } else if (e->sch.need_text[c]) {
+                rc = assay_samples_keep(pr->samples, &pr->nsamples, e->max_samples, s->pos[i],
+                                        s->str[c][i], s->len[c][i], false);
+            } else {
+                char *buf = malloc(cells[i].len + 1);
+                const char *p;
+                uint32_t len;
+                if (!buf)
+                    return -ENOMEM;
+                assay_cell_text(e, base, cells[i], fl[i], buf, &p, &len);
+                rc = assay_samples_keep(pr->samples, &pr->nsamples, e->max_samples, s->pos[i], p,
+                                        len, false);
+                free(buf);
+            }
+            if (rc < 0)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+/* unique: the values of rows that count in a window go to the aggregator. */
+static int unique_keys(assay_shard *s, chunk_msg *m, size_t r, uint32_t n, const char *base)
+{
+    const assay_engine *e = s->e;
+    uint32_t c = (uint32_t)e->rules[r].col;
+    ukey_list *l = &m->ukeys[r];
+    for (size_t i = assay_bitmap_next(s->eval, 0, n); i < n;
+         i = assay_bitmap_next(s->eval, i + 1, n)) {
+        if (s->pidx[i] >= UINT32_MAX - 1)
+            continue;
+        const char *p = s->str[c][i];
+        uint32_t len = s->len[c][i];
+        ukey k = { .hash = assay_hash_bytes(p, len),
+                   .len = len,
+                   .ord = s->rs.row_ord[i],
+                   .part = s->pidx[i] };
+        if (p >= base && p + len <= base + m->chunk.len) {
+            k.off = (uint32_t)(p - base);
+        } else {
+            int rc = assay_arena_put(&m->text, p, len, &k.off); /* unescaped: scratch is reused */
+            if (rc < 0)
+                return rc;
+            k.in_arena = true;
+        }
+        int rc = key_push(l, &k);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int route_batch(assay_shard *s, chunk_msg *m, uint32_t n, const char *base)
+{
+    const assay_engine *e = s->e;
+    uint32_t nb = s->rs.nbad, b = 0;
+    int rc;
+    for (uint32_t i = 0; i <= n; i++) {
+        uint32_t ord = i < n ? s->rs.row_ord[i] : UINT32_MAX;
+        for (; b < nb && s->rs.bad[b].row < ord; b++) {
+            const assay_bad_row *br = &s->rs.bad[b];
+            char reason[200];
+            char full[220];
+            assay_bad_row_describe(br, s->rs.ncols, reason, sizeof(reason));
+            snprintf(full, sizeof(full), "parse_error: %s", reason);
+            const char *nm = "parse_error", *rs_ = full;
+            if ((rc = route_quarantine(s, m, br->row, br->off, br->len, &nm, &rs_, 1)) < 0)
+                return rc;
+        }
+        if (i == n)
+            break;
+        if (s->pidx[i] == UINT32_MAX - 1)
+            continue; /* quarantined while placing (no event time) */
+        uint32_t off = s->rs.row_off[i], len = s->rs.row_len[i];
+        if (!assay_bit_get(s->ok, i)) {
+            /* invalid UTF-8: the reason is in the bad-row record */
+            const char *nm = "parse_error", *rs_ = "parse_error: invalid UTF-8";
+            if ((rc = route_quarantine(s, m, ord, off, len, &nm, &rs_, 1)) < 0)
+                return rc;
+            continue;
+        }
+        if (!assay_bit_get(s->blocked, i)) {
+            if ((rc = route_clean(s, m, ord, off, len)) < 0)
+                return rc;
+            continue;
+        }
+        const char *names[64], *reasons[64];
+        char why[64][200];
+        uint32_t k = 0;
+        for (size_t r = 0; r < e->nrules && k < 64; r++) {
+            if (!s->bfail[r] || !assay_bit_get(s->bfail[r], i))
+                continue;
+            fail_reason(s, &e->rules[r], i, base, why[k], sizeof(why[k]));
+            names[k] = e->rules[r].cfg->name;
+            reasons[k] = why[k];
+            k++;
+        }
+        if ((rc = route_quarantine(s, m, ord, off, len, names, reasons, k)) < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int process_batch(assay_shard *s, chunk_msg *m)
 {
     const assay_engine *e = s->e;
     const assay_schema *sch = &e->sch;
@@ -369,15 +813,17 @@ static int process_batch(assay_shard *s, const chunk_msg *m, uint64_t *lc_off, u
     uint32_t n = s->rs.nrows;
     size_t words = ASSAY_BITMAP_WORDS(n);
     uint32_t cap = s->rs.cap;
-    if (n == 0)
-        return 0;
+    int rc;
     double t_start = clock_s();
 
     for (uint32_t i = 0; i < n; i++)
         s->pos[i] = POS(m->chunk.seq, s->rs.row_ord[i]);
-    memset(s->ok, 0xff, words * 8);
-    if (n & 63)
-        s->ok[words - 1] = ((uint64_t)1 << (n & 63)) - 1;
+    if (n) {
+        memset(s->ok, 0xff, words * 8);
+        if (n & 63)
+            s->ok[words - 1] = ((uint64_t)1 << (n & 63)) - 1;
+    }
+    memset(s->blocked, 0, ASSAY_BITMAP_WORDS(e->batch_rows) * 8);
     if (reserve_scratch(s, n) < 0)
         return -ENOMEM;
 
@@ -389,12 +835,14 @@ static int process_batch(assay_shard *s, const chunk_msg *m, uint64_t *lc_off, u
      * Only a span that fails is checked value by value, to find the rows. NDJSON
      * strings were validated by the parser. */
     bool utf8_ok = true;
-    if (e->format == ASSAY_FORMAT_CSV && s->any_text) {
+    if (n && e->format == ASSAY_FORMAT_CSV && s->any_text) {
         size_t a = s->rs.row_off[0], b = s->rs.row_off[n - 1] + (size_t)s->rs.row_len[n - 1];
         utf8_ok = assay_utf8_check(base + a, b - a) == b - a;
     }
 
-    /* 1. nulls and text views (and the UTF-8 check that can turn a row bad) */
+    /* 1. nulls and text views (and the UTF-8 check that can turn a row bad); the rows
+     * it turns bad are remembered in `fail` for place_rows */
+    memset(s->fail, 0, ASSAY_BITMAP_WORDS(e->batch_rows) * 8);
     for (uint32_t c = 0; c < sch->ncols; c++) {
         if (!sch->want[c])
             continue;
@@ -426,15 +874,15 @@ static int process_batch(assay_shard *s, const chunk_msg *m, uint64_t *lc_off, u
                     snprintf(reason, sizeof(reason),
                              "invalid UTF-8 in column '%s' at byte %zu of the value", sch->names[c],
                              at);
-                    s->ok[i >> 6] &= ~((uint64_t)1 << (i & 63));
-                    record_bad(s, m, s->rs.row_ord[i], s->rs.row_off[i], s->rs.row_len[i], reason,
-                               lc_off, lc_n);
+                    assay_bit_clear(s->ok, i);
+                    assay_bit_set(s->fail, i);
+                    record_bad(s, m, s->rs.row_ord[i], s->rs.row_off[i], s->rs.row_len[i], reason);
                 }
             }
         }
     }
 
-    /* 2. typed vectors, 3. regex matches, column counters */
+    /* 2. typed vectors, 3. regex matches */
     for (uint32_t c = 0; c < sch->ncols; c++) {
         if (!sch->want[c])
             continue;
@@ -447,32 +895,32 @@ static int process_batch(assay_shard *s, const chunk_msg *m, uint64_t *lc_off, u
                 if (!(fl[i] & ASSAY_CELL_NULL))
                     parse_typed(s, c, i, base, cells[i], fl[i]);
         }
-        if (sch->regex[c]) {
-            /* skip = null | !ok, built in the fail scratch */
+        if (sch->regex[c] && n) {
+            /* skip = null | !ok, built in the eval scratch */
             for (size_t w = 0; w < words; w++)
-                s->fail[w] = s->null[c][w] | ~s->ok[w];
-            int rc =
-                assay_regex_match_batch(sch->regex[c], s->rx[c], (const char *const *)s->str[c],
-                                        s->len[c], s->fail, n, s->match[c]);
+                s->eval[w] = s->null[c][w] | ~s->ok[w];
+            rc = assay_regex_match_batch(sch->regex[c], s->rx[c], (const char *const *)s->str[c],
+                                         s->len[c], s->eval, n, s->match[c]);
             if (rc < 0)
                 return rc;
         }
-        uint64_t cnt = 0, nul = 0, inv = 0;
-        for (size_t w = 0; w < words; w++) {
-            cnt += (uint64_t)__builtin_popcountll(s->ok[w]);
-            nul += (uint64_t)__builtin_popcountll(s->ok[w] & s->null[c][w]);
-            inv += (uint64_t)__builtin_popcountll(s->ok[w] & s->invalid[c][w] & ~s->null[c][w]);
-        }
-        s->col_count[c] += cnt;
-        s->col_nulls[c] += nul;
-        s->col_invalid[c] += inv;
     }
+
+    /* 4. event time and partials */
+    if ((rc = place_rows(s, m, s->fail)) < 0 || (rc = build_masks(s, n)) < 0)
+        return rc;
 
     double t_rules = clock_s();
     s->stage[ASSAY_STAGE_PARSE] += t_rules - t_start;
 
-    /* 4. rules */
-    for (size_t r = 0; r < e->nrules; r++) {
+    /* 5. rules; the freshness clock is read now, when the rows are judged */
+    int64_t now_us = e->now_us;
+    if (now_us == INT64_MIN) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        now_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    }
+    for (size_t r = 0; r < e->nrules && n; r++) {
         const assay_rule *rule = &e->rules[r];
         if (rule->col < 0)
             continue;
@@ -488,125 +936,171 @@ static int process_batch(assay_shard *s, const chunk_msg *m, uint64_t *lc_off, u
             .len = s->len[c],
             .match = s->match[c],
         };
-        assay_rule_eval(rule, &s->rst[r], &v, s->ok, s->pos, s->fail, s->eval);
-        rule_acc *a = &s->acc[r];
-        uint64_t ev = 0, fa = 0;
-        for (size_t w = 0; w < words; w++) {
-            ev += (uint64_t)__builtin_popcountll(s->eval[w]);
-            fa += (uint64_t)__builtin_popcountll(s->fail[w]);
+        assay_rule_eval(rule, &v, s->ok, now_us, s->fail, s->eval);
+        if (rule->cfg->check == ASSAY_CHECK_UNIQUE) {
+            if ((rc = unique_keys(s, m, r, n, base)) < 0)
+                return rc;
+        } else if (s->bfail[r]) {
+            memcpy(s->bfail[r], s->fail, words * 8);
+            for (size_t w = 0; w < words; w++)
+                s->blocked[w] |= s->fail[w];
         }
-        a->evaluated += ev;
-        a->failed += fa;
-        if (fa && a->nsamples < e->max_samples) {
-            const assay_cell *cells = s->rs.cells + (size_t)c * cap;
-            const uint8_t *fl = s->rs.flags + (size_t)c * cap;
-            for (size_t i = assay_bitmap_next(s->fail, 0, n); i < n && a->nsamples < e->max_samples;
-                 i = assay_bitmap_next(s->fail, i + 1, n)) {
-                if (fl[i] & ASSAY_CELL_NULL) {
-                    keep_sample(a, e->max_samples, s->pos[i], NULL, 0, true);
-                } else if (sch->need_text[c]) {
-                    keep_sample(a, e->max_samples, s->pos[i], s->str[c][i], s->len[c][i], false);
-                } else {
-                    char *buf = malloc(cells[i].len + 1);
-                    const char *p;
-                    uint32_t len;
-                    assay_cell_text(e, base, cells[i], fl[i], buf, &p, &len);
-                    keep_sample(a, e->max_samples, s->pos[i], p, len, false);
-                    free(buf);
-                }
-            }
-        }
+        if ((rc = rule_counts(s, m, r, n, base)) < 0)
+            return rc;
     }
 
-    /* 5. profile */
+    /* 6. profile and counts per partial, duplicate rows, anomaly scores */
     double t_sketch = clock_s();
     s->stage[ASSAY_STAGE_RULES] += t_sketch - t_rules;
-    int rc = assay_profile_batch(s, m, n);
+    for (uint32_t k = 0; k < s->nmasks; k++)
+        if ((rc = assay_profile_batch(s, m->parts[s->mpart[k]], s->masks[k], n)) < 0)
+            return rc;
+    if (e->duplicate_rows) {
+        for (size_t i = assay_bitmap_next(s->ok, 0, n); i < n;
+             i = assay_bitmap_next(s->ok, i + 1, n)) {
+            if (s->pidx[i] >= UINT32_MAX - 1)
+                continue;
+            ukey k = { .hash = assay_hash_bytes(base + s->rs.row_off[i], s->rs.row_len[i]),
+                       .ord = s->rs.row_ord[i],
+                       .part = s->pidx[i] };
+            if ((rc = key_push(&m->rowkeys, &k)) < 0)
+                return rc;
+        }
+    }
     double t_anomaly = clock_s();
     s->stage[ASSAY_STAGE_SKETCH] += t_anomaly - t_sketch;
-    if (rc < 0)
-        return rc;
-
-    /* 6. anomaly scores */
-    if (e->an_d) {
-        rc = assay_anomaly_batch(s, n);
+    if (e->an_d && n) {
+        rc = assay_anomaly_batch(s, m, n);
         s->stage[ASSAY_STAGE_ANOMALY] += clock_s() - t_anomaly;
+        if (rc < 0)
+            return rc;
     }
-    return rc;
+
+    /* 7. routes */
+    if (e->route)
+        return route_batch(s, m, n, base);
+    return 0;
 }
 
 /* ---------------------------------------------------------------------------------
  * One chunk
  * ------------------------------------------------------------------------------- */
 
-static int push_stat(assay_shard *s, const chunk_stat *st)
+static void msg_reset(const assay_engine *e, chunk_msg *m)
 {
-    if (s->nstats == s->stats_cap) {
-        size_t cap = s->stats_cap ? s->stats_cap * 2 : 64;
-        chunk_stat *p = realloc(s->stats, cap * sizeof(*p));
-        if (!p)
-            return -ENOMEM;
-        s->stats = p;
-        s->stats_cap = cap;
+    m->error = 0;
+    m->rows = 0;
+    m->lines = m->header_lines;
+    m->max_event = ASSAY_TIME_NONE;
+    m->nparts = 0;
+    m->nbuckets = 0;
+    m->nbad = 0;
+    for (uint32_t k = 0; k < m->nbad_kept; k++)
+        free(m->bad[k].text);
+    m->nbad_kept = 0;
+    for (size_t r = 0; m->ukeys && r < e->nrules; r++)
+        m->ukeys[r].n = 0;
+    m->rowkeys.n = 0;
+    m->nclean = 0;
+    m->nquar = 0;
+    m->text.len = 0;
+    m->nscores = 0;
+}
+
+void assay_chunk_msg_free(const assay_engine *e, chunk_msg *m)
+{
+    for (uint32_t k = 0; k < m->parts_cap && m->parts; k++) {
+        if (m->parts[k])
+            assay_partial_free(e, m->parts[k]);
+        free(m->parts[k]);
     }
-    s->stats[s->nstats++] = *st;
-    return 0;
+    free(m->parts);
+    free(m->buckets);
+    for (uint32_t k = 0; k < m->nbad_kept; k++)
+        free(m->bad[k].text);
+    for (size_t r = 0; m->ukeys && r < e->nrules; r++)
+        free(m->ukeys[r].k);
+    free(m->ukeys);
+    free(m->rowkeys.k);
+    free(m->clean);
+    free(m->quar);
+    free(m->text.p);
+    free(m->scores);
+    memset(m, 0, sizeof(*m));
 }
 
 int assay_shard_process(assay_shard *s, chunk_msg *m)
 {
+    const assay_engine *e = s->e;
     const assay_chunk *ch = &m->chunk;
-    chunk_stat st = {
-        .seq = ch->seq,
-        .file = ch->file,
-        .offset = ch->offset,
-        .len = ch->len,
-        .start = m->start,
-        .lines = m->header_lines,
-    };
-    uint64_t lc_off = 0, lc_n = 0;
+    msg_reset(e, m);
+    if (!m->ukeys && e->nrules && !(m->ukeys = calloc(e->nrules, sizeof(ukey_list))))
+        return -ENOMEM;
+    s->max_in = ASSAY_TIME_NONE;
+    s->line_off = 0;
+    s->line_n = 0;
+    int rc;
     if (ch->oversized) {
-        char reason[160];
+        char reason[200];
         snprintf(reason, sizeof(reason),
                  "row longer than limits.max_row_bytes (%llu bytes); %llu more bytes skipped",
-                 (unsigned long long)s->e->cfg->limits.max_row_bytes,
-                 (unsigned long long)ch->skipped);
-        record_bad(s, m, 0, 0, (uint32_t)ASSAY_MIN(ch->len, (size_t)UINT32_MAX), reason, &lc_off,
-                   &lc_n);
-        for (size_t i = 0; i < ch->len; i++)
-            st.lines += ch->data[i] == '\n';
-        st.lines += 1;
-        st.rows = 1;
-        int rc = s->e->an_d ? assay_anomaly_chunk_end(s, m, 1) : 0;
-        return rc < 0 ? rc : push_stat(s, &st);
+                 (unsigned long long)e->cfg->limits.max_row_bytes, (unsigned long long)ch->skipped);
+        uint32_t len = (uint32_t)ASSAY_MIN(ch->len, (size_t)UINT32_MAX);
+        record_bad(s, m, 0, 0, len, reason);
+        if ((rc = bucket_add(m, ASSAY_TIME_NONE, false)) < 0)
+            return rc;
+        if (e->route) {
+            char full[220];
+            snprintf(full, sizeof(full), "parse_error: %s", reason);
+            const char *nm = "parse_error", *rs_ = full;
+            if ((rc = route_quarantine(s, m, 0, 0, len, &nm, &rs_, 1)) < 0)
+                return rc;
+        }
+        m->lines += assay_count_newlines(ch->data, ch->len) + 1;
+        m->rows = 1;
+        if (e->row_scores) {
+            m->scores = m->scores ? m->scores : malloc(4096 * sizeof(double));
+            if (!m->scores)
+                return -ENOMEM;
+            m->scores_cap = m->scores_cap ? m->scores_cap : 4096;
+            m->scores[0] = NAN;
+            m->nscores = 1;
+        }
+        return 0;
     }
     assay_cursor cur = { .buf = ch->data, .len = ch->len, .pos = m->start, .ord = 0 };
     while (cur.pos < cur.len) {
         size_t before = cur.pos;
         s->rs.nrows = s->rs.nbad = s->rs.nlines = 0;
         double t0 = clock_s();
-        assay_engine_parse(s->e, &cur, &s->rs);
+        assay_engine_parse(e, &cur, &s->rs);
         s->stage[ASSAY_STAGE_FRAME] += clock_s() - t0;
-        st.lines += s->rs.nlines;
+        m->lines += s->rs.nlines;
         for (uint32_t b = 0; b < s->rs.nbad; b++) {
             char reason[160];
             assay_bad_row_describe(&s->rs.bad[b], s->rs.ncols, reason, sizeof(reason));
-            record_bad(s, m, s->rs.bad[b].row, s->rs.bad[b].off, s->rs.bad[b].len, reason, &lc_off,
-                       &lc_n);
+            record_bad(s, m, s->rs.bad[b].row, s->rs.bad[b].off, s->rs.bad[b].len, reason);
         }
-        int rc = process_batch(s, m, &lc_off, &lc_n);
-        if (rc < 0)
+        if ((rc = process_batch(s, m)) < 0)
             return rc;
         if (cur.pos == before && s->rs.nrows == 0 && s->rs.nbad == 0)
             break; /* parser made no progress: never spin */
     }
-    st.rows = cur.ord;
-    int rc = assay_profile_chunk_end(s, m);
-    if (rc == 0 && s->e->an_d)
-        rc = assay_anomaly_chunk_end(s, m, cur.ord);
-    if (rc < 0)
-        return rc;
-    return push_stat(s, &st);
+    m->rows = cur.ord;
+    if (e->row_scores && m->nscores < m->rows) {
+        /* rows after the last scored one (bad, or not ready): no score */
+        if (m->rows > m->scores_cap) {
+            double *p = realloc(m->scores, m->rows * sizeof(double));
+            if (!p)
+                return -ENOMEM;
+            m->scores = p;
+            m->scores_cap = m->rows;
+        }
+        for (uint32_t i = m->nscores; i < m->rows; i++)
+            m->scores[i] = NAN;
+        m->nscores = m->rows;
+    }
+    return 0;
 }
 
 void *assay_shard_main(void *arg)
@@ -618,10 +1112,10 @@ void *assay_shard_main(void *arg)
             assay_ring_push_wait(&s->out, m);
             break;
         }
-        if (!s->error) {
+        if (!m->drain) {
             int rc = assay_shard_process(s, m);
             if (rc < 0)
-                s->error = rc;
+                m->error = rc;
         }
         assay_ring_push_wait(&s->out, m);
     }

@@ -133,6 +133,17 @@
  * cache both paths gave 0.8-2.5 GB/s with large run-to-run variance; io_uring did
  * not beat the kernel's readahead behind read(2) on this machine.
  *
+ * Resuming (options start_file / start_offset): the reader skips the files before
+ * start_file and starts reading that file at the buffer-grid offset at or below
+ * start_offset, dropping the bytes before start_offset. Since start_offset was a chunk
+ * boundary of an earlier run, no row ends between it and the grid point above it, so
+ * the bytes up there become the carry exactly as they did then: every later chunk is
+ * the one the earlier run cut.
+ *
+ * Streams (option stream): a pipe or terminal is read until the buffer is full or no
+ * more input is ready (poll with no wait), and assay_reader_wait() lets the caller
+ * wait for input with a timeout instead of blocking in read().
+ *
  * Single-threaded: next() and release() must be called from one thread. No global
  * state; the environment is read once in open().
  */
@@ -238,6 +249,8 @@ struct assay_reader {
     uint64_t skip_count;   /* bytes dropped so far */
     pending_chunk pending; /* valid while skipping */
     uint64_t seq;
+    bool resume_pending; /* the first buffer of start_file starts before start_offset */
+    uint64_t resume_off;
 
     uint64_t bytes_read, bytes_total;
 
@@ -363,6 +376,24 @@ static void cursor_open(assay_reader *r)
     if (S_ISREG(st.st_mode)) {
         r->sub_size = (uint64_t)st.st_size;
         (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    }
+    if (r->resume_pending && r->sub_file == r->o.start_file) {
+        uint64_t aligned = r->resume_off / r->o.buffer_size * r->o.buffer_size;
+        code = !S_ISREG(st.st_mode) ? -ESPIPE : r->resume_off > (uint64_t)st.st_size ? -ERANGE : 0;
+        if (code == 0 && !f->async && lseek(fd, (off_t)aligned, SEEK_SET) < 0)
+            code = -errno;
+        if (code) {
+            r->sub_err = code;
+            snprintf(r->sub_msg, sizeof(r->sub_msg), "%s: cannot resume at byte %llu: %s",
+                     file_name(r, r->sub_file), (unsigned long long)r->resume_off,
+                     code == -ERANGE ? "the file is shorter than that (replaced or truncated?)"
+                                     : strerror(-code));
+            f->fd = -1;
+            if (!f->is_stdin)
+                close(fd);
+            return;
+        }
+        r->sub_off = aligned;
     }
 }
 
@@ -535,11 +566,17 @@ static int reap(assay_reader *r, bool wait)
  * Synchronous reads (read(2))
  * ---------------------------------------------------------------------------------- */
 
-/* Fill buffer b from fd until it is full, the file ends, or read() fails. */
+/* Fill buffer b from fd until it is full, the file ends, or read() fails (a stream:
+ * or no more input is ready). */
 static void fill_sync(assay_reader *r, int b, int fd)
 {
     rbuf *x = &r->bufs[b];
     while (x->len < r->o.buffer_size) {
+        if (r->o.stream && x->len > 0) {
+            struct pollfd p = { .fd = fd, .events = POLLIN };
+            if (poll(&p, 1, 0) == 0)
+                return; /* what arrived so far goes out now */
+        }
         ssize_t n = read(fd, x->data + x->len, r->o.buffer_size - x->len);
         if (n > 0) {
             x->len += (size_t)n;
@@ -618,7 +655,21 @@ static int take_next(assay_reader *r, assay_error *err)
     }
     const char *start = x->data;
     uint64_t off = x->off;
-    if (r->carry_buf >= 0) {
+    if (r->resume_pending && x->file == r->o.start_file) {
+        /* the resume point lies in this buffer (its grid offset is at or below it) */
+        r->resume_pending = false;
+        uint64_t skip = r->resume_off - x->off;
+        if (skip > x->len) {
+            unref(r, b);
+            char msg[ASSAY_ERROR_MSG_MAX];
+            snprintf(msg, sizeof(msg), "%s: cannot resume at byte %llu: the file ends before",
+                     file_name(r, x->file), (unsigned long long)r->resume_off);
+            return fail(r, err, -ERANGE, msg);
+        }
+        start += skip;
+        off += skip;
+        r->first_pending = r->resume_off == 0;
+    } else if (r->carry_buf >= 0) {
         /* Only the partial row moves; it always fits: carry_len <= max_row_bytes. */
         assay_assert(r->carry_len <= r->headroom);
         start -= r->carry_len;
@@ -861,7 +912,15 @@ static int reader_open(assay_reader **out, const char *const *paths, size_t npat
     r->carry_buf = -1;
     r->first_pending = true;
     r->nfiles = (uint32_t)npaths;
+    r->seq = o.start_seq;
+    r->cons_file = r->sub_file = o.start_file;
+    r->resume_pending = o.start_offset > 0;
+    r->resume_off = o.start_offset;
     int rc = -ENOMEM;
+    if (o.start_file > npaths || (o.start_file == npaths && o.start_offset)) {
+        free(r);
+        return assay_error_set(err, -EINVAL, "reader: resume file %u of %zu", o.start_file, npaths);
+    }
 
     r->files = calloc(npaths ? npaths : 1, sizeof(*r->files));
     r->bufs = calloc(o.nbuffers, sizeof(*r->bufs));
@@ -869,8 +928,10 @@ static int reader_open(assay_reader **out, const char *const *paths, size_t npat
     r->queue = calloc(o.nbuffers, sizeof(*r->queue));
     if (!r->files || !r->bufs || !r->free_stack || !r->queue)
         goto fail_nomem;
-    for (uint32_t i = 0; i < npaths; i++)
+    for (uint32_t i = 0; i < npaths; i++) {
         r->files[i].fd = -1;
+        r->files[i].cursor_passed = i < o.start_file; /* done before the resume point */
+    }
 
     /* Check every path now, so that a typo fails before any work is done. */
     bool total_known = true;
@@ -982,6 +1043,23 @@ void assay_reader_release(assay_reader *r, const assay_chunk *c)
      * (and is reported) in the next call to next(). */
     if (r->use_ring && !r->fail_code)
         (void)refill(r);
+}
+
+int assay_reader_wait(assay_reader *r, int timeout_ms)
+{
+    if (r->fail_code || r->cons_file >= r->nfiles)
+        return 1;
+    if (r->cur >= 0 && (r->pos < r->end || r->bufs[r->cur].eof))
+        return 1; /* rows left to carve */
+    rfile *f = &r->files[r->cons_file];
+    if (!r->sub_open || r->sub_file != r->cons_file || f->async || f->fd < 0 || r->qlen > 0)
+        return 1;
+    struct pollfd p = { .fd = f->fd, .events = POLLIN };
+    int rc;
+    do
+        rc = poll(&p, 1, timeout_ms);
+    while (rc < 0 && errno == EINTR);
+    return rc != 0;
 }
 
 bool assay_reader_uses_io_uring(const assay_reader *r)

@@ -96,8 +96,8 @@ static int parse_bound(const assay_rule *r, const char *text, double num, bool i
     }
 }
 
-int assay_rule_compile(const assay_rule_config *cfg, int col, assay_type type, int64_t now_us,
-                       assay_rule *out, const char *cfg_path, assay_error *err)
+int assay_rule_compile(const assay_rule_config *cfg, int col, assay_type type, assay_rule *out,
+                       const char *cfg_path, assay_error *err)
 {
     memset(out, 0, sizeof(*out));
     out->cfg = cfg;
@@ -164,7 +164,7 @@ int assay_rule_compile(const assay_rule_config *cfg, int col, assay_type type, i
                                    "'%s' is %s (declare it under columns: with type: timestamp)",
                                    cfg_path, cfg->pos.line, cfg->pos.col, cfg->name, cfg->column,
                                    assay_type_name(type));
-        out->fresh_cutoff_us = now_us - cfg->max_age_us;
+        out->max_age_us = cfg->max_age_us;
         return 0;
     default:
         /* type on a string column passes every value: any text is a string */
@@ -177,32 +177,6 @@ void assay_rule_free(assay_rule *r)
     if (r->owns_set)
         assay_hashset_free(r->set);
     r->set = NULL;
-}
-
-int assay_rule_state_init(const assay_rule *r, assay_rule_state *st, uint32_t batch_rows,
-                          size_t unique_mem_cap, size_t expect_keys)
-{
-    memset(st, 0, sizeof(*st));
-    if (r->cfg->check != ASSAY_CHECK_UNIQUE)
-        return 0;
-    int rc = assay_hashset_new(&st->uniq, ASSAY_MAX(expect_keys, (size_t)1 << 16), unique_mem_cap);
-    if (rc < 0)
-        return rc;
-    st->hashes = malloc(batch_rows * sizeof(uint64_t));
-    st->vals = malloc(batch_rows * sizeof(uint64_t));
-    st->res = malloc(batch_rows);
-    if (!st->hashes || !st->vals || !st->res)
-        return -ENOMEM;
-    return 0;
-}
-
-void assay_rule_state_free(assay_rule_state *st)
-{
-    assay_hashset_free(st->uniq);
-    free(st->hashes);
-    free(st->vals);
-    free(st->res);
-    memset(st, 0, sizeof(*st));
 }
 
 /* ---------------------------------------------------------------------------------
@@ -310,34 +284,8 @@ static void eval_length(const assay_rule *r, const assay_col_view *v, uint64_t *
     }
 }
 
-static void eval_unique(const assay_rule *r, assay_rule_state *st, const assay_col_view *v,
-                        const uint64_t *pos, uint64_t *fail, const uint64_t *eval)
-{
-    (void)r;
-    size_t n = 0;
-    /* Gather the checked rows' hashes, insert as one batch (prefetching), then map
-     * the "already present" answers back to rows. */
-    for (size_t i = assay_bitmap_next(eval, 0, v->n); i < v->n;
-         i = assay_bitmap_next(eval, i + 1, v->n)) {
-        st->hashes[n] = assay_hash_bytes(v->str[i], v->len[i]);
-        st->vals[n] = pos[i];
-        n++;
-    }
-    if (n == 0)
-        return;
-    int64_t rc = assay_hashset_insert_batch(st->uniq, st->hashes, st->vals, n, st->res);
-    if (rc == -ENOSPC)
-        st->capped = true;
-    size_t k = 0;
-    for (size_t i = assay_bitmap_next(eval, 0, v->n); i < v->n;
-         i = assay_bitmap_next(eval, i + 1, v->n), k++) {
-        if (st->res[k] == 0)
-            assay_bit_set(fail, i);
-    }
-}
-
-void assay_rule_eval(const assay_rule *r, assay_rule_state *st, const assay_col_view *v,
-                     const uint64_t *ok, const uint64_t *pos, uint64_t *fail, uint64_t *eval)
+void assay_rule_eval(const assay_rule *r, const assay_col_view *v, const uint64_t *ok,
+                     int64_t now_us, uint64_t *fail, uint64_t *eval)
 {
     size_t words = ASSAY_BITMAP_WORDS(v->n);
     memset(fail, 0, words * sizeof(uint64_t));
@@ -370,15 +318,15 @@ void assay_rule_eval(const assay_rule *r, assay_rule_state *st, const assay_col_
         break;
     case ASSAY_CHECK_UNIQUE:
         eval_present(v, ok, false, eval);
-        eval_unique(r, st, v, pos, fail, eval);
         break;
     case ASSAY_CHECK_FRESHNESS:
         eval_present(v, ok, true, eval);
         for (size_t w = 0; w < words; w++) {
             uint64_t f = 0;
             size_t base = w * 64, end = ASSAY_MIN(base + 64, (size_t)v->n);
+            int64_t cutoff = now_us - r->max_age_us;
             for (size_t i = base; i < end; i++)
-                f |= (uint64_t)(v->i64[i] < r->fresh_cutoff_us) << (i - base);
+                f |= (uint64_t)(v->i64[i] < cutoff) << (i - base);
             fail[w] = f & eval[w];
         }
         break;

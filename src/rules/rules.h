@@ -13,6 +13,7 @@
  *   in_set      non-null values (as text)      fails when not one of `values`
  *   matches     non-null values (as text)      fails when the pattern does not match
  *   unique      non-null values (as text)      fails on every repeat of an earlier value
+ *                                              in the window (decided by the aggregator)
  *   foreign_key non-null values (as text)      fails when absent from the reference
  *   freshness   non-null timestamps            fails when older than now - max_age
  *   length      non-null values (code points)  fails outside [min, max]
@@ -56,18 +57,9 @@ typedef struct assay_rule {
     uint32_t nsmall; /* 0 = use the hash set */
     uint8_t small_len[ASSAY_SMALL_SET_MAX];
     uint64_t small_lo[ASSAY_SMALL_SET_MAX], small_hi[ASSAY_SMALL_SET_MAX];
-    /* freshness: event time < cutoff fails */
-    int64_t fresh_cutoff_us;
+    /* freshness: event time < now - max_age fails */
+    int64_t max_age_us;
 } assay_rule;
-
-/* Per-shard mutable state of a rule. */
-typedef struct assay_rule_state {
-    assay_hashset *uniq; /* unique: hash -> position of the first occurrence */
-    bool capped;         /* unique: memory cap reached, later new keys not tracked */
-    uint64_t *hashes;    /* unique scratch, batch sized */
-    uint64_t *vals;
-    int8_t *res;
-} assay_rule_state;
 
 /* Which inputs a rule needs from its column. */
 bool assay_rule_needs_text(const assay_rule *r);
@@ -75,19 +67,16 @@ bool assay_rule_needs_typed(const assay_rule *r);
 
 /* Resolve bounds and sets of a rule whose column (index, type) is known. Does not
  * load foreign-key references (the engine does). */
-int assay_rule_compile(const assay_rule_config *cfg, int col, assay_type type, int64_t now_us,
-                       assay_rule *out, const char *cfg_path, assay_error *err);
+int assay_rule_compile(const assay_rule_config *cfg, int col, assay_type type, assay_rule *out,
+                       const char *cfg_path, assay_error *err);
 void assay_rule_free(assay_rule *r);
 
-/* expect_keys: distinct values this shard is expected to see (sizes unique's set up
- * front so it does not rehash while growing; 0 = unknown). */
-int assay_rule_state_init(const assay_rule *r, assay_rule_state *st, uint32_t batch_rows,
-                          size_t unique_mem_cap, size_t expect_keys);
-void assay_rule_state_free(assay_rule_state *st);
-
-/* Evaluate a column rule over rows set in ok. pos[i] is the row's position (for
- * unique's first-occurrence bookkeeping). fail and eval are cleared first. */
-void assay_rule_eval(const assay_rule *r, assay_rule_state *st, const assay_col_view *v,
-                     const uint64_t *ok, const uint64_t *pos, uint64_t *fail, uint64_t *eval);
+/* Evaluate a column rule over rows set in ok; fail and eval are cleared first. now_us
+ * is the clock freshness judges by (read when the batch is judged). `unique` only marks
+ * the values it evaluates: whether one repeats an earlier one is decided against the
+ * window's key set, in stream order (src/window/aggregator.c), so it fails nothing
+ * here. */
+void assay_rule_eval(const assay_rule *r, const assay_col_view *v, const uint64_t *ok,
+                     int64_t now_us, uint64_t *fail, uint64_t *eval);
 
 #endif

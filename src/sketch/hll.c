@@ -242,6 +242,16 @@ void assay_hll_free(assay_hll *h)
     free(h);
 }
 
+void assay_hll_reset(assay_hll *h, bool dense)
+{
+    if (!h->sparse)
+        memset(h->regs, 0, h->m);
+    h->sp_n = 0;
+    h->batch_n = 0;
+    memset(h->recent, 0, sizeof(h->recent));
+    h->sparse = !dense;
+}
+
 unsigned assay_hll_precision(const assay_hll *h)
 {
     return h->p;

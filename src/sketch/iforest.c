@@ -777,3 +777,174 @@ int assay_iforest_tree(const assay_iforest *f, unsigned t, assay_iforest_tree_vi
     v->path = f->path + base;
     return 0;
 }
+
+/* ------------------------------------------------------------------------------ */
+/* Serialized form                                                                 */
+/* ------------------------------------------------------------------------------ */
+
+/*
+ * Payload (little endian, after the assay/sketch.h header, kind IFOREST, version 1):
+ *   u32 d, trees, sample; u64 window, refresh; f64 refresh_fraction, contamination;
+ *   u64 seed;                                                    the options
+ *   u8 ready, thr_ok; u32 next_tree; u64 rows, since, rng, win_n, win_pos, hist_n,
+ *   hist_pos, scored, judged; f64 thr;                           the state
+ *   then the arrays: feature u16[T*2psi], split f64[..], left u32[..], size u32[..],
+ *   path f32[..], win f64[window*d], median f64[d], perm u32[window], hist f64[4096].
+ * The scoring copy (`node`) is rebuilt from feature/split/left.
+ */
+#include "assay/sketch.h"
+
+typedef struct wbuf {
+    uint8_t *p;
+    size_t n;
+} wbuf;
+
+static void put(wbuf *w, const void *v, size_t n)
+{
+    memcpy(w->p + w->n, v, n);
+    w->n += n;
+}
+
+static size_t payload_bytes(const assay_iforest_options *o)
+{
+    size_t slots = (size_t)o->trees * 2 * o->sample;
+    return 3 * 4 + 2 * 8 + 2 * 8 + 8 + 2 + 4 + 9 * 8 + 8 + slots * (2 + 8 + 4 + 4 + 4) +
+           o->window * o->d * 8 + o->d * 8 + o->window * 4 + ASSAY_IFOREST_SCORE_HISTORY * 8;
+}
+
+int assay_iforest_serialize(const assay_iforest *f, uint8_t **buf, size_t *len)
+{
+    const assay_iforest_options *o = &f->o;
+    size_t pl = payload_bytes(o);
+    uint8_t *b = malloc(ASSAY_SKETCH_HEADER + pl);
+    if (!b)
+        return -ENOMEM;
+    assay_sketch_header_write(b, ASSAY_SKETCH_IFOREST, 1, pl);
+    wbuf w = { b + ASSAY_SKETCH_HEADER, 0 };
+    uint32_t u32;
+    uint64_t u64;
+    uint8_t u8;
+    u32 = (uint32_t)o->d, put(&w, &u32, 4);
+    u32 = o->trees, put(&w, &u32, 4);
+    u32 = o->sample, put(&w, &u32, 4);
+    u64 = o->window, put(&w, &u64, 8);
+    u64 = o->refresh, put(&w, &u64, 8);
+    put(&w, &o->refresh_fraction, 8);
+    put(&w, &o->contamination, 8);
+    put(&w, &o->seed, 8);
+    u8 = f->ready, put(&w, &u8, 1);
+    u8 = f->thr_ok, put(&w, &u8, 1);
+    u32 = f->next_tree, put(&w, &u32, 4);
+    put(&w, &f->rows, 8);
+    put(&w, &f->since, 8);
+    put(&w, &f->rng, 8);
+    u64 = f->win_n, put(&w, &u64, 8);
+    u64 = f->win_pos, put(&w, &u64, 8);
+    u64 = f->hist_n, put(&w, &u64, 8);
+    u64 = f->hist_pos, put(&w, &u64, 8);
+    put(&w, &f->scored, 8);
+    put(&w, &f->judged, 8);
+    put(&w, &f->thr, 8);
+    size_t slots = (size_t)o->trees * f->stride;
+    put(&w, f->feature, slots * 2);
+    put(&w, f->split, slots * 8);
+    put(&w, f->left, slots * 4);
+    put(&w, f->size, slots * 4);
+    put(&w, f->path, slots * 4);
+    put(&w, f->win, o->window * o->d * 8);
+    put(&w, f->median, o->d * 8);
+    put(&w, f->perm, o->window * 4);
+    put(&w, f->hist, ASSAY_IFOREST_SCORE_HISTORY * 8);
+    assay_assert(w.n == pl);
+    *buf = b;
+    *len = ASSAY_SKETCH_HEADER + pl;
+    return 0;
+}
+
+typedef struct rbuf {
+    const uint8_t *p;
+    size_t n, at;
+} rbuf;
+
+static void get(rbuf *r, void *v, size_t n)
+{
+    memcpy(v, r->p + r->at, n);
+    r->at += n;
+}
+
+int assay_iforest_deserialize(const uint8_t *buf, size_t len, assay_iforest **out, assay_error *err)
+{
+    *out = NULL;
+    const uint8_t *pl;
+    uint64_t plen;
+    int rc = assay_sketch_header_check(buf, len, ASSAY_SKETCH_IFOREST, 1, &pl, &plen, err);
+    if (rc < 0)
+        return rc;
+    rbuf r = { pl, plen, 0 };
+    if (plen < 3 * 4 + 5 * 8)
+        return assay_error_set(err, -EINVAL, "iforest: payload too short for its options");
+    assay_iforest_options o;
+    uint32_t u32;
+    uint64_t u64;
+    memset(&o, 0, sizeof(o));
+    get(&r, &u32, 4), o.d = u32;
+    get(&r, &u32, 4), o.trees = u32;
+    get(&r, &u32, 4), o.sample = u32;
+    get(&r, &u64, 8), o.window = u64;
+    get(&r, &u64, 8), o.refresh = u64;
+    get(&r, &o.refresh_fraction, 8);
+    get(&r, &o.contamination, 8);
+    get(&r, &o.seed, 8);
+    if ((rc = assay_iforest_options_check(&o, err)) < 0)
+        return assay_error_prefix(err, "iforest");
+    if (plen != payload_bytes(&o))
+        return assay_error_set(err, -EINVAL, "iforest: payload is %llu bytes, expected %zu",
+                               (unsigned long long)plen, payload_bytes(&o));
+    assay_iforest *f;
+    if ((rc = assay_iforest_new(&f, &o, err)) < 0)
+        return rc;
+    uint8_t u8;
+    get(&r, &u8, 1), f->ready = u8 != 0;
+    get(&r, &u8, 1), f->thr_ok = u8 != 0;
+    get(&r, &u32, 4), f->next_tree = u32;
+    get(&r, &f->rows, 8);
+    get(&r, &f->since, 8);
+    get(&r, &f->rng, 8);
+    get(&r, &u64, 8), f->win_n = u64;
+    get(&r, &u64, 8), f->win_pos = u64;
+    get(&r, &u64, 8), f->hist_n = u64;
+    get(&r, &u64, 8), f->hist_pos = u64;
+    get(&r, &f->scored, 8);
+    get(&r, &f->judged, 8);
+    get(&r, &f->thr, 8);
+    size_t slots = (size_t)o.trees * f->stride;
+    get(&r, f->feature, slots * 2);
+    get(&r, f->split, slots * 8);
+    get(&r, f->left, slots * 4);
+    get(&r, f->size, slots * 4);
+    get(&r, f->path, slots * 4);
+    get(&r, f->win, o.window * o.d * 8);
+    get(&r, f->median, o.d * 8);
+    get(&r, f->perm, o.window * 4);
+    get(&r, f->hist, ASSAY_IFOREST_SCORE_HISTORY * 8);
+    const char *bad = NULL;
+    if (f->next_tree >= o.trees || f->win_n > o.window || f->win_pos >= o.window ||
+        f->hist_n > ASSAY_IFOREST_SCORE_HISTORY || f->hist_pos >= ASSAY_IFOREST_SCORE_HISTORY)
+        bad = "a counter is out of range";
+    for (size_t i = 0; !bad && i < o.window; i++)
+        if (f->perm[i] >= o.window)
+            bad = "the window permutation points outside the window";
+    for (size_t k = 0; !bad && k < slots; k++) {
+        uint32_t local = (uint32_t)(k % f->stride);
+        bool leaf = f->left[k] == local;
+        if (f->feature[k] >= o.d || (!leaf && f->left[k] + 1 >= f->stride))
+            bad = "a tree node points outside its tree";
+        f->node[k] = (pnode){ f->split[k], f->left[k], f->feature[k] };
+    }
+    if (bad) {
+        assay_iforest_free(f);
+        return assay_error_set(err, -EINVAL, "iforest: %s", bad);
+    }
+    *out = f;
+    return 0;
+}

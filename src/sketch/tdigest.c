@@ -511,6 +511,17 @@ void assay_tdigest_free(assay_tdigest *t)
     free(t);
 }
 
+void assay_tdigest_reset(assay_tdigest *t)
+{
+    t->nc = 0;
+    t->nb = 0;
+    t->count = 0;
+    t->nan = 0;
+    t->passes = 0;
+    t->min = INFINITY;
+    t->max = -INFINITY;
+}
+
 void assay_tdigest_flush(assay_tdigest *t)
 {
     if (!t || t->nb == 0)

@@ -180,6 +180,14 @@ int assay_topk_new(assay_topk **out, uint32_t k, uint32_t max_value_len)
     return 0;
 }
 
+void assay_topk_reset(assay_topk *t)
+{
+    t->size = 0;
+    t->exact = true;
+    t->total = 0;
+    memset(t->table, 0, (size_t)(t->mask + 1) * sizeof(uint32_t));
+}
+
 void assay_topk_free(assay_topk *t)
 {
     if (!t)

@@ -1,0 +1,67 @@
+/*
+ * assay/sink.h - where outputs go, behind one small vtable: a sink takes encoded records
+ * (or raw bytes, for clean rows), reports deliveries when polled, and flushes - durably
+ * at checkpoints. The pipeline encodes each record once per format and never knows
+ * whether it lands in a file, on stdout or (later) in a Kafka topic.
+ *
+ * Four outputs (DESIGN section 7.4): scores (one record per closed window), alerts,
+ * quarantine (rows failing a `block` rule, bad rows, rows without a usable event
+ * time) and clean (every other row, its original bytes). Each output has a list of
+ * sinks; a record goes to all of them.
+ */
+#ifndef ASSAY_SINK_H
+#define ASSAY_SINK_H
+
+#include "assay/common.h"
+#include "assay/config.h"
+#include "assay/engine.h"
+
+typedef enum assay_sink_format {
+    ASSAY_SINK_JSON = 0,    /* one JSON object per line */
+    ASSAY_SINK_FLATBUFFERS, /* size-prefixed FlatBuffers (schemas/assay.fbs) */
+    ASSAY_SINK_RAW,         /* bytes as given (clean rows) */
+} assay_sink_format;
+
+typedef struct assay_sink assay_sink;
+
+typedef struct assay_sink_ops {
+    const char *name;
+    /* Queue len bytes of one record (a JSON line without its newline, one FlatBuffer, or
+     * raw rows); the sink adds the framing its format needs. */
+    int (*write)(assay_sink *s, const void *p, size_t len, assay_error *err);
+    /* Serve delivery reports (no-op for synchronous sinks). */
+    int (*poll)(assay_sink *s, assay_error *err);
+    /* Push everything queued to the destination; durable: and to stable storage. */
+    int (*flush)(assay_sink *s, bool durable, assay_error *err);
+    void (*close)(assay_sink *s);
+} assay_sink_ops;
+
+struct assay_sink {
+    const assay_sink_ops *ops;
+    assay_sink_format format;
+    char *name; /* for messages: the path, "stdout" */
+    uint64_t records, bytes;
+    bool fresh; /* empty when opened (a clean CSV sink then writes the header) */
+};
+
+/* A file sink appends (O_APPEND) through a 1 MiB buffer; stdout is fd 1. */
+ASSAY_API int assay_sink_file(assay_sink **out, const char *path, assay_sink_format f,
+                              assay_error *err);
+ASSAY_API int assay_sink_stdout(assay_sink **out, assay_sink_format f, assay_error *err);
+
+static inline void assay_sink_close(assay_sink *s)
+{
+    if (s)
+        s->ops->close(s);
+}
+
+/* Encoders (src/sink/encode_json.c, src/sink/encode_fb.cc). Each fills a malloc'd
+ * buffer; 0 or -ENOMEM. */
+ASSAY_API int assay_encode_score_json(const assay_result *w, const assay_config *cfg, char **out,
+                                      size_t *len);
+ASSAY_API int assay_encode_quarantine_json(const assay_quarantine_row *q, char **out, size_t *len);
+ASSAY_API int assay_encode_score_fb(const assay_result *w, const assay_config *cfg, uint8_t **out,
+                                    size_t *len);
+ASSAY_API int assay_encode_quarantine_fb(const assay_quarantine_row *q, uint8_t **out, size_t *len);
+
+#endif

@@ -1,0 +1,780 @@
+/*
+ * pipeline.c - the one engine behind check, profile, bench and run.
+ *
+ *   source --chunk--> shard 0..N-1 (SPSC rings) --results--> aggregator --> outputs
+ *
+ * The pipeline thread takes chunks of whole rows from the source (a vtable: files,
+ * stdin, a growing file, memory), hands chunk k to a shard and gets the results back
+ * in the order the chunks were read: a FIFO of chunks in flight says which shard's
+ * return ring holds the oldest one. The aggregator folds results in that order
+ * (window state, unique keys, routes) and closes windows; closed windows go to the
+ * score sinks (run) or become the report (check: one window over the whole input,
+ * closed at the end). Shards share nothing while running; the only state they keep
+ * between chunks is the isolation forests of the partitions they own.
+ *
+ * Which shard gets chunk k: round robin, or - with anomaly detection on - the owner of
+ * the chunk's partition (k mod 16) so that each forest sees its partition's chunks in
+ * order, whatever the number of threads.
+ *
+ * Checkpoints (state.dir): every state.interval the pipeline drains - stops handing
+ * out chunks until every chunk in flight has been folded - flushes the sinks to disk,
+ * and writes the aggregator's open windows, the forests and the position after the
+ * last folded chunk (src/state/checkpoint.c). So a checkpoint describes a state in
+ * which chunks 0..k are folded and nothing after them: a restart loads it, opens the
+ * source at that position (cut into the same chunks) and goes on as if it had never
+ * stopped. On stop (SIGTERM), the same: drain, flush, checkpoint, exit.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "assay/bitmap.h"
+#include "assay/cpu.h"
+#include "assay/number.h"
+#include "assay/source.h"
+#include "core/digits.h"
+#include "engine/engine_internal.h"
+#include "sink/outputs.h"
+#include "state/checkpoint.h"
+#include "window/aggregator.h"
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int64_t wall_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+const char *assay_stage_name(assay_stage s)
+{
+    static const char *const names[ASSAY_STAGE_COUNT] = { "read",  "frame+split", "parse",
+                                                          "rules", "sketches",    "anomaly",
+                                                          "merge" };
+    return (unsigned)s < ASSAY_STAGE_COUNT ? names[s] : "unknown";
+}
+
+void assay_engine_options_default(assay_engine_options *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->now_us = INT64_MIN;
+    o->batch_rows = 4096;
+    o->chunk_bytes = 4u << 20;
+}
+
+typedef struct pipeline {
+    assay_engine e;
+    const assay_engine_options *o;
+    bool windowed;
+    assay_source *src;
+    assay_reader_options ro;
+    const char *const *paths;
+    size_t npaths;
+
+    chunk_msg *msgs;
+    bool *used;
+    size_t nmsgs;
+    chunk_msg **fifo;
+    unsigned *fifo_shard;
+    size_t fcap;
+    uint64_t dispatched, returned;
+    unsigned started;
+    chunk_msg *stops;
+
+    assay_agg agg;
+    bool agg_ready;
+    assay_outputs out;
+    char *header; /* CSV header line of the first file, for clean sinks */
+    size_t header_len;
+    bool header_sent;
+    size_t first_start;
+    uint64_t first_seq;
+
+    uint64_t rows_written; /* --row-scores lines */
+    assay_result *global;
+    double read_seconds, merge_seconds;
+    int64_t last_data_us;
+    double last_checkpoint;
+    bool resumed;
+    assay_checkpoint_source ident; /* identity of the input (files) */
+    assay_run_summary *sum;
+} pipeline;
+
+/* ---------------------------------------------------------------------------------
+ * Aggregator hooks: closed windows and routed rows to the outputs
+ * ------------------------------------------------------------------------------- */
+
+static int on_window(void *ctx, assay_result *w, assay_error *err)
+{
+    pipeline *p = ctx;
+    int rc = assay_outputs_score(&p->out, w, err);
+    if (rc < 0) {
+        assay_result_free(w);
+        return rc;
+    }
+    if (p->sum) {
+        p->sum->windows++;
+        p->sum->late_rows += w->late_rows;
+    }
+    if (p->o->on_window)
+        p->o->on_window(p->o->on_window_ctx, w);
+    if (!w->windowed && !p->global) {
+        p->global = w;
+        return 0;
+    }
+    assay_result_free(w);
+    return 0;
+}
+
+static int on_clean(void *ctx, const chunk_msg *m, const char *b, size_t len, uint32_t nrows,
+                    bool add_newline, assay_error *err)
+{
+    (void)m;
+    pipeline *p = ctx;
+    p->out.clean_rows += nrows;
+    int rc;
+    if (!p->header_sent) {
+        p->header_sent = true;
+        if (p->header_len &&
+            (rc = assay_outputs_clean_header(&p->out, p->header, p->header_len, err)) < 0)
+            return rc;
+    }
+    return assay_outputs_clean(&p->out, b, len, add_newline, err);
+}
+
+static int on_quarantine(void *ctx, const assay_quarantine_row *q, assay_error *err)
+{
+    pipeline *p = ctx;
+    return assay_outputs_quarantine(&p->out, q, err);
+}
+
+static void on_gap(void *ctx, int64_t from, int64_t to)
+{
+    pipeline *p = ctx;
+    if (p->sum && !p->sum->windows_skipped) {
+        p->sum->gap_from = assay_window_start(&p->e.win, from);
+        p->sum->gap_to = assay_window_start(&p->e.win, to);
+    }
+    if (p->sum)
+        p->sum->windows_skipped += (uint64_t)(to - from);
+}
+
+/* ---------------------------------------------------------------------------------
+ * Chunks out and back
+ * ------------------------------------------------------------------------------- */
+
+/* --row-scores lines of a folded chunk, in order. */
+static int write_row_scores(pipeline *p, const chunk_msg *m, assay_error *err)
+{
+    FILE *f = p->o->row_scores;
+    if (!f)
+        return 0;
+    char buf[1 << 14];
+    size_t len = 0;
+    for (uint32_t i = 0; i < m->nscores; i++) {
+        if (len > sizeof(buf) - 40) {
+            if (fwrite(buf, 1, len, f) != len)
+                goto fail;
+            len = 0;
+        }
+        len = (size_t)(assay_put_u64(buf + len, ++p->rows_written) - buf);
+        buf[len++] = ',';
+        if (!isnan(m->scores[i]))
+            len += assay_put_score(buf + len, m->scores[i]);
+        buf[len++] = '\n';
+    }
+    if (len && fwrite(buf, 1, len, f) != len)
+        goto fail;
+    return 0;
+fail:
+    return assay_error_set(err, errno ? -errno : -EIO,
+                           "cannot write the row scores (--row-scores): %s",
+                           strerror(errno ? errno : EIO));
+}
+
+/* Fold the oldest chunk in flight: wait for it, or (wait false) only if it is back.
+ * Returns 1 when one was folded, 0 when none is (back), negative on error. */
+static int fold_one(pipeline *p, bool wait, assay_error *err)
+{
+    if (p->returned == p->dispatched)
+        return 0;
+    size_t slot = p->returned % p->fcap;
+    assay_ring *ring = &p->e.shards[p->fifo_shard[slot]].out;
+    chunk_msg *m = wait ? assay_ring_pop_wait(ring) : assay_ring_pop(ring);
+    if (!m)
+        return 0;
+    p->returned++;
+    int rc = 0;
+    if (m->error)
+        rc =
+            assay_error_set(err, m->error, "shard %u failed on chunk %llu: %s", p->fifo_shard[slot],
+                            (unsigned long long)m->chunk.seq, strerror(-m->error));
+    double t0 = now_seconds();
+    if (rc == 0)
+        rc = assay_agg_fold(&p->agg, m, err);
+    p->merge_seconds += now_seconds() - t0;
+    if (rc == 0)
+        rc = write_row_scores(p, m, err);
+    p->src->ops->release(p->src, &m->chunk);
+    p->used[m - p->msgs] = false;
+    return rc < 0 ? rc : 1;
+}
+
+static int drain(pipeline *p, assay_error *err)
+{
+    while (p->returned < p->dispatched) {
+        int rc = fold_one(p, true, err);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int dispatch(pipeline *p, const assay_chunk *ch, size_t start, uint32_t header_lines)
+{
+    size_t mi = 0;
+    while (mi < p->nmsgs && p->used[mi])
+        mi++;
+    assay_assert(mi < p->nmsgs);
+    chunk_msg *m = &p->msgs[mi];
+    p->used[mi] = true;
+    m->chunk = *ch;
+    m->start = start;
+    m->header_lines = header_lines;
+    m->stop = m->drain = false;
+    unsigned k = p->e.an_d ? (unsigned)(ch->seq % ASSAY_VPARTS) % p->e.nshards
+                           : (unsigned)(p->dispatched % p->e.nshards);
+    p->fifo[p->dispatched % p->fcap] = m;
+    p->fifo_shard[p->dispatched % p->fcap] = k;
+    p->dispatched++;
+    assay_ring_push_wait(&p->e.shards[k].in, m);
+    return 0;
+}
+
+/* The next chunk from the source, timed as the read stage. */
+static int next_chunk(pipeline *p, assay_chunk *ch, int timeout_ms, assay_error *err)
+{
+    double t0 = now_seconds();
+    int rc = p->src->ops->next(p->src, ch, timeout_ms, err);
+    p->read_seconds += now_seconds() - t0;
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------------
+ * Set-up
+ * ------------------------------------------------------------------------------- */
+
+static int setup_engine(pipeline *p, const assay_engine_options *o, assay_error *err)
+{
+    const assay_config *cfg = o->cfg;
+    assay_engine *e = &p->e;
+    e->opt = o;
+    e->cfg = cfg;
+    e->batch_rows = o->batch_rows ? o->batch_rows : 4096;
+    e->profile = o->profile;
+    e->duplicate_rows = o->duplicate_rows && !p->windowed;
+    e->hll_p = 16;
+    e->max_samples = cfg->limits.samples;
+    e->row_scores = o->row_scores != NULL;
+    e->now_us = o->now_us;
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    e->nshards = o->threads ? o->threads : (unsigned)(ncpu > 0 ? ncpu : 1);
+    if (e->nshards > 256)
+        e->nshards = 256;
+    e->win.global = !p->windowed;
+    if (p->windowed) {
+        e->win.event_time = cfg->event_time != NULL;
+        e->win.size_us = cfg->window.size_us;
+        e->win.slide_us = cfg->window.slide_us ? cfg->window.slide_us : cfg->window.size_us;
+        e->win.lateness_us = cfg->window.lateness_us;
+        e->win.idle_us = cfg->window.idle_us;
+    }
+    return assay_window_spec_check(&e->win, cfg->path, err);
+}
+
+static int open_source(pipeline *p, const assay_source_position *resume, assay_error *err)
+{
+    const assay_engine_options *o = p->o;
+    const assay_config *cfg = o->cfg;
+    assay_engine *e = &p->e;
+    static const char *const mem_name[] = { "(memory)" };
+    if (o->mem) {
+        p->paths = mem_name;
+        p->npaths = 1;
+    } else if (o->npaths == 0) {
+        if (!cfg->source.file)
+            return assay_error_set(err, -EINVAL,
+                                   "no input: give FILE... on the command line or source.file "
+                                   "in %s",
+                                   cfg->path ? cfg->path : "the config");
+        p->paths = (const char *const *)&cfg->source.file;
+        p->npaths = 1;
+    } else {
+        p->paths = o->paths;
+        p->npaths = o->npaths;
+    }
+    e->paths = p->paths;
+    e->npaths = p->npaths;
+    e->format = assay_engine_detect_format(o, p->paths[0]);
+    assay_engine_parser_options(e);
+
+    assay_reader_options_default(&p->ro);
+    p->ro.buffer_size = o->chunk_bytes ? o->chunk_bytes : p->ro.buffer_size;
+    p->ro.max_row_bytes = cfg->limits.max_row_bytes;
+    p->ro.nbuffers = ASSAY_MAX(p->ro.nbuffers, 3 * e->nshards + 2);
+    p->ro.row_end =
+        e->format == ASSAY_FORMAT_CSV ? assay_engine_csv_row_end : assay_engine_ndjson_row_end;
+    p->ro.row_end_ctx = &e->csv;
+    if (o->mem)
+        return assay_source_memory(&p->src, o->mem, o->mem_len, p->ro.buffer_size, p->ro.nbuffers,
+                                   p->ro.row_end, p->ro.row_end_ctx, err);
+    bool follow = p->windowed && cfg->source.follow && o->npaths == 0;
+    if (follow)
+        return assay_source_follow(&p->src, p->paths[0], &p->ro, resume, err);
+    bool stream = p->windowed && p->npaths == 1 && strcmp(p->paths[0], "-") == 0;
+    return assay_source_files(&p->src, p->paths, p->npaths, &p->ro, resume, stream, err);
+}
+
+/* The schema from the first chunk with data (of `src`); *first holds it (still out)
+ * when *have is set. */
+static int first_chunk(pipeline *p, assay_source *src, assay_chunk *first, bool *have,
+                       assay_error *err)
+{
+    int nrc;
+    *have = false;
+    for (;;) {
+        nrc = src->ops->next(src, first, 10, err);
+        if (nrc == -ETIMEDOUT)
+            continue;
+        if (nrc != 0)
+            break;
+        if (first->len > 0) {
+            *have = true;
+            break;
+        }
+        src->ops->release(src, first);
+    }
+    if (nrc < 0)
+        return nrc;
+    const char *name = src->names[*have ? first->file : 0];
+    if (*have && first->oversized) {
+        src->ops->release(src, first);
+        *have = false;
+        return assay_error_set(err, -EINVAL,
+                               "%s:1: first row is longer than limits.max_row_bytes (%llu); raise "
+                               "the limit or check the delimiter and quote settings",
+                               name, (unsigned long long)p->o->cfg->limits.max_row_bytes);
+    }
+    assay_chunk empty = { 0 };
+    size_t start = 0;
+    int rc = assay_engine_schema(&p->e, *have ? first : &empty, name, &start, err);
+    if (rc < 0) {
+        if (*have)
+            src->ops->release(src, first);
+        *have = false;
+        return rc;
+    }
+    p->first_start = start;
+    if (start > 0 && p->e.format == ASSAY_FORMAT_CSV) {
+        p->header = malloc(start);
+        if (!p->header)
+            return assay_error_set(err, -ENOMEM, "out of memory");
+        memcpy(p->header, first->data, start);
+        p->header_len = start;
+    }
+    return 0;
+}
+
+static int start_shards(pipeline *p, assay_error *err)
+{
+    assay_engine *e = &p->e;
+    p->nmsgs = p->ro.nbuffers;
+    p->fcap = p->nmsgs + 1;
+    p->msgs = calloc(p->nmsgs, sizeof(chunk_msg));
+    p->used = calloc(p->nmsgs, sizeof(bool));
+    p->fifo = calloc(p->fcap, sizeof(chunk_msg *));
+    p->fifo_shard = calloc(p->fcap, sizeof(unsigned));
+    p->stops = calloc(e->nshards, sizeof(chunk_msg));
+    e->shards = calloc(e->nshards, sizeof(assay_shard));
+    if (!p->msgs || !p->used || !p->fifo || !p->fifo_shard || !p->stops || !e->shards)
+        return assay_error_set(err, -ENOMEM, "out of memory");
+    for (unsigned k = 0; k < e->nshards; k++) {
+        int rc = assay_shard_init(e, &e->shards[k], k);
+        if (rc < 0)
+            return assay_error_set(err, rc, "cannot set up shard %u: out of memory", k);
+    }
+    return 0;
+}
+
+static int launch_shards(pipeline *p, assay_error *err)
+{
+    assay_engine *e = &p->e;
+    for (unsigned k = 0; k < e->nshards; k++) {
+        if (pthread_create(&e->shards[k].thread, NULL, assay_shard_main, &e->shards[k]) != 0)
+            return assay_error_set(err, -EAGAIN, "cannot start shard thread %u", k);
+        p->started++;
+    }
+    return 0;
+}
+
+static void join_shards(pipeline *p)
+{
+    assay_engine *e = &p->e;
+    for (unsigned k = 0; k < p->started; k++) {
+        p->stops[k].stop = true;
+        assay_ring_push_wait(&e->shards[k].in, &p->stops[k]);
+    }
+    for (unsigned k = 0; k < p->started; k++) {
+        /* the stop message comes back after anything still queued */
+        while (assay_ring_pop_wait(&e->shards[k].out) != &p->stops[k])
+            ;
+        pthread_join(e->shards[k].thread, NULL);
+    }
+    p->started = 0;
+}
+
+static void pipeline_free(pipeline *p)
+{
+    if (p->started)
+        join_shards(p);
+    if (p->agg_ready)
+        assay_agg_free(&p->agg);
+    for (size_t i = 0; p->msgs && i < p->nmsgs; i++)
+        assay_chunk_msg_free(&p->e, &p->msgs[i]);
+    free(p->msgs);
+    free(p->used);
+    free(p->fifo);
+    free(p->fifo_shard);
+    free(p->stops);
+    free(p->header);
+    assay_outputs_close(&p->out);
+    assay_engine_free(&p->e);
+    assay_source_close(p->src);
+    assay_result_free(p->global);
+}
+
+/* ---------------------------------------------------------------------------------
+ * Checkpoints
+ * ------------------------------------------------------------------------------- */
+
+static int checkpoint(pipeline *p, assay_error *err)
+{
+    const assay_config *cfg = p->o->cfg;
+    if (!cfg->state.dir || !p->windowed || p->o->mem)
+        return 0;
+    int rc = drain(p, err);
+    if (rc == 0)
+        rc = assay_outputs_flush(&p->out, true, err);
+    if (rc == 0)
+        rc = assay_checkpoint_write(cfg->state.dir, &p->e, &p->agg, &p->ident, err);
+    if (rc == 0)
+        rc = p->src->ops->done(p->src, p->agg.next_seq ? p->agg.next_seq - 1 : 0, err);
+    if (rc == 0 && p->sum)
+        p->sum->checkpoints++;
+    p->last_checkpoint = now_seconds();
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------------
+ * The pass
+ * ------------------------------------------------------------------------------- */
+
+/* Let the watermark follow the clock when the source is quiet (window.idle), or
+ * always with arrival-time windows once nothing is in flight. */
+static int tick(pipeline *p, assay_error *err)
+{
+    const assay_window_spec *w = &p->e.win;
+    if (w->global || p->returned != p->dispatched)
+        return 0;
+    int64_t now = wall_us();
+    if (!w->event_time || (w->idle_us > 0 && now - p->last_data_us >= w->idle_us))
+        return assay_agg_advance(&p->agg, now, err);
+    return 0;
+}
+
+static bool stop_requested(const pipeline *p)
+{
+    return p->o->stop && *p->o->stop;
+}
+
+static int run_loop(pipeline *p, assay_chunk *first, bool have_first, assay_error *err)
+{
+    const assay_engine_options *o = p->o;
+    const assay_config *cfg = o->cfg;
+    double last_progress = now_seconds();
+    bool use_first = have_first;
+    uint32_t first_file = have_first ? first->file : 0;
+    int timeout = p->windowed ? 100 : -1;
+    double interval = cfg->state.interval_us / 1e6;
+    for (;;) {
+        if (stop_requested(p)) {
+            if (p->sum)
+                p->sum->stopped = true;
+            return 0;
+        }
+        if (cfg->state.dir && p->windowed && now_seconds() - p->last_checkpoint >= interval) {
+            int rc = checkpoint(p, err);
+            if (rc < 0)
+                return rc;
+        }
+        int rc;
+        while ((rc = fold_one(p, false, err)) > 0)
+            ;
+        if (rc < 0)
+            return rc;
+        assay_chunk ch;
+        int nrc;
+        if (use_first) {
+            ch = *first;
+            use_first = false;
+            nrc = 0;
+        } else {
+            nrc = next_chunk(p, &ch, timeout, err);
+        }
+        if (nrc == -EAGAIN) {
+            if (p->dispatched == p->returned)
+                return assay_error_set(err, -EIO, "source has no free buffer and none is out");
+            if ((rc = fold_one(p, true, err)) < 0)
+                return rc;
+            continue;
+        }
+        if (nrc == -ETIMEDOUT) {
+            if ((rc = drain(p, err)) < 0 || (rc = tick(p, err)) < 0 ||
+                (rc = assay_outputs_flush(&p->out, false, err)) < 0)
+                return rc;
+            continue;
+        }
+        if (nrc == 1)
+            return 1;
+        if (nrc < 0)
+            return nrc;
+        p->last_data_us = ch.arrival_us;
+        if (ch.len == 0 && !ch.oversized) {
+            p->src->ops->release(p->src, &ch);
+            continue;
+        }
+        size_t start = 0;
+        uint32_t header_lines = 0;
+        if (ch.first_in_file && !ch.oversized) {
+            if (have_first && ch.seq == first->seq) {
+                start = p->first_start;
+                header_lines = assay_count_newlines(ch.data, start);
+            } else if ((rc = assay_engine_check_header(&p->e, &ch, p->src->names[ch.file],
+                                                       p->src->names[first_file], &start,
+                                                       &header_lines, err)) < 0) {
+                p->src->ops->release(p->src, &ch);
+                return rc;
+            }
+        }
+        dispatch(p, &ch, start, header_lines);
+        if (o->progress) {
+            double t = now_seconds();
+            if (t - last_progress >= 0.25) {
+                last_progress = t;
+                assay_source_stats st;
+                p->src->ops->stats(p->src, &st);
+                o->progress(o->progress_ctx, st.bytes_read, st.bytes_total,
+                            p->e.avg_row_bytes > 0
+                                ? (uint64_t)((double)st.bytes_read / p->e.avg_row_bytes)
+                                : 0);
+            }
+        }
+    }
+}
+
+/* Common to check and run: source, schema, rules, outputs, shards, aggregator. */
+static int pipeline_open(pipeline *p, const assay_engine_options *o, bool windowed,
+                         assay_chunk *first, bool *have_first, assay_error *err)
+{
+    memset(p, 0, sizeof(*p));
+    p->o = o;
+    p->windowed = windowed;
+    int rc;
+    if ((rc = setup_engine(p, o, err)) < 0)
+        return rc;
+    const assay_config *cfg = o->cfg;
+    bool want_resume = windowed && cfg->state.dir && !o->mem && !o->from_beginning;
+    assay_checkpoint_info ck = { 0 };
+    if (want_resume) {
+        rc = assay_checkpoint_peek(cfg->state.dir, &ck, err);
+        if (rc < 0)
+            return rc;
+    }
+    if ((rc = open_source(p, ck.found ? &ck.position : NULL, err)) < 0)
+        return rc;
+    if (ck.found) {
+        /* the schema comes from the head of the input, as it did for the first run */
+        assay_source *head = NULL;
+        assay_chunk hc;
+        bool have = false;
+        if ((rc = assay_source_files(&head, p->paths, p->npaths, &p->ro, NULL, false, err)) < 0)
+            return rc;
+        rc = first_chunk(p, head, &hc, &have, err);
+        if (have)
+            head->ops->release(head, &hc);
+        assay_source_close(head);
+        if (rc < 0)
+            return rc;
+        *have_first = false;
+        p->resumed = true;
+    } else if ((rc = first_chunk(p, p->src, first, have_first, err)) < 0) {
+        return rc;
+    }
+    if ((rc = assay_engine_compile(&p->e, err)) < 0 ||
+        (rc = assay_outputs_open(&p->out, cfg, err)) < 0)
+        return rc;
+    p->e.route = assay_outputs_route(&p->out);
+    if ((rc = start_shards(p, err)) < 0)
+        return rc;
+    assay_agg_hooks h = {
+        .ctx = p, .window = on_window, .clean = on_clean, .quarantine = on_quarantine, .gap = on_gap
+    };
+    if ((rc = assay_agg_init(&p->agg, &p->e, &h)) < 0)
+        return assay_error_set(err, rc, "out of memory");
+    p->agg_ready = true;
+    if (!o->mem && p->npaths && windowed)
+        assay_checkpoint_identify(p->paths, p->npaths, &p->ident);
+    if (ck.found) {
+        rc = assay_checkpoint_load(cfg->state.dir, &p->e, &p->agg, &p->ident, err);
+        if (rc < 0)
+            return rc;
+        p->header_sent = true; /* sinks that already have rows have their header */
+    }
+    p->last_checkpoint = now_seconds();
+    p->last_data_us = wall_us();
+    return launch_shards(p, err);
+}
+
+int assay_engine_check(const assay_engine_options *o, assay_result **out, assay_error *err)
+{
+    pipeline p;
+    assay_chunk first;
+    bool have_first = false;
+    double t0 = now_seconds();
+    *out = NULL;
+    int rc = pipeline_open(&p, o, false, &first, &have_first, err);
+    if (rc == 0) {
+        rc = run_loop(&p, &first, have_first, err);
+        have_first = false;
+        if (rc >= 0)
+            rc = drain(&p, err);
+    }
+    if (have_first)
+        p.src->ops->release(p.src, &first);
+    if (rc >= 0) {
+        double t = now_seconds();
+        rc = assay_agg_finish(&p.agg, err);
+        p.merge_seconds += now_seconds() - t;
+    }
+    if (rc >= 0)
+        rc = assay_outputs_flush(&p.out, false, err);
+    if (p.started)
+        join_shards(&p);
+    if (rc >= 0 && !p.global)
+        rc = assay_error_set(err, -EIO, "the run ended without a result");
+    if (rc < 0) {
+        pipeline_free(&p);
+        return rc;
+    }
+    assay_result *res = p.global;
+    p.global = NULL;
+    assay_source_stats st;
+    p.src->ops->stats(p.src, &st);
+    res->format = p.e.format;
+    res->threads = p.e.nshards;
+    res->io_uring = st.io_uring;
+    res->simd = assay_simd_name(assay_cpu_level());
+    res->bytes = p.agg.bytes;
+    res->nfiles = p.npaths;
+    res->files = calloc(p.npaths ? p.npaths : 1, sizeof(char *));
+    for (size_t i = 0; res->files && i < p.npaths; i++)
+        res->files[i] = strdup(p.paths[i]);
+    for (unsigned k = 0; k < p.e.nshards; k++)
+        for (int s = 0; s < ASSAY_STAGE_COUNT; s++)
+            res->stage_seconds[s] += p.e.shards[k].stage[s];
+    res->stage_seconds[ASSAY_STAGE_READ] = p.read_seconds;
+    res->stage_seconds[ASSAY_STAGE_MERGE] = p.merge_seconds;
+    res->seconds = now_seconds() - t0;
+    if (o->progress)
+        o->progress(o->progress_ctx, res->bytes, res->bytes, res->rows);
+    pipeline_free(&p);
+    *out = res;
+    return 0;
+}
+
+int assay_engine_run(const assay_engine_options *o, assay_run_summary *sum, assay_error *err)
+{
+    pipeline p;
+    assay_chunk first;
+    bool have_first = false;
+    double t0 = now_seconds();
+    memset(sum, 0, sizeof(*sum));
+    int rc = pipeline_open(&p, o, true, &first, &have_first, err);
+    p.sum = sum;
+    sum->resumed = p.resumed;
+    bool at_end = false;
+    if (rc == 0) {
+        rc = run_loop(&p, &first, have_first, err);
+        have_first = false;
+        at_end = rc == 1;
+        if (rc >= 0)
+            rc = drain(&p, err);
+    }
+    if (have_first)
+        p.src->ops->release(p.src, &first);
+    if (rc >= 0 && at_end)
+        rc = assay_agg_finish(&p.agg, err);
+    if (rc >= 0)
+        rc = o->cfg->state.dir ? checkpoint(&p, err) : assay_outputs_flush(&p.out, false, err);
+    if (rc >= 0) {
+        sum->rows = p.agg.rows;
+        sum->bytes = p.agg.bytes;
+        sum->bad_rows = p.agg.nbad;
+        sum->clean_rows = p.out.clean_rows;
+        sum->quarantined_rows = p.out.quarantined_rows;
+        sum->windows_open = assay_agg_open_windows(&p.agg);
+        sum->seconds = now_seconds() - t0;
+    }
+    pipeline_free(&p);
+    return rc < 0 ? rc : 0;
+}
+
+void assay_result_free(assay_result *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; r->files && i < r->nfiles; i++)
+        free(r->files[i]);
+    free(r->files);
+    for (size_t i = 0; r->bad_samples && i < r->nbad_samples; i++)
+        free(r->bad_samples[i].text);
+    free(r->bad_samples);
+    for (size_t i = 0; r->rules && i < r->nrules; i++) {
+        for (size_t k = 0; k < r->rules[i].nsamples; k++)
+            free(r->rules[i].samples[k].value);
+        free(r->rules[i].samples);
+        free(r->rules[i].note);
+    }
+    free(r->rules);
+    for (size_t i = 0; r->columns && i < r->ncolumns; i++)
+        assay_column_result_free(&r->columns[i]);
+    free(r->columns);
+    assay_anomaly_result_free(&r->anomaly);
+    free(r->duplicate_note);
+    free(r);
+}
+
+int assay_result_status(const assay_result *r)
+{
+    return (r->breached > 0 || r->bad_rows > 0) ? 1 : 0;
+}

@@ -1,0 +1,396 @@
+/*
+ * setup.c - the job, from the config and the first chunk of input: the format (flag,
+ * config, file extension), the parsers' options, the schema (the CSV header or the
+ * NDJSON keys, declared and inferred types), later files' headers checked against
+ * it, the rules compiled against the real columns (regex databases per column,
+ * reference sets of foreign keys), which columns must be parsed, the event-time
+ * column, and the isolation forest's columns.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine/engine_internal.h"
+
+static const char *path_ext(const char *p)
+{
+    const char *dot = strrchr(p, '.');
+    const char *slash = strrchr(p, '/');
+    return (dot && (!slash || dot > slash)) ? dot + 1 : "";
+}
+
+assay_format assay_engine_detect_format(const assay_engine_options *o, const char *first)
+{
+    if (o->format != ASSAY_FORMAT_AUTO)
+        return o->format;
+    if (o->cfg->source.format != ASSAY_FORMAT_AUTO)
+        return o->cfg->source.format;
+    const char *ext = path_ext(first);
+    if (!strcmp(ext, "ndjson") || !strcmp(ext, "jsonl") || !strcmp(ext, "json"))
+        return ASSAY_FORMAT_NDJSON;
+    return ASSAY_FORMAT_CSV;
+}
+
+size_t assay_engine_csv_row_end(void *ctx, const char *buf, size_t len)
+{
+    return assay_csv_last_row_end(ctx, buf, len);
+}
+
+size_t assay_engine_ndjson_row_end(void *ctx, const char *buf, size_t len)
+{
+    (void)ctx;
+    return assay_ndjson_last_row_end(buf, len);
+}
+
+int assay_engine_find_column(const assay_engine *e, const char *name)
+{
+    const assay_schema *s = &e->sch;
+    for (uint32_t c = 0; c < s->ncols; c++)
+        if (!strcmp(s->names[c], name))
+            return (int)c;
+    return -1;
+}
+
+static void list_columns(const assay_schema *s, char *out, size_t cap)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    for (uint32_t c = 0; c < s->ncols && n + 8 < cap; c++)
+        n += (size_t)snprintf(out + n, cap - n, "%s%s", c ? ", " : "", s->names[c]);
+}
+
+int assay_engine_no_such_column(const assay_engine *e, const char *what, const char *name,
+                                assay_config_pos pos, assay_error *err)
+{
+    char cols[256];
+    list_columns(&e->sch, cols, sizeof(cols));
+    const char *near = assay_closest(name, (const char *const *)e->sch.names, e->sch.ncols);
+    return assay_error_set(
+        err, -EINVAL, "%s:%d:%d: %s: no column '%s' in the data%s%s%s (columns: %s)", e->cfg->path,
+        pos.line, pos.col, what, name, near ? " (did you mean '" : "", near ? near : "",
+        near ? "'?)" : "", cols);
+}
+
+static int schema_alloc(assay_schema *s, uint32_t n)
+{
+    s->ncols = n;
+    s->names = calloc(n ? n : 1, sizeof(char *));
+    s->types = calloc(n ? n : 1, sizeof(assay_type));
+    s->inferred = calloc(n ? n : 1, sizeof(bool));
+    s->want = calloc(n ? n : 1, 1);
+    s->need_text = calloc(n ? n : 1, 1);
+    s->need_typed = calloc(n ? n : 1, 1);
+    s->regex = calloc(n ? n : 1, sizeof(void *));
+    if (!s->names || !s->types || !s->inferred || !s->want || !s->need_text || !s->need_typed ||
+        !s->regex)
+        return -ENOMEM;
+    return 0;
+}
+
+static void free_fields(char **f, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++)
+        free(f[i]);
+    free(f);
+}
+
+uint32_t assay_count_newlines(const char *p, size_t n)
+{
+    uint32_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        k += p[i] == '\n';
+    return k;
+}
+
+/* Build the schema from the first chunk (of the input called name); *start = bytes of
+ * header to skip. */
+int assay_engine_schema(assay_engine *e, const assay_chunk *ch, const char *name, size_t *start,
+                        assay_error *err)
+{
+    const assay_config *cfg = e->cfg;
+    char **fields = NULL;
+    uint32_t nf = 0;
+    size_t consumed = 0;
+    int rc;
+    *start = 0;
+    if (e->format == ASSAY_FORMAT_CSV) {
+        if (ch->len > 0) {
+            rc = assay_csv_read_row(&e->csv, ch->data, ch->len, &fields, &nf, &consumed, err);
+            if (rc < 0)
+                return assay_error_prefix(err, "%s:1", name);
+        }
+        if (e->csv.header) {
+            *start = consumed;
+        } else {
+            /* no header: declared names in order, else c1..cN */
+            free_fields(fields, nf);
+            fields = NULL;
+            if (cfg->ncolumns) {
+                nf = (uint32_t)cfg->ncolumns;
+                fields = calloc(nf, sizeof(char *));
+                for (uint32_t i = 0; fields && i < nf; i++)
+                    fields[i] = strdup(cfg->columns[i].name);
+            } else {
+                fields = calloc(nf ? nf : 1, sizeof(char *));
+                for (uint32_t i = 0; fields && i < nf; i++) {
+                    char cn[32];
+                    snprintf(cn, sizeof(cn), "c%u", i + 1);
+                    fields[i] = strdup(cn);
+                }
+            }
+            if (!fields)
+                return assay_error_set(err, -ENOMEM, "out of memory");
+        }
+    } else {
+        rc = assay_ndjson_keys(ch->data, ch->len, 1000, &fields, &nf, err);
+        if (rc < 0) {
+            if (ch->len > 0 && !cfg->ncolumns)
+                return assay_error_prefix(err, "%s", name);
+            fields = NULL;
+            nf = 0;
+        }
+        /* declared columns that the first lines lacked still exist (as nulls) */
+        for (size_t i = 0; i < cfg->ncolumns; i++) {
+            bool found = false;
+            for (uint32_t k = 0; k < nf; k++)
+                found |= !strcmp(fields[k], cfg->columns[i].name);
+            if (!found) {
+                char **nf2 = realloc(fields, (nf + 1) * sizeof(char *));
+                if (!nf2)
+                    return assay_error_set(err, -ENOMEM, "out of memory");
+                fields = nf2;
+                fields[nf++] = strdup(cfg->columns[i].name);
+            }
+        }
+    }
+    if ((rc = schema_alloc(&e->sch, nf)) < 0) {
+        free_fields(fields, nf);
+        return assay_error_set(err, rc, "out of memory");
+    }
+    for (uint32_t c = 0; c < nf; c++) {
+        e->sch.names[c] = fields[c];
+        if (!e->sch.names[c])
+            return assay_error_set(err, -ENOMEM, "out of memory");
+        for (uint32_t k = 0; k < c; k++)
+            if (!strcmp(e->sch.names[k], fields[c]))
+                return assay_error_set(err, -EINVAL,
+                                       "%s:1: column name '%s' appears twice in the header "
+                                       "(columns %u and %u)",
+                                       name, fields[c], k + 1, c + 1);
+    }
+    free(fields);
+    /* declared types */
+    for (size_t i = 0; i < cfg->ncolumns; i++) {
+        int c = assay_engine_find_column(e, cfg->columns[i].name);
+        if (c < 0)
+            return assay_engine_no_such_column(e, "columns", cfg->columns[i].name,
+                                               cfg->columns[i].pos, err);
+        e->sch.types[c] = cfg->columns[i].type;
+    }
+    if (e->format == ASSAY_FORMAT_NDJSON) {
+        if ((rc = assay_ndjson_schema_new((const char *const *)e->sch.names, nf, &e->njs)) < 0)
+            return assay_error_set(err, rc, "out of memory");
+    }
+    return assay_schema_infer(e, ch->data, ch->len, *start, err);
+}
+
+/* A later file's header must name the same columns in the same order. */
+int assay_engine_check_header(assay_engine *e, const assay_chunk *ch, const char *name,
+                              const char *first_name, size_t *start, uint32_t *header_lines,
+                              assay_error *err)
+{
+    *start = 0;
+    *header_lines = 0;
+    if (e->format != ASSAY_FORMAT_CSV || !e->csv.header || ch->len == 0)
+        return 0;
+    char **fields = NULL;
+    uint32_t nf = 0;
+    size_t consumed = 0;
+    int rc = assay_csv_read_row(&e->csv, ch->data, ch->len, &fields, &nf, &consumed, err);
+    if (rc < 0)
+        return assay_error_prefix(err, "%s:1", name);
+    rc = 0;
+    for (uint32_t c = 0; c < ASSAY_MAX(nf, e->sch.ncols); c++) {
+        const char *got = c < nf ? fields[c] : "(none)";
+        const char *want = c < e->sch.ncols ? e->sch.names[c] : "(none)";
+        if (strcmp(got, want)) {
+            rc = assay_error_set(err, -EINVAL,
+                                 "%s:1: header differs from %s: column %u is '%s', expected '%s' "
+                                 "(all files of one run must have the same columns)",
+                                 name, first_name, c + 1, got, want);
+            break;
+        }
+    }
+    free_fields(fields, nf);
+    *start = consumed;
+    *header_lines = assay_count_newlines(ch->data, consumed);
+    return rc;
+}
+
+static int compile_rules(assay_engine *e, assay_error *err)
+{
+    const assay_config *cfg = e->cfg;
+    e->nrules = cfg->nrules;
+    e->rules = calloc(cfg->nrules ? cfg->nrules : 1, sizeof(assay_rule));
+    if (!e->rules)
+        return assay_error_set(err, -ENOMEM, "out of memory");
+    int rc;
+    /* patterns per column, in rule order */
+    const char ***pats = calloc(e->sch.ncols ? e->sch.ncols : 1, sizeof(char **));
+    size_t *npats = calloc(e->sch.ncols ? e->sch.ncols : 1, sizeof(size_t));
+    if (!pats || !npats) {
+        free(pats);
+        free(npats);
+        return assay_error_set(err, -ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < cfg->nrules; i++) {
+        const assay_rule_config *rc_ = &cfg->rules[i];
+        int col = -1;
+        assay_type type = ASSAY_TYPE_UNKNOWN;
+        if (rc_->column) {
+            col = assay_engine_find_column(e, rc_->column);
+            if (col < 0) {
+                char what[160];
+                snprintf(what, sizeof(what), "rules.%s.column", rc_->name);
+                rc = assay_engine_no_such_column(e, what, rc_->column, rc_->column_pos, err);
+                goto out;
+            }
+            type = e->sch.types[col];
+        }
+        rc = assay_rule_compile(rc_, col, type, &e->rules[i], cfg->path, err);
+        if (rc < 0)
+            goto out;
+        if (col < 0)
+            continue;
+        assay_rule *r = &e->rules[i];
+        e->sch.want[col] = 1;
+        if (assay_rule_needs_text(r))
+            e->sch.need_text[col] = 1;
+        if (assay_rule_needs_typed(r))
+            e->sch.need_typed[col] = 1;
+        if (rc_->check == ASSAY_CHECK_MATCHES) {
+            const char *pattern = rc_->pattern;
+            if (!pattern && assay_format_pattern(rc_->format, &pattern) < 0) {
+                rc =
+                    assay_error_set(err, -EINVAL, "%s:%d:%d: rules.%s.format: unknown format '%s'",
+                                    cfg->path, rc_->pos.line, rc_->pos.col, rc_->name, rc_->format);
+                goto out;
+            }
+            const char **np = realloc(pats[col], (npats[col] + 1) * sizeof(char *));
+            if (!np) {
+                rc = assay_error_set(err, -ENOMEM, "out of memory");
+                goto out;
+            }
+            pats[col] = np;
+            r->regex_id = (int)npats[col];
+            pats[col][npats[col]++] = pattern;
+        }
+        if (rc_->check == ASSAY_CHECK_FOREIGN_KEY &&
+            (rc = assay_rule_load_reference(e, r, err)) < 0)
+            goto out;
+    }
+    for (uint32_t c = 0; c < e->sch.ncols; c++) {
+        if (!npats[c])
+            continue;
+        rc = assay_regex_compile(pats[c], npats[c], &e->sch.regex[c], err);
+        if (rc < 0) {
+            /* name the rule whose pattern failed */
+            for (size_t i = 0; i < cfg->nrules; i++)
+                if (e->rules[i].col == (int)c && e->rules[i].regex_id >= 0) {
+                    assay_error_prefix(err, "%s:%d:%d: rules.%s.pattern (column '%s')", cfg->path,
+                                       cfg->rules[i].pos.line, cfg->rules[i].pos.col,
+                                       cfg->rules[i].name, e->sch.names[c]);
+                    break;
+                }
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    for (uint32_t c = 0; c < e->sch.ncols; c++)
+        free(pats[c]);
+    free(pats);
+    free(npats);
+    return rc;
+}
+
+void assay_engine_parser_options(assay_engine *e)
+{
+    const assay_config *cfg = e->cfg;
+    assay_csv_options_default(&e->csv);
+    e->csv.delimiter = cfg->source.delimiter ? cfg->source.delimiter : ',';
+    e->csv.quote = cfg->source.quote ? cfg->source.quote : '"';
+    e->csv.header = cfg->source.header;
+    e->csv.max_row_bytes = (uint32_t)ASSAY_MIN(cfg->limits.max_row_bytes, (uint64_t)UINT32_MAX / 2);
+    e->csv.max_fields = (uint32_t)ASSAY_MIN(cfg->limits.max_fields, (uint64_t)UINT32_MAX);
+    assay_ndjson_options_default(&e->nj);
+    e->nj.max_row_bytes = e->csv.max_row_bytes;
+}
+
+/* The event-time column: a timestamp column (declared, or inferred as one). */
+static int event_column(assay_engine *e, assay_error *err)
+{
+    const assay_config *cfg = e->cfg;
+    e->event_col = -1;
+    if (e->win.global || !cfg->event_time)
+        return 0;
+    int c = assay_engine_find_column(e, cfg->event_time);
+    if (c < 0)
+        return assay_engine_no_such_column(e, "event_time", cfg->event_time, cfg->event_time_pos,
+                                           err);
+    if (e->sch.types[c] != ASSAY_TYPE_TIMESTAMP)
+        return assay_error_set(err, -EINVAL,
+                               "%s:%d:%d: event_time: column '%s' is %s%s; declare it under "
+                               "columns: with type: timestamp",
+                               cfg->path, cfg->event_time_pos.line, cfg->event_time_pos.col,
+                               cfg->event_time, assay_type_name(e->sch.types[c]),
+                               e->sch.inferred[c] ? " (inferred from the first rows)" : "");
+    e->event_col = c;
+    e->sch.want[c] = 1;
+    e->sch.need_typed[c] = 1;
+    return 0;
+}
+
+int assay_engine_compile(assay_engine *e, assay_error *err)
+{
+    int rc;
+    if ((rc = compile_rules(e, err)) < 0 || (rc = assay_anomaly_engine_init(e, err)) < 0 ||
+        (rc = event_column(e, err)) < 0)
+        return rc;
+    for (size_t r = 0; r < e->nrules; r++) {
+        const assay_rule_config *c = e->rules[r].cfg;
+        if (c->action != ASSAY_ACTION_BLOCK || e->rules[r].col < 0)
+            continue;
+        e->any_block = true;
+        e->unique_block |= c->check == ASSAY_CHECK_UNIQUE;
+    }
+    if (e->profile) {
+        /* the profile reads every column: text for hashing and top-k, typed values
+         * for the numeric sketches */
+        for (uint32_t c = 0; c < e->sch.ncols; c++) {
+            e->sch.want[c] = 1;
+            e->sch.need_text[c] = 1;
+            if (e->sch.types[c] != ASSAY_TYPE_STRING && e->sch.types[c] != ASSAY_TYPE_UNKNOWN)
+                e->sch.need_typed[c] = 1;
+        }
+    }
+    return 0;
+}
+
+void assay_engine_free(assay_engine *e)
+{
+    for (unsigned k = 0; e->shards && k < e->nshards; k++)
+        assay_shard_free(&e->shards[k]);
+    free(e->shards);
+    e->shards = NULL;
+    for (size_t r = 0; e->rules && r < e->nrules; r++)
+        assay_rule_free(&e->rules[r]);
+    free(e->rules);
+    e->rules = NULL;
+    assay_anomaly_engine_free(e);
+    assay_ndjson_schema_free(e->njs);
+    e->njs = NULL;
+    assay_schema_free(&e->sch);
+}

@@ -1,0 +1,140 @@
+/*
+ * encode_fb.cc - score and quarantine records as FlatBuffers, built with the code flatc
+ * generates from schemas/assay.fbs at build time, behind two C functions (assay/sink.h).
+ * A record is a Record whose body union holds the Score or Quarantine; the buffer is
+ * finished size-prefixed with the file identifier "ASY1", so a file of them can be read
+ * one after another and decoded by `flatc --json --raw-binary --size-prefixed`.
+ * Numbers stay numbers: NaN where JSON writes null (NaN is the schema default, so such
+ * fields are left out of the buffer).
+ */
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <vector>
+
+#include "assay_generated.h"
+
+extern "C" {
+#include "assay/number.h"
+#include "assay/sink.h"
+}
+
+namespace fb = assay::fb;
+
+static int copy_out(flatbuffers::FlatBufferBuilder &b, uint8_t **out, size_t *len)
+{
+    size_t n = b.GetSize();
+    uint8_t *p = static_cast<uint8_t *>(std::malloc(n ? n : 1));
+    if (!p)
+        return -ENOMEM;
+    std::memcpy(p, b.GetBufferPointer(), n);
+    *out = p;
+    *len = n;
+    return 0;
+}
+
+static flatbuffers::Offset<flatbuffers::String> time_text(flatbuffers::FlatBufferBuilder &b,
+                                                          bool has, int64_t us)
+{
+    if (!has)
+        return 0;
+    char buf[40];
+    assay_format_timestamp(us, buf, sizeof(buf));
+    return b.CreateString(buf);
+}
+
+static flatbuffers::Offset<fb::ColumnStats> column(flatbuffers::FlatBufferBuilder &b,
+                                                   const assay_column_result *c)
+{
+    auto name = b.CreateString(c->name);
+    auto type = b.CreateString(assay_type_name(c->type));
+    flatbuffers::Offset<flatbuffers::String> min_text = 0, max_text = 0;
+    flatbuffers::Offset<fb::Quantiles> q = 0;
+    double mn = NAN, mx = NAN, mean = NAN, sd = NAN;
+    if (c->profiled && c->numeric) {
+        mn = c->min;
+        mx = c->max;
+        mean = c->mean;
+        sd = c->type == ASSAY_TYPE_TIMESTAMP ? c->stddev / 1e6 : c->stddev;
+        if (c->type == ASSAY_TYPE_TIMESTAMP && !std::isnan(c->min)) {
+            min_text = time_text(b, true, (int64_t)std::llround(c->min));
+            max_text = time_text(b, true, (int64_t)std::llround(c->max));
+        }
+        q = fb::CreateQuantiles(b, c->quantiles[0], c->quantiles[1], c->quantiles[2],
+                                c->quantiles[3], c->quantiles[4], c->quantiles[5], c->quantiles[6]);
+    } else if (c->profiled) {
+        if (c->min_text)
+            min_text = b.CreateString(c->min_text);
+        if (c->max_text)
+            max_text = b.CreateString(c->max_text);
+    }
+    double null_rate = c->parsed ? (c->count ? (double)c->nulls / (double)c->count : 0) : NAN;
+    return fb::CreateColumnStats(b, name, type, c->count, c->nulls, null_rate,
+                                 c->profiled ? (uint64_t)std::llround(c->distinct) : 0, mn, mx,
+                                 min_text, max_text, mean, sd, q);
+}
+
+extern "C" int assay_encode_score_fb(const assay_result *w, const assay_config *cfg, uint8_t **out,
+                                     size_t *len)
+{
+    try {
+        flatbuffers::FlatBufferBuilder b(4096);
+        std::vector<flatbuffers::Offset<fb::DimensionScore>> dims;
+        for (int d = 0; d < ASSAY_DIM_COUNT; d++)
+            if (w->dim_present[d])
+                dims.push_back(fb::CreateDimensionScore(
+                    b, b.CreateString(assay_dimension_name((assay_dimension)d)), w->dims[d]));
+        std::vector<flatbuffers::Offset<fb::RuleCount>> rules;
+        for (size_t r = 0; r < w->nrules; r++)
+            rules.push_back(fb::CreateRuleCount(b, b.CreateString(w->rules[r].cfg->name),
+                                                w->rules[r].evaluated, w->rules[r].failed,
+                                                w->rules[r].breached));
+        std::vector<flatbuffers::Offset<fb::ColumnStats>> cols;
+        for (size_t c = 0; c < w->ncolumns; c++)
+            cols.push_back(column(b, &w->columns[c]));
+        flatbuffers::Offset<fb::Anomalies> an = 0;
+        if (w->anomaly.enabled) {
+            const assay_anomaly_result *a = &w->anomaly;
+            an = fb::CreateAnomalies(b, a->scored, a->not_ready, a->judged, a->anomalies, a->rate,
+                                     a->contamination);
+        }
+        auto id = b.CreateString(w->id);
+        auto asset = b.CreateString(cfg->asset ? cfg->asset : "");
+        auto ws = time_text(b, w->windowed, w->window_start);
+        auto we = time_text(b, w->windowed, w->window_end);
+        auto dv = b.CreateVector(dims);
+        auto rv = b.CreateVector(rules);
+        auto cv = b.CreateVector(cols);
+        auto score = fb::CreateScore(b, id, asset, ws, we, w->rows, w->late_rows, w->bad_rows,
+                                     w->rows ? w->overall : NAN, dv, rv, cv, an);
+        auto rec = fb::CreateRecord(b, fb::Body_Score, score.Union());
+        fb::FinishSizePrefixedRecordBuffer(b, rec);
+        return copy_out(b, out, len);
+    } catch (const std::bad_alloc &) {
+        return -ENOMEM;
+    }
+}
+
+extern "C" int assay_encode_quarantine_fb(const assay_quarantine_row *q, uint8_t **out, size_t *len)
+{
+    try {
+        flatbuffers::FlatBufferBuilder b(1024 + q->value_len);
+        std::vector<flatbuffers::Offset<flatbuffers::String>> rules, reasons;
+        for (size_t i = 0; i < q->n; i++) {
+            rules.push_back(b.CreateString(q->rules[i]));
+            reasons.push_back(b.CreateString(q->reasons[i]));
+        }
+        auto asset = b.CreateString(q->asset ? q->asset : "");
+        auto rv = b.CreateVector(rules);
+        auto sv = b.CreateVector(reasons);
+        auto src = fb::CreateSource(b, q->file ? b.CreateString(q->file) : 0, q->line);
+        auto val = b.CreateVector(reinterpret_cast<const uint8_t *>(q->value), q->value_len);
+        auto quar = fb::CreateQuarantine(b, asset, rv, sv, src, q->row, val);
+        auto rec = fb::CreateRecord(b, fb::Body_Quarantine, quar.Union());
+        fb::FinishSizePrefixedRecordBuffer(b, rec);
+        return copy_out(b, out, len);
+    } catch (const std::bad_alloc &) {
+        return -ENOMEM;
+    }
+}

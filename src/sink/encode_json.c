@@ -1,0 +1,212 @@
+/*
+ * encode_json.c - score and quarantine records as JSON, one object per line, with the
+ * field names of DESIGN section 4 (docs/outputs.md lists them). Times are RFC 3339 UTC
+ * strings; NaN and undefined values are null; `overall` is null for a window without
+ * rows. The JSON writer replaces invalid UTF-8 with U+FFFD, so a quarantined row's
+ * `value` is its bytes where they are text (FlatBuffers records carry them exactly).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "assay/number.h"
+#include "assay/sink.h"
+#include "core/strbuf.h"
+#include "engine/json_writer.h"
+#include "engine/report.h"
+
+static void time_or_null(assay_json *j, bool has, int64_t us)
+{
+    if (!has) {
+        assay_json_null(j);
+        return;
+    }
+    char buf[40];
+    assay_format_timestamp(us, buf, sizeof(buf));
+    assay_json_str(j, buf);
+}
+
+static int finish(assay_strbuf *sb, char **out, size_t *len)
+{
+    if (sb->oom) {
+        assay_sb_free(sb);
+        return -ENOMEM;
+    }
+    *out = sb->data;
+    *len = sb->len;
+    return 0;
+}
+
+static void score_column(assay_json *j, const assay_column_result *c)
+{
+    assay_json_obj_open(j);
+    assay_json_key(j, "name");
+    assay_json_str(j, c->name);
+    assay_json_key(j, "type");
+    assay_json_str(j, assay_type_name(c->type));
+    if (c->parsed) {
+        assay_json_key(j, "count");
+        assay_json_u64(j, c->count);
+        assay_json_key(j, "nulls");
+        assay_json_u64(j, c->nulls);
+        assay_json_key(j, "null_rate");
+        assay_json_f64(j, c->count ? (double)c->nulls / (double)c->count : 0);
+    }
+    if (c->profiled) {
+        assay_json_key(j, "distinct");
+        assay_json_u64(j, (uint64_t)llround(c->distinct));
+        assay_json_key(j, "min");
+        if (c->numeric)
+            assay_json_column_value(j, c, c->min);
+        else if (c->min_text)
+            assay_json_str(j, c->min_text);
+        else
+            assay_json_null(j);
+        assay_json_key(j, "max");
+        if (c->numeric)
+            assay_json_column_value(j, c, c->max);
+        else if (c->max_text)
+            assay_json_str(j, c->max_text);
+        else
+            assay_json_null(j);
+        assay_json_key(j, "mean");
+        assay_json_column_value(j, c, c->numeric ? c->mean : NAN);
+        assay_json_key(j, "stddev");
+        assay_json_f64(j, c->numeric ? assay_column_spread(c, c->stddev) : NAN);
+        assay_json_key(j, "quantiles");
+        if (c->numeric) {
+            assay_json_obj_open(j);
+            for (int q = 0; q < ASSAY_PROFILE_NQ; q++) {
+                assay_json_key(j, assay_profile_qname[q]);
+                assay_json_column_value(j, c, c->quantiles[q]);
+            }
+            assay_json_obj_close(j);
+        } else {
+            assay_json_null(j);
+        }
+    }
+    assay_json_obj_close(j);
+}
+
+int assay_encode_score_json(const assay_result *w, const assay_config *cfg, char **out, size_t *len)
+{
+    assay_strbuf sb;
+    assay_json j;
+    assay_sb_init(&sb);
+    assay_json_init(&j, &sb);
+    assay_json_obj_open(&j);
+    assay_json_key(&j, "type");
+    assay_json_str(&j, "score");
+    assay_json_key(&j, "id");
+    assay_json_str(&j, w->id);
+    assay_json_key(&j, "asset");
+    assay_json_str(&j, cfg->asset ? cfg->asset : "");
+    assay_json_key(&j, "window_start");
+    time_or_null(&j, w->windowed, w->window_start);
+    assay_json_key(&j, "window_end");
+    time_or_null(&j, w->windowed, w->window_end);
+    assay_json_key(&j, "rows");
+    assay_json_u64(&j, w->rows);
+    assay_json_key(&j, "late_rows");
+    assay_json_u64(&j, w->late_rows);
+    assay_json_key(&j, "bad_rows");
+    assay_json_u64(&j, w->bad_rows);
+    assay_json_key(&j, "overall");
+    if (w->rows)
+        assay_json_fixed(&j, w->overall, 4);
+    else
+        assay_json_null(&j);
+    assay_json_key(&j, "dimensions");
+    assay_json_obj_open(&j);
+    for (int d = 0; d < ASSAY_DIM_COUNT; d++) {
+        if (!w->dim_present[d])
+            continue;
+        assay_json_key(&j, assay_dimension_name((assay_dimension)d));
+        assay_json_fixed(&j, w->dims[d], 4);
+    }
+    assay_json_obj_close(&j);
+    assay_json_key(&j, "rules");
+    assay_json_arr_open(&j);
+    for (size_t r = 0; r < w->nrules; r++) {
+        const assay_rule_result *rr = &w->rules[r];
+        assay_json_obj_open(&j);
+        assay_json_key(&j, "name");
+        assay_json_str(&j, rr->cfg->name);
+        assay_json_key(&j, "evaluated");
+        assay_json_u64(&j, rr->evaluated);
+        assay_json_key(&j, "failed");
+        assay_json_u64(&j, rr->failed);
+        if (rr->breached) {
+            assay_json_key(&j, "breached");
+            assay_json_bool(&j, true);
+        }
+        assay_json_obj_close(&j);
+    }
+    assay_json_arr_close(&j);
+    assay_json_key(&j, "columns");
+    assay_json_arr_open(&j);
+    for (size_t c = 0; c < w->ncolumns; c++)
+        score_column(&j, &w->columns[c]);
+    assay_json_arr_close(&j);
+    assay_json_key(&j, "anomalies");
+    if (w->anomaly.enabled) {
+        const assay_anomaly_result *a = &w->anomaly;
+        assay_json_obj_open(&j);
+        assay_json_key(&j, "scored");
+        assay_json_u64(&j, a->scored);
+        assay_json_key(&j, "not_ready");
+        assay_json_u64(&j, a->not_ready);
+        assay_json_key(&j, "judged");
+        assay_json_u64(&j, a->judged);
+        assay_json_key(&j, "count");
+        assay_json_u64(&j, a->anomalies);
+        assay_json_key(&j, "rate");
+        assay_json_f64(&j, a->rate);
+        assay_json_key(&j, "contamination");
+        assay_json_f64(&j, a->contamination);
+        assay_json_obj_close(&j);
+    } else {
+        assay_json_null(&j);
+    }
+    assay_json_obj_close(&j);
+    return finish(&sb, out, len);
+}
+
+int assay_encode_quarantine_json(const assay_quarantine_row *q, char **out, size_t *len)
+{
+    assay_strbuf sb;
+    assay_json j;
+    assay_sb_init(&sb);
+    assay_json_init(&j, &sb);
+    assay_json_obj_open(&j);
+    assay_json_key(&j, "type");
+    assay_json_str(&j, "quarantine");
+    assay_json_key(&j, "asset");
+    assay_json_str(&j, q->asset ? q->asset : "");
+    assay_json_key(&j, "rules");
+    assay_json_arr_open(&j);
+    for (size_t i = 0; i < q->n; i++)
+        assay_json_str(&j, q->rules[i]);
+    assay_json_arr_close(&j);
+    assay_json_key(&j, "reasons");
+    assay_json_arr_open(&j);
+    for (size_t i = 0; i < q->n; i++)
+        assay_json_str(&j, q->reasons[i]);
+    assay_json_arr_close(&j);
+    assay_json_key(&j, "source");
+    assay_json_obj_open(&j);
+    assay_json_key(&j, "file");
+    if (q->file)
+        assay_json_str(&j, q->file);
+    else
+        assay_json_null(&j);
+    assay_json_key(&j, "line");
+    assay_json_u64(&j, q->line);
+    assay_json_obj_close(&j);
+    assay_json_key(&j, "row");
+    assay_json_u64(&j, q->row);
+    assay_json_key(&j, "value");
+    assay_json_strn(&j, q->value, q->value_len);
+    assay_json_obj_close(&j);
+    return finish(&sb, out, len);
+}

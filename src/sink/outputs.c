@@ -1,0 +1,181 @@
+/*
+ * outputs.c - the four outputs and their sinks (see outputs.h). Sinks of an output are
+ * written in config order; an error from any of them stops the run (exit 2) with the
+ * sink named, because a run that cannot deliver its outputs must not move on as if it
+ * had. Clean rows are raw bytes; records are JSON or FlatBuffers per sink.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sink/outputs.h"
+
+static int open_list(const assay_sink_list *l, assay_sink ***out, size_t *n, bool raw,
+                     assay_error *err)
+{
+    *out = calloc(l->n ? l->n : 1, sizeof(assay_sink *));
+    *n = 0;
+    if (!*out)
+        return assay_error_set(err, -ENOMEM, "out of memory");
+    for (size_t i = 0; i < l->n; i++) {
+        const assay_sink_config *c = &l->v[i];
+        assay_sink_format f = raw ? ASSAY_SINK_RAW
+                              : (c->format && !strcmp(c->format, "flatbuffers"))
+                                  ? ASSAY_SINK_FLATBUFFERS
+                                  : ASSAY_SINK_JSON;
+        int rc;
+        if (c->kind == ASSAY_SINK_FILE)
+            rc = assay_sink_file(&(*out)[*n], c->path, f, err);
+        else if (c->kind == ASSAY_SINK_STDOUT)
+            rc = assay_sink_stdout(&(*out)[*n], f, err);
+        else
+            rc = assay_error_set(err, -ENOTSUP, "sink kind %d is not supported in this build",
+                                 (int)c->kind);
+        if (rc < 0)
+            return rc;
+        (*n)++;
+    }
+    return 0;
+}
+
+int assay_outputs_open(assay_outputs *o, const assay_config *cfg, assay_error *err)
+{
+    memset(o, 0, sizeof(*o));
+    o->cfg = cfg;
+    int rc;
+    if ((rc = open_list(&cfg->sinks.scores, &o->scores, &o->nscores, false, err)) < 0 ||
+        (rc = open_list(&cfg->sinks.quarantine, &o->quar, &o->nquar, false, err)) < 0 ||
+        (rc = open_list(&cfg->sinks.clean, &o->clean, &o->nclean, true, err)) < 0) {
+        assay_outputs_close(o);
+        return rc;
+    }
+    return 0;
+}
+
+static void close_list(assay_sink **s, size_t n)
+{
+    for (size_t i = 0; s && i < n; i++)
+        assay_sink_close(s[i]);
+    free(s);
+}
+
+void assay_outputs_close(assay_outputs *o)
+{
+    close_list(o->scores, o->nscores);
+    close_list(o->quar, o->nquar);
+    close_list(o->clean, o->nclean);
+    o->scores = o->quar = o->clean = NULL;
+    o->nscores = o->nquar = o->nclean = 0;
+}
+
+bool assay_outputs_route(const assay_outputs *o)
+{
+    return o->nquar > 0 || o->nclean > 0;
+}
+
+/* Write one record to every sink of a list, encoding it once per format. */
+typedef int (*encode_json_fn)(const void *rec, const assay_config *cfg, char **out, size_t *len);
+typedef int (*encode_fb_fn)(const void *rec, const assay_config *cfg, uint8_t **out, size_t *len);
+
+static int enc_score_json(const void *rec, const assay_config *cfg, char **out, size_t *len)
+{
+    return assay_encode_score_json(rec, cfg, out, len);
+}
+static int enc_score_fb(const void *rec, const assay_config *cfg, uint8_t **out, size_t *len)
+{
+    return assay_encode_score_fb(rec, cfg, out, len);
+}
+static int enc_quar_json(const void *rec, const assay_config *cfg, char **out, size_t *len)
+{
+    (void)cfg;
+    return assay_encode_quarantine_json(rec, out, len);
+}
+static int enc_quar_fb(const void *rec, const assay_config *cfg, uint8_t **out, size_t *len)
+{
+    (void)cfg;
+    return assay_encode_quarantine_fb(rec, out, len);
+}
+
+static int write_record(assay_outputs *o, assay_sink **sinks, size_t n, const void *rec,
+                        encode_json_fn ej, encode_fb_fn ef, const char *what, assay_error *err)
+{
+    char *js = NULL;
+    uint8_t *fb = NULL;
+    size_t jlen = 0, flen = 0;
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        assay_sink *s = sinks[i];
+        if (s->format == ASSAY_SINK_FLATBUFFERS) {
+            if (!fb && (rc = ef(rec, o->cfg, &fb, &flen)) < 0)
+                rc = assay_error_set(err, rc, "cannot encode a %s record", what);
+            else
+                rc = s->ops->write(s, fb, flen, err);
+        } else {
+            if (!js && (rc = ej(rec, o->cfg, &js, &jlen)) < 0)
+                rc = assay_error_set(err, rc, "cannot encode a %s record", what);
+            else
+                rc = s->ops->write(s, js, jlen, err);
+        }
+    }
+    free(js);
+    free(fb);
+    return rc;
+}
+
+int assay_outputs_score(assay_outputs *o, const assay_result *w, assay_error *err)
+{
+    o->score_records++;
+    return write_record(o, o->scores, o->nscores, w, enc_score_json, enc_score_fb, "score", err);
+}
+
+int assay_outputs_quarantine(assay_outputs *o, const assay_quarantine_row *q, assay_error *err)
+{
+    o->quarantined_rows++;
+    return write_record(o, o->quar, o->nquar, q, enc_quar_json, enc_quar_fb, "quarantine", err);
+}
+
+int assay_outputs_clean(assay_outputs *o, const char *p, size_t len, bool add_newline,
+                        assay_error *err)
+{
+    for (size_t i = 0; i < o->nclean; i++) {
+        assay_sink *s = o->clean[i];
+        int rc = s->ops->write(s, p, len, err);
+        if (rc == 0 && add_newline)
+            rc = s->ops->write(s, "\n", 1, err);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+int assay_outputs_clean_header(assay_outputs *o, const char *p, size_t len, assay_error *err)
+{
+    for (size_t i = 0; i < o->nclean; i++) {
+        assay_sink *s = o->clean[i];
+        if (!s->fresh || s->records > 0)
+            continue;
+        int rc = s->ops->write(s, p, len, err);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int flush_list(assay_sink **s, size_t n, bool durable, assay_error *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        int rc = s[i]->ops->flush(s[i], durable, err);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+int assay_outputs_flush(assay_outputs *o, bool durable, assay_error *err)
+{
+    int rc;
+    if ((rc = flush_list(o->scores, o->nscores, durable, err)) < 0 ||
+        (rc = flush_list(o->quar, o->nquar, durable, err)) < 0 ||
+        (rc = flush_list(o->clean, o->nclean, durable, err)) < 0)
+        return rc;
+    return 0;
+}

@@ -1,0 +1,31 @@
+/*
+ * outputs.h - the four outputs of a run (scores, alerts, quarantine, clean), each a
+ * list of sinks built from the config's `sinks:`; a record is encoded once per format
+ * and written to every sink of its output.
+ */
+#ifndef ASSAY_OUTPUTS_H
+#define ASSAY_OUTPUTS_H
+
+#include "assay/sink.h"
+
+typedef struct assay_outputs {
+    const assay_config *cfg;
+    assay_sink **scores, **quar, **clean;
+    size_t nscores, nquar, nclean;
+    uint64_t clean_rows, quarantined_rows, score_records;
+} assay_outputs;
+
+int assay_outputs_open(assay_outputs *o, const assay_config *cfg, assay_error *err);
+void assay_outputs_close(assay_outputs *o);
+/* Rows need routes (some clean or quarantine sink exists). */
+bool assay_outputs_route(const assay_outputs *o);
+int assay_outputs_score(assay_outputs *o, const assay_result *w, assay_error *err);
+int assay_outputs_quarantine(assay_outputs *o, const assay_quarantine_row *q, assay_error *err);
+/* nrows: rows in p (for the counters). */
+int assay_outputs_clean(assay_outputs *o, const char *p, size_t len, bool add_newline,
+                        assay_error *err);
+/* A CSV header for clean sinks that start empty (written once, before any row). */
+int assay_outputs_clean_header(assay_outputs *o, const char *p, size_t len, assay_error *err);
+int assay_outputs_flush(assay_outputs *o, bool durable, assay_error *err);
+
+#endif

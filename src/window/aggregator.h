@@ -1,0 +1,111 @@
+/*
+ * aggregator.h - folds chunk results back in stream order, owns the open windows,
+ * closes them as the watermark passes and hands each closed window's result to the
+ * pipeline (src/window/aggregator.c has the details).
+ */
+#ifndef ASSAY_AGGREGATOR_H
+#define ASSAY_AGGREGATOR_H
+
+#include "engine/engine_internal.h"
+
+/* Per-window state that is not in the sub-panes: the keys of `unique` rules (a value
+ * repeats within a window, whichever pane it came through), duplicate rows, and the
+ * late and bad rows counted here. */
+typedef struct win_state {
+    int64_t k;
+    uint64_t late, bad;
+    assay_hashset **uniq;  /* [nrules]: hash -> row of the first occurrence; NULL unused */
+    bool *capped;          /* [nrules]: limits.unique_memory reached */
+    uint64_t *ufailed;     /* [nrules]: repeats */
+    pos_sample **usamples; /* [nrules]: the first repeats, with their values */
+    uint32_t *nus;
+    assay_hashset *rowdups; /* duplicate_rows (global window) */
+    bool rowdups_capped;
+    uint64_t rowdup_repeats;
+} win_state;
+
+/* What the aggregator tells its owner. Every callback returns 0 or a negative code
+ * (with err filled), which stops the run. */
+typedef struct assay_agg_hooks {
+    void *ctx;
+    /* A window closed; the result is the callee's to keep or free. */
+    int (*window)(void *ctx, assay_result *w, assay_error *err);
+    /* Route of the rows of a folded chunk, in row order: clean bytes (ranges of the
+     * chunk) and quarantined rows. */
+    int (*clean)(void *ctx, const chunk_msg *m, const char *p, size_t len, uint32_t nrows,
+                 bool add_newline, assay_error *err);
+    int (*quarantine)(void *ctx, const assay_quarantine_row *q, assay_error *err);
+    /* Windows skipped in a gap of more than limits.empty_windows empty windows. */
+    void (*gap)(void *ctx, int64_t from, int64_t to);
+} assay_agg_hooks;
+
+typedef struct assay_agg {
+    const assay_engine *e;
+    assay_agg_hooks h;
+
+    /* position in the stream */
+    uint64_t rows;     /* rows folded (row numbers continue across files) */
+    uint64_t bytes;    /* input bytes folded */
+    uint64_t chunks;   /* chunks folded */
+    uint32_t file;     /* file of the last chunk */
+    uint64_t lines;    /* '\n' bytes of that file folded so far */
+    uint64_t next_seq; /* sequence number of the next chunk to fold */
+    uint64_t next_off; /* byte offset after the last folded chunk in its file */
+
+    /* time */
+    int64_t max_event; /* largest event time folded */
+    int64_t wm;        /* watermark; never goes back */
+    bool started;      /* a row has been placed in a window */
+    int64_t next;      /* next window to close (once started) */
+
+    /* open state, sorted by key */
+    assay_partial **subs; /* sub-panes by (pane, first) */
+    size_t nsubs, subs_cap;
+    win_state **wins; /* by k */
+    size_t nwins, wins_cap;
+    uint64_t pend_late, pend_bad; /* counted before any window existed */
+    assay_partial scratch;        /* the window being closed */
+
+    /* the whole run */
+    uint64_t nbad;
+    assay_bad_sample bad[ASSAY_BAD_SAMPLES];
+    size_t nbad_kept;
+    uint64_t windows_emitted, windows_skipped;
+
+    /* per-chunk scratch */
+    int64_t *pfirst; /* resolved first window of each partial of the chunk; > pane: late */
+    uint32_t pfirst_cap;
+    uint32_t *blocked; /* rows of the chunk failing a blocking unique rule (ords) */
+    uint32_t nblocked, blocked_cap;
+    char **blocked_why;
+    const char **blocked_rule;
+    uint64_t *kbuf, *vbuf;
+    int8_t *rbuf;
+} assay_agg;
+
+int assay_agg_init(assay_agg *a, const assay_engine *e, const assay_agg_hooks *h);
+void assay_agg_free(assay_agg *a);
+
+/* Fold one chunk's results (chunks in stream order), route its rows, and close the
+ * windows the new watermark passes. */
+int assay_agg_fold(assay_agg *a, chunk_msg *m, assay_error *err);
+
+/* Let the watermark follow the clock: now_us stands in for the largest event time
+ * (a silent source, or processing time with nothing in flight). */
+int assay_agg_advance(assay_agg *a, int64_t now_us, assay_error *err);
+
+/* End of input: close every window that has rows (the global window always). */
+int assay_agg_finish(assay_agg *a, assay_error *err);
+
+/* Windows open now (for memory accounting and the terminal). */
+size_t assay_agg_open_windows(const assay_agg *a);
+
+/* state/checkpoint.c */
+int assay_agg_serialize(const assay_agg *a, uint8_t **buf, size_t *len);
+int assay_agg_restore(assay_agg *a, const uint8_t *buf, size_t len, assay_error *err);
+
+/* result.c: a closed window's result from its merged sub-panes and window state. */
+int assay_window_result(const assay_agg *a, int64_t k, assay_partial *acc, const win_state *ws,
+                        assay_result **out, assay_error *err);
+
+#endif

@@ -1,0 +1,140 @@
+/*
+ * partial.c - the mergeable state of some rows of one sub-pane (window.c explains
+ * panes and sub-panes).
+ *
+ * Every accumulator of a window merges exactly as if one thread had seen all its rows:
+ * counts add; samples keep the smallest positions; HyperLogLog registers take the
+ * maximum; string min/max and length sums combine; moments merge by Pebay's formulas
+ * and t-digests and Space-Saving summaries by their own merges. The last three are
+ * order-sensitive in floating point (or in which counters survive), so the aggregator
+ * always merges in one fixed order: chunks in stream order into a sub-pane, sub-panes
+ * in (pane, first window) order into a window. That makes a window's record the same
+ * for any number of threads.
+ *
+ * A shard fills one partial per sub-pane its chunk touches (most chunks touch one or
+ * two); partials live in the chunk's message and are reset, not freed, when the message
+ * is reused, so a long run allocates nothing per chunk once warm.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/engine_internal.h"
+
+int assay_partial_init(const assay_engine *e, assay_partial *p, bool chunk)
+{
+    memset(p, 0, sizeof(*p));
+    size_t S = e->max_samples ? e->max_samples : 1;
+    p->rules = calloc(e->nrules ? e->nrules : 1, sizeof(part_rule));
+    p->cols = calloc(e->sch.ncols ? e->sch.ncols : 1, sizeof(col_profile));
+    if (!p->rules || !p->cols)
+        return -ENOMEM;
+    for (size_t r = 0; r < e->nrules; r++)
+        if (!(p->rules[r].samples = calloc(S, sizeof(pos_sample))))
+            return -ENOMEM;
+    for (uint32_t c = 0; c < e->sch.ncols; c++) {
+        p->cols[c].len_min = UINT64_MAX;
+        assay_moments_init(&p->cols[c].mom);
+        if (chunk && e->profile && !(p->cols[c].hb = malloc(PART_HB_MAX * sizeof(uint64_t))))
+            return -ENOMEM;
+    }
+    if (assay_anomaly_part_init(e, &p->an) < 0)
+        return -ENOMEM;
+    return 0;
+}
+
+static void clear_samples(part_rule *r)
+{
+    for (uint32_t k = 0; k < r->nsamples; k++) {
+        free(r->samples[k].value);
+        r->samples[k].value = NULL;
+    }
+    r->nsamples = 0;
+}
+
+void assay_partial_reset(const assay_engine *e, assay_partial *p, int64_t pane, int64_t first)
+{
+    p->pane = pane;
+    p->first = first;
+    p->rows = 0;
+    p->folded = false;
+    for (size_t r = 0; r < e->nrules; r++) {
+        clear_samples(&p->rules[r]);
+        p->rules[r].evaluated = p->rules[r].failed = 0;
+    }
+    for (uint32_t c = 0; c < e->sch.ncols; c++)
+        assay_col_profile_reset(&p->cols[c]);
+    assay_anomaly_part_reset(&p->an);
+}
+
+void assay_partial_free(const assay_engine *e, assay_partial *p)
+{
+    if (p->rules) {
+        for (size_t r = 0; r < e->nrules; r++) {
+            clear_samples(&p->rules[r]);
+            free(p->rules[r].samples);
+        }
+    }
+    if (p->cols)
+        for (uint32_t c = 0; c < e->sch.ncols; c++)
+            assay_col_profile_free(&p->cols[c]);
+    free(p->rules);
+    free(p->cols);
+    assay_anomaly_part_free(&p->an);
+    memset(p, 0, sizeof(*p));
+}
+
+int assay_samples_keep(pos_sample *s, uint32_t *n, size_t max, uint64_t pos, const char *v,
+                       uint32_t len, bool is_null)
+{
+    uint32_t at = *n;
+    while (at > 0 && s[at - 1].pos > pos)
+        at--;
+    if (at >= max)
+        return 0;
+    char *copy = NULL;
+    if (!is_null && !(copy = assay_sample_copy(v, len)))
+        return -ENOMEM;
+    if (*n == max) {
+        free(s[max - 1].value);
+        (*n)--;
+    }
+    memmove(&s[at + 1], &s[at], (*n - at) * sizeof(pos_sample));
+    s[at].pos = pos;
+    s[at].value = copy;
+    (*n)++;
+    return 0;
+}
+
+/* A chunk position to a 1-based row number. */
+static inline uint64_t to_row(uint64_t pos, uint64_t row_base)
+{
+    return row_base == UINT64_MAX ? pos : row_base + POS_ORD(pos) + 1;
+}
+
+int assay_partial_merge(const assay_engine *e, assay_partial *dst, const assay_partial *src,
+                        uint64_t row_base)
+{
+    size_t S = e->max_samples;
+    dst->rows += src->rows;
+    dst->folded = true;
+    for (size_t r = 0; r < e->nrules; r++) {
+        part_rule *d = &dst->rules[r];
+        const part_rule *s = &src->rules[r];
+        d->evaluated += s->evaluated;
+        d->failed += s->failed;
+        for (uint32_t k = 0; k < s->nsamples; k++) {
+            const pos_sample *x = &s->samples[k];
+            const char *v = x->value;
+            if (assay_samples_keep(d->samples, &d->nsamples, S, to_row(x->pos, row_base), v,
+                                   v ? (uint32_t)strlen(v) : 0, v == NULL) < 0)
+                return -ENOMEM;
+        }
+    }
+    for (uint32_t c = 0; c < e->sch.ncols; c++) {
+        int rc = assay_col_profile_merge(e, c, &dst->cols[c], &src->cols[c]);
+        if (rc < 0)
+            return rc;
+    }
+    assay_anomaly_part_merge(e, &dst->an, &src->an, row_base);
+    return 0;
+}
