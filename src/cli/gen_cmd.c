@@ -2,7 +2,8 @@
  * gen_cmd.c - `assay gen`: write deterministic orders-like test data.
  *
  *     assay gen --rows N [--seed S] [--format csv|ndjson] [--faults SPEC]
- *               [--start TIME] [--step DURATION] [-o FILE]
+ *               [--start TIME] [--step DURATION | --rate R] [--disorder D] [--late P]
+ *               [--late-by D] [--window D] [-o FILE]
  *
  * A thin shell over include/assay/gen.h (the method, the columns and every fault are
  * described at the top of src/gen/gen.c). The format comes from --format, else from
@@ -36,8 +37,17 @@ static const char USAGE[] =
     "      --start TIME      created_at of the first row, RFC 3339\n"
     "                        (default 2026-01-01T00:00:00Z)\n"
     "      --step DURATION   mean spacing of created_at (default 1s; e.g. 250ms, 1m)\n"
+    "      --rate R          rows per second of event time (the same as --step 1/R s)\n"
+    "      --disorder D      move every row's time back by up to D (default 0)\n"
+    "      --late P          share of rows moved back by up to --late-by (default 0.01)\n"
+    "      --late-by D       (default 120s)\n"
+    "      --window D        window length that @FROM-TO ranges count in (default 60s)\n"
     "  -o, --output FILE     write to FILE instead of stdout\n"
     "  -h, --help            show this help\n"
+    "\n"
+    "Window ranges: NAME=RATE@FROM-TO confines a fault to windows FROM..TO of --window\n"
+    "from --start (null_email=0.3@10-12); streams also take volume=SHARE@FROM-TO (keep\n"
+    "that share of the rows), idle@FROM-TO (no rows) and amount_drift=FACTOR@FROM-TO.\n"
     "\n"
     "faults and default rates:\n";
 
@@ -112,7 +122,16 @@ static bool ends_with(const char *s, const char *suffix)
 
 int assay_cmd_gen(int argc, char **argv)
 {
-    enum { OPT_FAULTS = 256, OPT_START, OPT_STEP };
+    enum {
+        OPT_FAULTS = 256,
+        OPT_START,
+        OPT_STEP,
+        OPT_RATE,
+        OPT_DISORDER,
+        OPT_LATE,
+        OPT_LATE_BY,
+        OPT_WINDOW
+    };
     static const struct option longopts[] = {
         { "rows", required_argument, NULL, 'n' },
         { "seed", required_argument, NULL, 's' },
@@ -120,6 +139,11 @@ int assay_cmd_gen(int argc, char **argv)
         { "faults", required_argument, NULL, OPT_FAULTS },
         { "start", required_argument, NULL, OPT_START },
         { "step", required_argument, NULL, OPT_STEP },
+        { "rate", required_argument, NULL, OPT_RATE },
+        { "disorder", required_argument, NULL, OPT_DISORDER },
+        { "late", required_argument, NULL, OPT_LATE },
+        { "late-by", required_argument, NULL, OPT_LATE_BY },
+        { "window", required_argument, NULL, OPT_WINDOW },
         { "output", required_argument, NULL, 'o' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -176,6 +200,39 @@ int assay_cmd_gen(int argc, char **argv)
         case OPT_STEP:
             if (assay_parse_duration(optarg, strlen(optarg), &o.step_us) < 0)
                 return usage_error("--step: '%s' is not a duration (like 1s, 250ms, 1m)", optarg);
+            break;
+        case OPT_RATE: {
+            double r;
+            if (assay_parse_f64(optarg, strlen(optarg), &r) < 0 || !(r > 0) || r > 1e9)
+                return usage_error("--rate: '%s' is not a positive number of rows per second",
+                                   optarg);
+            o.step_us = (int64_t)(1e6 / r + 0.5);
+            if (o.step_us < 1)
+                o.step_us = 1;
+            break;
+        }
+        case OPT_DISORDER:
+        case OPT_LATE_BY:
+        case OPT_WINDOW: {
+            int64_t d;
+            const char *nm = c == OPT_DISORDER  ? "--disorder"
+                             : c == OPT_LATE_BY ? "--late-by"
+                                                : "--window";
+            if (assay_parse_duration(optarg, strlen(optarg), &d) < 0 || d < 0 ||
+                (c == OPT_WINDOW && d == 0))
+                return usage_error("%s: '%s' is not a duration (like 5s, 2m)", nm, optarg);
+            if (c == OPT_DISORDER)
+                o.disorder_us = d;
+            else if (c == OPT_LATE_BY)
+                o.late_by_us = d;
+            else
+                o.window_us = d;
+            break;
+        }
+        case OPT_LATE:
+            if (assay_parse_f64(optarg, strlen(optarg), &o.late_rate) < 0 ||
+                !(o.late_rate >= 0 && o.late_rate <= 1))
+                return usage_error("--late: '%s' is not a share in [0, 1]", optarg);
             break;
         case 'o':
             output = optarg;

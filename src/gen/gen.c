@@ -75,17 +75,15 @@
  *                refunded 4.
  *   created_at   start_us + i * step_us + U[0, step_us), so rows are in order; 1% of
  *                rows arrive late, up to 120 s earlier than their slot (out-of-order
- *                events for watermarks). Written as RFC 3339 UTC with milliseconds,
- *                "2026-01-01T00:00:00.123Z" (RFC 3339 section 5.6), clamped to
- *                years 1970..9999.
- *   phone        E.164 (ITU-T E.164): "+", the calling code of the row's country,
- *                a national number of that country's length whose first digit is
- *                2-9, e.g. +14155550123. 10 to 13 digits in all.
- *   note         40% empty. Otherwise 2-9 words from a fixed list; a word is now
- *                and then in double quotes (2.4%), followed by a comma (6%), a
- *                non-ASCII word such as "café" or "€20" (2%), or a token with a
- *                backslash, '%', '<', '#' or an apostrophe (0.3%); 2% of notes have
- *                one embedded newline. At most 9 words (~180 bytes).
+ *                events for watermarks; late_rate and late_by change both), and
+ *                every row moves back by U[0, disorder_us) (0 by default). Written as RFC 3339 UTC
+ * with milliseconds, "2026-01-01T00:00:00.123Z" (RFC 3339 section 5.6), clamped to years
+ * 1970..9999. phone        E.164 (ITU-T E.164): "+", the calling code of the row's country, a
+ * national number of that country's length whose first digit is 2-9, e.g. +14155550123. 10 to 13
+ * digits in all. note         40% empty. Otherwise 2-9 words from a fixed list; a word is now and
+ * then in double quotes (2.4%), followed by a comma (6%), a non-ASCII word such as "café" or "€20"
+ * (2%), or a token with a backslash, '%', '<', '#' or an apostrophe (0.3%); 2% of notes have one
+ * embedded newline. At most 9 words (~180 bytes).
  *
  * Output formats
  * --------------
@@ -135,6 +133,17 @@
  *                             (quoted in CSV), "yesterday". None is a valid RFC 3339
  *                             date-time.
  *   long_note        0.05%    a note of 501 to 1500 ASCII characters.
+ *
+ * Streams: windows with known truth
+ * ---------------------------------
+ * Tests of windows want incidents in known windows. Row i's slot time start_us + i *
+ * step_us falls in window w = floor(i * step_us / window_us) (window_us = 60 s by
+ * default; with an epoch-aligned start these are the windows assay uses). A span
+ * applies to the rows whose slot is in windows [from, to]: a fault at its own rate
+ * (null_email=0.3@10-12: a null spike), a volume span that keeps only a share of the
+ * rows (a dropped row writes nothing, so ids have a gap; idle = share 0), or an amount
+ * drift that scales amounts (in Q16 fixed point, integer arithmetic as everywhere).
+ * Spans have their own draws, so nothing outside them changes.
  *
  * duplicate_id: row i with the fault picks j uniformly from the 4096 rows before it
  * (fewer near the start); if row j is itself a duplicate it hops again from j, up
@@ -396,6 +405,8 @@ enum {
     SLOT_PHONE_BAD,
     SLOT_NOTE,
     SLOT_DUP,
+    SLOT_VOLUME,
+    SLOT_DISORDER,
     SLOT_FAULT0 = 32,
 };
 
@@ -628,7 +639,29 @@ typedef struct gen_ctx {
     uint32_t w_currency, w_country, w_status, w_domain;
     int64_t start_us, step_us;
     assay_gen_format format;
+    uint32_t late_thr; /* late iff (uint32_t)draw < late_thr: late_rate * 2^32 */
+    uint32_t late_ms;  /* moved back by up to this many ms */
+    uint64_t disorder; /* us */
+    int64_t window_us;
+    struct {
+        assay_gen_span_kind kind;
+        int fault;
+        uint64_t thr;        /* faults and volume: draw >> 11 < thr, as thr[] */
+        uint64_t factor_q16; /* amount drift */
+        int64_t from, to;
+    } spans[ASSAY_GEN_SPANS_MAX];
+    size_t nspans;
 } gen_ctx;
+
+/* rate in [0, 1] to a threshold on 53-bit draws */
+static uint64_t rate_thr(double r)
+{
+    if (!(r > 0)) /* also NaN */
+        return 0;
+    if (r >= 1)
+        return 1ull << 53;
+    return (uint64_t)(r * 9007199254740992.0);
+}
 
 static uint64_t gcd_u64(uint64_t a, uint64_t b)
 {
@@ -643,14 +676,23 @@ static uint64_t gcd_u64(uint64_t a, uint64_t b)
 static void ctx_init(gen_ctx *c, const assay_gen_options *o)
 {
     c->seedkey = assay_mix64(o->seed ^ SEED_SALT);
-    for (int f = 0; f < ASSAY_FAULT_COUNT; f++) {
-        double r = o->rates[f];
-        if (!(r > 0)) /* also NaN */
-            c->thr[f] = 0;
-        else if (r >= 1)
-            c->thr[f] = 1ull << 53;
-        else
-            c->thr[f] = (uint64_t)(r * 9007199254740992.0);
+    for (int f = 0; f < ASSAY_FAULT_COUNT; f++)
+        c->thr[f] = rate_thr(o->rates[f]);
+    double lr = o->late_rate < 0 ? 0 : o->late_rate > 1 ? 1 : o->late_rate;
+    c->late_thr = lr >= 1 ? UINT32_MAX : (uint32_t)(lr * 4294967296.0 + 0.5);
+    c->late_ms = (uint32_t)(o->late_by_us / 1000);
+    c->disorder = o->disorder_us > 0 ? (uint64_t)o->disorder_us : 0;
+    c->window_us = o->window_us > 0 ? o->window_us : 60000000;
+    c->nspans = ASSAY_MIN(o->nspans, (size_t)ASSAY_GEN_SPANS_MAX);
+    for (size_t k = 0; k < c->nspans; k++) {
+        const assay_gen_span *s = &o->spans[k];
+        c->spans[k].kind = s->kind;
+        c->spans[k].fault = s->fault;
+        c->spans[k].from = s->from;
+        c->spans[k].to = s->to;
+        c->spans[k].thr = rate_thr(s->value);
+        double q = s->value * 65536.0;
+        c->spans[k].factor_q16 = q <= 0 ? 0 : q >= 1e15 ? (uint64_t)1e15 : (uint64_t)(q + 0.5);
     }
     uint64_t cust = o->rows / 10;
     if (cust < MIN_CUSTOMERS)
@@ -683,6 +725,44 @@ static inline uint64_t row_key(const gen_ctx *c, uint64_t i)
 static inline bool has_fault(const gen_ctx *c, uint64_t rowkey, assay_fault f)
 {
     return (slot(rowkey, SLOT_FAULT0 + (unsigned)f) >> 11) < c->thr[f];
+}
+
+/* Window of row i's slot, counted from the start. */
+static int64_t row_window(const gen_ctx *c, uint64_t i)
+{
+    return (
+        int64_t)(((unsigned __int128)i * (uint64_t)(c->step_us < 0 ? -c->step_us : c->step_us)) /
+                 (uint64_t)c->window_us);
+}
+
+/* Fault thresholds of row i: the spans covering its window override the rates. */
+static void row_thresholds(const gen_ctx *c, int64_t w, uint64_t thr[ASSAY_FAULT_COUNT])
+{
+    memcpy(thr, c->thr, ASSAY_FAULT_COUNT * sizeof(uint64_t));
+    for (size_t k = 0; k < c->nspans; k++)
+        if (c->spans[k].kind == ASSAY_GEN_SPAN_FAULT && w >= c->spans[k].from &&
+            w <= c->spans[k].to)
+            thr[c->spans[k].fault] = c->spans[k].thr;
+}
+
+/* Is row i written at all (volume spans)? */
+static bool row_kept(const gen_ctx *c, uint64_t key, int64_t w)
+{
+    for (size_t k = 0; k < c->nspans; k++)
+        if (c->spans[k].kind == ASSAY_GEN_SPAN_VOLUME && w >= c->spans[k].from &&
+            w <= c->spans[k].to)
+            return (slot(key, SLOT_VOLUME) >> 11) < c->spans[k].thr;
+    return true;
+}
+
+/* Amount factor of row i in Q16 (65536 = 1). */
+static uint64_t amount_factor(const gen_ctx *c, int64_t w)
+{
+    for (size_t k = 0; k < c->nspans; k++)
+        if (c->spans[k].kind == ASSAY_GEN_SPAN_AMOUNT_DRIFT && w >= c->spans[k].from &&
+            w <= c->spans[k].to)
+            return c->spans[k].factor_q16;
+    return 65536;
 }
 
 /* order_id of row i (see "duplicate_id" in the essay). */
@@ -748,7 +828,8 @@ static size_t make_email(const gen_ctx *c, uint64_t cid, uint64_t key, bool bad,
     return (size_t)(p - out);
 }
 
-static size_t make_amount(uint64_t key, bool negative, bool bad, char *out, bool *quote)
+static size_t make_amount(uint64_t key, bool negative, bool bad, uint64_t factor_q16, char *out,
+                          bool *quote)
 {
     uint64_t r = slot(key, SLOT_AMOUNT);
     int64_t s = (int64_t)((r & 0xffff) + ((r >> 16) & 0xffff) + ((r >> 32) & 0xffff) + (r >> 48));
@@ -756,6 +837,8 @@ static size_t make_amount(uint64_t key, bool negative, bool bad, char *out, bool
     uint64_t rl = slot(key, SLOT_AMOUNT_LARGE);
     if ((uint32_t)rl < 21474837u) /* 0.5% of 2^32 */
         cents *= 10 + bounded((uint32_t)(rl >> 32), 90);
+    if (factor_q16 != 65536)
+        cents = (uint64_t)(((unsigned __int128)cents * factor_q16 + 32768) >> 16);
     if (cents == 0)
         cents = 1;
     char *p = out;
@@ -889,12 +972,23 @@ static size_t make_note(uint64_t key, bool long_note, char *out, bool *quote)
     return (size_t)(p - out);
 }
 
-static void make_row(const gen_ctx *c, uint64_t i, row *rw)
+/* Row i's fields; false when a volume span drops the row. */
+static bool make_row(const gen_ctx *c, uint64_t i, row *rw)
 {
     uint64_t key = row_key(c, i);
+    int64_t w = c->nspans ? row_window(c, i) : 0;
+    if (c->nspans && !row_kept(c, key, w))
+        return false;
     bool fault[ASSAY_FAULT_COUNT];
-    for (int f = 0; f < ASSAY_FAULT_COUNT; f++)
-        fault[f] = has_fault(c, key, (assay_fault)f);
+    if (c->nspans) {
+        uint64_t thr[ASSAY_FAULT_COUNT];
+        row_thresholds(c, w, thr);
+        for (int f = 0; f < ASSAY_FAULT_COUNT; f++)
+            fault[f] = (slot(key, SLOT_FAULT0 + (unsigned)f) >> 11) < thr[f];
+    } else {
+        for (int f = 0; f < ASSAY_FAULT_COUNT; f++)
+            fault[f] = has_fault(c, key, (assay_fault)f);
+    }
 
     rw->order_id = fault[ASSAY_FAULT_DUPLICATE_ID] ? order_id(c, i, key) : i + 1;
 
@@ -920,8 +1014,9 @@ static void make_row(const gen_ctx *c, uint64_t i, row *rw)
 
     rw->amount_is_string = fault[ASSAY_FAULT_BAD_AMOUNT];
     rw->amount_quote = false;
-    rw->amount_len = make_amount(key, fault[ASSAY_FAULT_NEGATIVE_AMOUNT],
-                                 fault[ASSAY_FAULT_BAD_AMOUNT], rw->amount, &rw->amount_quote);
+    rw->amount_len =
+        make_amount(key, fault[ASSAY_FAULT_NEGATIVE_AMOUNT], fault[ASSAY_FAULT_BAD_AMOUNT],
+                    c->nspans ? amount_factor(c, w) : 65536, rw->amount, &rw->amount_quote);
 
     uint32_t vc = bounded((uint32_t)slot(key, SLOT_COUNTRY), c->w_country);
     size_t ci = 0;
@@ -959,8 +1054,10 @@ static void make_row(const gen_ctx *c, uint64_t i, row *rw)
         uint64_t t = (uint64_t)c->start_us + i * (uint64_t)c->step_us;
         t += (uint64_t)(((unsigned __int128)slot(key, SLOT_TIME) * step) >> 64); /* U[0, step) */
         uint64_t rt = slot(key, SLOT_TIME_LATE);
-        if ((uint32_t)rt < 42949673u) /* 1%: late by up to 120 s */
-            t -= (uint64_t)bounded((uint32_t)(rt >> 32), 120000) * 1000;
+        if ((uint32_t)rt < c->late_thr && c->late_ms) /* 1% by default: late by up to 120 s */
+            t -= (uint64_t)bounded((uint32_t)(rt >> 32), c->late_ms) * 1000;
+        if (c->disorder)
+            t -= (uint64_t)(((unsigned __int128)slot(key, SLOT_DISORDER) * c->disorder) >> 64);
         if (fault[ASSAY_FAULT_STALE])
             t -= 30 * (uint64_t)US_PER_DAY +
                  (uint64_t)bounded((uint32_t)(rt >> 32), 335 * 86400) * 1000000;
@@ -970,6 +1067,7 @@ static void make_row(const gen_ctx *c, uint64_t i, row *rw)
     rw->phone_len = make_phone(ct, key, fault[ASSAY_FAULT_BAD_PHONE], rw->phone);
     rw->note_len = make_note(key, fault[ASSAY_FAULT_LONG_NOTE], rw->note, &rw->note_quote);
     rw->note_uesc = (slot(key, SLOT_NOTE) >> 60) < 5; /* 5/16 ~ 30% */
+    return true;
 }
 
 static char *emit_csv(const row *rw, char *p)
@@ -1043,7 +1141,8 @@ static char *emit_ndjson(const row *rw, char *p)
 static char *gen_row(const gen_ctx *c, uint64_t i, char *p)
 {
     row rw;
-    make_row(c, i, &rw);
+    if (!make_row(c, i, &rw))
+        return p;
     return c->format == ASSAY_GEN_NDJSON ? emit_ndjson(&rw, p) : emit_csv(&rw, p);
 }
 
@@ -1060,6 +1159,9 @@ void assay_gen_options_default(assay_gen_options *o)
     memcpy(o->rates, DEFAULT_RATES, sizeof(o->rates));
     o->start_us = DEFAULT_START;
     o->step_us = DEFAULT_STEP;
+    o->late_rate = 0.01;
+    o->late_by_us = 120000000;
+    o->window_us = 60000000;
 }
 
 const char *assay_fault_name(assay_fault f)
@@ -1106,10 +1208,46 @@ static void valid_names(char *buf, size_t cap)
         len += (size_t)snprintf(buf + len, cap - len, ", %s", FAULT_NAMES[f]);
 }
 
+/* "A-B" window range: two whole numbers, A <= B. */
+static int parse_range(const char *s, size_t n, int64_t *from, int64_t *to)
+{
+    const char *dash = memchr(s, '-', n);
+    if (!dash || dash == s || dash == s + n - 1)
+        return -EINVAL;
+    int64_t v[2] = { 0, 0 };
+    const char *part[2] = { s, dash + 1 };
+    size_t len[2] = { (size_t)(dash - s), n - (size_t)(dash - s) - 1 };
+    for (int k = 0; k < 2; k++) {
+        for (size_t i = 0; i < len[k]; i++) {
+            if (part[k][i] < '0' || part[k][i] > '9' || v[k] > 1000000000000LL)
+                return -EINVAL;
+            v[k] = v[k] * 10 + (part[k][i] - '0');
+        }
+    }
+    if (v[0] > v[1])
+        return -EINVAL;
+    *from = v[0];
+    *to = v[1];
+    return 0;
+}
+
+/* A positive number (amount drift factors may exceed 1). */
+static int parse_factor(const char *s, size_t n, double *out)
+{
+    double v;
+    if (parse_rate(s, n, &v) < 0 || memchr(s, '%', n) || !(v > 0))
+        return -EINVAL;
+    *out = v;
+    return 0;
+}
+
 int assay_gen_parse_faults(const char *spec, assay_gen_options *o, assay_error *err)
 {
     double rates[ASSAY_FAULT_COUNT];
+    assay_gen_span spans[ASSAY_GEN_SPANS_MAX];
+    size_t nspans = o->nspans;
     memcpy(rates, o->rates, sizeof(rates));
+    memcpy(spans, o->spans, sizeof(spans));
     const char *p = spec ? spec : "";
     while (*p) {
         while (*p == ',' || *p == ' ')
@@ -1117,49 +1255,112 @@ int assay_gen_parse_faults(const char *spec, assay_gen_options *o, assay_error *
         if (!*p)
             break;
         const char *name = p;
-        while (*p && *p != '=' && *p != ',' && *p != ' ')
+        while (*p && *p != '=' && *p != ',' && *p != ' ' && *p != '@')
             p++;
         size_t nlen = (size_t)(p - name);
         while (*p == ' ')
             p++;
-        int which = -2; /* -1: all */
+        enum { ALL = -1, NONE = -2, VOLUME = -3, IDLE = -4, DRIFT = -5 };
+        int which = NONE;
         if (nlen == 3 && memcmp(name, "all", 3) == 0)
-            which = -1;
-        for (int f = 0; f < ASSAY_FAULT_COUNT && which == -2; f++)
+            which = ALL;
+        else if (nlen == 6 && memcmp(name, "volume", 6) == 0)
+            which = VOLUME;
+        else if (nlen == 4 && memcmp(name, "idle", 4) == 0)
+            which = IDLE;
+        else if (nlen == 12 && memcmp(name, "amount_drift", 12) == 0)
+            which = DRIFT;
+        for (int f = 0; f < ASSAY_FAULT_COUNT && which == NONE; f++)
             if (strlen(FAULT_NAMES[f]) == nlen && memcmp(FAULT_NAMES[f], name, nlen) == 0)
                 which = f;
-        if (which == -2) {
-            char names[256];
+        if (which == NONE) {
+            char names[320];
             valid_names(names, sizeof(names));
-            return assay_error_set(err, -EINVAL, "unknown fault '%.*s'; valid faults: %s",
+            return assay_error_set(err, -EINVAL,
+                                   "unknown fault '%.*s'; valid faults: %s; in window ranges "
+                                   "also volume=SHARE@A-B, idle@A-B, amount_drift=FACTOR@A-B",
                                    (int)ASSAY_MIN(nlen, 64), name, names);
         }
-        if (*p != '=')
+        const char *val = NULL;
+        size_t vlen = 0;
+        if (*p == '=') {
+            p++;
+            while (*p == ' ')
+                p++;
+            val = p;
+            while (*p && *p != ',' && *p != '@')
+                p++;
+            vlen = (size_t)(p - val);
+            while (vlen && val[vlen - 1] == ' ')
+                vlen--;
+        }
+        bool ranged = false;
+        int64_t from = 0, to = 0;
+        if (*p == '@') {
+            const char *r = ++p;
+            while (*p && *p != ',')
+                p++;
+            size_t rlen = (size_t)(p - r);
+            while (rlen && r[rlen - 1] == ' ')
+                rlen--;
+            if (parse_range(r, rlen, &from, &to) < 0)
+                return assay_error_set(err, -EINVAL,
+                                       "fault '%.*s': window range '%.*s' is not FROM-TO (window "
+                                       "numbers from the start, FROM <= TO, e.g. @10-12)",
+                                       (int)nlen, name, (int)ASSAY_MIN(rlen, 64), r);
+            ranged = true;
+        }
+        if (which == IDLE && val)
+            return assay_error_set(err, -EINVAL, "idle takes no value: write idle@FROM-TO");
+        if (which != IDLE && !val)
             return assay_error_set(err, -EINVAL,
                                    "fault '%.*s' has no rate; write NAME=RATE, e.g. %.*s=0.1",
                                    (int)nlen, name, (int)nlen, name);
-        p++;
-        while (*p == ' ')
-            p++;
-        const char *val = p;
-        while (*p && *p != ',')
-            p++;
-        size_t vlen = (size_t)(p - val);
-        while (vlen && val[vlen - 1] == ' ')
-            vlen--;
-        double r;
-        if (parse_rate(val, vlen, &r) < 0 || r > 1)
+        if ((which == VOLUME || which == IDLE || which == DRIFT) && !ranged)
+            return assay_error_set(err, -EINVAL, "'%.*s' needs a window range, e.g. %.*s@10-12",
+                                   (int)nlen, name, (int)nlen, name);
+        double r = 0;
+        if (which == DRIFT) {
+            if (parse_factor(val, vlen, &r) < 0)
+                return assay_error_set(err, -EINVAL,
+                                       "amount_drift: factor '%.*s' is not a positive number "
+                                       "(like 2.5)",
+                                       (int)ASSAY_MIN(vlen, 64), val);
+        } else if (which != IDLE && (parse_rate(val, vlen, &r) < 0 || r > 1)) {
             return assay_error_set(err, -EINVAL,
                                    "fault '%.*s': rate '%.*s' is not a number in [0, 1] "
                                    "(like 0.05 or 5%%)",
                                    (int)nlen, name, (int)ASSAY_MIN(vlen, 64), val);
-        if (which == -1)
-            for (int f = 0; f < ASSAY_FAULT_COUNT; f++)
-                rates[f] = r;
-        else
-            rates[which] = r;
+        }
+        if (!ranged) {
+            if (which == ALL)
+                for (int f = 0; f < ASSAY_FAULT_COUNT; f++)
+                    rates[f] = r;
+            else
+                rates[which] = r;
+            continue;
+        }
+        int first = which == ALL ? 0 : which, last = which == ALL ? ASSAY_FAULT_COUNT - 1 : which;
+        if (which < 0 && which != ALL)
+            first = last = 0;
+        for (int f = first; f <= last; f++) {
+            if (nspans == ASSAY_GEN_SPANS_MAX)
+                return assay_error_set(err, -EINVAL, "more than %d window-range entries",
+                                       ASSAY_GEN_SPANS_MAX);
+            assay_gen_span *sp = &spans[nspans++];
+            memset(sp, 0, sizeof(*sp));
+            sp->kind = which == VOLUME || which == IDLE ? ASSAY_GEN_SPAN_VOLUME
+                       : which == DRIFT                 ? ASSAY_GEN_SPAN_AMOUNT_DRIFT
+                                                        : ASSAY_GEN_SPAN_FAULT;
+            sp->fault = which >= 0 ? (assay_fault)which : (assay_fault)f;
+            sp->value = which == IDLE ? 0 : r;
+            sp->from = from;
+            sp->to = to;
+        }
     }
     memcpy(o->rates, rates, sizeof(rates));
+    memcpy(o->spans, spans, sizeof(spans));
+    o->nspans = nspans;
     return 0;
 }
 
