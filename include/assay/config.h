@@ -237,6 +237,7 @@ typedef struct assay_config {
         uint64_t unique_memory; /* 1 GiB: per unique rule and window */
         uint64_t samples;       /* sample failures kept per rule (5) */
         uint64_t empty_windows; /* longest run of empty windows emitted one by one (10000) */
+        uint64_t read_buffer;   /* bytes per read and most per chunk (4 MiB) */
     } limits;
 } assay_config;
 

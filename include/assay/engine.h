@@ -31,7 +31,7 @@ typedef struct assay_engine_options {
     assay_format format; /* AUTO: cfg, then the first file's extension, then CSV */
     int64_t now_us;      /* clock for freshness; INT64_MIN = wall clock at start */
     uint32_t batch_rows; /* rows per batch (default 4096) */
-    size_t chunk_bytes;  /* reader buffer size (default 4 MiB) */
+    size_t chunk_bytes;  /* reader buffer size; 0 = limits.read_buffer (4 MiB) */
     FILE *row_scores;    /* anomaly score per row as `row,score` lines (--row-scores), or NULL */
     const char *mem;     /* input in memory instead of files (assay bench), or NULL */
     size_t mem_len;

@@ -296,6 +296,7 @@ struct assay_engine {
     unsigned nshards;
     assay_shard *shards;
     uint32_t batch_rows;
+    size_t chunk_bytes; /* the source's read size (chunks are cut from it) */
     size_t max_samples;
     bool profile;         /* profile every column */
     bool duplicate_rows;  /* count repeated rows (global window only) */

@@ -69,7 +69,6 @@ void assay_engine_options_default(assay_engine_options *o)
     memset(o, 0, sizeof(*o));
     o->now_us = INT64_MIN;
     o->batch_rows = 4096;
-    o->chunk_bytes = 4u << 20;
 }
 
 typedef struct pipeline {
@@ -329,7 +328,10 @@ static int open_source(pipeline *p, const assay_source_position *resume, assay_e
     assay_engine_parser_options(e);
 
     assay_reader_options_default(&p->ro);
-    p->ro.buffer_size = o->chunk_bytes ? o->chunk_bytes : p->ro.buffer_size;
+    p->ro.buffer_size = o->chunk_bytes            ? o->chunk_bytes
+                        : cfg->limits.read_buffer ? cfg->limits.read_buffer
+                                                  : p->ro.buffer_size;
+    e->chunk_bytes = p->ro.buffer_size;
     p->ro.max_row_bytes = cfg->limits.max_row_bytes;
     p->ro.nbuffers = ASSAY_MAX(p->ro.nbuffers, 3 * e->nshards + 2);
     p->ro.row_end =

@@ -820,25 +820,26 @@ int assay_tdigest_serialize(assay_tdigest *t, uint8_t **buf, size_t *len)
     return 0;
 }
 
-int assay_tdigest_deserialize(const uint8_t *buf, size_t len, assay_tdigest **out, assay_error *err)
+/* Version 2 (assay_tdigest_save): the fixed part, then passes and the count of buffered
+ * values, the centroids with their purity flags, and the buffered values themselves: the
+ * digest's whole state, so a restored copy evolves exactly like the original. */
+#define SAVE_EXTRA 16
+
+/* The payload of either version into a new digest (everything checked first). */
+static int load(const uint8_t *p, uint64_t plen, int version, assay_tdigest **out, assay_error *err)
 {
-    const uint8_t *p;
-    uint64_t plen;
-    if (!out)
-        return assay_error_set(err, -EINVAL, "tdigest: no output pointer");
-    *out = NULL;
-    int rc = assay_sketch_header_check(buf, len, ASSAY_SKETCH_TDIGEST, 1, &p, &plen, err);
-    if (rc < 0)
-        return assay_error_prefix(err, "tdigest");
-    if (plen < PAYLOAD_FIXED)
+    size_t fixed = PAYLOAD_FIXED + (version == 2 ? SAVE_EXTRA : 0);
+    if (plen < fixed)
         return assay_error_set(err, -EINVAL,
-                               "tdigest: payload is %llu bytes, shorter than its %d-byte "
+                               "tdigest: payload is %llu bytes, shorter than its %zu-byte "
                                "fixed part",
-                               (unsigned long long)plen, PAYLOAD_FIXED);
+                               (unsigned long long)plen, fixed);
     double delta = get_f64(p);
     uint64_t count = get_u64(p + 8), nan = get_u64(p + 16);
     double mn = get_f64(p + 24), mx = get_f64(p + 32);
     uint64_t nc = get_u64(p + 40);
+    uint64_t passes = version == 2 ? get_u64(p + 48) : 0;
+    uint64_t nb = version == 2 ? get_u64(p + 56) : 0;
     if (!(delta >= DELTA_MIN && delta <= DELTA_MAX))
         return assay_error_set(err, -EINVAL, "tdigest: delta %g outside [%g, %g]", delta, DELTA_MIN,
                                DELTA_MAX);
@@ -846,31 +847,38 @@ int assay_tdigest_deserialize(const uint8_t *buf, size_t len, assay_tdigest **ou
         return assay_error_set(err, -EINVAL,
                                "tdigest: count %llu exceeds 2^53 (weights would be inexact)",
                                (unsigned long long)count);
-    if (nc > (plen - PAYLOAD_FIXED) / 16 || PAYLOAD_FIXED + 16 * nc != plen)
+    uint64_t room = (plen - fixed) / 16;
+    uint64_t want = nc <= room ? fixed + 16 * nc : 0;
+    if (nc > room || (version == 1 && want != plen) ||
+        (version == 2 && (nb > (plen - want) / 8 || want + 8 * nb != plen)))
         return assay_error_set(
-            err, -EINVAL, "tdigest: %llu centroids need %llu payload bytes, have %llu",
-            (unsigned long long)nc,
-            nc > (plen - PAYLOAD_FIXED) / 16 ? 0ULL : (unsigned long long)(PAYLOAD_FIXED + 16 * nc),
+            err, -EINVAL, "tdigest: %llu centroids%s need %llu payload bytes, have %llu",
+            (unsigned long long)nc, version == 2 ? " and buffered values" : "",
+            (unsigned long long)(want + (version == 2 && nb <= plen / 8 ? 8 * nb : 0)),
             (unsigned long long)plen);
     size_t cap = centroid_cap(delta);
     if (nc > cap)
         return assay_error_set(err, -EINVAL,
                                "tdigest: %llu centroids, more than the %zu delta %g allows",
                                (unsigned long long)nc, cap, delta);
+    size_t bufcap = (size_t)ceil(delta) * BUFFER_FACTOR;
+    if (nb > bufcap)
+        return assay_error_set(err, -EINVAL, "tdigest: %llu buffered values, more than %zu",
+                               (unsigned long long)nb, bufcap);
     if (count == 0) {
-        if (nc != 0)
+        if (nc != 0 || nb != 0)
             return assay_error_set(err, -EINVAL, "tdigest: count is 0 but %llu centroids",
-                                   (unsigned long long)nc);
+                                   (unsigned long long)(nc + nb));
         if (!isnan(mn) || !isnan(mx))
             return assay_error_set(err, -EINVAL, "tdigest: empty digest with min/max set");
     } else {
-        if (nc == 0)
+        if (nc == 0 && nb == 0)
             return assay_error_set(err, -EINVAL, "tdigest: count %llu but no centroids",
                                    (unsigned long long)count);
         if (isnan(mn) || isnan(mx) || mn > mx)
             return assay_error_set(err, -EINVAL, "tdigest: bad min/max (%g, %g)", mn, mx);
     }
-    const uint8_t *c = p + PAYLOAD_FIXED;
+    const uint8_t *c = p + fixed;
     uint64_t sum = 0;
     double prev = mn;
     for (uint64_t i = 0; i < nc; i++, c += 16) {
@@ -894,28 +902,96 @@ int assay_tdigest_deserialize(const uint8_t *buf, size_t len, assay_tdigest **ou
         sum += wt;
         prev = mean;
     }
-    if (sum != count)
+    for (uint64_t i = 0; i < nb; i++) {
+        double v = get_f64(c + 8 * i);
+        if (isnan(v) || v < mn || v > mx)
+            return assay_error_set(err, -EINVAL,
+                                   "tdigest: buffered value %llu (%g) outside [min %g, max %g]",
+                                   (unsigned long long)i, v, mn, mx);
+    }
+    if (sum + nb != count)
         return assay_error_set(err, -EINVAL, "tdigest: centroid weights sum to %llu, count is %llu",
-                               (unsigned long long)sum, (unsigned long long)count);
+                               (unsigned long long)(sum + nb), (unsigned long long)count);
     assay_tdigest *t;
-    rc = assay_tdigest_new(&t, delta);
+    int rc = assay_tdigest_new(&t, delta);
     if (rc < 0)
         return assay_error_set(err, rc, "tdigest: out of memory");
     t->count = count;
     t->nan = nan;
+    t->passes = passes;
     if (count) {
         t->min = mn;
         t->max = mx;
     }
-    c = p + PAYLOAD_FIXED;
+    c = p + fixed;
     for (size_t i = 0; i < nc; i++, c += 16) {
         t->mean[i] = get_f64(c);
         uint64_t wt = get_u64(c + 8);
         t->weight[i] = (double)(wt & ~PURE_BIT);
-        t->pure[i] = (wt & PURE_BIT) || (wt & ~PURE_BIT) == 1;
+        t->pure[i] =
+            version == 2 ? (wt & PURE_BIT) != 0 : ((wt & PURE_BIT) || (wt & ~PURE_BIT) == 1);
     }
     t->nc = nc;
+    for (size_t i = 0; i < nb; i++)
+        t->buf[i] = get_f64(c + 8 * i);
+    t->nb = nb;
     recompute_cum(t);
     *out = t;
     return 0;
+}
+
+int assay_tdigest_deserialize(const uint8_t *buf, size_t len, assay_tdigest **out, assay_error *err)
+{
+    const uint8_t *p;
+    uint64_t plen;
+    if (!out)
+        return assay_error_set(err, -EINVAL, "tdigest: no output pointer");
+    *out = NULL;
+    int rc = assay_sketch_header_check(buf, len, ASSAY_SKETCH_TDIGEST, 1, &p, &plen, err);
+    if (rc < 0)
+        return assay_error_prefix(err, "tdigest");
+    return load(p, plen, 1, out, err);
+}
+
+int assay_tdigest_save(const assay_tdigest *t, uint8_t **buf, size_t *len)
+{
+    if (!t || !buf || !len)
+        return -EINVAL;
+    size_t payload = PAYLOAD_FIXED + SAVE_EXTRA + 16 * t->nc + 8 * t->nb;
+    uint8_t *b = malloc(ASSAY_SKETCH_HEADER + payload);
+    if (!b)
+        return -ENOMEM;
+    assay_sketch_header_write(b, ASSAY_SKETCH_TDIGEST, 2, payload);
+    uint8_t *p = b + ASSAY_SKETCH_HEADER;
+    put_f64(p, t->delta);
+    put_u64(p + 8, t->count);
+    put_u64(p + 16, t->nan);
+    put_f64(p + 24, t->count ? t->min : NAN);
+    put_f64(p + 32, t->count ? t->max : NAN);
+    put_u64(p + 40, t->nc);
+    put_u64(p + 48, t->passes);
+    put_u64(p + 56, t->nb);
+    p += PAYLOAD_FIXED + SAVE_EXTRA;
+    for (size_t i = 0; i < t->nc; i++, p += 16) {
+        put_f64(p, t->mean[i]);
+        put_u64(p + 8, (uint64_t)t->weight[i] | (t->pure[i] ? PURE_BIT : 0));
+    }
+    for (size_t i = 0; i < t->nb; i++, p += 8)
+        put_f64(p, t->buf[i]);
+    *buf = b;
+    *len = ASSAY_SKETCH_HEADER + payload;
+    return 0;
+}
+
+int assay_tdigest_restore(const uint8_t *buf, size_t len, assay_tdigest **out, assay_error *err)
+{
+    const uint8_t *p;
+    uint64_t plen;
+    if (!out)
+        return assay_error_set(err, -EINVAL, "tdigest: no output pointer");
+    *out = NULL;
+    int rc = assay_sketch_header_check(buf, len, ASSAY_SKETCH_TDIGEST, 2, &p, &plen, err);
+    if (rc < 0)
+        return assay_error_prefix(err, "tdigest");
+    return load(p, plen, 2, out, err);
 }

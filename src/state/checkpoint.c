@@ -214,7 +214,7 @@ static uint64_t fingerprint(const assay_engine *e)
                        e->an_opt.sample,
                        e->an_opt.window,
                        e->an_opt.seed,
-                       e->opt->chunk_bytes,
+                       e->chunk_bytes,
                        cfg->limits.max_row_bytes,
                        e->max_samples };
     XXH3_64bits_update(h, v, sizeof(v));
@@ -254,14 +254,17 @@ void assay_checkpoint_identify(const char *const *paths, size_t n, assay_checkpo
  * Sections
  * ------------------------------------------------------------------------------- */
 
-static void w_sketch(ckw *w, int rc, uint8_t *b, size_t n)
+/* A sketch's serialized form as a blob. (The serializer runs first: the buffer it fills
+ * must not be read as an argument of the same call.) */
+static void w_sketch(ckw *w, int rc, uint8_t **b, size_t *n)
 {
     if (rc < 0) {
         w->err = rc;
         return;
     }
-    w_blob(w, b, n);
-    free(b);
+    w_blob(w, *b, *n);
+    free(*b);
+    *b = NULL;
 }
 
 static void w_partial(ckw *w, const assay_engine *e, const assay_partial *p)
@@ -288,11 +291,11 @@ static void w_partial(ckw *w, const assay_engine *e, const assay_partial *p)
         w_u64(w, cp->invalid);
         w_u8(w, cp->hll_used);
         if (cp->hll_used)
-            w_sketch(w, assay_hll_serialize(cp->hll, &b, &n), b, n);
+            w_sketch(w, assay_hll_serialize(cp->hll, &b, &n), &b, &n);
         bool td = cp->td && assay_tdigest_count(cp->td) + assay_tdigest_nan_count(cp->td) > 0;
         w_u8(w, td);
         if (td)
-            w_sketch(w, assay_tdigest_serialize(cp->td, &b, &n), b, n);
+            w_sketch(w, assay_tdigest_save(cp->td, &b, &n), &b, &n);
         const assay_moments *m = &cp->mom;
         w_u64(w, m->n);
         w_f64(w, m->mean);
@@ -305,7 +308,7 @@ static void w_partial(ckw *w, const assay_engine *e, const assay_partial *p)
         bool tk = cp->topk && assay_topk_total(cp->topk) > 0;
         w_u8(w, tk);
         if (tk)
-            w_sketch(w, assay_topk_serialize(cp->topk, &b, &n), b, n);
+            w_sketch(w, assay_topk_serialize(cp->topk, &b, &n), &b, &n);
         w_u8(w, cp->has_s);
         if (cp->has_s) {
             w_blob(w, (const uint8_t *)cp->smin, cp->smin_len);
@@ -459,7 +462,7 @@ int assay_checkpoint_write(const char *dir, const assay_engine *e, const assay_a
     for (unsigned v = 0; e->an_d && v < ASSAY_VPARTS; v++) {
         uint8_t *b;
         size_t n;
-        w_sketch(&w, assay_iforest_serialize(assay_anomaly_forest(e, v), &b, &n), b, n);
+        w_sketch(&w, assay_iforest_serialize(assay_anomaly_forest(e, v), &b, &n), &b, &n);
     }
     uint64_t sum = XXH3_64bits_digest(w.h);
     XXH3_freeState(w.h);
@@ -624,7 +627,7 @@ static int r_partial(ckr *r, const assay_engine *e, assay_partial *p, assay_erro
         if (r_u8(r)) {
             assay_tdigest_free(cp->td);
             cp->td = NULL;
-            if (!(b = r_blob(r, &n)) || (rc = assay_tdigest_deserialize(b, n, &cp->td, err)) < 0)
+            if (!(b = r_blob(r, &n)) || (rc = assay_tdigest_restore(b, n, &cp->td, err)) < 0)
                 return assay_error_set(err, -EINVAL, "a t-digest does not load");
         }
         assay_moments *m = &cp->mom;
