@@ -297,6 +297,84 @@ static void test_determinism(void **state)
     free(c);
 }
 
+/* A forest saved halfway through a stream and restored scores and learns the rest
+ * exactly like the original; corrupted forms are rejected, never read. */
+static void test_serialize(void **state)
+{
+    (void)state;
+    size_t d = 3, n = 9000, half = 4321;
+    double *rows = malloc(n * d * sizeof(*rows));
+    int *labels = malloc(n * sizeof(*labels));
+    double *a = malloc(n * sizeof(*a)), *b = malloc(n * sizeof(*b));
+    make_data(rows, labels, n, d, 0.01, 0, 21);
+    assay_iforest_options o;
+    assay_iforest_options_default(&o, d);
+    o.seed = 9;
+    o.refresh = 500;
+    assay_iforest *fa = NULL, *fb = NULL;
+    assert_int_equal(assay_iforest_new(&fa, &o, NULL), 0);
+    assert_int_equal(assay_iforest_process(fa, rows, half, a, NULL), 0);
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    assert_int_equal(assay_iforest_serialize(fa, &buf, &len), 0);
+    assay_error err = { 0 };
+    if (assay_iforest_deserialize(buf, len, &fb, &err) != 0)
+        fail_msg("restore: %s", err.msg);
+    assert_int_equal(assay_iforest_rows(fb), half);
+    assert_int_equal(assay_iforest_process(fa, rows + half * d, n - half, a + half, NULL), 0);
+    assert_int_equal(assay_iforest_process(fb, rows + half * d, n - half, b + half, NULL), 0);
+    for (size_t i = half; i < n; i++)
+        if (memcmp(&a[i], &b[i], sizeof(double)) != 0)
+            fail_msg("row %zu: %.17g from the original, %.17g from the restored forest", i, a[i],
+                     b[i]);
+    assert_int_equal(assay_iforest_judged(fa), assay_iforest_judged(fb));
+    double ta, tb;
+    assert_int_equal(assay_iforest_flag_threshold(fa, &ta), 0);
+    assert_int_equal(assay_iforest_flag_threshold(fb, &tb), 0);
+    assert_true(ta == tb);
+    /* every truncation is rejected */
+    for (size_t cut = 0; cut < len; cut += 1 + cut / 16) {
+        assay_iforest *x = NULL;
+        uint8_t *t = malloc(cut ? cut : 1);
+        memcpy(t, buf, cut);
+        if (assay_iforest_deserialize(t, cut, &x, &err) != -EINVAL || x)
+            fail_msg("truncation to %zu of %zu bytes was accepted", cut, len);
+        free(t);
+    }
+    /* a tree link out of its tree, a counter out of range, a bad option */
+    size_t opts = 16 + 3 * 4 + 2 * 8 + 2 * 8 + 8;
+    size_t state_b = 2 + 4 + 9 * 8 + 8;
+    size_t slots = (size_t)o.trees * 2 * o.sample;
+    size_t left_at = opts + state_b + slots * 2 + slots * 8;
+    struct {
+        size_t off;
+        uint32_t v;
+        const char *want;
+    } bad[] = {
+        { left_at + 4 * 3, 2 * o.sample + 7, "outside its tree" },
+        { opts + 2, 100000, "out of range" }, /* next_tree */
+        { 16 + 4, 0, "trees" },               /* trees = 0 */
+    };
+    for (size_t k = 0; k < ASSAY_ARRAY_LEN(bad); k++) {
+        uint8_t *t = malloc(len);
+        memcpy(t, buf, len);
+        memcpy(t + bad[k].off, &bad[k].v, 4);
+        assay_iforest *x = NULL;
+        int rc = assay_iforest_deserialize(t, len, &x, &err);
+        if (rc != -EINVAL || x || !strstr(err.msg, bad[k].want))
+            fail_msg("corruption %zu: rc %d, message '%s' (want '%s')", k, rc, err.msg,
+                     bad[k].want);
+        free(t);
+    }
+    free(buf);
+    assay_iforest_free(fa);
+    assay_iforest_free(fb);
+    free(rows);
+    free(labels);
+    free(a);
+    free(b);
+}
+
 static void test_not_ready(void **state)
 {
     (void)state;
@@ -720,6 +798,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_c),
         cmocka_unit_test(test_tree_shape),
         cmocka_unit_test(test_determinism),
+        cmocka_unit_test(test_serialize),
         cmocka_unit_test(test_not_ready),
         cmocka_unit_test(test_auc_2d),
         cmocka_unit_test(test_auc_6d),

@@ -621,6 +621,106 @@ static void test_random_files(void **state)
     }
 }
 
+/* Read every chunk of a reader opened with o (which may resume) as signatures, with
+ * their sequence numbers. */
+static size_t read_sigs(const mode *m, const char *const *paths, size_t n, assay_reader_options *o,
+                        sig *out, uint64_t *seqs, size_t cap)
+{
+    assay_reader *r = open_reader(m, paths, n, o, true);
+    assay_error err = { 0 };
+    size_t k = 0;
+    for (;;) {
+        assay_chunk c;
+        int rc = assay_reader_next(r, &c, &err);
+        if (rc == 1)
+            break;
+        if (rc != 0)
+            fail_msg("assay_reader_next: %d %s", rc, err.msg);
+        assert_true(k < cap);
+        out[k] = (sig){ c.file,          c.offset,       c.len,      c.skipped,
+                        c.first_in_file, c.last_in_file, c.oversized };
+        seqs[k++] = c.seq;
+        assay_reader_release(r, &c);
+    }
+    assay_reader_close(r);
+    return k;
+}
+
+/* Resuming (start_file / start_offset / start_seq) right after any chunk gives exactly
+ * the chunks an uninterrupted read cuts after it, on both I/O paths: a restarted run
+ * cuts the rest of its input the way the first run would have (checkpoints rely on
+ * it). Random files: several per run, partial rows across reads, long rows, BOMs. */
+static void test_resume_at_chunk_boundaries(void **state)
+{
+    const mode *m = get_mode(state);
+    uint64_t seed = 0x5EED5EED1234ull;
+    for (int iter = 0; iter < 60; iter++) {
+        size_t nfiles = 1 + rng_below(&seed, 3), max_row = 8 + rng_below(&seed, 40);
+        char *data[3], p[3][256];
+        const char *paths[3];
+        for (size_t f = 0; f < nfiles; f++) {
+            size_t n = rng_below(&seed, 2000);
+            data[f] = malloc(n + 4);
+            size_t k = 0, bom = rng_below(&seed, 3) == 0 ? 3 : 0;
+            if (bom)
+                memcpy(data[f], "\xEF\xBB\xBF", 3);
+            k = bom;
+            while (k < n + bom)
+                data[f][k++] = rng_below(&seed, 9) == 0 ? '\n' : 'x';
+            char name[32];
+            snprintf(name, sizeof(name), "resume%zu.csv", f);
+            paths[f] = tmp_path(p[f], name);
+            write_file(paths[f], data[f], k);
+        }
+        assay_reader_options o;
+        opts(&o, 16 + rng_below(&seed, 300), max_row);
+        sig all[4096], rest[4096];
+        uint64_t seq_all[4096], seq_rest[4096];
+        size_t n = read_sigs(m, paths, nfiles, &o, all, seq_all, 4096);
+        for (size_t k = 0; k + 1 < n; k++) {
+            /* the position after chunk k, as the pipeline's checkpoint records it */
+            assay_reader_options ro = o;
+            if (all[k].last) {
+                ro.start_file = all[k].file + 1;
+                ro.start_offset = 0;
+            } else {
+                ro.start_file = all[k].file;
+                ro.start_offset = all[k].offset + all[k].len + all[k].skipped;
+            }
+            ro.start_seq = seq_all[k] + 1;
+            size_t nr = read_sigs(m, paths, nfiles, &ro, rest, seq_rest, 4096);
+            if (nr != n - k - 1)
+                fail_msg("iteration %d: resuming after chunk %zu of %zu gave %zu chunks", iter, k,
+                         n, nr);
+            for (size_t i = 0; i < nr; i++)
+                if (!sig_equal(&rest[i], &all[k + 1 + i]) || seq_rest[i] != seq_all[k + 1 + i])
+                    fail_msg("iteration %d: resuming after chunk %zu: chunk %zu is file %u "
+                             "offset %llu len %llu, uninterrupted file %u offset %llu len %llu",
+                             iter, k, i, rest[i].file, (unsigned long long)rest[i].offset,
+                             (unsigned long long)rest[i].len, all[k + 1 + i].file,
+                             (unsigned long long)all[k + 1 + i].offset,
+                             (unsigned long long)all[k + 1 + i].len);
+        }
+        for (size_t f = 0; f < nfiles; f++)
+            free(data[f]);
+    }
+    /* a position past the end of the file is an error naming it, not a silent restart */
+    char pb[256];
+    const char *path = tmp_path(pb, "short.csv");
+    write_file(path, "a\nb\n", 4);
+    assay_reader_options o;
+    opts(&o, 64, 16);
+    o.start_offset = 100;
+    o.force_plain = m->plain;
+    assay_reader *r = NULL;
+    assay_error err = { 0 };
+    assert_int_equal(assay_reader__open_small(&r, &path, 1, &o, &err), 0);
+    assay_chunk c;
+    assert_int_equal(assay_reader_next(r, &c, &err), -ERANGE);
+    assert_non_null(strstr(err.msg, "short.csv: cannot resume at byte 100"));
+    assay_reader_close(r);
+}
+
 /* Larger random files with real 64 KiB buffers, deeper queues and all chunks held for
  * a while: exercises reads in flight while chunks are out. */
 static void test_large_files(void **state)
@@ -952,6 +1052,7 @@ int main(void)
         BOTH(test_quote_aware_row_end),
         BOTH(test_random_files),
         BOTH(test_large_files),
+        BOTH(test_resume_at_chunk_boundaries),
         BOTH(test_eagain_when_all_buffers_out),
         BOTH(test_stdin_pipe),
         BOTH(test_errors_name_the_file),
