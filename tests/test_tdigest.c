@@ -934,8 +934,7 @@ int main(void)
         cmocka_unit_test(test_singleton_tails), cmocka_unit_test(test_monotone),
         cmocka_unit_test(test_deterministic),   cmocka_unit_test(test_large_delta),
         cmocka_unit_test(test_roundtrip),       cmocka_unit_test(test_corrupted),
-        cmocka_unit_test(test_save_restore),
-        cmocka_unit_test(test_accuracy),
+        cmocka_unit_test(test_save_restore),    cmocka_unit_test(test_accuracy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

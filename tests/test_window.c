@@ -12,10 +12,9 @@
 
 static assay_window_spec spec(int64_t size, int64_t slide, int64_t lateness)
 {
-    assay_window_spec w = { .event_time = true,
-                            .size_us = size,
-                            .slide_us = slide,
-                            .lateness_us = lateness };
+    assay_window_spec w = {
+        .event_time = true, .size_us = size, .slide_us = slide, .lateness_us = lateness
+    };
     assert_int_equal(assay_window_spec_check(&w, "t.yaml", NULL), 0);
     return w;
 }
@@ -131,8 +130,8 @@ static void test_spec_check(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_floor_div),     cmocka_unit_test(test_windows_of_time),
-        cmocka_unit_test(test_frontier),      cmocka_unit_test(test_first_open),
+        cmocka_unit_test(test_floor_div),       cmocka_unit_test(test_windows_of_time),
+        cmocka_unit_test(test_frontier),        cmocka_unit_test(test_first_open),
         cmocka_unit_test(test_frontier_of_max), cmocka_unit_test(test_spec_check),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

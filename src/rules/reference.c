@@ -153,4 +153,3 @@ out:
     free(buf);
     return rc;
 }
-

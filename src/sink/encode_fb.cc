@@ -13,6 +13,8 @@
 #include <new>
 #include <vector>
 
+/* NaN fields equal to their NaN default are left out, as for any other default */
+#define FLATBUFFERS_NAN_DEFAULTS 1
 #include "assay_generated.h"
 
 extern "C" {

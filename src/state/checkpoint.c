@@ -219,10 +219,28 @@ static uint64_t fingerprint(const assay_engine *e)
                        e->max_samples };
     XXH3_64bits_update(h, v, sizeof(v));
     for (size_t r = 0; r < e->nrules; r++) {
+        /* what the rule counts (severity and threshold only judge the counts) */
         const assay_rule_config *c = e->rules[r].cfg;
         fp_str(h, c->name);
         fp_str(h, c->column);
-        uint32_t k[3] = { c->check, c->action, c->dimension };
+        fp_str(h, c->has_min ? c->min_text : NULL);
+        fp_str(h, c->has_max ? c->max_text : NULL);
+        fp_str(h, c->pattern);
+        fp_str(h, c->format);
+        fp_str(h, c->ref_file);
+        fp_str(h, c->ref_column);
+        for (size_t i = 0; i < c->nvalues; i++)
+            fp_str(h, c->values[i]);
+        uint64_t k[10] = { c->check,
+                           c->action,
+                           c->dimension,
+                           c->nvalues,
+                           c->min_inclusive,
+                           c->max_inclusive,
+                           (uint64_t)c->max_age_us,
+                           c->has_min_length ? c->min_length : 0,
+                           c->has_max_length ? c->max_length : UINT64_MAX,
+                           0 };
         XXH3_64bits_update(h, k, sizeof(k));
     }
     for (uint32_t c = 0; c < e->sch.ncols; c++) {
