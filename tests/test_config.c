@@ -339,9 +339,9 @@ static void test_yaml_tree(void **state)
 
 /* ---------------------------------------------------------------- good configs */
 
-/* DESIGN.md section 4, verbatim except `columns:` lists every column the rules name
- * (the verbatim example declares only order_id, which the cross-check rejects - see
- * test_design_example_verbatim). */
+/* The design's full example config (every key, those this build rejects included), verbatim except
+ * `columns:` lists every column the rules name (the verbatim example declares only order_id, which
+ * the cross-check rejects - see test_design_example_verbatim). */
 static const char design_yaml[] =
     "asset: orders\n"
     "source:\n"
@@ -557,7 +557,7 @@ static void test_design_example(void **state)
     assay_config_free(c);
 }
 
-/* DESIGN.md's example as printed declares only order_id under columns: - the other
+/* The design's example as printed declares only order_id under columns: - the other
  * columns' types come from the data - and must load as it stands. */
 static void test_design_example_verbatim(void **state)
 {
@@ -889,6 +889,15 @@ static void test_examples(void **state)
     assert_string_equal(j->event_time, "created_at");
     assay_config_free(y);
     assay_config_free(j);
+    /* the streaming example of the demo loads too */
+    assay_config *s = NULL;
+    rc = assay_config_load(SOURCE_ROOT "/examples/stream.yaml", &s, &err);
+    if (rc)
+        fail_msg("examples/stream.yaml: %s", err.msg);
+    assert_string_equal(s->event_time, "created_at");
+    assert_int_equal(s->sinks.scores.n, 1);
+    assert_non_null(s->state.dir);
+    assay_config_free(s);
 }
 
 static void test_load_errors(void **state)

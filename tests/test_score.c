@@ -1,4 +1,4 @@
-/* Scores per DESIGN section 2, computed by hand for small cases. */
+/* Scores per the quality model (docs/design.md), computed by hand for small cases. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

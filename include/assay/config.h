@@ -1,5 +1,5 @@
 /*
- * assay/config.h - the job description: DESIGN section 4's YAML (or JSON) config.
+ * assay/config.h - the job description: the YAML (or JSON) config (docs/config.md).
  *
  * Loaded through libyaml into a tree that keeps every node's line:column, then
  * checked against key tables (src/config/config.c): types, defaults and docs live in
@@ -183,7 +183,7 @@ typedef struct assay_config {
     assay_rule_config *rules;
     size_t nrules;
 
-    double weights[ASSAY_DIM_COUNT]; /* DESIGN section 2 defaults, overridable */
+    double weights[ASSAY_DIM_COUNT]; /* the quality model's defaults, overridable */
 
     struct {
         double score_drop[ASSAY_SEV_COUNT];      /* [medium..critical] = 5, 10, 20 */

@@ -190,7 +190,8 @@ typedef struct assay_result {
     assay_column_result *columns;
     size_t ncolumns;
 
-    /* DESIGN section 2: per-dimension score over its checks; present = had checks. */
+    /* the quality model (docs/design.md): per-dimension score over its checks; present = had
+     * checks. */
     double dims[ASSAY_DIM_COUNT];
     bool dim_present[ASSAY_DIM_COUNT];
     uint64_t dim_checks[ASSAY_DIM_COUNT], dim_failed[ASSAY_DIM_COUNT];

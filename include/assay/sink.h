@@ -4,7 +4,7 @@
  * at checkpoints. The pipeline encodes each record once per format and never knows
  * whether it lands in a file, on stdout or (later) in a Kafka topic.
  *
- * Four outputs (DESIGN section 7.4): scores (one record per closed window), alerts,
+ * Four outputs (docs/outputs.md): scores (one record per closed window), alerts,
  * quarantine (rows failing a `block` rule, bad rows, rows without a usable event
  * time) and clean (every other row, its original bytes). Each output has a list of
  * sinks; a record goes to all of them.

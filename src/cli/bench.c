@@ -10,9 +10,9 @@
  * batch, never per row, so timing does not distort what it measures), and the
  * speedup of each thread count over the first.
  *
- * Without -c the job is DESIGN's core rule set (not_null and matches on email,
+ * Without -c the job is the core rule set (not_null and matches on email,
  * in_range on amount, in_set on currency, unique order_id), the full profile and the
- * isolation forest on amount and customer_id (DESIGN's example scores amount and
+ * isolation forest on amount and customer_id (the design's example scores amount and
  * quantity; orders have no quantity). --no-profile leaves the rules alone: no
  * profile and, for the built-in job, no forest either.
  */

@@ -162,12 +162,16 @@ int assay_cmd_run(int argc, char **argv)
                 sum.resumed ? ", resumed from the checkpoint" : "",
                 sum.stopped ? ", stopped by a signal" : "", (unsigned long long)sum.clean_rows,
                 (unsigned long long)sum.quarantined_rows);
-        if (sum.windows_open)
-            fprintf(stderr, "assay run: %llu open windows %s\n",
-                    (unsigned long long)sum.windows_open,
-                    cfg->state.dir ? "kept in the checkpoint for the next run"
-                                   : "not emitted (no state.dir to keep them)");
+        if (sum.windows_open && cfg->state.dir)
+            fprintf(stderr,
+                    "assay run: %llu open windows kept in the checkpoint for the next run\n",
+                    (unsigned long long)sum.windows_open);
     }
+    if (sum.windows_open && !cfg->state.dir)
+        fprintf(stderr,
+                "assay run: %llu open windows not emitted (set state.dir to keep them for the "
+                "next run)\n",
+                (unsigned long long)sum.windows_open);
     if (sum.windows_skipped) {
         char a[40], b[40];
         assay_format_timestamp(sum.gap_from, a, sizeof(a));

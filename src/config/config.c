@@ -3,7 +3,7 @@
  *
  * Config as data
  * --------------
- * Every section of the config (DESIGN.md section 4) is one table of key_def rows:
+ * Every section of the config (docs/config.md is generated from them) is one table of key_def rows:
  *
  *     { key, type, default text, offsetof into the struct, description, limits... }
  *
@@ -2160,7 +2160,7 @@ static int validate(ctx *c)
                      cfg->anomaly.sample, (unsigned long long)cfg->anomaly.window);
     }
 
-    /* `columns:` entries are type hints for some or all columns (DESIGN's own example
+    /* `columns:` entries are type hints for some or all columns (a config may
      * declares only order_id), so names used elsewhere are not checked against them
      * here: the engine checks every column name against the data it reads, where a
      * typo gets a "did you mean" from the real header. */
@@ -2446,11 +2446,11 @@ static const char *checks_doc(uint32_t mask, char *buf, size_t cap)
 }
 
 static void ref_table(FILE *out, const char *path, const char *title, const key_def *tab,
-                      const key_def **done, size_t *ndone)
+                      const key_def **done, size_t *ndone, bool later)
 {
     char tbuf[320], cbuf[160];
     bool rules = tab == rule_keys;
-    fprintf(out, "\n### %s\n\n", title);
+    fprintf(out, "\n### %s%s\n\n", title, later ? " (not supported in this build yet)" : "");
     fprintf(out, rules ? "| key | type | default | checks | description |\n|---|---|---|---|---|\n"
                        : "| key | type | default | description |\n|---|---|---|---|\n");
     for (const key_def *k = tab; k->key; k++) {
@@ -2461,7 +2461,8 @@ static void ref_table(FILE *out, const char *path, const char *title, const key_
         if (rules)
             fprintf(out, " %s |", checks_doc(k->checks, cbuf, sizeof(cbuf)));
         fprintf(out, " %s%s%s |\n",
-                (k->flags & F_LATER) ? "**Not supported in this build yet** (rejected). " : "",
+                (k->flags & F_LATER) && !later ? "**Not supported in this build yet** (rejected). "
+                                               : "",
                 k->desc ? k->desc : "", (k->flags & F_REQUIRED) ? " Required." : "");
     }
     for (const key_def *k = tab; k->key; k++) {
@@ -2483,7 +2484,7 @@ static void ref_table(FILE *out, const char *path, const char *title, const key_
             snprintf(stitle, sizeof(stitle), "`%s` (each item of `%s`)", sub, k->key);
         else
             snprintf(stitle, sizeof(stitle), "`%s`", sub);
-        ref_table(out, sub, stitle, k->sub, done, ndone);
+        ref_table(out, sub, stitle, k->sub, done, ndone, later || (k->flags & F_LATER));
     }
 }
 
@@ -2500,7 +2501,7 @@ void assay_config_reference(FILE *out)
           "`KB`/`MB`/`GB` (powers of 1000) or `KiB`/`MiB`/`GiB` (powers of 1024). Relative "
           "paths are relative to the config file's directory.\n",
           out);
-    ref_table(out, "", "Top level", top_keys, done, &ndone);
+    ref_table(out, "", "Top level", top_keys, done, &ndone, false);
     fputs("\n### Checks\n\n| check | default dimension | keys |\n|---|---|---|\n", out);
     for (int i = 0; i < ASSAY_CHECK_COUNT; i++) {
         checks_taking(rule_keys, i, list, sizeof(list));

@@ -11,12 +11,19 @@
  *   - Each side caches the other's index and re-reads it only when the cached view
  *     says full/empty, which keeps the shared line mostly read-only.
  *
- * Sleeping: an empty consumer sets its bit in `sleepers` (seq_cst), re-checks head,
- * and futex-waits on head with the value it saw. A producer, after publishing head,
- * reads `sleepers` (seq_cst) and wakes when the bit is set. The seq_cst pair makes
- * "consumer sets bit then reads head" and "producer writes head then reads bit"
- * impossible to both miss each other (store-load ordering). The full-ring case
- * mirrors it on tail. Handoffs are per chunk (megabytes), so the syscalls are rare.
+ * Sleeping: an empty consumer sets its bit in `sleepers` (a seq_cst read-modify-write),
+ * re-checks head, and futex-waits on head with the value it saw. A producer publishes
+ * head, then reads `sleepers` and wakes the consumer when the bit is set. This is the
+ * store-load (Dekker) pattern: each side stores, then loads what the other stored, and
+ * at least one of them must see the other's store. The consumer's RMW is a full
+ * barrier; the producer's head store is only a release, which does not order a later
+ * load (a store buffer may hold the store while the load of `sleepers` goes ahead),
+ * so the producer issues a seq_cst fence between the two: either the producer sees
+ * the bit (and wakes), or the consumer's re-check sees the new head (and does not
+ * sleep). The futex itself also compares head before sleeping, which covers a push
+ * between the re-check and the wait. The full-ring case mirrors it on tail, with the
+ * consumer's tail store and the producer's bit. Handoffs are per chunk (megabytes), so
+ * the fences and syscalls are rare.
  */
 #include <limits.h>
 #include <linux/futex.h>
@@ -78,6 +85,8 @@ bool assay_ring_push(assay_ring *r, void *p)
     }
     r->slots[head & r->mask] = p;
     atomic_store_explicit(&r->head, head + 1, memory_order_release);
+    /* head must be visible before sleepers is read: see the comment at the top */
+    atomic_thread_fence(memory_order_seq_cst);
     if (atomic_load_explicit(&r->sleepers, memory_order_seq_cst) & SLEEP_CONSUMER) {
         atomic_fetch_and_explicit(&r->sleepers, ~SLEEP_CONSUMER, memory_order_seq_cst);
         futex_wake(&r->head);
@@ -95,6 +104,8 @@ void *assay_ring_pop(assay_ring *r)
     }
     void *p = r->slots[tail & r->mask];
     atomic_store_explicit(&r->tail, tail + 1, memory_order_release);
+    /* tail must be visible before sleepers is read (the producer's side of the pair) */
+    atomic_thread_fence(memory_order_seq_cst);
     if (atomic_load_explicit(&r->sleepers, memory_order_seq_cst) & SLEEP_PRODUCER) {
         atomic_fetch_and_explicit(&r->sleepers, ~SLEEP_PRODUCER, memory_order_seq_cst);
         futex_wake(&r->tail);

@@ -1,5 +1,5 @@
 /*
- * Column profiles: one pass, mergeable per-shard state, the fields of DESIGN
+ * Column profiles: one pass, mergeable per-shard state, the fields of the
  * section 4's profile record.
  *
  * Per shard and column, fed from the same batch views the rules use (text views and

@@ -1,5 +1,5 @@
 /*
- * Reports of a check: JSON with DESIGN section 4's field names (for tools) and a
+ * Reports of a check: JSON with the documented field names (for tools) and a
  * table for people (rules sorted by severity, then failures, with samples; the
  * score per dimension; bad rows with file:line and reason; the verdict).
  */

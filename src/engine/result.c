@@ -1,8 +1,8 @@
 /*
  * result.c - a closed window's result: its merged sub-panes (counts, samples, sketches,
  * anomaly counts) and its window state (unique repeats, late and bad rows) become the
- * assay_result that reports and score records are written from, scored as DESIGN
- * section 2 says (score.c).
+ * assay_result that reports and score records are written from, scored as the quality model of
+ * docs/design.md section 2 says (score.c).
  */
 #include <math.h>
 #include <stdio.h>

@@ -72,7 +72,10 @@ int assay_schema_infer(assay_engine *e, const char *buf, size_t len, size_t star
         size_t before = cur.pos;
         rs.cap = cap - seen;
         rs.nrows = rs.nbad = rs.nlines = 0;
-        assay_engine_parse(e, &cur, &rs);
+        if ((rc = assay_engine_parse(e, &cur, &rs)) < 0) {
+            rc = assay_error_set(err, rc, "cannot parse the first rows: %s", strerror(-rc));
+            goto out;
+        }
         for (uint32_t c = 0; c < nc; c++) {
             for (uint32_t i = 0; i < rs.nrows; i++) {
                 assay_cell cell = rs.cells[(size_t)c * rs.cap + i];

@@ -1,13 +1,13 @@
 /*
- * Scoring (DESIGN section 2).
+ * Scoring: the quality model (docs/design.md, "Quality model").
  *
  * Each rule belongs to one of seven dimensions. A dimension's score over a window is
  *     s_d = 100 * (1 - sum of failed / sum of evaluated)   over the rules of d,
- * which is exactly the table in DESIGN: completeness = 1 - null cells / checked
+ * which is exactly the model's table: completeness = 1 - null cells / checked
  * cells, uniqueness = 1 - duplicate keys / keys, validity = passed / checks, ...
  * A table-level rule (row_count) is one check per window. Every row is also checked
  * for well-formedness: rows that could not be parsed count as failed validity
- * checks (DESIGN section 5), so validity is present whenever there is input.
+ * checks (docs/design.md), so validity is present whenever there is input.
  *
  * The overall score is the weighted mean over the dimensions that had at least one
  * check; absent dimensions are left out, not counted as 100:

@@ -1,6 +1,6 @@
 /*
  * Shard: one worker thread that turns chunks of whole rows into partial window state
- * (src/window/partial.c) without touching another shard's memory (DESIGN section 1).
+ * (src/window/partial.c) without touching another shard's memory (docs/design.md).
  * Everything it computes goes into the chunk's message; the aggregator folds messages
  * back in stream order. Its only long-lived state is the isolation forests of the
  * partitions it owns.
@@ -1073,7 +1073,8 @@ int assay_shard_process(assay_shard *s, chunk_msg *m)
         size_t before = cur.pos;
         s->rs.nrows = s->rs.nbad = s->rs.nlines = 0;
         double t0 = clock_s();
-        assay_engine_parse(e, &cur, &s->rs);
+        if ((rc = assay_engine_parse(e, &cur, &s->rs)) < 0)
+            return rc;
         s->stage[ASSAY_STAGE_FRAME] += clock_s() - t0;
         m->lines += s->rs.nlines;
         for (uint32_t b = 0; b < s->rs.nbad; b++) {

@@ -5,7 +5,7 @@
  * (skewed customers, lognormal amounts, a few currencies and countries, timestamps
  * that move forward, free-text notes that stress CSV quoting and JSON escaping) and
  * that carries known kinds of defects at known rates, so that every rule of
- * DESIGN.md section 4 has something to find. This file makes that data.
+ * of assay has something to find. This file makes that data.
  *
  * Counter-based randomness
  * ------------------------

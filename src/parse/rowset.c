@@ -1,7 +1,7 @@
 /*
  * rowset.c - rowset buffers, and human text for bad rows.
  *
- * A bad row is data, not an error (DESIGN.md section 5): the engine quarantines it
+ * A bad row is data, not an error (docs/design.md): the engine quarantines it
  * with a reason a person can act on, e.g. "parse_error: unterminated quote at byte
  * 17". Byte positions ('at') are 0-based offsets from the start of the row, the same
  * numbers the row's offset/length use, so a user can find them with `cut -b` or an

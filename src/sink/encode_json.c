@@ -1,6 +1,6 @@
 /*
  * encode_json.c - score and quarantine records as JSON, one object per line, with the
- * field names of DESIGN section 4 (docs/outputs.md lists them). Times are RFC 3339 UTC
+ * field names docs/outputs.md lists. Times are RFC 3339 UTC
  * strings; NaN and undefined values are null; `overall` is null for a window without
  * rows. The JSON writer replaces invalid UTF-8 with U+FFFD, so a quarantined row's
  * `value` is its bytes where they are text (FlatBuffers records carry them exactly).

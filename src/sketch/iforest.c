@@ -789,7 +789,8 @@ int assay_iforest_tree(const assay_iforest *f, unsigned t, assay_iforest_tree_vi
  *   u8 ready, thr_ok; u32 next_tree; u64 rows, since, rng, win_n, win_pos, hist_n,
  *   hist_pos, scored, judged; f64 thr;                           the state
  *   then the arrays: feature u16[T*2psi], split f64[..], left u32[..], size u32[..],
- *   path f32[..], win f64[window*d], median f64[d], perm u32[window], hist f64[4096].
+ *   path f32[..], win f64[window*d], median f64[d], perm u32[window], and hist_n of the
+ *   recent scores hist f64[] (the ring's slots in use; all 4096 once it has wrapped).
  * The scoring copy (`node`) is rebuilt from feature/split/left.
  */
 #include "assay/sketch.h"
@@ -805,17 +806,17 @@ static void put(wbuf *w, const void *v, size_t n)
     w->n += n;
 }
 
-static size_t payload_bytes(const assay_iforest_options *o)
+static size_t payload_bytes(const assay_iforest_options *o, size_t hist_n)
 {
     size_t slots = (size_t)o->trees * 2 * o->sample;
     return 3 * 4 + 2 * 8 + 2 * 8 + 8 + 2 + 4 + 9 * 8 + 8 + slots * (2 + 8 + 4 + 4 + 4) +
-           o->window * o->d * 8 + o->d * 8 + o->window * 4 + ASSAY_IFOREST_SCORE_HISTORY * 8;
+           o->window * o->d * 8 + o->d * 8 + o->window * 4 + hist_n * 8;
 }
 
 int assay_iforest_serialize(const assay_iforest *f, uint8_t **buf, size_t *len)
 {
     const assay_iforest_options *o = &f->o;
-    size_t pl = payload_bytes(o);
+    size_t pl = payload_bytes(o, f->hist_n);
     uint8_t *b = malloc(ASSAY_SKETCH_HEADER + pl);
     if (!b)
         return -ENOMEM;
@@ -854,7 +855,7 @@ int assay_iforest_serialize(const assay_iforest *f, uint8_t **buf, size_t *len)
     put(&w, f->win, o->window * o->d * 8);
     put(&w, f->median, o->d * 8);
     put(&w, f->perm, o->window * 4);
-    put(&w, f->hist, ASSAY_IFOREST_SCORE_HISTORY * 8);
+    put(&w, f->hist, f->hist_n * 8);
     assay_assert(w.n == pl);
     *buf = b;
     *len = ASSAY_SKETCH_HEADER + pl;
@@ -897,9 +898,15 @@ int assay_iforest_deserialize(const uint8_t *buf, size_t len, assay_iforest **ou
     get(&r, &o.seed, 8);
     if ((rc = assay_iforest_options_check(&o, err)) < 0)
         return assay_error_prefix(err, "iforest");
-    if (plen != payload_bytes(&o))
-        return assay_error_set(err, -EINVAL, "iforest: payload is %llu bytes, expected %zu",
-                               (unsigned long long)plen, payload_bytes(&o));
+    size_t base = payload_bytes(&o, 0);
+    if (plen < base)
+        return assay_error_set(err, -EINVAL, "iforest: payload is %llu bytes, expected %zu or more",
+                               (unsigned long long)plen, base);
+    size_t hist_n = (size_t)((plen - base) / 8);
+    if (plen != payload_bytes(&o, hist_n) || hist_n > ASSAY_IFOREST_SCORE_HISTORY)
+        return assay_error_set(err, -EINVAL,
+                               "iforest: payload of %llu bytes does not fit its options",
+                               (unsigned long long)plen);
     assay_iforest *f;
     if ((rc = assay_iforest_new(&f, &o, err)) < 0)
         return rc;
@@ -926,10 +933,11 @@ int assay_iforest_deserialize(const uint8_t *buf, size_t len, assay_iforest **ou
     get(&r, f->win, o.window * o.d * 8);
     get(&r, f->median, o.d * 8);
     get(&r, f->perm, o.window * 4);
-    get(&r, f->hist, ASSAY_IFOREST_SCORE_HISTORY * 8);
+    get(&r, f->hist, hist_n * 8);
     const char *bad = NULL;
     if (f->next_tree >= o.trees || f->win_n > o.window || f->win_pos >= o.window ||
-        f->hist_n > ASSAY_IFOREST_SCORE_HISTORY || f->hist_pos >= ASSAY_IFOREST_SCORE_HISTORY)
+        f->hist_n != hist_n || f->hist_pos >= ASSAY_IFOREST_SCORE_HISTORY ||
+        (hist_n < ASSAY_IFOREST_SCORE_HISTORY && f->hist_pos != hist_n))
         bad = "a counter is out of range";
     for (size_t i = 0; !bad && i < o.window; i++)
         if (f->perm[i] >= o.window)

@@ -790,16 +790,42 @@ static int r_window(ckr *r, const assay_engine *e, win_state *w)
     return ok && !r->bad ? 0 : -EINVAL;
 }
 
-int assay_checkpoint_load(const char *dir, assay_engine *e, assay_agg *a,
-                          const assay_checkpoint_source *src, assay_error *err)
+/* Loaded window positions must be what a run can produce: times and window numbers far
+ * from overflowing k * slide, each sub-pane's first window among its pane's, keys in
+ * order. (A checkpoint is checksummed; this guards against one from a buggy writer.) */
+static bool sane(const assay_engine *e, const assay_agg *a)
 {
-    uint8_t *buf = NULL;
-    ckr r;
-    char path[4096];
-    int rc = open_checked(dir, &buf, &r, path, sizeof(path), err);
-    if (rc <= 0)
-        return rc;
-    rc = 0;
+    const assay_window_spec *w = &e->win;
+    int64_t lim = w->global ? 0 : (INT64_MAX / 4) / w->slide_us;
+    int64_t tlim = INT64_MAX / 4;
+    if ((a->wm != ASSAY_TIME_NONE && (a->wm > tlim || a->wm < -tlim)) ||
+        (a->max_event != ASSAY_TIME_NONE && (a->max_event > tlim || a->max_event < -tlim)))
+        return false;
+    if (a->started && (a->next > lim || a->next < -lim))
+        return false;
+    for (size_t i = 0; i < a->nsubs; i++) {
+        const assay_partial *p = a->subs[i];
+        if (p->pane > lim || p->pane < -lim || p->first > p->pane || p->pane - p->first >= w->q)
+            return false;
+        if (i && (p->pane < a->subs[i - 1]->pane ||
+                  (p->pane == a->subs[i - 1]->pane && p->first <= a->subs[i - 1]->first)))
+            return false;
+        if (!a->started)
+            return false;
+    }
+    for (size_t i = 0; i < a->nwins; i++) {
+        int64_t k = a->wins[i]->k;
+        if (k > lim || k < -lim || (i && k <= a->wins[i - 1]->k))
+            return false;
+    }
+    return true;
+}
+
+/* Everything after the version, into a fresh aggregator and the forests. */
+static int load_sections(ckr r, const char *path, assay_engine *e, assay_agg *a,
+                         const assay_checkpoint_source *src, assay_error *err)
+{
+    int rc = 0;
     bool ok = true;
     const char *why = NULL;
     if (r_u64(&r) != fingerprint(e)) {
@@ -919,9 +945,109 @@ int assay_checkpoint_load(const char *dir, assay_engine *e, assay_agg *a,
     }
     if (r.bad || r.at != r.n)
         why = "corrupt (trailing or missing bytes)";
+    else if (!sane(e, a))
+        why = "corrupt (window positions out of range or out of order)";
 out:
-    free(buf);
     if (why)
         return assay_error_set(err, -EINVAL, "%s: cannot resume: %s", path, why);
+    return rc;
+}
+
+int assay_checkpoint_load(const char *dir, assay_engine *e, assay_agg *a,
+                          const assay_checkpoint_source *src, assay_error *err)
+{
+    uint8_t *buf = NULL;
+    ckr r;
+    char path[4096];
+    int rc = open_checked(dir, &buf, &r, path, sizeof(path), err);
+    if (rc <= 0)
+        return rc;
+    rc = load_sections(r, path, e, a, src, err);
+    free(buf);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------------
+ * Fuzzing hook (tests/fuzz/fuzz_checkpoint.c): the sections of a checkpoint from
+ * arbitrary bytes, into a small fixed job (three columns, a unique and a not_null rule;
+ * forests have their own target, fuzz_sketch); magic, version, fingerprint and checksum
+ * are supplied, so the fuzzer reaches the section parser. Returns what the loader
+ * returned.
+ * ------------------------------------------------------------------------------- */
+
+static int fuzz_window(void *ctx, assay_result *w, assay_error *err)
+{
+    (void)ctx, (void)err;
+    assay_result_free(w);
+    return 0;
+}
+
+int assay_checkpoint__fuzz(const uint8_t *data, size_t len);
+int assay_checkpoint__fuzz(const uint8_t *data, size_t len)
+{
+    static const char yaml[] = "asset: f\nevent_time: t\nwindow: {size: 60s, slide: 30s}\n"
+                               "columns: [{name: t, type: timestamp}, {name: x, type: float}]\n"
+                               "rules: [{column: x, check: unique}, {column: x, check: not_null}]\n"
+                               "limits: {samples: 3}\n";
+    static const char csv[] = "t,x,y\n2026-01-01T00:00:00Z,1.5,2\n";
+    assay_config *cfg = NULL;
+    if (assay_config_parse(yaml, sizeof(yaml) - 1, "f.yaml", &cfg, NULL) < 0)
+        return -ENOMEM;
+    assay_engine_options o;
+    assay_engine_options_default(&o);
+    o.cfg = cfg;
+    o.profile = true;
+    assay_engine e;
+    memset(&e, 0, sizeof(e));
+    e.opt = &o;
+    e.cfg = cfg;
+    e.batch_rows = 64;
+    e.chunk_bytes = 65536;
+    e.max_samples = cfg->limits.samples;
+    e.profile = true;
+    e.hll_p = 16;
+    e.nshards = 1;
+    e.format = ASSAY_FORMAT_CSV;
+    e.win = (assay_window_spec){ .event_time = true, .size_us = 60000000, .slide_us = 30000000 };
+    assay_window_spec_check(&e.win, NULL, NULL);
+    assay_engine_parser_options(&e);
+    assay_chunk ch = { .data = csv, .len = sizeof(csv) - 1, .first_in_file = true };
+    size_t start;
+    assay_agg a;
+    memset(&a, 0, sizeof(a));
+    int rc = assay_engine_schema(&e, &ch, "f.csv", &start, NULL);
+    if (rc == 0)
+        rc = assay_engine_compile(&e, NULL);
+    if (rc == 0 && !(e.shards = calloc(1, sizeof(assay_shard))))
+        rc = -ENOMEM;
+    if (rc == 0)
+        rc = assay_shard_init(&e, &e.shards[0], 0);
+    assay_agg_hooks h = { .window = fuzz_window };
+    if (rc == 0)
+        rc = assay_agg_init(&a, &e, &h);
+    if (rc == 0) {
+        size_t n = 16 + len;
+        uint8_t *buf = malloc(n);
+        if (!buf) {
+            rc = -ENOMEM;
+        } else {
+            memcpy(buf, CK_MAGIC, 4);
+            uint32_t ver = CK_VERSION;
+            memcpy(buf + 4, &ver, 4);
+            uint64_t fp = fingerprint(&e);
+            memcpy(buf + 8, &fp, 8);
+            memcpy(buf + 16, data, len);
+            assay_checkpoint_source src = { 0 };
+            ckr r = { .p = buf, .n = n, .at = 8 };
+            rc = load_sections(r, "fuzz", &e, &a, &src, NULL);
+            if (rc == 0) /* a state that loads must also close its windows cleanly */
+                rc = assay_agg_finish(&a, NULL);
+            free(buf);
+        }
+    }
+    if (a.e)
+        assay_agg_free(&a);
+    assay_engine_free(&e);
+    assay_config_free(cfg);
     return rc;
 }
