@@ -10,6 +10,12 @@
  * batch, never per row, so timing does not distort what it measures), and the
  * speedup of each thread count over the first.
  *
+ * --run measures `assay run` next to `check`, alternately, on the same input: rows go
+ * into the config's event-time windows (created_at and 60 s windows when the config
+ * has none), one score record per window, no sinks; --state DIR adds checkpoints every
+ * second and reports their count, size and time. Generated data then has --rate rows
+ * per second of event time (10000 by default), so 10M rows span 1000 s.
+ *
  * Without -c the job is the core rule set (not_null and matches on email,
  * in_range on amount, in_set on currency, unique order_id), the full profile and the
  * isolation forest on amount and customer_id (the design's example scores amount and
@@ -58,6 +64,9 @@ static void bench_usage(FILE *out)
           "      --batch ROWS     rows per batch (default 4096)\n"
           "      --repeat K       runs per thread count (default 3): min and median\n"
           "      --no-profile     no profile (and no anomaly scores in the default job)\n"
+          "      --run            also time `assay run` (event-time windows) on the same input\n"
+          "      --rate R         generated rows per second of event time (--run: 10000)\n"
+          "      --state DIR      with --run: checkpoint to DIR every second, report them\n"
           "      --json           machine-readable results\n",
           out);
 }
@@ -68,6 +77,11 @@ typedef struct run_stats {
     int n;
     double stage[ASSAY_STAGE_COUNT]; /* of the fastest run */
     uint64_t rows, bytes;
+    /* --run: the streaming pass on the same input */
+    double run_wall[32];
+    int run_n;
+    uint64_t windows, checkpoints, checkpoint_bytes;
+    double checkpoint_seconds;
 } run_stats;
 
 static int cmp_double(const void *a, const void *b)
@@ -91,12 +105,15 @@ static int parse_count(const char *s, uint64_t *out)
     return 0;
 }
 
-/* Orders data in memory: header + rows, generated in one pass. */
-static char *generate(uint64_t rows, size_t *len)
+/* Orders data in memory: header + rows, generated in one pass; step_us: event-time
+ * spacing (0: the generator's default). */
+static char *generate(uint64_t rows, int64_t step_us, size_t *len)
 {
     assay_gen_options g;
     assay_gen_options_default(&g);
     g.rows = rows;
+    if (step_us > 0)
+        g.step_us = step_us;
     const char *h = assay_gen_header(&g);
     size_t hl = strlen(h), cap = hl + rows * 160 + (1 << 20), used = hl;
     char *buf = malloc(cap);
@@ -120,6 +137,46 @@ static char *generate(uint64_t rows, size_t *len)
     }
     *len = used;
     return buf;
+}
+
+static double min_of(const double *v, int n)
+{
+    double m = v[0];
+    for (int i = 1; i < n; i++)
+        m = v[i] < m ? v[i] : m;
+    return m;
+}
+
+/* Peak resident set of this process so far (VmHWM), in bytes; 0 when unknown. */
+static uint64_t peak_rss(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    uint64_t kb = 0;
+    while (f && fgets(line, sizeof(line), f))
+        if (sscanf(line, "VmHWM: %lu kB", &kb) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kb * 1024;
+}
+
+static void print_run(const run_stats *rs, int nrs)
+{
+    printf("\n  assay run on the same input (event-time windows, score records, no sinks):\n");
+    printf("  %-8s %10s %12s %10s %10s %9s\n", "THREADS", "CHECK", "RUN", "RUN ROWS/S", "WINDOWS",
+           "RUN/CHECK");
+    for (int k = 0; k < nrs; k++) {
+        const run_stats *r = &rs[k];
+        double c = min_of(r->wall, r->n), w = min_of(r->run_wall, r->run_n);
+        printf("  %-8u %9.3fs %11.3fs %9.2fM %10llu %8.1f%%\n", r->threads, c, w,
+               (double)r->rows / w / 1e6, (unsigned long long)r->windows, 100 * c / w);
+        if (r->checkpoints)
+            printf("           %llu checkpoints, last %.1f KB, %.1f ms each on average\n",
+                   (unsigned long long)r->checkpoints, (double)r->checkpoint_bytes / 1e3,
+                   1e3 * r->checkpoint_seconds / (double)r->checkpoints);
+    }
+    printf("\n  peak RSS of this process: %.1f MB\n", (double)peak_rss() / 1e6);
 }
 
 static void print_text(const run_stats *rs, int nrs, const char *input, uint64_t bytes)
@@ -215,21 +272,20 @@ static char *to_json(const run_stats *rs, int nrs, const char *input)
 int assay_cmd_bench(int argc, char **argv)
 {
     static const struct option opts[] = {
-        { "config", required_argument, NULL, 'c' },
-        { "rows", required_argument, NULL, 'r' },
-        { "threads", required_argument, NULL, 't' },
-        { "batch", required_argument, NULL, 'b' },
-        { "repeat", required_argument, NULL, 'k' },
-        { "no-profile", no_argument, NULL, 'P' },
-        { "json", no_argument, NULL, 'j' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
+        { "config", required_argument, NULL, 'c' },  { "rows", required_argument, NULL, 'r' },
+        { "threads", required_argument, NULL, 't' }, { "batch", required_argument, NULL, 'b' },
+        { "repeat", required_argument, NULL, 'k' },  { "no-profile", no_argument, NULL, 'P' },
+        { "run", no_argument, NULL, 'R' },           { "rate", required_argument, NULL, 'a' },
+        { "state", required_argument, NULL, 'S' },   { "json", no_argument, NULL, 'j' },
+        { "help", no_argument, NULL, 'h' },          { NULL, 0, NULL, 0 },
     };
     const char *config_path = NULL;
     uint64_t rows = 1000000, batch = 4096, repeat = 3;
     unsigned sweep[MAX_SWEEP];
     int nsweep = 0;
-    bool json = false, profile = true;
+    bool json = false, profile = true, run_mode = false;
+    uint64_t rate = 0;
+    const char *state_dir = NULL;
     optind = 1;
     opterr = 0;
     int ch;
@@ -276,6 +332,19 @@ int assay_cmd_bench(int argc, char **argv)
         case 'P':
             profile = false;
             break;
+        case 'R':
+            run_mode = true;
+            break;
+        case 'a':
+            if (parse_count(optarg, &rate) < 0 || rate > 1000000000) {
+                fprintf(stderr, "assay bench: --rate: '%s' is not a count of rows per second\n",
+                        optarg);
+                return ASSAY_EXIT_ERROR;
+            }
+            break;
+        case 'S':
+            state_dir = optarg;
+            break;
         case 'j':
             json = true;
             break;
@@ -301,6 +370,17 @@ int assay_cmd_bench(int argc, char **argv)
         fprintf(stderr, "assay bench: %s\n", err.msg);
         return ASSAY_EXIT_ERROR;
     }
+    if (run_mode && !cfg->event_time && !(cfg->event_time = strdup("created_at"))) {
+        assay_config_free(cfg);
+        return ASSAY_EXIT_ERROR;
+    }
+    if (run_mode && state_dir) {
+        free(cfg->state.dir);
+        cfg->state.dir = strdup(state_dir);
+        cfg->state.interval_us = 1000000;
+    }
+    if (run_mode && !rate)
+        rate = 10000;
     if (!config_path && !profile) { /* the built-in job's --no-profile: rules only */
         for (size_t i = 0; i < cfg->anomaly.ncolumns; i++)
             free(cfg->anomaly.columns[i]);
@@ -312,7 +392,7 @@ int assay_cmd_bench(int argc, char **argv)
     if (!file) {
         if (!json)
             fprintf(stderr, "generating %llu rows in memory...\n", (unsigned long long)rows);
-        mem = generate(rows, &mem_len);
+        mem = generate(rows, rate ? (int64_t)(1000000 / rate) : 0, &mem_len);
         if (!mem) {
             fprintf(stderr, "assay bench: out of memory generating %llu rows\n",
                     (unsigned long long)rows);
@@ -355,6 +435,22 @@ int assay_cmd_bench(int argc, char **argv)
                 memcpy(rs[k].stage, res->stage_seconds, sizeof(rs[k].stage));
             }
             assay_result_free(res);
+            if (!run_mode)
+                continue;
+            /* the streaming pass on the same input, right after (same caches, same load) */
+            assay_run_summary sum;
+            eo.now_us = INT64_MIN;
+            eo.from_beginning = true;
+            if (assay_engine_run(&eo, &sum, &err) < 0) {
+                fprintf(stderr, "assay bench: run: %s\n", err.msg);
+                status = ASSAY_EXIT_ERROR;
+                break;
+            }
+            rs[k].run_wall[rs[k].run_n++] = sum.seconds;
+            rs[k].windows = sum.windows;
+            rs[k].checkpoints = sum.checkpoints;
+            rs[k].checkpoint_bytes = sum.checkpoint_bytes;
+            rs[k].checkpoint_seconds = sum.checkpoint_seconds;
         }
     }
     if (status == ASSAY_EXIT_OK) {
@@ -368,6 +464,8 @@ int assay_cmd_bench(int argc, char **argv)
             free(text);
         } else {
             print_text(rs, nsweep, input, rs[0].bytes);
+            if (run_mode)
+                print_run(rs, nsweep);
         }
     }
     free(mem);

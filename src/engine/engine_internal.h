@@ -302,6 +302,7 @@ struct assay_engine {
     bool duplicate_rows;  /* count repeated rows (global window only) */
     unsigned hll_p;       /* HyperLogLog precision of the profile */
     double avg_row_bytes; /* from the inference sample; 0 when unknown */
+    uint64_t est_rows;    /* rows expected in the whole input (global window); 0 unknown */
     assay_window_spec win;
     int event_col;     /* column of event_time, -1 for arrival time */
     int64_t now_us;    /* fixed clock (--now), or INT64_MIN: wall clock when judged */

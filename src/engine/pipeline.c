@@ -472,8 +472,9 @@ static void pipeline_free(pipeline *p)
 static int checkpoint(pipeline *p, assay_error *err)
 {
     const assay_config *cfg = p->o->cfg;
-    if (!cfg->state.dir || !p->windowed || p->o->mem)
+    if (!cfg->state.dir || !p->windowed)
         return 0;
+    double t0 = now_seconds();
     int rc = drain(p, err);
     if (rc == 0)
         rc = assay_outputs_flush(&p->out, true, err);
@@ -481,9 +482,16 @@ static int checkpoint(pipeline *p, assay_error *err)
         rc = assay_checkpoint_write(cfg->state.dir, &p->e, &p->agg, &p->ident, err);
     if (rc == 0)
         rc = p->src->ops->done(p->src, p->agg.next_seq ? p->agg.next_seq - 1 : 0, err);
-    if (rc == 0 && p->sum)
-        p->sum->checkpoints++;
     p->last_checkpoint = now_seconds();
+    if (rc == 0 && p->sum) {
+        p->sum->checkpoints++;
+        p->sum->checkpoint_seconds += p->last_checkpoint - t0;
+        char path[4096];
+        struct stat st;
+        snprintf(path, sizeof(path), "%s/checkpoint.bin", cfg->state.dir);
+        if (stat(path, &st) == 0)
+            p->sum->checkpoint_bytes = (uint64_t)st.st_size;
+    }
     return rc;
 }
 
@@ -631,6 +639,11 @@ static int pipeline_open(pipeline *p, const assay_engine_options *o, bool window
         p->resumed = true;
     } else if ((rc = first_chunk(p, p->src, first, have_first, err)) < 0) {
         return rc;
+    }
+    if (!windowed && p->e.avg_row_bytes > 0) {
+        assay_source_stats st;
+        p->src->ops->stats(p->src, &st);
+        p->e.est_rows = (uint64_t)((double)st.bytes_total / p->e.avg_row_bytes);
     }
     if ((rc = assay_engine_compile(&p->e, err)) < 0 ||
         (rc = assay_outputs_open(&p->out, cfg, err)) < 0)

@@ -44,8 +44,11 @@ int assay_agg_init(assay_agg *a, const assay_engine *e, const assay_agg_hooks *h
     a->kbuf = malloc(1024 * sizeof(uint64_t));
     a->vbuf = malloc(1024 * sizeof(uint64_t));
     a->rbuf = malloc(1024);
-    if (!a->kbuf || !a->vbuf || !a->rbuf)
+    a->key_hint = calloc(e->nrules + 1, sizeof(size_t));
+    if (!a->kbuf || !a->vbuf || !a->rbuf || !a->key_hint)
         return -ENOMEM;
+    for (size_t r = 0; r <= e->nrules; r++)
+        a->key_hint[r] = e->est_rows ? e->est_rows : 1024;
     return 0;
 }
 
@@ -101,6 +104,7 @@ void assay_agg_free(assay_agg *a)
     free(a->kbuf);
     free(a->vbuf);
     free(a->rbuf);
+    free(a->key_hint);
     memset(a, 0, sizeof(*a));
 }
 
@@ -297,7 +301,8 @@ static int keys_to_windows(assay_agg *a, const chunk_msg *m, long r, const ukey 
         if (rc < 0)
             return rc;
         assay_hashset **set = r >= 0 ? &w->uniq[r] : &w->rowdups;
-        if (!*set && (rc = assay_hashset_new(set, 1024, e->cfg->limits.unique_memory)) < 0)
+        size_t hint = a->key_hint[r >= 0 ? (size_t)r : e->nrules];
+        if (!*set && (rc = assay_hashset_new(set, hint, e->cfg->limits.unique_memory)) < 0)
             return rc;
         assay_hashset_insert_batch(*set, a->kbuf, a->vbuf, n, a->rbuf);
         for (size_t i = 0; i < n; i++) {
@@ -513,6 +518,12 @@ static int close_window(assay_agg *a, int64_t k, assay_error *err)
     a->windows_emitted++;
     if ((rc = a->h.window(a->h.ctx, res, err)) < 0)
         return rc;
+    if (ws) /* the next windows' sets start at this one's size */
+        for (size_t r = 0; r <= e->nrules; r++) {
+            const assay_hashset *s = r < e->nrules ? ws->uniq[r] : ws->rowdups;
+            if (s)
+                a->key_hint[r] = assay_hashset_size(s) + assay_hashset_size(s) / 8;
+        }
     /* free what no later window needs: panes <= k, and window k's state */
     size_t keep = sub_lower(a, k + 1, INT64_MIN);
     for (size_t i = 0; i < keep; i++)

@@ -72,6 +72,10 @@ typedef struct assay_agg {
     size_t nbad_kept;
     uint64_t windows_emitted, windows_skipped;
 
+    /* key sets of a new window start at the size the last closed window's reached, so a
+     * stream's sets do not rehash (and touch fresh pages) on their way up every window */
+    size_t *key_hint; /* [nrules + 1]: the last slot is duplicate_rows */
+
     /* per-chunk scratch */
     int64_t *pfirst; /* resolved first window of each partial of the chunk; > pane: late */
     uint32_t pfirst_cap;
