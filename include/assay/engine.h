@@ -228,7 +228,7 @@ typedef struct assay_run_summary {
     uint64_t windows, windows_skipped, windows_open; /* open: left in the checkpoint */
     int64_t gap_from, gap_to; /* the first run of skipped windows (start times) */
     uint64_t checkpoints;
-    uint64_t checkpoint_bytes; /* size of the last one */
+    uint64_t checkpoint_bytes; /* size of the largest one */
     double checkpoint_seconds; /* time spent writing them (drain, sync, write) */
     bool resumed;              /* started from a checkpoint */
     bool stopped;              /* ended by o->stop, not by the end of input */

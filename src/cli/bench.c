@@ -172,7 +172,7 @@ static void print_run(const run_stats *rs, int nrs)
         printf("  %-8u %9.3fs %11.3fs %9.2fM %10llu %8.1f%%\n", r->threads, c, w,
                (double)r->rows / w / 1e6, (unsigned long long)r->windows, 100 * c / w);
         if (r->checkpoints)
-            printf("           %llu checkpoints, last %.1f KB, %.1f ms each on average\n",
+            printf("           %llu checkpoints, largest %.1f KB, %.1f ms each on average\n",
                    (unsigned long long)r->checkpoints, (double)r->checkpoint_bytes / 1e3,
                    1e3 * r->checkpoint_seconds / (double)r->checkpoints);
     }

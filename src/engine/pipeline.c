@@ -489,7 +489,7 @@ static int checkpoint(pipeline *p, assay_error *err)
         char path[4096];
         struct stat st;
         snprintf(path, sizeof(path), "%s/checkpoint.bin", cfg->state.dir);
-        if (stat(path, &st) == 0)
+        if (stat(path, &st) == 0 && (uint64_t)st.st_size > p->sum->checkpoint_bytes)
             p->sum->checkpoint_bytes = (uint64_t)st.st_size;
     }
     return rc;
