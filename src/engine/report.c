@@ -40,6 +40,68 @@ double assay_column_spread(const assay_column_result *c, double v)
     return c->type == ASSAY_TYPE_TIMESTAMP ? v / 1e6 : v;
 }
 
+void assay_json_anomaly_counts(assay_json *j, const assay_anomaly_result *a)
+{
+    assay_json_key(j, "scored");
+    assay_json_u64(j, a->scored);
+    assay_json_key(j, "not_ready");
+    assay_json_u64(j, a->not_ready);
+    assay_json_key(j, "judged");
+    assay_json_u64(j, a->judged);
+    assay_json_key(j, "count");
+    assay_json_u64(j, a->anomalies);
+    assay_json_key(j, "rate");
+    assay_json_f64(j, a->rate);
+}
+
+void assay_json_dimensions(assay_json *j, const bool *present, const double *dims, int digits)
+{
+    assay_json_key(j, "dimensions");
+    assay_json_obj_open(j);
+    for (int d = 0; d < ASSAY_DIM_COUNT; d++) {
+        if (!present[d])
+            continue;
+        assay_json_key(j, assay_dimension_name((assay_dimension)d));
+        assay_json_fixed(j, dims[d], digits);
+    }
+    assay_json_obj_close(j);
+}
+
+void assay_json_column_summary(assay_json *j, const assay_column_result *c)
+{
+    assay_json_key(j, "distinct");
+    assay_json_u64(j, (uint64_t)llround(c->distinct));
+    assay_json_key(j, "min");
+    if (c->numeric)
+        assay_json_column_value(j, c, c->min);
+    else
+        assay_json_str(j, c->min_text);
+    assay_json_key(j, "max");
+    if (c->numeric)
+        assay_json_column_value(j, c, c->max);
+    else
+        assay_json_str(j, c->max_text);
+    assay_json_key(j, "mean");
+    assay_json_column_value(j, c, c->numeric ? c->mean : NAN);
+    assay_json_key(j, "stddev");
+    assay_json_f64(j, c->numeric ? assay_column_spread(c, c->stddev) : NAN);
+}
+
+void assay_json_column_quantiles(assay_json *j, const assay_column_result *c)
+{
+    assay_json_key(j, "quantiles");
+    if (!c->numeric) {
+        assay_json_null(j);
+        return;
+    }
+    assay_json_obj_open(j);
+    for (int q = 0; q < ASSAY_PROFILE_NQ; q++) {
+        assay_json_key(j, assay_profile_qname[q]);
+        assay_json_column_value(j, c, c->quantiles[q]);
+    }
+    assay_json_obj_close(j);
+}
+
 static void write_column(assay_json *j, const assay_column_result *c)
 {
     assay_json_obj_open(j);
@@ -60,37 +122,12 @@ static void write_column(assay_json *j, const assay_column_result *c)
         assay_json_u64(j, c->invalid);
     }
     if (c->profiled) {
-        assay_json_key(j, "distinct");
-        assay_json_u64(j, (uint64_t)llround(c->distinct));
-        assay_json_key(j, "min");
-        if (c->numeric)
-            assay_json_column_value(j, c, c->min);
-        else
-            assay_json_str(j, c->min_text);
-        assay_json_key(j, "max");
-        if (c->numeric)
-            assay_json_column_value(j, c, c->max);
-        else
-            assay_json_str(j, c->max_text);
-        assay_json_key(j, "mean");
-        assay_json_column_value(j, c, c->numeric ? c->mean : NAN);
-        assay_json_key(j, "stddev");
-        assay_json_f64(j, c->numeric ? assay_column_spread(c, c->stddev) : NAN);
+        assay_json_column_summary(j, c);
         assay_json_key(j, "skewness");
         assay_json_f64(j, c->numeric ? c->skewness : NAN);
         assay_json_key(j, "kurtosis");
         assay_json_f64(j, c->numeric ? c->kurtosis : NAN);
-        assay_json_key(j, "quantiles");
-        if (c->numeric) {
-            assay_json_obj_open(j);
-            for (int q = 0; q < ASSAY_PROFILE_NQ; q++) {
-                assay_json_key(j, assay_profile_qname[q]);
-                assay_json_column_value(j, c, c->quantiles[q]);
-            }
-            assay_json_obj_close(j);
-        } else {
-            assay_json_null(j);
-        }
+        assay_json_column_quantiles(j, c);
         if (!c->numeric) {
             assay_json_key(j, "length");
             assay_json_obj_open(j);
@@ -233,16 +270,7 @@ static void write_anomalies(assay_json *j, const assay_result *r)
     assay_json_u64(j, a->refresh);
     assay_json_key(j, "contamination");
     assay_json_f64(j, a->contamination);
-    assay_json_key(j, "scored");
-    assay_json_u64(j, a->scored);
-    assay_json_key(j, "not_ready");
-    assay_json_u64(j, a->not_ready);
-    assay_json_key(j, "judged");
-    assay_json_u64(j, a->judged);
-    assay_json_key(j, "count");
-    assay_json_u64(j, a->anomalies);
-    assay_json_key(j, "rate");
-    assay_json_f64(j, a->rate);
+    assay_json_anomaly_counts(j, a);
     assay_json_key(j, "threshold");
     if (isnan(a->threshold))
         assay_json_null(j);
@@ -286,15 +314,7 @@ char *assay_result_json(const assay_result *r, const assay_config *cfg)
     assay_json_obj_open(&j);
     assay_json_key(&j, "overall");
     assay_json_fixed(&j, r->overall, 3);
-    assay_json_key(&j, "dimensions");
-    assay_json_obj_open(&j);
-    for (int d = 0; d < ASSAY_DIM_COUNT; d++) {
-        if (!r->dim_present[d])
-            continue;
-        assay_json_key(&j, assay_dimension_name((assay_dimension)d));
-        assay_json_fixed(&j, r->dims[d], 3);
-    }
-    assay_json_obj_close(&j);
+    assay_json_dimensions(&j, r->dim_present, r->dims, 3);
     assay_json_obj_close(&j);
 
     assay_json_key(&j, "rules");

@@ -14,4 +14,15 @@ void assay_json_column_value(assay_json *j, const assay_column_result *c, double
 /* Spread (stddev) of a timestamp column in seconds; other columns unchanged. */
 double assay_column_spread(const assay_column_result *c, double v);
 
+/* The forest's counts: scored, not_ready, judged, count (anomalies) and rate. */
+void assay_json_anomaly_counts(assay_json *j, const assay_anomaly_result *a);
+
+/* "dimensions": the score of each dimension present, with the given decimals. */
+void assay_json_dimensions(assay_json *j, const bool *present, const double *dims, int digits);
+
+/* The fields every column record carries once profiled: distinct, min, max, mean and
+ * stddev; and the quantiles (an object for numeric columns, null otherwise). */
+void assay_json_column_summary(assay_json *j, const assay_column_result *c);
+void assay_json_column_quantiles(assay_json *j, const assay_column_result *c);
+
 #endif

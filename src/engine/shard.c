@@ -33,6 +33,7 @@
 #include "assay/bitmap.h"
 #include "assay/number.h"
 #include "assay/utf8.h"
+#include "core/grow.h"
 #include "engine/engine_internal.h"
 
 static double clock_s(void)
@@ -403,14 +404,8 @@ static int bucket_add(chunk_msg *m, int64_t f, bool late)
 {
     bucket *b = m->nbuckets ? &m->buckets[m->nbuckets - 1] : NULL;
     if (!b || b->frontier != f) {
-        if (m->nbuckets == m->buckets_cap) {
-            uint32_t cap = m->buckets_cap ? 2 * m->buckets_cap : 8;
-            bucket *p = realloc(m->buckets, cap * sizeof(*p));
-            if (!p)
-                return -ENOMEM;
-            m->buckets = p;
-            m->buckets_cap = cap;
-        }
+        if (ASSAY_RESERVE(m->buckets, m->nbuckets, m->buckets_cap, 8) < 0)
+            return -ENOMEM;
         b = &m->buckets[m->nbuckets++];
         *b = (bucket){ .frontier = f };
     }
@@ -423,14 +418,8 @@ static int bucket_add(chunk_msg *m, int64_t f, bool late)
 
 static int key_push(ukey_list *l, const ukey *k)
 {
-    if (l->n == l->cap) {
-        uint32_t cap = l->cap ? 2 * l->cap : 4096;
-        ukey *p = realloc(l->k, cap * sizeof(*p));
-        if (!p)
-            return -ENOMEM;
-        l->k = p;
-        l->cap = cap;
-    }
+    if (ASSAY_RESERVE(l->k, l->n, l->cap, 4096) < 0)
+        return -ENOMEM;
     l->k[l->n++] = *k;
     return 0;
 }
@@ -470,14 +459,8 @@ static int route_clean(assay_shard *s, chunk_msg *m, uint32_t ord, uint32_t off,
         r->add_newline = missing;
         return 0;
     }
-    if (m->nclean == m->clean_cap) {
-        uint32_t cap = m->clean_cap ? 2 * m->clean_cap : 64;
-        clean_run *p = realloc(m->clean, cap * sizeof(*p));
-        if (!p)
-            return -ENOMEM;
-        m->clean = p;
-        m->clean_cap = cap;
-    }
+    if (ASSAY_RESERVE(m->clean, m->nclean, m->clean_cap, 64) < 0)
+        return -ENOMEM;
     m->clean[m->nclean++] =
         (clean_run){ .off = off, .len = n, .ord = ord, .nrows = 1, .add_newline = missing };
     return 0;
@@ -487,14 +470,8 @@ static int route_clean(assay_shard *s, chunk_msg *m, uint32_t ord, uint32_t off,
 static int route_quarantine(assay_shard *s, chunk_msg *m, uint32_t ord, uint32_t off, uint32_t len,
                             const char *const *names, const char *const *reasons, uint32_t n)
 {
-    if (m->nquar == m->quar_cap) {
-        uint32_t cap = m->quar_cap ? 2 * m->quar_cap : 64;
-        qrow *p = realloc(m->quar, cap * sizeof(*p));
-        if (!p)
-            return -ENOMEM;
-        m->quar = p;
-        m->quar_cap = cap;
-    }
+    if (ASSAY_RESERVE(m->quar, m->nquar, m->quar_cap, 64) < 0)
+        return -ENOMEM;
     qrow *q = &m->quar[m->nquar];
     *q = (qrow){ .ord = ord, .off = off, .len = len, .nrules = n, .nreasons = n };
     q->line_in_chunk = line_at(s, m, off);

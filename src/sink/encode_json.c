@@ -53,37 +53,8 @@ static void score_column(assay_json *j, const assay_column_result *c)
         assay_json_f64(j, c->count ? (double)c->nulls / (double)c->count : 0);
     }
     if (c->profiled) {
-        assay_json_key(j, "distinct");
-        assay_json_u64(j, (uint64_t)llround(c->distinct));
-        assay_json_key(j, "min");
-        if (c->numeric)
-            assay_json_column_value(j, c, c->min);
-        else if (c->min_text)
-            assay_json_str(j, c->min_text);
-        else
-            assay_json_null(j);
-        assay_json_key(j, "max");
-        if (c->numeric)
-            assay_json_column_value(j, c, c->max);
-        else if (c->max_text)
-            assay_json_str(j, c->max_text);
-        else
-            assay_json_null(j);
-        assay_json_key(j, "mean");
-        assay_json_column_value(j, c, c->numeric ? c->mean : NAN);
-        assay_json_key(j, "stddev");
-        assay_json_f64(j, c->numeric ? assay_column_spread(c, c->stddev) : NAN);
-        assay_json_key(j, "quantiles");
-        if (c->numeric) {
-            assay_json_obj_open(j);
-            for (int q = 0; q < ASSAY_PROFILE_NQ; q++) {
-                assay_json_key(j, assay_profile_qname[q]);
-                assay_json_column_value(j, c, c->quantiles[q]);
-            }
-            assay_json_obj_close(j);
-        } else {
-            assay_json_null(j);
-        }
+        assay_json_column_summary(j, c);
+        assay_json_column_quantiles(j, c);
     }
     assay_json_obj_close(j);
 }
@@ -116,15 +87,7 @@ int assay_encode_score_json(const assay_result *w, const assay_config *cfg, char
         assay_json_fixed(&j, w->overall, 4);
     else
         assay_json_null(&j);
-    assay_json_key(&j, "dimensions");
-    assay_json_obj_open(&j);
-    for (int d = 0; d < ASSAY_DIM_COUNT; d++) {
-        if (!w->dim_present[d])
-            continue;
-        assay_json_key(&j, assay_dimension_name((assay_dimension)d));
-        assay_json_fixed(&j, w->dims[d], 4);
-    }
-    assay_json_obj_close(&j);
+    assay_json_dimensions(&j, w->dim_present, w->dims, 4);
     assay_json_key(&j, "rules");
     assay_json_arr_open(&j);
     for (size_t r = 0; r < w->nrules; r++) {
@@ -152,16 +115,7 @@ int assay_encode_score_json(const assay_result *w, const assay_config *cfg, char
     if (w->anomaly.enabled) {
         const assay_anomaly_result *a = &w->anomaly;
         assay_json_obj_open(&j);
-        assay_json_key(&j, "scored");
-        assay_json_u64(&j, a->scored);
-        assay_json_key(&j, "not_ready");
-        assay_json_u64(&j, a->not_ready);
-        assay_json_key(&j, "judged");
-        assay_json_u64(&j, a->judged);
-        assay_json_key(&j, "count");
-        assay_json_u64(&j, a->anomalies);
-        assay_json_key(&j, "rate");
-        assay_json_f64(&j, a->rate);
+        assay_json_anomaly_counts(&j, a);
         assay_json_key(&j, "contamination");
         assay_json_f64(&j, a->contamination);
         assay_json_obj_close(&j);

@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/grow.h"
 #include "window/aggregator.h"
 
 int assay_agg_init(assay_agg *a, const assay_engine *e, const assay_agg_hooks *h)
@@ -150,14 +151,8 @@ static int sub_get(assay_agg *a, int64_t pane, int64_t first, assay_partial **ou
         *out = a->subs[i];
         return 0;
     }
-    if (a->nsubs == a->subs_cap) {
-        size_t cap = a->subs_cap ? 2 * a->subs_cap : 16;
-        assay_partial **p = realloc(a->subs, cap * sizeof(*p));
-        if (!p)
-            return -ENOMEM;
-        a->subs = p;
-        a->subs_cap = cap;
-    }
+    if (ASSAY_RESERVE(a->subs, a->nsubs, a->subs_cap, 16) < 0)
+        return -ENOMEM;
     assay_partial *p = calloc(1, sizeof(*p));
     if (!p || assay_partial_init(a->e, p, false) < 0) {
         sub_free(a->e, p);
@@ -197,14 +192,8 @@ static int ws_get(assay_agg *a, int64_t k, win_state **out)
         *out = a->wins[i];
         return 0;
     }
-    if (a->nwins == a->wins_cap) {
-        size_t cap = a->wins_cap ? 2 * a->wins_cap : 16;
-        win_state **p = realloc(a->wins, cap * sizeof(*p));
-        if (!p)
-            return -ENOMEM;
-        a->wins = p;
-        a->wins_cap = cap;
-    }
+    if (ASSAY_RESERVE(a->wins, a->nwins, a->wins_cap, 16) < 0)
+        return -ENOMEM;
     const assay_engine *e = a->e;
     size_t nr = e->nrules ? e->nrules : 1;
     win_state *w = calloc(1, sizeof(*w));
