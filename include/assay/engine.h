@@ -44,6 +44,9 @@ typedef struct assay_engine_options {
     /* called after each closed window was written to the sinks (terminal lines) */
     void (*on_window)(void *ctx, const struct assay_result *w);
     void *on_window_ctx;
+    /* what the user should know that does not stop the run (one sentence, no newline) */
+    void (*notice)(void *ctx, const char *msg);
+    void *notice_ctx;
 } assay_engine_options;
 
 ASSAY_API void assay_engine_options_default(assay_engine_options *o);

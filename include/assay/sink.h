@@ -24,6 +24,14 @@ typedef enum assay_sink_format {
 
 typedef struct assay_sink assay_sink;
 
+/* Where a sink stood at a checkpoint, so that a restart can cut it back there and the
+ * replay after the checkpoint writes each record once (file sinks: the file's device,
+ * inode and length after the durable flush). */
+typedef struct assay_sink_mark {
+    char *name; /* the sink's name (its path), malloc'd */
+    uint64_t dev, ino, size;
+} assay_sink_mark;
+
 typedef struct assay_sink_ops {
     const char *name;
     /* Queue len bytes of one record (a JSON line without its newline, one FlatBuffer, or
@@ -33,6 +41,12 @@ typedef struct assay_sink_ops {
     int (*poll)(assay_sink *s, assay_error *err);
     /* Push everything queued to the destination; durable: and to stable storage. */
     int (*flush)(assay_sink *s, bool durable, assay_error *err);
+    /* Where the sink stands now (after a durable flush); NULL: it cannot be cut back
+     * (stdout, a pipe). out->name is left to the caller. */
+    int (*mark)(assay_sink *s, assay_sink_mark *out, assay_error *err);
+    /* Cut the sink back to m: 1 done; 0 the destination is not the one marked (replaced,
+     * or shorter than the mark) and is left as it is; negative on an error. */
+    int (*rewind)(assay_sink *s, const assay_sink_mark *m, assay_error *err);
     void (*close)(assay_sink *s);
 } assay_sink_ops;
 

@@ -29,6 +29,12 @@ static void on_signal(int sig)
     stop_flag = 1;
 }
 
+static void notice_line(void *ctx, const char *msg)
+{
+    (void)ctx;
+    fprintf(stderr, "assay run: %s\n", msg);
+}
+
 static void run_usage(FILE *out)
 {
     fputs("usage: assay run -c CONFIG [--threads N] [--from-beginning]\n"
@@ -144,6 +150,7 @@ int assay_cmd_run(int argc, char **argv)
     bool tty = isatty(STDERR_FILENO);
     eo.cfg = cfg;
     eo.stop = &stop_flag;
+    eo.notice = notice_line;
     if (tty)
         eo.on_window = window_line;
     assay_run_summary sum;

@@ -622,7 +622,7 @@ static const key_def state_keys[] = {
       .def = "10s",
       .off = OFF(state.interval_us),
       .flags = F_POSITIVE,
-      .desc = "Time between checkpoints (one is also written at shutdown)." },
+      .desc = "Time between checkpoints (one is also written at start-up and at shutdown)." },
     { 0 },
 };
 

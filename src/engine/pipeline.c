@@ -106,6 +106,7 @@ typedef struct pipeline {
     double last_checkpoint;
     bool resumed;
     assay_checkpoint_source ident; /* identity of the input (files) */
+    assay_sink_marks marks;        /* where the file sinks stood at the last checkpoint */
     assay_run_summary *sum;
 } pipeline;
 
@@ -459,6 +460,7 @@ static void pipeline_free(pipeline *p)
     free(p->fifo_shard);
     free(p->stops);
     free(p->header);
+    assay_sink_marks_free(&p->marks);
     assay_outputs_close(&p->out);
     assay_engine_free(&p->e);
     assay_source_close(p->src);
@@ -479,9 +481,11 @@ static int checkpoint(pipeline *p, assay_error *err)
     if (rc == 0)
         rc = assay_outputs_flush(&p->out, true, err);
     if (rc == 0)
-        rc = assay_checkpoint_write(cfg->state.dir, &p->e, &p->agg, &p->ident, err);
+        rc = assay_outputs_mark(&p->out, &p->marks, err);
     if (rc == 0)
-        rc = p->src->ops->done(p->src, p->agg.next_seq ? p->agg.next_seq - 1 : 0, err);
+        rc = assay_checkpoint_write(cfg->state.dir, &p->e, &p->agg, &p->ident, &p->marks, err);
+    if (rc == 0 && p->agg.next_seq)
+        rc = p->src->ops->done(p->src, p->agg.next_seq - 1, err);
     p->last_checkpoint = now_seconds();
     if (rc == 0 && p->sum) {
         p->sum->checkpoints++;
@@ -660,10 +664,24 @@ static int pipeline_open(pipeline *p, const assay_engine_options *o, bool window
     if (!o->mem && p->npaths && windowed)
         assay_checkpoint_identify(p->paths, p->npaths, &p->ident);
     if (ck.found) {
-        rc = assay_checkpoint_load(cfg->state.dir, &p->e, &p->agg, &p->ident, err);
+        rc = assay_checkpoint_load(cfg->state.dir, &p->e, &p->agg, &p->ident, &p->marks, err);
+        /* what the sinks got after the checkpoint is produced again by the replay:
+         * cut it off (with any record a crash tore), so each record lands once */
+        uint32_t appended = 0;
+        char name[256] = "";
+        if (rc == 0)
+            rc = assay_outputs_rewind(&p->out, &p->marks, &appended, name, sizeof(name), err);
         if (rc < 0)
             return rc;
-        p->header_sent = true; /* sinks that already have rows have their header */
+        if (appended && o->notice) {
+            char msg[512];
+            snprintf(msg, sizeof(msg),
+                     "%s%s was replaced or shortened since the checkpoint: appending to it, so "
+                     "records written after the checkpoint may appear twice across the old and "
+                     "the new file",
+                     name, appended > 1 ? " (and other sinks)" : "");
+            o->notice(o->notice_ctx, msg);
+        }
     }
     p->last_checkpoint = now_seconds();
     p->last_data_us = wall_us();
@@ -738,6 +756,11 @@ int assay_engine_run(const assay_engine_options *o, assay_run_summary *sum, assa
     p.sum = sum;
     sum->resumed = p.resumed;
     bool at_end = false;
+    /* a fresh start is a checkpoint too: the sinks are marked where they stand, so a
+     * crash before the first interval cuts them back instead of leaving rows that the
+     * restart (from the beginning) writes again */
+    if (rc == 0 && o->cfg->state.dir && !p.resumed)
+        rc = checkpoint(&p, err);
     if (rc == 0) {
         rc = run_loop(&p, &first, have_first, err);
         have_first = false;

@@ -5,6 +5,12 @@
  * size prefix), raw bytes (clean rows) as given. flush(durable) writes the buffer and,
  * for a file, fdatasync()s it: that is what a checkpoint waits for before it records
  * the rows as delivered.
+ *
+ * At a checkpoint a file sink is marked with its device, inode and length; a restart
+ * from that checkpoint truncates the file back to that length before the replay, so
+ * a record written after the checkpoint - or torn by a crash in the middle of a
+ * write() - is not left behind to be followed by its replay. The file sink is the
+ * run's own: another writer's appends after the checkpoint would be cut as well.
  */
 #include <fcntl.h>
 #include <stdlib.h>
@@ -88,6 +94,42 @@ static int fs_flush(assay_sink *s, bool durable, assay_error *err)
     return 0;
 }
 
+static int fs_mark(assay_sink *s, assay_sink_mark *out, assay_error *err)
+{
+    file_sink *f = (file_sink *)s;
+    struct stat st;
+    if (f->len > 0)
+        return assay_error_set(err, -EINVAL, "%s: marked with unwritten bytes", s->name);
+    if (fstat(f->fd, &st) < 0) {
+        int e = errno;
+        return assay_error_set(err, -e, "%s: cannot stat: %s", s->name, strerror(e));
+    }
+    out->dev = (uint64_t)st.st_dev;
+    out->ino = (uint64_t)st.st_ino;
+    out->size = (uint64_t)st.st_size;
+    return 0;
+}
+
+static int fs_rewind(assay_sink *s, const assay_sink_mark *m, assay_error *err)
+{
+    file_sink *f = (file_sink *)s;
+    struct stat st;
+    if (fstat(f->fd, &st) < 0) {
+        int e = errno;
+        return assay_error_set(err, -e, "%s: cannot stat: %s", s->name, strerror(e));
+    }
+    if ((uint64_t)st.st_dev != m->dev || (uint64_t)st.st_ino != m->ino ||
+        (uint64_t)st.st_size < m->size)
+        return 0;
+    if ((uint64_t)st.st_size > m->size && ftruncate(f->fd, (off_t)m->size) < 0) {
+        int e = errno;
+        return assay_error_set(err, -e, "%s: cannot cut back to the checkpoint's %llu bytes: %s",
+                               s->name, (unsigned long long)m->size, strerror(e));
+    }
+    s->fresh = m->size == 0;
+    return 1;
+}
+
 static void fs_close(assay_sink *s)
 {
     file_sink *f = (file_sink *)s;
@@ -100,6 +142,16 @@ static void fs_close(assay_sink *s)
 
 static const assay_sink_ops file_ops = {
     .name = "file",
+    .write = fs_write,
+    .poll = fs_poll,
+    .flush = fs_flush,
+    .mark = fs_mark,
+    .rewind = fs_rewind,
+    .close = fs_close,
+};
+
+static const assay_sink_ops stdout_ops = {
+    .name = "stdout",
     .write = fs_write,
     .poll = fs_poll,
     .flush = fs_flush,
@@ -119,7 +171,7 @@ static int open_sink(assay_sink **out, const char *path, int fd, assay_sink_form
             close(fd);
         return assay_error_set(err, -ENOMEM, "out of memory");
     }
-    f->base.ops = &file_ops;
+    f->base.ops = path ? &file_ops : &stdout_ops;
     f->base.format = fmt;
     f->fd = fd;
     f->is_stdout = path == NULL;

@@ -4,6 +4,7 @@
  * sink named, because a run that cannot deliver its outputs must not move on as if it
  * had. Clean rows are raw bytes; records are JSON or FlatBuffers per sink.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -178,4 +179,86 @@ int assay_outputs_flush(assay_outputs *o, bool durable, assay_error *err)
         (rc = flush_list(o->clean, o->nclean, durable, err)) < 0)
         return rc;
     return 0;
+}
+
+/* Every sink of the run, in a fixed order (scores, quarantine, clean). */
+static size_t all_sinks(assay_outputs *o, assay_sink **out, size_t cap)
+{
+    size_t n = 0;
+    assay_sink **lists[] = { o->scores, o->quar, o->clean };
+    size_t lens[] = { o->nscores, o->nquar, o->nclean };
+    for (int l = 0; l < 3; l++)
+        for (size_t i = 0; i < lens[l] && n < cap; i++)
+            out[n++] = lists[l][i];
+    return n;
+}
+
+void assay_sink_marks_free(assay_sink_marks *m)
+{
+    for (size_t i = 0; i < m->n; i++)
+        free(m->v[i].name);
+    free(m->v);
+    m->v = NULL;
+    m->n = 0;
+}
+
+int assay_outputs_mark(assay_outputs *o, assay_sink_marks *out, assay_error *err)
+{
+    size_t total = o->nscores + o->nquar + o->nclean;
+    assay_sink **s = calloc(total ? total : 1, sizeof(*s));
+    assay_sink_marks m = { 0, calloc(total ? total : 1, sizeof(assay_sink_mark)) };
+    int rc = 0;
+    if (!s || !m.v)
+        rc = assay_error_set(err, -ENOMEM, "out of memory");
+    size_t n = rc ? 0 : all_sinks(o, s, total);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        if (!s[i]->ops->mark)
+            continue;
+        assay_sink_mark *k = &m.v[m.n];
+        if ((rc = s[i]->ops->mark(s[i], k, err)) < 0)
+            break;
+        if (!(k->name = strdup(s[i]->name)))
+            rc = assay_error_set(err, -ENOMEM, "out of memory");
+        else
+            m.n++;
+    }
+    free(s);
+    if (rc < 0) {
+        assay_sink_marks_free(&m);
+        return rc;
+    }
+    assay_sink_marks_free(out);
+    *out = m;
+    return 0;
+}
+
+int assay_outputs_rewind(assay_outputs *o, const assay_sink_marks *m, uint32_t *unmatched,
+                         char *first, size_t first_cap, assay_error *err)
+{
+    size_t total = o->nscores + o->nquar + o->nclean;
+    assay_sink **s = calloc(total ? total : 1, sizeof(*s));
+    bool *used = calloc(m->n ? m->n : 1, 1);
+    int rc = 0;
+    *unmatched = 0;
+    if (!s || !used)
+        rc = assay_error_set(err, -ENOMEM, "out of memory");
+    size_t n = rc ? 0 : all_sinks(o, s, total);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        if (!s[i]->ops->rewind)
+            continue;
+        size_t k = 0;
+        while (k < m->n && (used[k] || strcmp(m->v[k].name, s[i]->name) != 0))
+            k++;
+        if (k == m->n)
+            continue; /* a sink the checkpoint did not know: it only appends */
+        used[k] = true;
+        if ((rc = s[i]->ops->rewind(s[i], &m->v[k], err)) == 0) {
+            if ((*unmatched)++ == 0 && first_cap)
+                snprintf(first, first_cap, "%s", s[i]->name);
+        }
+        rc = rc < 0 ? rc : 0;
+    }
+    free(s);
+    free(used);
+    return rc;
 }

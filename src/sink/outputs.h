@@ -28,4 +28,16 @@ int assay_outputs_clean(assay_outputs *o, const char *p, size_t len, bool add_ne
 int assay_outputs_clean_header(assay_outputs *o, const char *p, size_t len, assay_error *err);
 int assay_outputs_flush(assay_outputs *o, bool durable, assay_error *err);
 
+/* The marks of every sink that can be cut back (file sinks), after a durable flush. */
+typedef struct assay_sink_marks {
+    size_t n;
+    assay_sink_mark *v;
+} assay_sink_marks;
+int assay_outputs_mark(assay_outputs *o, assay_sink_marks *out, assay_error *err);
+/* Cut each sink back to the mark of the same name. *unmatched: how many marked sinks
+ * could not be (replaced or shortened since), the first one's name in first. */
+int assay_outputs_rewind(assay_outputs *o, const assay_sink_marks *m, uint32_t *unmatched,
+                         char *first, size_t first_cap, assay_error *err);
+void assay_sink_marks_free(assay_sink_marks *m);
+
 #endif

@@ -37,7 +37,7 @@
 #include "state/checkpoint.h"
 
 #define CK_MAGIC   "ACKP"
-#define CK_VERSION 1u
+#define CK_VERSION 2u
 #define CK_NAME    "checkpoint.bin"
 
 /* ---------------------------------------------------------------------------------
@@ -408,7 +408,8 @@ static int mkdir_p(const char *dir)
 }
 
 int assay_checkpoint_write(const char *dir, const assay_engine *e, const assay_agg *a,
-                           const assay_checkpoint_source *src, assay_error *err)
+                           const assay_checkpoint_source *src, const assay_sink_marks *sinks,
+                           assay_error *err)
 {
     char path[4096], tmp[4096];
     int rc = mkdir_p(dir);
@@ -444,6 +445,14 @@ int assay_checkpoint_write(const char *dir, const assay_engine *e, const assay_a
         w_u8(&w, src->known[i]);
         w_u64(&w, src->dev[i]);
         w_u64(&w, src->ino[i]);
+    }
+    /* where each file sink stood */
+    w_u32(&w, (uint32_t)sinks->n);
+    for (size_t i = 0; i < sinks->n; i++) {
+        w_str(&w, sinks->v[i].name);
+        w_u64(&w, sinks->v[i].dev);
+        w_u64(&w, sinks->v[i].ino);
+        w_u64(&w, sinks->v[i].size);
     }
     /* aggregator counters */
     w_u64(&w, a->rows);
@@ -823,7 +832,8 @@ static bool sane(const assay_engine *e, const assay_agg *a)
 
 /* Everything after the version, into a fresh aggregator and the forests. */
 static int load_sections(ckr r, const char *path, assay_engine *e, assay_agg *a,
-                         const assay_checkpoint_source *src, assay_error *err)
+                         const assay_checkpoint_source *src, assay_sink_marks *sinks,
+                         assay_error *err)
 {
     int rc = 0;
     bool ok = true;
@@ -845,6 +855,29 @@ static int load_sections(ckr r, const char *path, assay_engine *e, assay_agg *a,
                   "run with --from-beginning";
             goto out;
         }
+    }
+    uint32_t nsk = r_u32(&r);
+    if (r.bad || nsk > r.n - r.at) {
+        why = "corrupt (sinks)";
+        goto out;
+    }
+    if (!(sinks->v = calloc(nsk ? nsk : 1, sizeof(*sinks->v)))) {
+        rc = assay_error_set(err, -ENOMEM, "out of memory loading %s", path);
+        goto out;
+    }
+    for (uint32_t i = 0; i < nsk && ok; i++) {
+        assay_sink_mark *m = &sinks->v[i];
+        m->name = r_str(&r, &ok);
+        m->dev = r_u64(&r);
+        m->ino = r_u64(&r);
+        m->size = r_u64(&r);
+        sinks->n = i + 1;
+        if (!m->name)
+            ok = false;
+    }
+    if (!ok || r.bad) {
+        why = "corrupt (sinks)";
+        goto out;
     }
     a->rows = r_u64(&r);
     a->bytes = r_u64(&r);
@@ -954,7 +987,8 @@ out:
 }
 
 int assay_checkpoint_load(const char *dir, assay_engine *e, assay_agg *a,
-                          const assay_checkpoint_source *src, assay_error *err)
+                          const assay_checkpoint_source *src, assay_sink_marks *sinks,
+                          assay_error *err)
 {
     uint8_t *buf = NULL;
     ckr r;
@@ -962,7 +996,7 @@ int assay_checkpoint_load(const char *dir, assay_engine *e, assay_agg *a,
     int rc = open_checked(dir, &buf, &r, path, sizeof(path), err);
     if (rc <= 0)
         return rc;
-    rc = load_sections(r, path, e, a, src, err);
+    rc = load_sections(r, path, e, a, src, sinks, err);
     free(buf);
     return rc;
 }
@@ -1038,8 +1072,10 @@ int assay_checkpoint__fuzz(const uint8_t *data, size_t len)
             memcpy(buf + 8, &fp, 8);
             memcpy(buf + 16, data, len);
             assay_checkpoint_source src = { 0 };
+            assay_sink_marks sinks = { 0 };
             ckr r = { .p = buf, .n = n, .at = 8 };
-            rc = load_sections(r, "fuzz", &e, &a, &src, NULL);
+            rc = load_sections(r, "fuzz", &e, &a, &src, &sinks, NULL);
+            assay_sink_marks_free(&sinks);
             if (rc == 0) /* a state that loads must also close its windows cleanly */
                 rc = assay_agg_finish(&a, NULL);
             free(buf);

@@ -6,6 +6,7 @@
 #define ASSAY_CHECKPOINT_H
 
 #include "assay/source.h"
+#include "sink/outputs.h"
 #include "window/aggregator.h"
 
 #define ASSAY_CHECKPOINT_FILES 16 /* input files whose identity is kept */
@@ -29,14 +30,16 @@ void assay_checkpoint_identify(const char *const *paths, size_t n, assay_checkpo
 /* Is there a checkpoint in dir, and where does it resume? found = false when none. */
 int assay_checkpoint_peek(const char *dir, assay_checkpoint_info *out, assay_error *err);
 
-/* Write the aggregator's state, the forests and the position after the last folded
- * chunk: temp file, fsync, rename, fsync of the directory. */
+/* Write the aggregator's state, the forests, the position after the last folded
+ * chunk and the sinks' marks: temp file, fsync, rename, fsync of the directory. */
 int assay_checkpoint_write(const char *dir, const assay_engine *e, const assay_agg *a,
-                           const assay_checkpoint_source *src, assay_error *err);
+                           const assay_checkpoint_source *src, const assay_sink_marks *sinks,
+                           assay_error *err);
 
 /* Restore it into a freshly set-up engine and aggregator; checks that the config and
  * the input are the ones the checkpoint was written for. */
 int assay_checkpoint_load(const char *dir, assay_engine *e, assay_agg *a,
-                          const assay_checkpoint_source *src, assay_error *err);
+                          const assay_checkpoint_source *src, assay_sink_marks *sinks,
+                          assay_error *err);
 
 #endif
