@@ -16,53 +16,23 @@ late, counted in late_rows of the frontier's window. A row without a usable even
 bad row, counted in bad_rows of the frontier's window (or the first window, before any). A
 window's `rows` are its on-time rows plus the bad rows counted in it. Windows are emitted
 from the first one with rows to the last, empty ones between included."""
-import csv, json, re, sys
-from datetime import datetime, timedelta, timezone
+import json, sys
+from datetime import datetime, timezone
+
+from recount_input import EMAIL, FLOAT, parse_time, rows
 
 path = sys.argv[1]
 SIZE, SLIDE, LATE = (int(float(x) * 1_000_000) for x in sys.argv[2:5])
 Q = SIZE // SLIDE
 
-FLOAT = re.compile(r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$|^[+-]?(?:inf|infinity|nan)$", re.I)
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", re.ASCII)
-TS = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|z|[+-]\d{2}:\d{2})?)?$")
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 RULES = ["order_id_unique", "email_not_null", "email_shape", "amount_in_range", "amount_type",
          "currency_in_set", "note_length", "row_count"]
 
 
-def rows():
-    if path.endswith((".ndjson", ".jsonl")):
-        with open(path, encoding="utf-8") as f:
-            for line in f:
-                if line.strip():
-                    obj = json.loads(line)
-                    yield {k: (None if v is None else v if isinstance(v, str) else json.dumps(v))
-                           for k, v in obj.items()}
-    else:
-        with open(path, newline="", encoding="utf-8") as f:
-            r = csv.reader(f)
-            header = next(r)
-            for rec in r:
-                yield {k: (v if v != "" else None) for k, v in zip(header, rec)}
-
-
 def ts_us(text):
-    m = TS.match(text) if text is not None else None
-    if not m:
-        return None
-    try:
-        y, mo, d = int(m[1]), int(m[2]), int(m[3])
-        if m[4] is None:
-            dt = datetime(y, mo, d, tzinfo=timezone.utc)
-        else:
-            frac = m[7] or ""
-            off = m[8] or "Z"
-            tz = timezone.utc if off in "Zz" else timezone(
-                (1 if off[0] == "+" else -1) * timedelta(hours=int(off[1:3]), minutes=int(off[4:6])))
-            dt = datetime(y, mo, d, int(m[4]), int(m[5]), min(int(m[6]), 59),
-                          int((frac[1:] + "000000")[:6]) if frac else 0, tzinfo=tz)
-    except ValueError:
+    dt = parse_time(text)
+    if dt is None:
         return None
     delta = dt - EPOCH
     return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
@@ -113,7 +83,7 @@ M = None
 attributed = []  # (target window or None, late?)
 first_emitted = None
 last_pane = None
-for row in rows():
+for row in rows(path):
     wm = None if M is None else M - LATE
     c = frontier(wm)
     t = ts_us(row.get("created_at"))

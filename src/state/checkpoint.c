@@ -59,26 +59,19 @@ static void w_bytes(ckw *w, const void *p, size_t n)
     XXH3_64bits_update(w->h, p, n);
 }
 
-static void w_u8(ckw *w, uint8_t v)
-{
-    w_bytes(w, &v, 1);
-}
-static void w_u32(ckw *w, uint32_t v)
-{
-    w_bytes(w, &v, 4);
-}
-static void w_u64(ckw *w, uint64_t v)
-{
-    w_bytes(w, &v, 8);
-}
-static void w_i64(ckw *w, int64_t v)
-{
-    w_bytes(w, &v, 8);
-}
-static void w_f64(ckw *w, double v)
-{
-    w_bytes(w, &v, 8);
-}
+/* Fixed-size scalars in the machine's byte order: a checkpoint is read back by the
+ * same build on the same machine (the fingerprint and version say so). */
+#define CK_SCALAR(T, suffix)                                                                       \
+    static void w_##suffix(ckw *w, T v)                                                            \
+    {                                                                                              \
+        w_bytes(w, &v, sizeof(v));                                                                 \
+    }
+CK_SCALAR(uint8_t, u8)
+CK_SCALAR(uint32_t, u32)
+CK_SCALAR(uint64_t, u64)
+CK_SCALAR(int64_t, i64)
+CK_SCALAR(double, f64)
+#undef CK_SCALAR
 /* a string or NULL */
 static void w_str(ckw *w, const char *s)
 {
@@ -119,36 +112,19 @@ static bool r_take(ckr *r, void *out, size_t n)
     r->at += n;
     return true;
 }
-static uint8_t r_u8(ckr *r)
-{
-    uint8_t v;
-    r_take(r, &v, 1);
-    return v;
-}
-static uint32_t r_u32(ckr *r)
-{
-    uint32_t v;
-    r_take(r, &v, 4);
-    return v;
-}
-static uint64_t r_u64(ckr *r)
-{
-    uint64_t v;
-    r_take(r, &v, 8);
-    return v;
-}
-static int64_t r_i64(ckr *r)
-{
-    int64_t v;
-    r_take(r, &v, 8);
-    return v;
-}
-static double r_f64(ckr *r)
-{
-    double v;
-    r_take(r, &v, 8);
-    return v;
-}
+#define CK_SCALAR(T, suffix)                                                                       \
+    static T r_##suffix(ckr *r)                                                                    \
+    {                                                                                              \
+        T v;                                                                                       \
+        r_take(r, &v, sizeof(v));                                                                  \
+        return v;                                                                                  \
+    }
+CK_SCALAR(uint8_t, u8)
+CK_SCALAR(uint32_t, u32)
+CK_SCALAR(uint64_t, u64)
+CK_SCALAR(int64_t, i64)
+CK_SCALAR(double, f64)
+#undef CK_SCALAR
 /* malloc'd string, or NULL (also for NULL written); *ok false on a bad length */
 static char *r_str(ckr *r, bool *ok)
 {
