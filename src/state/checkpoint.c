@@ -721,30 +721,6 @@ static int r_set(ckr *r, const assay_engine *e, assay_hashset **out)
     return 0;
 }
 
-/* A fresh window state (the aggregator's own constructor is static; this mirrors it). */
-static win_state *ws_new(const assay_engine *e)
-{
-    size_t nr = e->nrules ? e->nrules : 1;
-    win_state *w = calloc(1, sizeof(*w));
-    if (!w)
-        return NULL;
-    w->uniq = calloc(nr, sizeof(*w->uniq));
-    w->capped = calloc(nr, sizeof(bool));
-    w->ufailed = calloc(nr, sizeof(uint64_t));
-    w->usamples = calloc(nr, sizeof(pos_sample *));
-    w->nus = calloc(nr, sizeof(uint32_t));
-    if (!w->uniq || !w->capped || !w->ufailed || !w->usamples || !w->nus) {
-        free(w->uniq);
-        free(w->capped);
-        free(w->ufailed);
-        free(w->usamples);
-        free(w->nus);
-        free(w);
-        return NULL;
-    }
-    return w;
-}
-
 static int r_window(ckr *r, const assay_engine *e, win_state *w)
 {
     bool ok = true;
@@ -923,7 +899,7 @@ static int load_sections(ckr r, const char *path, assay_engine *e, assay_agg *a,
         goto out;
     }
     for (uint64_t i = 0; i < nw; i++) {
-        win_state *w = ws_new(e);
+        win_state *w = assay_agg_window_new(e, 0);
         if (!w) {
             rc = assay_error_set(err, -ENOMEM, "out of memory loading %s", path);
             goto out;

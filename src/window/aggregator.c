@@ -53,7 +53,7 @@ int assay_agg_init(assay_agg *a, const assay_engine *e, const assay_agg_hooks *h
     return 0;
 }
 
-static void ws_free(const assay_engine *e, win_state *w)
+void assay_agg_window_free(const assay_engine *e, win_state *w)
 {
     if (!w)
         return;
@@ -91,7 +91,7 @@ void assay_agg_free(assay_agg *a)
         sub_free(a->e, a->subs[i]);
     free(a->subs);
     for (size_t i = 0; i < a->nwins; i++)
-        ws_free(a->e, a->wins[i]);
+        assay_agg_window_free(a->e, a->wins[i]);
     free(a->wins);
     for (size_t i = 0; i < a->nbad_kept; i++)
         free(a->bad[i].text);
@@ -166,6 +166,25 @@ static int sub_get(assay_agg *a, int64_t pane, int64_t first, assay_partial **ou
     return 0;
 }
 
+win_state *assay_agg_window_new(const assay_engine *e, int64_t k)
+{
+    size_t nr = e->nrules ? e->nrules : 1;
+    win_state *w = calloc(1, sizeof(*w));
+    if (!w)
+        return NULL;
+    w->k = k;
+    w->uniq = calloc(nr, sizeof(*w->uniq));
+    w->capped = calloc(nr, sizeof(bool));
+    w->ufailed = calloc(nr, sizeof(uint64_t));
+    w->usamples = calloc(nr, sizeof(pos_sample *));
+    w->nus = calloc(nr, sizeof(uint32_t));
+    if (!w->uniq || !w->capped || !w->ufailed || !w->usamples || !w->nus) {
+        assay_agg_window_free(e, w);
+        return NULL;
+    }
+    return w;
+}
+
 static size_t ws_lower(const assay_agg *a, int64_t k)
 {
     size_t lo = 0, hi = a->nwins;
@@ -194,21 +213,9 @@ static int ws_get(assay_agg *a, int64_t k, win_state **out)
     }
     if (ASSAY_RESERVE(a->wins, a->nwins, a->wins_cap, 16) < 0)
         return -ENOMEM;
-    const assay_engine *e = a->e;
-    size_t nr = e->nrules ? e->nrules : 1;
-    win_state *w = calloc(1, sizeof(*w));
+    win_state *w = assay_agg_window_new(a->e, k);
     if (!w)
         return -ENOMEM;
-    w->k = k;
-    w->uniq = calloc(nr, sizeof(*w->uniq));
-    w->capped = calloc(nr, sizeof(bool));
-    w->ufailed = calloc(nr, sizeof(uint64_t));
-    w->usamples = calloc(nr, sizeof(pos_sample *));
-    w->nus = calloc(nr, sizeof(uint32_t));
-    if (!w->uniq || !w->capped || !w->ufailed || !w->usamples || !w->nus) {
-        ws_free(e, w);
-        return -ENOMEM;
-    }
     memmove(&a->wins[i + 1], &a->wins[i], (a->nwins - i) * sizeof(*a->wins));
     a->wins[i] = w;
     a->nwins++;
@@ -495,7 +502,7 @@ static int close_window(assay_agg *a, int64_t k, assay_error *err)
         while (a->nwins && a->wins[0]->k < k) {
             ws->late += a->wins[0]->late;
             ws->bad += a->wins[0]->bad;
-            ws_free(e, a->wins[0]);
+            assay_agg_window_free(e, a->wins[0]);
             memmove(&a->wins[0], &a->wins[1], (a->nwins - 1) * sizeof(*a->wins));
             a->nwins--;
         }
@@ -521,7 +528,7 @@ static int close_window(assay_agg *a, int64_t k, assay_error *err)
     a->nsubs -= keep;
     size_t wi = ws_lower(a, k + 1);
     for (size_t i = 0; i < wi; i++)
-        ws_free(e, a->wins[i]);
+        assay_agg_window_free(e, a->wins[i]);
     memmove(&a->wins[0], &a->wins[wi], (a->nwins - wi) * sizeof(*a->wins));
     a->nwins -= wi;
     a->next = k + 1;

@@ -104,9 +104,10 @@ int assay_agg_finish(assay_agg *a, assay_error *err);
 /* Windows open now (for memory accounting and the terminal). */
 size_t assay_agg_open_windows(const assay_agg *a);
 
-/* state/checkpoint.c */
-int assay_agg_serialize(const assay_agg *a, uint8_t **buf, size_t *len);
-int assay_agg_restore(assay_agg *a, const uint8_t *buf, size_t len, assay_error *err);
+/* A fresh, empty state for window k (also for state/checkpoint.c to load into), and
+ * its release; NULL when out of memory. */
+win_state *assay_agg_window_new(const assay_engine *e, int64_t k);
+void assay_agg_window_free(const assay_engine *e, win_state *w);
 
 /* result.c: a closed window's result from its merged sub-panes and window state. */
 int assay_window_result(const assay_agg *a, int64_t k, assay_partial *acc, const win_state *ws,
