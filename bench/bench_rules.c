@@ -51,6 +51,15 @@ static void clk_resume(assay_bench_state *s, clk *c)
     c->start = now_ns();
 }
 
+/* Stop the clock and report rows/s and the time per row it measured. */
+static void clk_report(assay_bench_state *s, clk *c, int64_t rows)
+{
+    c->total += now_ns() - c->start;
+    assay_bench_set_items(s, rows);
+    if (rows)
+        assay_bench_counter(s, "ns/row", c->total / (double)rows);
+}
+
 /* One batch: bitmaps, typed vectors and value text for N rows. */
 typedef struct batch {
     uint64_t null[WORDS], invalid[WORDS], ok[WORDS], fail[WORDS], eval[WORDS];
@@ -385,10 +394,7 @@ ASSAY_BENCH_ARGS(rule_matches_email, 0, 1, 2)
         assay_bench_keep(b->fail);
         rows += N;
     }
-    ck.total += now_ns() - ck.start;
-    assay_bench_set_items(s, rows);
-    if (rows)
-        assay_bench_counter(s, "ns/row", ck.total / (double)rows);
+    clk_report(s, &ck, rows);
     char label[64];
     snprintf(label, sizeof(label), "%s, %.1f%% fail", strat_name[strat],
              100.0 * (double)assay_bitmap_count(b->fail, N) / N);
@@ -454,10 +460,7 @@ ASSAY_BENCH(rule_unique_fresh)
         k++;
         rows += N;
     }
-    ck.total += now_ns() - ck.start;
-    assay_bench_set_items(s, rows);
-    if (rows)
-        assay_bench_counter(s, "ns/row", ck.total / (double)rows);
+    clk_report(s, &ck, rows);
     assay_hashset_free(set);
     free(text);
     free(str);
@@ -490,10 +493,7 @@ ASSAY_BENCH(rule_unique_repeated)
         assay_bench_keep(res);
         rows += N;
     }
-    ck.total += now_ns() - ck.start;
-    assay_bench_set_items(s, rows);
-    if (rows)
-        assay_bench_counter(s, "ns/row", ck.total / (double)rows);
+    clk_report(s, &ck, rows);
     assay_hashset_free(set);
     free(h);
     free(pos);

@@ -83,8 +83,7 @@ typedef struct pipeline {
     chunk_msg *msgs;
     bool *used;
     size_t nmsgs;
-    chunk_msg **fifo;
-    unsigned *fifo_shard;
+    unsigned *fifo_shard; /* the shard of each chunk in flight, in dispatch order */
     size_t fcap;
     uint64_t dispatched, returned;
     unsigned started;
@@ -97,7 +96,6 @@ typedef struct pipeline {
     size_t header_len;
     bool header_sent;
     size_t first_start;
-    uint64_t first_seq;
 
     uint64_t rows_written; /* --row-scores lines */
     assay_result *global;
@@ -254,7 +252,6 @@ static int dispatch(pipeline *p, const assay_chunk *ch, size_t start, uint32_t h
     m->stop = m->drain = false;
     unsigned k = p->e.an_d ? (unsigned)(ch->seq % ASSAY_VPARTS) % p->e.nshards
                            : (unsigned)(p->dispatched % p->e.nshards);
-    p->fifo[p->dispatched % p->fcap] = m;
     p->fifo_shard[p->dispatched % p->fcap] = k;
     p->dispatched++;
     assay_ring_push_wait(&p->e.shards[k].in, m);
@@ -405,11 +402,10 @@ static int start_shards(pipeline *p, assay_error *err)
     p->fcap = p->nmsgs + 1;
     p->msgs = calloc(p->nmsgs, sizeof(chunk_msg));
     p->used = calloc(p->nmsgs, sizeof(bool));
-    p->fifo = calloc(p->fcap, sizeof(chunk_msg *));
     p->fifo_shard = calloc(p->fcap, sizeof(unsigned));
     p->stops = calloc(e->nshards, sizeof(chunk_msg));
     e->shards = calloc(e->nshards, sizeof(assay_shard));
-    if (!p->msgs || !p->used || !p->fifo || !p->fifo_shard || !p->stops || !e->shards)
+    if (!p->msgs || !p->used || !p->fifo_shard || !p->stops || !e->shards)
         return assay_error_set(err, -ENOMEM, "out of memory");
     for (unsigned k = 0; k < e->nshards; k++) {
         int rc = assay_shard_init(e, &e->shards[k], k);
@@ -456,7 +452,6 @@ static void pipeline_free(pipeline *p)
         assay_chunk_msg_free(&p->e, &p->msgs[i]);
     free(p->msgs);
     free(p->used);
-    free(p->fifo);
     free(p->fifo_shard);
     free(p->stops);
     free(p->header);

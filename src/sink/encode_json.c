@@ -150,10 +150,7 @@ int assay_encode_quarantine_json(const assay_quarantine_row *q, char **out, size
     assay_json_key(&j, "source");
     assay_json_obj_open(&j);
     assay_json_key(&j, "file");
-    if (q->file)
-        assay_json_str(&j, q->file);
-    else
-        assay_json_null(&j);
+    assay_json_str(&j, q->file); /* null for stdin and memory */
     assay_json_key(&j, "line");
     assay_json_u64(&j, q->line);
     assay_json_obj_close(&j);

@@ -161,36 +161,32 @@ int assay_outputs_clean_header(assay_outputs *o, const char *p, size_t len, assa
     return 0;
 }
 
-static int flush_list(assay_sink **s, size_t n, bool durable, assay_error *err)
+/* Sink i of the run, counting through scores, quarantine and clean in that order. */
+static assay_sink *sink_at(const assay_outputs *o, size_t i)
 {
-    for (size_t i = 0; i < n; i++) {
-        int rc = s[i]->ops->flush(s[i], durable, err);
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
+    if (i < o->nscores)
+        return o->scores[i];
+    i -= o->nscores;
+    if (i < o->nquar)
+        return o->quar[i];
+    i -= o->nquar;
+    return i < o->nclean ? o->clean[i] : NULL;
+}
+
+static size_t nsinks(const assay_outputs *o)
+{
+    return o->nscores + o->nquar + o->nclean;
 }
 
 int assay_outputs_flush(assay_outputs *o, bool durable, assay_error *err)
 {
-    int rc;
-    if ((rc = flush_list(o->scores, o->nscores, durable, err)) < 0 ||
-        (rc = flush_list(o->quar, o->nquar, durable, err)) < 0 ||
-        (rc = flush_list(o->clean, o->nclean, durable, err)) < 0)
-        return rc;
+    for (size_t i = 0; i < nsinks(o); i++) {
+        assay_sink *s = sink_at(o, i);
+        int rc = s->ops->flush(s, durable, err);
+        if (rc < 0)
+            return rc;
+    }
     return 0;
-}
-
-/* Every sink of the run, in a fixed order (scores, quarantine, clean). */
-static size_t all_sinks(assay_outputs *o, assay_sink **out, size_t cap)
-{
-    size_t n = 0;
-    assay_sink **lists[] = { o->scores, o->quar, o->clean };
-    size_t lens[] = { o->nscores, o->nquar, o->nclean };
-    for (int l = 0; l < 3; l++)
-        for (size_t i = 0; i < lens[l] && n < cap; i++)
-            out[n++] = lists[l][i];
-    return n;
 }
 
 void assay_sink_marks_free(assay_sink_marks *m)
@@ -204,25 +200,21 @@ void assay_sink_marks_free(assay_sink_marks *m)
 
 int assay_outputs_mark(assay_outputs *o, assay_sink_marks *out, assay_error *err)
 {
-    size_t total = o->nscores + o->nquar + o->nclean;
-    assay_sink **s = calloc(total ? total : 1, sizeof(*s));
+    size_t total = nsinks(o);
     assay_sink_marks m = { 0, calloc(total ? total : 1, sizeof(assay_sink_mark)) };
-    int rc = 0;
-    if (!s || !m.v)
-        rc = assay_error_set(err, -ENOMEM, "out of memory");
-    size_t n = rc ? 0 : all_sinks(o, s, total);
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        if (!s[i]->ops->mark)
+    int rc = m.v ? 0 : assay_error_set(err, -ENOMEM, "out of memory");
+    for (size_t i = 0; i < total && rc == 0; i++) {
+        assay_sink *s = sink_at(o, i);
+        if (!s->ops->mark)
             continue;
         assay_sink_mark *k = &m.v[m.n];
-        if ((rc = s[i]->ops->mark(s[i], k, err)) < 0)
+        if ((rc = s->ops->mark(s, k, err)) < 0)
             break;
-        if (!(k->name = strdup(s[i]->name)))
+        if (!(k->name = strdup(s->name)))
             rc = assay_error_set(err, -ENOMEM, "out of memory");
         else
             m.n++;
     }
-    free(s);
     if (rc < 0) {
         assay_sink_marks_free(&m);
         return rc;
@@ -235,30 +227,26 @@ int assay_outputs_mark(assay_outputs *o, assay_sink_marks *out, assay_error *err
 int assay_outputs_rewind(assay_outputs *o, const assay_sink_marks *m, uint32_t *unmatched,
                          char *first, size_t first_cap, assay_error *err)
 {
-    size_t total = o->nscores + o->nquar + o->nclean;
-    assay_sink **s = calloc(total ? total : 1, sizeof(*s));
+    size_t total = nsinks(o);
     bool *used = calloc(m->n ? m->n : 1, 1);
-    int rc = 0;
+    int rc = used ? 0 : assay_error_set(err, -ENOMEM, "out of memory");
     *unmatched = 0;
-    if (!s || !used)
-        rc = assay_error_set(err, -ENOMEM, "out of memory");
-    size_t n = rc ? 0 : all_sinks(o, s, total);
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        if (!s[i]->ops->rewind)
+    for (size_t i = 0; i < total && rc == 0; i++) {
+        assay_sink *s = sink_at(o, i);
+        if (!s->ops->rewind)
             continue;
         size_t k = 0;
-        while (k < m->n && (used[k] || strcmp(m->v[k].name, s[i]->name) != 0))
+        while (k < m->n && (used[k] || strcmp(m->v[k].name, s->name) != 0))
             k++;
         if (k == m->n)
             continue; /* a sink the checkpoint did not know: it only appends */
         used[k] = true;
-        if ((rc = s[i]->ops->rewind(s[i], &m->v[k], err)) == 0) {
+        if ((rc = s->ops->rewind(s, &m->v[k], err)) == 0) {
             if ((*unmatched)++ == 0 && first_cap)
-                snprintf(first, first_cap, "%s", s[i]->name);
+                snprintf(first, first_cap, "%s", s->name);
         }
         rc = rc < 0 ? rc : 0;
     }
-    free(s);
     free(used);
     return rc;
 }

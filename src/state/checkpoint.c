@@ -873,14 +873,12 @@ static int load_sections(ckr r, const char *path, assay_engine *e, assay_agg *a,
         goto out;
     }
     for (uint64_t i = 0; i < ns; i++) {
-        assay_partial *p = calloc(1, sizeof(*p));
-        if (!p || assay_partial_init(e, p, false) < 0) {
-            free(p);
+        assay_partial *p = assay_agg_sub_new(e, 0, 0);
+        if (!p) {
             rc = assay_error_set(err, -ENOMEM, "out of memory loading %s", path);
             goto out;
         }
         a->subs[a->nsubs++] = p;
-        assay_partial_reset(e, p, 0, 0);
         assay_error e2 = { 0 };
         if (r_partial(&r, e, p, &e2) < 0) {
             why = "corrupt (a sub-pane does not load)";

@@ -113,9 +113,7 @@ size_t assay_agg_open_windows(const assay_agg *a)
 {
     if (!a->started || a->nsubs == 0)
         return a->nwins;
-    int64_t last = a->subs[a->nsubs - 1]->pane;
-    for (size_t i = 0; i < a->nsubs; i++)
-        last = a->subs[i]->pane > last ? a->subs[i]->pane : last;
+    int64_t last = a->subs[a->nsubs - 1]->pane; /* sorted by pane */
     return last >= a->next ? (size_t)(last - a->next + 1) : 0;
 }
 
@@ -144,6 +142,17 @@ static size_t sub_lower(const assay_agg *a, int64_t pane, int64_t first)
     return lo;
 }
 
+assay_partial *assay_agg_sub_new(const assay_engine *e, int64_t pane, int64_t first)
+{
+    assay_partial *p = calloc(1, sizeof(*p));
+    if (!p || assay_partial_init(e, p, false) < 0) {
+        sub_free(e, p);
+        return NULL;
+    }
+    assay_partial_reset(e, p, pane, first);
+    return p;
+}
+
 static int sub_get(assay_agg *a, int64_t pane, int64_t first, assay_partial **out)
 {
     size_t i = sub_lower(a, pane, first);
@@ -153,12 +162,9 @@ static int sub_get(assay_agg *a, int64_t pane, int64_t first, assay_partial **ou
     }
     if (ASSAY_RESERVE(a->subs, a->nsubs, a->subs_cap, 16) < 0)
         return -ENOMEM;
-    assay_partial *p = calloc(1, sizeof(*p));
-    if (!p || assay_partial_init(a->e, p, false) < 0) {
-        sub_free(a->e, p);
+    assay_partial *p = assay_agg_sub_new(a->e, pane, first);
+    if (!p)
         return -ENOMEM;
-    }
-    assay_partial_reset(a->e, p, pane, first);
     memmove(&a->subs[i + 1], &a->subs[i], (a->nsubs - i) * sizeof(*a->subs));
     a->subs[i] = p;
     a->nsubs++;

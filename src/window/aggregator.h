@@ -104,6 +104,9 @@ int assay_agg_finish(assay_agg *a, assay_error *err);
 /* Windows open now (for memory accounting and the terminal). */
 size_t assay_agg_open_windows(const assay_agg *a);
 
+/* A fresh sub-pane (pane, first) with no rows yet; NULL when out of memory. */
+assay_partial *assay_agg_sub_new(const assay_engine *e, int64_t pane, int64_t first);
+
 /* A fresh, empty state for window k (also for state/checkpoint.c to load into), and
  * its release; NULL when out of memory. */
 win_state *assay_agg_window_new(const assay_engine *e, int64_t k);
