@@ -138,6 +138,10 @@ typedef struct assay_engine assay_engine;
 int assay_partial_init(const assay_engine *e, assay_partial *p, bool chunk);
 void assay_partial_reset(const assay_engine *e, assay_partial *p, int64_t pane, int64_t first);
 void assay_partial_free(const assay_engine *e, assay_partial *p);
+/* A partial on the heap, initialised (NULL when out of memory), and its release (NULL
+ * is fine). */
+assay_partial *assay_partial_new(const assay_engine *e, bool chunk);
+void assay_partial_delete(const assay_engine *e, assay_partial *p);
 /* dst += src. row_base: rows before src's chunk (src is a chunk partial; its positions
  * become row numbers), or UINT64_MAX when src is an accumulator already. */
 int assay_partial_merge(const assay_engine *e, assay_partial *dst, const assay_partial *src,

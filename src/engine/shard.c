@@ -385,14 +385,8 @@ static int get_partial(assay_shard *s, chunk_msg *m, int64_t pane, int64_t first
         m->parts_cap = cap;
     }
     if (!m->parts[m->nparts]) {
-        assay_partial *p = calloc(1, sizeof(*p));
-        if (!p || assay_partial_init(s->e, p, true) < 0) {
-            if (p)
-                assay_partial_free(s->e, p);
-            free(p);
+        if (!(m->parts[m->nparts] = assay_partial_new(s->e, true)))
             return -ENOMEM;
-        }
-        m->parts[m->nparts] = p;
     }
     assay_partial_reset(s->e, m->parts[m->nparts], pane, first);
     *out = m->nparts++;
@@ -986,11 +980,8 @@ static void msg_reset(const assay_engine *e, chunk_msg *m)
 
 void assay_chunk_msg_free(const assay_engine *e, chunk_msg *m)
 {
-    for (uint32_t k = 0; k < m->parts_cap && m->parts; k++) {
-        if (m->parts[k])
-            assay_partial_free(e, m->parts[k]);
-        free(m->parts[k]);
-    }
+    for (uint32_t k = 0; k < m->parts_cap && m->parts; k++)
+        assay_partial_delete(e, m->parts[k]);
     free(m->parts);
     free(m->buckets);
     for (uint32_t k = 0; k < m->nbad_kept; k++)

@@ -75,20 +75,12 @@ void assay_agg_window_free(const assay_engine *e, win_state *w)
     free(w);
 }
 
-static void sub_free(const assay_engine *e, assay_partial *p)
-{
-    if (!p)
-        return;
-    assay_partial_free(e, p);
-    free(p);
-}
-
 void assay_agg_free(assay_agg *a)
 {
     if (!a->e)
         return;
     for (size_t i = 0; i < a->nsubs; i++)
-        sub_free(a->e, a->subs[i]);
+        assay_partial_delete(a->e, a->subs[i]);
     free(a->subs);
     for (size_t i = 0; i < a->nwins; i++)
         assay_agg_window_free(a->e, a->wins[i]);
@@ -144,12 +136,9 @@ static size_t sub_lower(const assay_agg *a, int64_t pane, int64_t first)
 
 assay_partial *assay_agg_sub_new(const assay_engine *e, int64_t pane, int64_t first)
 {
-    assay_partial *p = calloc(1, sizeof(*p));
-    if (!p || assay_partial_init(e, p, false) < 0) {
-        sub_free(e, p);
-        return NULL;
-    }
-    assay_partial_reset(e, p, pane, first);
+    assay_partial *p = assay_partial_new(e, false);
+    if (p)
+        assay_partial_reset(e, p, pane, first);
     return p;
 }
 
@@ -529,7 +518,7 @@ static int close_window(assay_agg *a, int64_t k, assay_error *err)
     /* free what no later window needs: panes <= k, and window k's state */
     size_t keep = sub_lower(a, k + 1, INT64_MIN);
     for (size_t i = 0; i < keep; i++)
-        sub_free(e, a->subs[i]);
+        assay_partial_delete(e, a->subs[i]);
     memmove(&a->subs[0], &a->subs[keep], (a->nsubs - keep) * sizeof(*a->subs));
     a->nsubs -= keep;
     size_t wi = ws_lower(a, k + 1);

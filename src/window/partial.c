@@ -42,6 +42,24 @@ int assay_partial_init(const assay_engine *e, assay_partial *p, bool chunk)
     return 0;
 }
 
+assay_partial *assay_partial_new(const assay_engine *e, bool chunk)
+{
+    assay_partial *p = calloc(1, sizeof(*p));
+    if (p && assay_partial_init(e, p, chunk) < 0) {
+        assay_partial_delete(e, p);
+        return NULL;
+    }
+    return p;
+}
+
+void assay_partial_delete(const assay_engine *e, assay_partial *p)
+{
+    if (!p)
+        return;
+    assay_partial_free(e, p);
+    free(p);
+}
+
 static void clear_samples(part_rule *r)
 {
     for (uint32_t k = 0; k < r->nsamples; k++) {
