@@ -186,6 +186,33 @@ for l in open(sys.argv[3]):
     assert lines[q["source"]["line"] - 1] == first, (q["source"], first[:60])
 PY
 
+# a blocking unique rule: repeats within a window leave the clean output for the
+# quarantine, each naming the row it repeats and its own line
+mkcfg s.csv "{size: 60s, lateness: 5s}" "  scores: {file: u.ndjson}
+  clean: {file: u-clean.csv}
+  quarantine: {file: u-q.ndjson}" "" \
+  | sed 's/check: unique}/check: unique, action: block}/' > "$T/u.yaml"
+"$ASSAY" run -c "$T/u.yaml" --threads 2
+python3 - "$T/s.csv" "$T/u-clean.csv" "$T/u-q.ndjson" "$T/u.ndjson" <<'PY' && ok "a blocking unique rule quarantines each repeat with the row it repeats and its line" || bad "unique block routes wrong"
+import csv, io, json, re, sys
+text = open(sys.argv[1], encoding="utf-8").read()
+lines = text.split("\n")
+body = list(csv.reader(io.StringIO(text, newline="")))[1:]
+clean = list(csv.reader(open(sys.argv[2], newline="")))[1:]
+qs = [json.loads(l) for l in open(sys.argv[3])]
+assert sorted(map(tuple, clean + [next(csv.reader([q["value"]])) for q in qs])) == sorted(map(tuple, body))
+uq = [q for q in qs if "order_id_unique" in q["rules"]]
+failed = sum(r["failed"] for w in map(json.loads, open(sys.argv[4])) for r in w["rules"] if r["name"] == "order_id_unique")
+assert uq and len(uq) == failed, (len(uq), failed)
+for q in uq:
+    why = q["reasons"][q["rules"].index("order_id_unique")]
+    m = re.fullmatch(r"unique: column 'order_id' value '([^']*)' repeats row (\d+)", why)
+    assert m, why
+    row = int(m[2])
+    assert row < q["row"] and body[row - 1][0] == m[1] == body[q["row"] - 1][0], (why, q["row"])
+    assert lines[q["source"]["line"] - 1] == q["value"].split("\n")[0], q["source"]
+PY
+
 # 5. FlatBuffers: flatc decodes what assay wrote, and it says what the JSON says
 mkcfg s.csv "{size: 60s, lateness: 5s}" "  scores: [{file: fb.ndjson}, {file: fb.asyb, format: flatbuffers}]" "" > "$T/fb.yaml"
 "$ASSAY" run -c "$T/fb.yaml"

@@ -277,10 +277,10 @@ static uint64_t line_at(assay_shard *s, const chunk_msg *m, uint64_t off)
 {
     const char *d = m->chunk.data;
     uint64_t n = s->line_n;
-    for (uint64_t i = s->line_off; i < off; i++)
-        n += d[i] == '\n';
-    for (uint64_t i = off; i < s->line_off; i++)
-        n -= d[i] == '\n';
+    if (off >= s->line_off)
+        n += assay_count_newlines(d + s->line_off, off - s->line_off);
+    else
+        n -= assay_count_newlines(d + off, s->line_off - off);
     s->line_off = off;
     s->line_n = n;
     return n;

@@ -434,8 +434,8 @@ static int fold_routes(assay_agg *a, const chunk_msg *m, uint64_t row_base, uint
             while (q.len > 0 && (m->chunk.data[q.off + q.len - 1] == '\n' ||
                                  m->chunk.data[q.off + q.len - 1] == '\r'))
                 q.len--;
-            for (uint64_t i = lc_off; i < c->off; i++)
-                lc_n += m->chunk.data[i] == '\n';
+            if (c->off > lc_off) /* runs come in row order, so offsets only grow */
+                lc_n += assay_count_newlines(m->chunk.data + lc_off, c->off - lc_off);
             lc_off = c->off;
             q.line_in_chunk = lc_n;
             uint32_t first = bi;
