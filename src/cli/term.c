@@ -7,18 +7,12 @@
 #include <unistd.h>
 
 #include "cli/term.h"
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
+#include "core/clock.h"
 
 void assay_progress_init(assay_progress *p)
 {
     p->enabled = isatty(STDERR_FILENO);
-    p->start = now_s();
+    p->start = assay_mono_seconds();
     p->drawn = false;
 }
 
@@ -35,7 +29,7 @@ void assay_progress_update(void *ctx, uint64_t bytes, uint64_t total, uint64_t r
     assay_progress *p = ctx;
     if (!p->enabled)
         return;
-    double t = now_s() - p->start;
+    double t = assay_mono_seconds() - p->start;
     double rate = t > 0 ? (double)bytes / t : 0;
     char done[32], all[32];
     human((double)bytes, done, sizeof(done));

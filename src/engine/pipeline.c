@@ -41,20 +41,7 @@
 #include "sink/outputs.h"
 #include "state/checkpoint.h"
 #include "window/aggregator.h"
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int64_t wall_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
+#include "core/clock.h"
 
 const char *assay_stage_name(assay_stage s)
 {
@@ -217,10 +204,10 @@ static int fold_one(pipeline *p, bool wait, assay_error *err)
         rc =
             assay_error_set(err, m->error, "shard %u failed on chunk %llu: %s", p->fifo_shard[slot],
                             (unsigned long long)m->chunk.seq, strerror(-m->error));
-    double t0 = now_seconds();
+    double t0 = assay_mono_seconds();
     if (rc == 0)
         rc = assay_agg_fold(&p->agg, m, err);
-    p->merge_seconds += now_seconds() - t0;
+    p->merge_seconds += assay_mono_seconds() - t0;
     if (rc == 0)
         rc = write_row_scores(p, m, err);
     p->src->ops->release(p->src, &m->chunk);
@@ -261,9 +248,9 @@ static int dispatch(pipeline *p, const assay_chunk *ch, size_t start, uint32_t h
 /* The next chunk from the source, timed as the read stage. */
 static int next_chunk(pipeline *p, assay_chunk *ch, int timeout_ms, assay_error *err)
 {
-    double t0 = now_seconds();
+    double t0 = assay_mono_seconds();
     int rc = p->src->ops->next(p->src, ch, timeout_ms, err);
-    p->read_seconds += now_seconds() - t0;
+    p->read_seconds += assay_mono_seconds() - t0;
     return rc;
 }
 
@@ -471,7 +458,7 @@ static int checkpoint(pipeline *p, assay_error *err)
     const assay_config *cfg = p->o->cfg;
     if (!cfg->state.dir || !p->windowed)
         return 0;
-    double t0 = now_seconds();
+    double t0 = assay_mono_seconds();
     int rc = drain(p, err);
     if (rc == 0)
         rc = assay_outputs_flush(&p->out, true, err);
@@ -481,7 +468,7 @@ static int checkpoint(pipeline *p, assay_error *err)
         rc = assay_checkpoint_write(cfg->state.dir, &p->e, &p->agg, &p->ident, &p->marks, err);
     if (rc == 0 && p->agg.next_seq)
         rc = p->src->ops->done(p->src, p->agg.next_seq - 1, err);
-    p->last_checkpoint = now_seconds();
+    p->last_checkpoint = assay_mono_seconds();
     if (rc == 0 && p->sum) {
         p->sum->checkpoints++;
         p->sum->checkpoint_seconds += p->last_checkpoint - t0;
@@ -505,7 +492,7 @@ static int tick(pipeline *p, assay_error *err)
     const assay_window_spec *w = &p->e.win;
     if (w->global || p->returned != p->dispatched)
         return 0;
-    int64_t now = wall_us();
+    int64_t now = assay_wall_us();
     if (!w->event_time || (w->idle_us > 0 && now - p->last_data_us >= w->idle_us))
         return assay_agg_advance(&p->agg, now, err);
     return 0;
@@ -520,7 +507,7 @@ static int run_loop(pipeline *p, assay_chunk *first, bool have_first, assay_erro
 {
     const assay_engine_options *o = p->o;
     const assay_config *cfg = o->cfg;
-    double last_progress = now_seconds();
+    double last_progress = assay_mono_seconds();
     bool use_first = have_first;
     uint32_t first_file = have_first ? first->file : 0;
     int timeout = p->windowed ? 100 : -1;
@@ -531,7 +518,8 @@ static int run_loop(pipeline *p, assay_chunk *first, bool have_first, assay_erro
                 p->sum->stopped = true;
             return 0;
         }
-        if (cfg->state.dir && p->windowed && now_seconds() - p->last_checkpoint >= interval) {
+        if (cfg->state.dir && p->windowed &&
+            assay_mono_seconds() - p->last_checkpoint >= interval) {
             int rc = checkpoint(p, err);
             if (rc < 0)
                 return rc;
@@ -587,7 +575,7 @@ static int run_loop(pipeline *p, assay_chunk *first, bool have_first, assay_erro
         }
         dispatch(p, &ch, start, header_lines);
         if (o->progress) {
-            double t = now_seconds();
+            double t = assay_mono_seconds();
             if (t - last_progress >= 0.25) {
                 last_progress = t;
                 assay_source_stats st;
@@ -678,8 +666,8 @@ static int pipeline_open(pipeline *p, const assay_engine_options *o, bool window
             o->notice(o->notice_ctx, msg);
         }
     }
-    p->last_checkpoint = now_seconds();
-    p->last_data_us = wall_us();
+    p->last_checkpoint = assay_mono_seconds();
+    p->last_data_us = assay_wall_us();
     return launch_shards(p, err);
 }
 
@@ -688,7 +676,7 @@ int assay_engine_check(const assay_engine_options *o, assay_result **out, assay_
     pipeline p;
     assay_chunk first;
     bool have_first = false;
-    double t0 = now_seconds();
+    double t0 = assay_mono_seconds();
     *out = NULL;
     int rc = pipeline_open(&p, o, false, &first, &have_first, err);
     if (rc == 0) {
@@ -700,9 +688,9 @@ int assay_engine_check(const assay_engine_options *o, assay_result **out, assay_
     if (have_first)
         p.src->ops->release(p.src, &first);
     if (rc >= 0) {
-        double t = now_seconds();
+        double t = assay_mono_seconds();
         rc = assay_agg_finish(&p.agg, err);
-        p.merge_seconds += now_seconds() - t;
+        p.merge_seconds += assay_mono_seconds() - t;
     }
     if (rc >= 0)
         rc = assay_outputs_flush(&p.out, false, err);
@@ -732,7 +720,7 @@ int assay_engine_check(const assay_engine_options *o, assay_result **out, assay_
             res->stage_seconds[s] += p.e.shards[k].stage[s];
     res->stage_seconds[ASSAY_STAGE_READ] = p.read_seconds;
     res->stage_seconds[ASSAY_STAGE_MERGE] = p.merge_seconds;
-    res->seconds = now_seconds() - t0;
+    res->seconds = assay_mono_seconds() - t0;
     if (o->progress)
         o->progress(o->progress_ctx, res->bytes, res->bytes, res->rows);
     pipeline_free(&p);
@@ -745,7 +733,7 @@ int assay_engine_run(const assay_engine_options *o, assay_run_summary *sum, assa
     pipeline p;
     assay_chunk first;
     bool have_first = false;
-    double t0 = now_seconds();
+    double t0 = assay_mono_seconds();
     memset(sum, 0, sizeof(*sum));
     int rc = pipeline_open(&p, o, true, &first, &have_first, err);
     p.sum = sum;
@@ -776,7 +764,7 @@ int assay_engine_run(const assay_engine_options *o, assay_run_summary *sum, assa
         sum->clean_rows = p.out.clean_rows;
         sum->quarantined_rows = p.out.quarantined_rows;
         sum->windows_open = assay_agg_open_windows(&p.agg);
-        sum->seconds = now_seconds() - t0;
+        sum->seconds = assay_mono_seconds() - t0;
     }
     pipeline_free(&p);
     return rc < 0 ? rc : 0;

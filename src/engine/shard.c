@@ -34,14 +34,8 @@
 #include "assay/number.h"
 #include "assay/utf8.h"
 #include "core/grow.h"
+#include "core/clock.h"
 #include "engine/engine_internal.h"
-
-static double clock_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static void *xcalloc(size_t n, size_t sz, int *err)
 {
@@ -785,7 +779,7 @@ static int process_batch(assay_shard *s, chunk_msg *m)
     size_t words = ASSAY_BITMAP_WORDS(n);
     uint32_t cap = s->rs.cap;
     int rc;
-    double t_start = clock_s();
+    double t_start = assay_mono_seconds();
 
     for (uint32_t i = 0; i < n; i++)
         s->pos[i] = POS(m->chunk.seq, s->rs.row_ord[i]);
@@ -881,16 +875,13 @@ static int process_batch(assay_shard *s, chunk_msg *m)
     if ((rc = place_rows(s, m, s->fail)) < 0 || (rc = build_masks(s, n)) < 0)
         return rc;
 
-    double t_rules = clock_s();
+    double t_rules = assay_mono_seconds();
     s->stage[ASSAY_STAGE_PARSE] += t_rules - t_start;
 
     /* 5. rules; the freshness clock is read now, when the rows are judged */
     int64_t now_us = e->now_us;
-    if (now_us == INT64_MIN) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        now_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-    }
+    if (now_us == INT64_MIN)
+        now_us = assay_wall_us();
     for (size_t r = 0; r < e->nrules && n; r++) {
         const assay_rule *rule = &e->rules[r];
         if (rule->col < 0)
@@ -921,7 +912,7 @@ static int process_batch(assay_shard *s, chunk_msg *m)
     }
 
     /* 6. profile and counts per partial, duplicate rows, anomaly scores */
-    double t_sketch = clock_s();
+    double t_sketch = assay_mono_seconds();
     s->stage[ASSAY_STAGE_RULES] += t_sketch - t_rules;
     for (uint32_t k = 0; k < s->nmasks; k++)
         if ((rc = assay_profile_batch(s, m->parts[s->mpart[k]], s->masks[k], n)) < 0)
@@ -938,11 +929,11 @@ static int process_batch(assay_shard *s, chunk_msg *m)
                 return rc;
         }
     }
-    double t_anomaly = clock_s();
+    double t_anomaly = assay_mono_seconds();
     s->stage[ASSAY_STAGE_SKETCH] += t_anomaly - t_sketch;
     if (e->an_d && n) {
         rc = assay_anomaly_batch(s, m, n);
-        s->stage[ASSAY_STAGE_ANOMALY] += clock_s() - t_anomaly;
+        s->stage[ASSAY_STAGE_ANOMALY] += assay_mono_seconds() - t_anomaly;
         if (rc < 0)
             return rc;
     }
@@ -1040,10 +1031,10 @@ int assay_shard_process(assay_shard *s, chunk_msg *m)
     while (cur.pos < cur.len) {
         size_t before = cur.pos;
         s->rs.nrows = s->rs.nbad = s->rs.nlines = 0;
-        double t0 = clock_s();
+        double t0 = assay_mono_seconds();
         if ((rc = assay_engine_parse(e, &cur, &s->rs)) < 0)
             return rc;
-        s->stage[ASSAY_STAGE_FRAME] += clock_s() - t0;
+        s->stage[ASSAY_STAGE_FRAME] += assay_mono_seconds() - t0;
         m->lines += s->rs.nlines;
         for (uint32_t b = 0; b < s->rs.nbad; b++) {
             char reason[160];

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "assay/source.h"
+#include "core/clock.h"
 
 typedef struct files_source {
     assay_source base;
@@ -20,13 +21,6 @@ typedef struct files_source {
     bool stream;
 } files_source;
 
-static int64_t wall_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static int files_next(assay_source *s, assay_chunk *out, int timeout_ms, assay_error *err)
 {
     files_source *f = (files_source *)s;
@@ -34,7 +28,7 @@ static int files_next(assay_source *s, assay_chunk *out, int timeout_ms, assay_e
         return -ETIMEDOUT;
     int rc = assay_reader_next(f->rd, out, err);
     if (rc == 0)
-        out->arrival_us = wall_us();
+        out->arrival_us = assay_wall_us();
     return rc;
 }
 

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "assay/source.h"
+#include "core/clock.h"
 
 #define POLL_MS 50
 
@@ -55,13 +56,6 @@ typedef struct follow_source {
     uint64_t bytes_read;
     char *scratch; /* read buffer */
 } follow_source;
-
-static int64_t wall_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static void sleep_ms(int ms)
 {
@@ -171,7 +165,7 @@ static int emit(follow_source *f, assay_chunk *out, size_t len, bool oversized)
     out->offset = f->row_off;
     out->first_in_file = f->at_start;
     out->oversized = oversized;
-    out->arrival_us = wall_us();
+    out->arrival_us = assay_wall_us();
     out->priv = (void *)(uintptr_t)(b + 1);
     f->at_start = false;
     memmove(f->carry, f->carry + len, f->carry_len - len);

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "assay/source.h"
+#include "core/clock.h"
 
 typedef struct mem_source {
     assay_source base;
@@ -43,9 +44,7 @@ static int mem_next(assay_source *s, assay_chunk *c, int timeout_ms, assay_error
     c->first_in_file = m->pos == 0;
     m->pos += len;
     c->last_in_file = m->pos >= m->len;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    c->arrival_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    c->arrival_us = assay_wall_us();
     m->out++;
     return 0;
 }
