@@ -186,6 +186,23 @@ PY
 expect_eq "$?" 0 "bench on a file with a config exits 0"
 grep -q "ROWS/S" "$T/b.txt" && grep -q "frame+split" "$T/b.txt" && ok "bench prints the table and stages" || bad "bench table: $(cat $T/b.txt)"
 "$ASSAY" bench --threads 1,x 2>/dev/null; expect_eq "$?" 2 "bench rejects a bad thread list"
+# bench --run: assay run next to check on the same generated rows, 100 rows per second
+# of event time (20,000 rows = 200 s = four 60 s windows), checkpoints with --state
+"$ASSAY" bench --rows 20k --threads 1,2 --repeat 2 --run --rate 100 --state "$T/bstate" --json > "$T/br.json"
+expect_eq "$?" 0 "bench --run exits 0"
+python3 - "$T/br.json" <<'PY' && ok "bench --run --json: run times, four windows, checkpoints and peak RSS for each thread count" || bad "bench --run json: $(head -c 400 $T/br.json)"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["peak_rss_bytes"] > 1 << 20, d.get("peak_rss_bytes")
+for r in d["runs"]:
+    run = r["run"]
+    assert 0 < run["seconds_min"] <= run["seconds_median"], run
+    assert abs(run["run_over_check"] - r["seconds_min"] / run["seconds_min"]) < 1e-9, run
+    assert run["windows"] == 4, run
+    assert run["checkpoints"] >= 2 and run["checkpoint_bytes_max"] > 0 and run["checkpoint_seconds"] > 0, run
+PY
+"$ASSAY" bench --rows 20k --threads 2 --repeat 1 --run --rate 100 > "$T/br.txt"
+grep -q "RUN/CHECK" "$T/br.txt" && grep -q "peak RSS" "$T/br.txt" && ok "bench --run prints the run table" || bad "bench --run table: $(cat $T/br.txt)"
 
 # 12. anomaly scores: the isolation forest through check, --row-scores, determinism
 python3 - "$T/an.csv" "$T/an.labels" <<'PY'

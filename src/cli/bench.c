@@ -139,12 +139,14 @@ static char *generate(uint64_t rows, int64_t step_us, size_t *len)
     return buf;
 }
 
-static double min_of(const double *v, int n)
+/* Fastest and median of n wall times. */
+static void min_median(const double *v, int n, double *min, double *med)
 {
-    double m = v[0];
-    for (int i = 1; i < n; i++)
-        m = v[i] < m ? v[i] : m;
-    return m;
+    double w[32];
+    memcpy(w, v, sizeof(double) * (size_t)n);
+    qsort(w, (size_t)n, sizeof(double), cmp_double);
+    *min = w[0];
+    *med = w[n / 2];
 }
 
 /* Peak resident set of this process so far (VmHWM), in bytes; 0 when unknown. */
@@ -168,7 +170,9 @@ static void print_run(const run_stats *rs, int nrs)
            "RUN/CHECK");
     for (int k = 0; k < nrs; k++) {
         const run_stats *r = &rs[k];
-        double c = min_of(r->wall, r->n), w = min_of(r->run_wall, r->run_n);
+        double c, w, med;
+        min_median(r->wall, r->n, &c, &med);
+        min_median(r->run_wall, r->run_n, &w, &med);
         printf("  %-8u %9.3fs %11.3fs %9.2fM %10llu %8.1f%%\n", r->threads, c, w,
                (double)r->rows / w / 1e6, (unsigned long long)r->windows, 100 * c / w);
         if (r->checkpoints)
@@ -187,10 +191,8 @@ static void print_text(const run_stats *rs, int nrs, const char *input, uint64_t
     double base = 0;
     for (int k = 0; k < nrs; k++) {
         const run_stats *r = &rs[k];
-        double w[32];
-        memcpy(w, r->wall, sizeof(double) * (size_t)r->n);
-        qsort(w, (size_t)r->n, sizeof(double), cmp_double);
-        double min = w[0], med = w[r->n / 2];
+        double min, med;
+        min_median(r->wall, r->n, &min, &med);
         double rps = (double)r->rows / min;
         if (k == 0)
             base = min;
@@ -225,11 +227,10 @@ static char *to_json(const run_stats *rs, int nrs, const char *input)
     double base = 0;
     for (int k = 0; k < nrs; k++) {
         const run_stats *r = &rs[k];
-        double w[32];
-        memcpy(w, r->wall, sizeof(double) * (size_t)r->n);
-        qsort(w, (size_t)r->n, sizeof(double), cmp_double);
+        double min, med;
+        min_median(r->wall, r->n, &min, &med);
         if (k == 0)
-            base = w[0];
+            base = min;
         assay_json_obj_open(&j);
         assay_json_key(&j, "threads");
         assay_json_u64(&j, r->threads);
@@ -238,17 +239,40 @@ static char *to_json(const run_stats *rs, int nrs, const char *input)
         assay_json_key(&j, "bytes");
         assay_json_u64(&j, r->bytes);
         assay_json_key(&j, "seconds_min");
-        assay_json_f64(&j, w[0]);
+        assay_json_f64(&j, min);
         assay_json_key(&j, "seconds_median");
-        assay_json_f64(&j, w[r->n / 2]);
+        assay_json_f64(&j, med);
         assay_json_key(&j, "rows_per_second");
-        assay_json_f64(&j, (double)r->rows / w[0]);
+        assay_json_f64(&j, (double)r->rows / min);
         assay_json_key(&j, "bytes_per_second");
-        assay_json_f64(&j, (double)r->bytes / w[0]);
+        assay_json_f64(&j, (double)r->bytes / min);
         assay_json_key(&j, "rows_per_second_per_thread");
-        assay_json_f64(&j, (double)r->rows / w[0] / r->threads);
+        assay_json_f64(&j, (double)r->rows / min / r->threads);
         assay_json_key(&j, "speedup");
-        assay_json_f64(&j, base / w[0]);
+        assay_json_f64(&j, base / min);
+        if (r->run_n) { /* --run: the streaming pass on the same input */
+            double rmin, rmed;
+            min_median(r->run_wall, r->run_n, &rmin, &rmed);
+            assay_json_key(&j, "run");
+            assay_json_obj_open(&j);
+            assay_json_key(&j, "seconds_min");
+            assay_json_f64(&j, rmin);
+            assay_json_key(&j, "seconds_median");
+            assay_json_f64(&j, rmed);
+            assay_json_key(&j, "rows_per_second");
+            assay_json_f64(&j, (double)r->rows / rmin);
+            assay_json_key(&j, "run_over_check"); /* throughput of run / of check */
+            assay_json_f64(&j, min / rmin);
+            assay_json_key(&j, "windows");
+            assay_json_u64(&j, r->windows);
+            assay_json_key(&j, "checkpoints");
+            assay_json_u64(&j, r->checkpoints);
+            assay_json_key(&j, "checkpoint_bytes_max");
+            assay_json_u64(&j, r->checkpoint_bytes);
+            assay_json_key(&j, "checkpoint_seconds");
+            assay_json_f64(&j, r->checkpoint_seconds);
+            assay_json_obj_close(&j);
+        }
         assay_json_key(&j, "stages");
         assay_json_obj_open(&j);
         for (int st = 0; st < ASSAY_STAGE_COUNT; st++) {
@@ -264,6 +288,10 @@ static char *to_json(const run_stats *rs, int nrs, const char *input)
         assay_json_obj_close(&j);
     }
     assay_json_arr_close(&j);
+    if (nrs && rs[0].run_n) {
+        assay_json_key(&j, "peak_rss_bytes");
+        assay_json_u64(&j, peak_rss());
+    }
     assay_json_obj_close(&j);
     assay_sb_putc(&sb, '\n');
     return sb.oom ? (assay_sb_free(&sb), NULL) : sb.data;
