@@ -27,7 +27,8 @@ esac
 
 echo
 echo "== assay run: a stream of 300,000 orders over ten minutes of event time"
-echo "   (null emails in windows 3-4, no orders in window 6, amounts x3 in windows 8-9)"
+echo "   (null emails in windows 3-4; none generated in window 6, so it holds only the rows"
+echo "   that 2 s of disorder move into it; amounts x3 in windows 8-9)"
 build/src/assay gen --rows 300000 --rate 500 --disorder 2s --seed 7 \
   --faults 'null_email=0.3@3-4,idle@6-6,amount_drift=3@8-9' -o out/stream.csv
 rm -rf out/state out/scores.ndjson out/quarantine.ndjson out/clean.csv
