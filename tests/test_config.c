@@ -371,12 +371,21 @@ static const char design_yaml[] =
     "  # every rule: name (default COLUMN_CHECK), dimension, severity, threshold, action: "
     "log|alert|block\n"
     "scoring: {weights: {completeness: 0.2, accuracy: 0.25}}\n"
-    "alerts: {score_drop: {medium: 5, high: 10, critical: 20}, resolve_after: 3}\n"
+    "alerts:\n"
+    "  resolve_after: 3\n"
+    "  score_drop: {medium: 5, high: 10, critical: 20}\n"
+    "  issue_increase: {medium: 2, high: 5, critical: 10}\n"
+    "  volume: {z: 3, warmup: 5}\n"
+    "  drift: {columns: [amount, currency], baseline: 10, psi: {medium: 0.1, high: 0.25}}\n"
+    "  freshness: {idle_windows: 2}\n"
+    "  anomaly: {factor: 3, min_rows: 20}\n"
     "anomaly: {columns: [amount, quantity], trees: 100, sample: 256, contamination: 0.01}\n"
     "impact: {revenue_column: amount, user_column: customer_id}\n"
     "contracts:\n"
     "  - {name: marketing_sla, owner: growth, min_score: 90, min_completeness: 99.5, "
-    "max_freshness: 5m, action: alert}\n"
+    "max_freshness: 5m, action: alert,\n"
+    "     max_null_rate: {email: 0.02}, require: [{name: order_id, type: int}, {name: amount, "
+    "type: float}]}\n"
     "sinks:                             # each: {file: PATH} | {kafka: {topic: T, format: "
     "json|flatbuffers}} | {stdout: true}\n"
     "  scores: {file: out/scores.ndjson}\n"
@@ -535,7 +544,14 @@ static void test_design_example(void **state)
     assert_string_equal(ct->name, "marketing_sla");
     assert_string_equal(ct->owner, "growth");
     assert_true(ct->has_min_score && ct->min_score == 90);
-    assert_true(ct->has_min_completeness && ct->min_completeness == 99.5);
+    assert_true(ct->has_min_dim[ASSAY_DIM_COMPLETENESS] &&
+                ct->min_dim[ASSAY_DIM_COMPLETENESS] == 99.5);
+    assert_int_equal(ct->nmax_null, 1);
+    assert_string_equal(ct->max_null_columns[0], "email");
+    assert_true(ct->max_null_rates[0] == 0.02);
+    assert_int_equal(ct->nrequire, 2);
+    assert_string_equal(ct->require_names[1], "amount");
+    assert_int_equal(ct->require_types[1], ASSAY_TYPE_FLOAT);
     assert_true(ct->has_max_freshness);
     assert_int_equal(ct->max_freshness_us, 300000000);
     assert_int_equal(ct->action, ASSAY_ACTION_ALERT);
@@ -600,6 +616,12 @@ static void expect_defaults(const assay_config *c)
     assert_true(c->alerts.drift_psi_medium == 0.1);
     assert_true(c->alerts.drift_psi_high == 0.25);
     assert_int_equal(c->alerts.resolve_after, 3);
+    assert_int_equal(c->alerts.volume_warmup, 5);
+    assert_int_equal(c->alerts.ndrift_columns, 0);
+    assert_int_equal(c->alerts.drift_baseline, 10);
+    assert_int_equal(c->alerts.idle_windows, 2);
+    assert_true(c->alerts.anomaly_factor == 3);
+    assert_int_equal(c->alerts.anomaly_min_rows, 20);
     assert_int_equal(c->anomaly.ncolumns, 0);
     assert_int_equal(c->anomaly.trees, 100);
     assert_int_equal(c->anomaly.sample, 256);
@@ -712,7 +734,9 @@ static void test_sections(void **state)
         "  score_drop: {medium: 1, high: 2.5}\n"
         "  issue_increase: {critical: 99}\n"
         "  volume: {z: 4.5}\n"
-        "  drift: {medium: 0.2, high: 0.3}\n"
+        "  drift: {columns: [amount], baseline: 4, psi: {medium: 0.2, high: 0.3}}\n"
+        "  freshness: {idle_windows: 5}\n"
+        "  anomaly: {factor: 2.5, min_rows: 7}\n"
         "  resolve_after: 7\n"
         "anomaly: {trees: 50, sample: 128, contamination: 5%, window: 4096, refresh: 1,"
         " seed: 42}\n"
@@ -747,6 +771,12 @@ static void test_sections(void **state)
     assert_true(c->alerts.volume_z == 4.5);
     assert_true(c->alerts.drift_psi_medium == 0.2 && c->alerts.drift_psi_high == 0.3);
     assert_int_equal(c->alerts.resolve_after, 7);
+    assert_int_equal(c->alerts.ndrift_columns, 1);
+    assert_string_equal(c->alerts.drift_columns[0], "amount");
+    assert_int_equal(c->alerts.drift_baseline, 4);
+    assert_int_equal(c->alerts.idle_windows, 5);
+    assert_true(c->alerts.anomaly_factor == 2.5);
+    assert_int_equal(c->alerts.anomaly_min_rows, 7);
     assert_int_equal(c->anomaly.trees, 50);
     assert_int_equal(c->anomaly.sample, 128);
     assert_true(c->anomaly.contamination == 0.05);
@@ -1146,7 +1176,17 @@ static const struct bad {
     { "rules:\n  - {check: row_count, min: 1, action: block}\n",
       "t.yaml:2:5: rules[0].action: row_count is checked once per window, so it cannot block" },
     { "contracts:\n  - {name: sla, owner: me}\n",
-      "t.yaml:2:5: contracts[0]: give at least one of min_score, min_completeness, max_freshness" },
+      "t.yaml:2:5: contracts[0]: give at least one of min_score, min_DIMENSION" },
+    { "contracts:\n  - {name: c, min_score: 90, action: block}\n",
+      "t.yaml:2:38: contracts[0].action: block needs write-audit-publish" },
+    { "contracts:\n  - {name: c, max_null_rate: {email: 2}}\n",
+      "t.yaml:2:38: contracts[0].max_null_rate.email: expected a rate in [0, 1]" },
+    { "contracts:\n  - {name: c, require: [{name: a, type: money}]}\n",
+      "t.yaml:2:41: contracts[0].require[0]: expected one of int, float" },
+    { "alerts: {drift: {psi: {medium: 0.3, high: 0.2}}}\n",
+      "t.yaml:1:43: alerts.drift.psi.high: 0.2 is below medium (0.3)" },
+    { "rules: []\nsinks: {clean: {alertmanager: {url: 'http://x'}}}\n",
+      "sinks.clean: an alertmanager sink takes alerts only" },
     { "contracts:\n  - {name: sla, min_score: 150}\n",
       "t.yaml:2:28: contracts[0].min_score: must be between 0 and 100, got 150" },
     { "contracts:\n  - {name: s, min_score: 1}\n  - {name: s, min_score: 2}\n",
@@ -1205,19 +1245,14 @@ static const struct bad later_keys[] = {
       "t.yaml:1:10: source.kafka: not supported in this build yet" },
     { "source: {file: a.csv, null_values: [NA]}\n",
       "t.yaml:1:23: source.null_values: not supported in this build yet" },
-    { "asset: a\nalerts: {resolve_after: 2}\n",
-      "t.yaml:2:1: alerts: not supported in this build yet" },
-    { "impact: {revenue_column: amount}\n", "t.yaml:1:1: impact: not supported in this build yet" },
-    { "contracts:\n  - {name: sla, min_score: 90}\n",
-      "t.yaml:1:1: contracts: not supported in this build yet" },
+    { "contracts:\n  - {name: sla, min_score: 90, max_freshness: 5m}\n",
+      "t.yaml:2:32: contracts[0].max_freshness: not supported in this build yet" },
     { "http: {listen: '127.0.0.1:9464'}\n", "t.yaml:1:1: http: not supported in this build yet" },
     { "history: {sqlite: h.db}\n", "t.yaml:1:1: history: not supported in this build yet" },
-    { "sinks: {alerts: {file: a.ndjson}}\n",
-      "t.yaml:1:9: sinks.alerts: not supported in this build yet" },
     { "sinks: {scores: {kafka: {topic: s}}}\n",
       "t.yaml:1:18: sinks.scores.kafka: not supported in this build yet" },
-    { "sinks: {quarantine: [{file: q}, {alertmanager: {url: 'http://x'}}]}\n",
-      "t.yaml:1:34: sinks.quarantine[1].alertmanager: not supported in this build yet" },
+    { "sinks: {alerts: {kafka: {topic: a}}}\n",
+      "t.yaml:1:18: sinks.alerts.kafka: not supported in this build yet" },
 };
 
 static void test_later_keys(void **state)
@@ -1293,7 +1328,7 @@ static void test_reference(void **state)
         "`alerts.score_drop.critical`",
         "`alerts.issue_increase.high`",
         "`alerts.volume.z`",
-        "`alerts.drift.medium`",
+        "`alerts.drift.psi.medium`",
         "`alerts.resolve_after`",
         "`anomaly.columns`",
         "`anomaly.trees`",

@@ -143,10 +143,19 @@ typedef struct assay_sink_list {
 
 typedef struct assay_contract_config {
     char *name, *owner;
-    bool has_min_score, has_min_completeness, has_max_freshness;
-    double min_score, min_completeness;
+    bool has_min_score, has_max_freshness;
+    double min_score;
+    bool has_min_dim[ASSAY_DIM_COUNT]; /* min_completeness, min_accuracy, ... */
+    double min_dim[ASSAY_DIM_COUNT];
     int64_t max_freshness_us;
+    char **max_null_columns; /* max_null_rate: {COLUMN: RATE} */
+    double *max_null_rates;
+    size_t nmax_null;
+    char **require_names; /* require: [{name, type}] */
+    assay_type *require_types;
+    size_t nrequire;
     assay_action action;
+    assay_config_pos pos;
 } assay_contract_config;
 
 typedef struct assay_config {
@@ -186,10 +195,18 @@ typedef struct assay_config {
     double weights[ASSAY_DIM_COUNT]; /* the quality model's defaults, overridable */
 
     struct {
-        double score_drop[ASSAY_SEV_COUNT];      /* [medium..critical] = 5, 10, 20 */
-        double issue_increase[ASSAY_SEV_COUNT];  /* 2, 5, 10 */
-        double volume_z;                         /* 3 */
+        double score_drop[ASSAY_SEV_COUNT];     /* [medium..critical] = 5, 10, 20 */
+        double issue_increase[ASSAY_SEV_COUNT]; /* 2, 5, 10 */
+        double volume_z;                        /* 3 */
+        unsigned volume_warmup;                 /* 5 whole windows before volume judges */
+        char **drift_columns;                   /* drift.columns */
+        size_t ndrift_columns;
+        assay_config_pos *drift_column_pos;
+        unsigned drift_baseline;                 /* 10 windows */
         double drift_psi_medium, drift_psi_high; /* 0.1, 0.25 */
+        unsigned idle_windows;                   /* freshness: 2 */
+        double anomaly_factor;                   /* 3 */
+        uint64_t anomaly_min_rows;               /* 20 */
         unsigned resolve_after;                  /* 3 */
     } alerts;
 

@@ -20,6 +20,8 @@
 typedef void (*assay_progress_fn)(void *ctx, uint64_t bytes, uint64_t total, uint64_t rows);
 
 struct assay_result;
+struct assay_alert;
+struct assay_partial;
 
 typedef struct assay_engine_options {
     const assay_config *cfg;
@@ -44,6 +46,9 @@ typedef struct assay_engine_options {
     /* called after each closed window was written to the sinks (terminal lines) */
     void (*on_window)(void *ctx, const struct assay_result *w);
     void *on_window_ctx;
+    /* called with each alert record (firing, resolved) as it goes to the sinks; the
+     * same ctx as on_window */
+    void (*on_alert)(void *ctx, const struct assay_alert *a);
     /* what the user should know that does not stop the run (one sentence, no newline) */
     void (*notice)(void *ctx, const char *msg);
     void *notice_ctx;
@@ -77,6 +82,10 @@ typedef struct assay_rule_result {
     double fail_rate; /* failed / evaluated, 0 when nothing was evaluated */
     bool breached;    /* fail_rate > threshold */
     char *note;       /* e.g. unique's memory cap was reached; NULL when none */
+    /* impact over the rows this rule failed (config `impact:`; has_impact when set) */
+    bool has_impact, has_revenue, has_users;
+    double revenue_at_risk; /* sum of impact.revenue_column over them */
+    double affected_users;  /* distinct impact.user_column values among them (HLL) */
     assay_sample *samples;
     size_t nsamples;
 } assay_rule_result;
@@ -166,6 +175,7 @@ typedef struct assay_result {
     int64_t window_start, window_end; /* microseconds since the epoch */
     char id[17];                      /* hex of a hash of asset and window start */
     uint64_t late_rows;               /* rows whose windows had all closed, counted here */
+    bool closed_by_end;               /* the end of input closed it (it may not be whole) */
 
     char **files;
     size_t nfiles;
@@ -203,6 +213,15 @@ typedef struct assay_result {
     assay_anomaly_result anomaly;
 
     double stage_seconds[ASSAY_STAGE_COUNT]; /* see assay_stage */
+
+    /* the alerts this window raised (check: rule breaches and contracts), records of
+     * src/alert; NULL when none */
+    struct assay_alert *alerts;
+    size_t nalerts;
+
+    /* internal: the window's merged state (sketches) while the window hook runs,
+     * NULL otherwise */
+    const struct assay_partial *state;
 } assay_result;
 
 /* Run every rule of o->cfg over the input. Returns 0 and a result (whatever the data
@@ -230,6 +249,7 @@ typedef struct assay_run_summary {
     uint64_t clean_rows, quarantined_rows;
     uint64_t windows, windows_skipped, windows_open; /* open: left in the checkpoint */
     int64_t gap_from, gap_to; /* the first run of skipped windows (start times) */
+    uint64_t alerts_fired, alerts_resolved;
     uint64_t checkpoints;
     uint64_t checkpoint_bytes; /* size of the largest one */
     double checkpoint_seconds; /* time spent writing them (drain, sync, write) */

@@ -20,6 +20,7 @@ typedef enum assay_sink_format {
     ASSAY_SINK_JSON = 0,    /* one JSON object per line */
     ASSAY_SINK_FLATBUFFERS, /* size-prefixed FlatBuffers (schemas/assay.fbs) */
     ASSAY_SINK_RAW,         /* bytes as given (clean rows) */
+    ASSAY_SINK_AM_V2,       /* one Alertmanager v2 alert object per record (alerts only) */
 } assay_sink_format;
 
 typedef struct assay_sink assay_sink;
@@ -32,11 +33,21 @@ typedef struct assay_sink_mark {
     uint64_t dev, ino, size;
 } assay_sink_mark;
 
+/* What a sink may need beyond a record's bytes: its key (scores: the asset, alerts: the
+ * alert id; Kafka keys messages by it, Alertmanager tracks alerts by it) and whether
+ * the record ends its key's life (an alert's resolved record). NULL for raw rows. */
+typedef struct assay_sink_meta {
+    const char *key;
+    size_t key_len;
+    bool final;
+} assay_sink_meta;
+
 typedef struct assay_sink_ops {
     const char *name;
     /* Queue len bytes of one record (a JSON line without its newline, one FlatBuffer, or
      * raw rows); the sink adds the framing its format needs. */
-    int (*write)(assay_sink *s, const void *p, size_t len, assay_error *err);
+    int (*write)(assay_sink *s, const assay_sink_meta *m, const void *p, size_t len,
+                 assay_error *err);
     /* Serve delivery reports (no-op for synchronous sinks). */
     int (*poll)(assay_sink *s, assay_error *err);
     /* Push everything queued to the destination; durable: and to stable storage. */
@@ -62,6 +73,12 @@ struct assay_sink {
 ASSAY_API int assay_sink_file(assay_sink **out, const char *path, assay_sink_format f,
                               assay_error *err);
 ASSAY_API int assay_sink_stdout(assay_sink **out, assay_sink_format f, assay_error *err);
+/* Alertmanager (src/sink/alertmanager.c): records are Alertmanager v2 alert objects
+ * (assay_encode_alert_am) keyed by alert id; a background thread POSTs them to
+ * URL/api/v2/alerts with libcurl, re-sends firing alerts every minute (well inside
+ * Alertmanager's default resolve_timeout of 5m) and resolved ones for 5 minutes,
+ * retries with backoff while Alertmanager is down, and never blocks the caller. */
+ASSAY_API int assay_sink_alertmanager(assay_sink **out, const char *url, assay_error *err);
 
 static inline void assay_sink_close(assay_sink *s)
 {

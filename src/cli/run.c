@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "assay/config.h"
+#include "assay/alert.h"
 #include "assay/engine.h"
 #include "assay/number.h"
 #include "cli/cli.h"
@@ -81,6 +82,15 @@ static void window_line(void *ctx, const assay_result *w)
         }
     }
     fputc('\n', stderr);
+}
+
+/* Alerts always reach the terminal (stderr), one line each, even without a tty: they
+ * are what a person watching needs to see. */
+static void alert_line(void *ctx, const assay_alert *a)
+{
+    (void)ctx;
+    fprintf(stderr, "assay run: alert %s %s [%s] %s (id %s)\n", assay_alert_state_name(a->state),
+            assay_alert_kind_name(a->kind), assay_severity_name(a->severity), a->title, a->id);
 }
 
 int assay_cmd_run(int argc, char **argv)
@@ -153,6 +163,7 @@ int assay_cmd_run(int argc, char **argv)
     eo.notice = notice_line;
     if (tty)
         eo.on_window = window_line;
+    eo.on_alert = alert_line;
     assay_run_summary sum;
     int rc = assay_engine_run(&eo, &sum, &err);
     if (rc < 0) {
@@ -163,12 +174,13 @@ int assay_cmd_run(int argc, char **argv)
     if (tty) {
         fprintf(stderr,
                 "assay run: %llu rows (%llu bad, %llu late) in %llu windows, %.1f s%s%s; "
-                "clean %llu, quarantined %llu\n",
+                "clean %llu, quarantined %llu; alerts fired %llu, resolved %llu\n",
                 (unsigned long long)sum.rows, (unsigned long long)sum.bad_rows,
                 (unsigned long long)sum.late_rows, (unsigned long long)sum.windows, sum.seconds,
                 sum.resumed ? ", resumed from the checkpoint" : "",
                 sum.stopped ? ", stopped by a signal" : "", (unsigned long long)sum.clean_rows,
-                (unsigned long long)sum.quarantined_rows);
+                (unsigned long long)sum.quarantined_rows, (unsigned long long)sum.alerts_fired,
+                (unsigned long long)sum.alerts_resolved);
         if (sum.windows_open && cfg->state.dir)
             fprintf(stderr,
                     "assay run: %llu open windows kept in the checkpoint for the next run\n",

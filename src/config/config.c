@@ -277,6 +277,8 @@ static int parse_minmax(ctx *c, const key_def *k, const yt_node *v, void *base);
 static int parse_values(ctx *c, const key_def *k, const yt_node *v, void *base);
 static int parse_listen(ctx *c, const key_def *k, const yt_node *v, void *base);
 static int parse_later_any(ctx *c, const key_def *k, const yt_node *v, void *base);
+static int parse_max_null(ctx *c, const key_def *k, const yt_node *v, void *base);
+static int parse_require(ctx *c, const key_def *k, const yt_node *v, void *base);
 
 static const key_def source_kafka_keys[] = {
     { .key = "topic",
@@ -420,9 +422,17 @@ static const key_def volume_keys[] = {
       .flags = F_MIN | F_LO_OPEN,
       .lo = 0,
       .desc = "|z| of rows per window against the EWMA baseline that fires a volume alert." },
+    { .key = "warmup",
+      .type = V_UINT,
+      .def = "5",
+      .off = OFF(alerts.volume_warmup),
+      .flags = F_MIN | F_MAX,
+      .lo = 1,
+      .hi = 100000,
+      .desc = "Whole windows learned before volume alerts can fire." },
     { 0 },
 };
-static const key_def drift_keys[] = {
+static const key_def drift_psi_keys[] = {
     { .key = "medium",
       .type = V_NUM,
       .def = "0.1",
@@ -437,6 +447,56 @@ static const key_def drift_keys[] = {
       .flags = F_MIN | F_LO_OPEN,
       .lo = 0,
       .desc = "Population stability index for high." },
+    { 0 },
+};
+static const key_def drift_keys[] = {
+    { .key = "columns",
+      .type = V_STRLIST,
+      .off = OFF(alerts.drift_columns),
+      .off2 = OFF(alerts.ndrift_columns),
+      .desc = "Columns whose distribution is compared with its baseline (numeric: decile bins of "
+              "the baseline's t-digest; others: its top values plus \"other\"); none: drift off." },
+    { .key = "baseline",
+      .type = V_UINT,
+      .def = "10",
+      .off = OFF(alerts.drift_baseline),
+      .flags = F_MIN | F_MAX,
+      .lo = 1,
+      .hi = 1000,
+      .desc = "Windows (the last ones that did not drift) merged into the baseline." },
+    { .key = "psi",
+      .type = V_SECTION,
+      .sub = drift_psi_keys,
+      .noun = "severity",
+      .desc = "Population stability index per severity." },
+    { 0 },
+};
+static const key_def freshness_alert_keys[] = {
+    { .key = "idle_windows",
+      .type = V_UINT,
+      .def = "2",
+      .off = OFF(alerts.idle_windows),
+      .flags = F_MIN | F_MAX,
+      .lo = 1,
+      .hi = 1000000,
+      .desc = "Windows in a row without rows that fire a freshness alert." },
+    { 0 },
+};
+static const key_def anomaly_alert_keys[] = {
+    { .key = "factor",
+      .type = V_NUM,
+      .def = "3",
+      .off = OFF(alerts.anomaly_factor),
+      .flags = F_MIN | F_LO_OPEN,
+      .lo = 0,
+      .desc = "A window alerts when its anomaly rate exceeds factor x anomaly.contamination." },
+    { .key = "min_rows",
+      .type = V_U64,
+      .def = "20",
+      .off = OFF(alerts.anomaly_min_rows),
+      .flags = F_MIN,
+      .lo = 1,
+      .desc = "... and at least this many rows were flagged." },
     { 0 },
 };
 
@@ -458,8 +518,15 @@ static const key_def alerts_keys[] = {
     { .key = "drift",
       .type = V_SECTION,
       .sub = drift_keys,
-      .noun = "severity",
-      .desc = "Distribution drift (PSI) per severity." },
+      .desc = "Distribution drift of chosen columns against a baseline of recent windows." },
+    { .key = "freshness",
+      .type = V_SECTION,
+      .sub = freshness_alert_keys,
+      .desc = "Freshness alerts: a source that stops sending rows." },
+    { .key = "anomaly",
+      .type = V_SECTION,
+      .sub = anomaly_alert_keys,
+      .desc = "Anomaly alerts over the isolation forest's flags (needs `anomaly.columns`)." },
     { .key = "resolve_after",
       .type = V_UINT,
       .def = "3",
@@ -587,7 +654,6 @@ static const key_def sink_keys[] = {
     { .key = "alertmanager",
       .type = V_SECTION,
       .sub = sink_am_keys,
-      .flags = F_LATER,
       .desc = "Send alerts to Prometheus Alertmanager (alerts only)." },
     { 0 },
 };
@@ -601,7 +667,7 @@ static const key_def sink_keys[] = {
     }
 static const key_def sinks_keys[] = {
     SINK(scores, "Window score records.", 0),
-    SINK(alerts, "Alert records (firing and resolved).", F_LATER),
+    SINK(alerts, "Alert records (firing and resolved); also `{alertmanager: {url: U}}`.", 0),
     SINK(quarantine,
          "Rows failing a `block` rule, bad rows and rows without a usable event time, with "
          "their reasons.",
@@ -850,24 +916,84 @@ static const key_def contract_keys[] = {
       .desc = "Lowest acceptable overall score (0..100)." },
     { .key = "min_completeness",
       .type = V_NUM,
-      .off = offsetof(assay_contract_config, min_completeness),
+      .off = offsetof(assay_contract_config, min_dim[0]),
       .flags = F_MIN | F_MAX | F_HAS,
       .lo = 0,
       .hi = 100,
-      .off2 = offsetof(assay_contract_config, has_min_completeness),
+      .off2 = offsetof(assay_contract_config, has_min_dim[0]),
       .desc = "Lowest acceptable completeness score (0..100)." },
+    { .key = "min_accuracy",
+      .type = V_NUM,
+      .off = offsetof(assay_contract_config, min_dim[1]),
+      .flags = F_MIN | F_MAX | F_HAS,
+      .lo = 0,
+      .hi = 100,
+      .off2 = offsetof(assay_contract_config, has_min_dim[1]),
+      .desc = "Lowest acceptable accuracy score (0..100)." },
+    { .key = "min_consistency",
+      .type = V_NUM,
+      .off = offsetof(assay_contract_config, min_dim[2]),
+      .flags = F_MIN | F_MAX | F_HAS,
+      .lo = 0,
+      .hi = 100,
+      .off2 = offsetof(assay_contract_config, has_min_dim[2]),
+      .desc = "Lowest acceptable consistency score (0..100)." },
+    { .key = "min_timeliness",
+      .type = V_NUM,
+      .off = offsetof(assay_contract_config, min_dim[3]),
+      .flags = F_MIN | F_MAX | F_HAS,
+      .lo = 0,
+      .hi = 100,
+      .off2 = offsetof(assay_contract_config, has_min_dim[3]),
+      .desc = "Lowest acceptable timeliness score (0..100)." },
+    { .key = "min_uniqueness",
+      .type = V_NUM,
+      .off = offsetof(assay_contract_config, min_dim[4]),
+      .flags = F_MIN | F_MAX | F_HAS,
+      .lo = 0,
+      .hi = 100,
+      .off2 = offsetof(assay_contract_config, has_min_dim[4]),
+      .desc = "Lowest acceptable uniqueness score (0..100)." },
+    { .key = "min_validity",
+      .type = V_NUM,
+      .off = offsetof(assay_contract_config, min_dim[5]),
+      .flags = F_MIN | F_MAX | F_HAS,
+      .lo = 0,
+      .hi = 100,
+      .off2 = offsetof(assay_contract_config, has_min_dim[5]),
+      .desc = "Lowest acceptable validity score (0..100)." },
+    { .key = "min_integrity",
+      .type = V_NUM,
+      .off = offsetof(assay_contract_config, min_dim[6]),
+      .flags = F_MIN | F_MAX | F_HAS,
+      .lo = 0,
+      .hi = 100,
+      .off2 = offsetof(assay_contract_config, has_min_dim[6]),
+      .desc = "Lowest acceptable integrity score (0..100)." },
     { .key = "max_freshness",
       .type = V_DURATION,
       .off = offsetof(assay_contract_config, max_freshness_us),
-      .flags = F_POSITIVE | F_HAS,
+      .flags = F_POSITIVE | F_HAS | F_LATER,
       .off2 = offsetof(assay_contract_config, has_max_freshness),
       .desc = "Largest acceptable event-time lag." },
+    { .key = "max_null_rate",
+      .type = V_CUSTOM,
+      .parse = parse_max_null,
+      .doc_type = "mapping COLUMN: RATE",
+      .desc = "Highest acceptable null rate per column, in [0, 1] or as a percentage." },
+    { .key = "require",
+      .type = V_CUSTOM,
+      .parse = parse_require,
+      .doc_type = "list of {name, type}",
+      .desc = "Columns that must be present, with their type (int, float, string, bool, "
+              "timestamp; an int column meets float)." },
     { .key = "action",
       .type = V_ENUM,
       .def = "alert",
       .off = offsetof(assay_contract_config, action),
       NAMES(action_names),
-      .desc = "`log` or `alert` when violated (`block` is accepted and acts as alert)." },
+      .desc = "`alert` (default) or `log` when violated. `block` needs write-audit-publish and is "
+              "not supported yet." },
     { 0 },
 };
 
@@ -910,11 +1036,7 @@ static const key_def top_keys[] = {
       .flags = F_LIST,
       .desc = "Checks run on every row or window." },
     { .key = "scoring", .type = V_SECTION, .sub = scoring_keys, .desc = "Quality score." },
-    { .key = "alerts",
-      .type = V_SECTION,
-      .sub = alerts_keys,
-      .flags = F_LATER,
-      .desc = "Alert thresholds." },
+    { .key = "alerts", .type = V_SECTION, .sub = alerts_keys, .desc = "Alert thresholds." },
     { .key = "anomaly",
       .type = V_SECTION,
       .sub = anomaly_keys,
@@ -922,13 +1044,12 @@ static const key_def top_keys[] = {
     { .key = "impact",
       .type = V_SECTION,
       .sub = impact_keys,
-      .flags = F_LATER,
       .desc = "Business impact figures in alerts." },
     { .key = "contracts",
       .type = V_CUSTOM,
       .parse = parse_contracts,
       .sub = contract_keys,
-      .flags = F_LIST | F_LATER,
+      .flags = F_LIST,
       .desc = "Data contracts: SLAs checked every window." },
     { .key = "sinks", .type = V_SECTION, .sub = sinks_keys, .desc = "Where outputs go." },
     { .key = "state",
@@ -1982,6 +2103,91 @@ static int parse_rules(ctx *c, const key_def *k, const yt_node *v, void *base)
     return 0;
 }
 
+static int parse_max_null(ctx *c, const key_def *k, const yt_node *v, void *base)
+{
+    (void)k;
+    assay_contract_config *ct = base;
+    char show[YT_SHOW_MAX];
+    int rc;
+    if (v->kind != YT_MAP || v->n == 0)
+        return errat(c, v, "expected a mapping of column to rate like {email: 0.02}, found %s",
+                     yt_kind_phrase(v));
+    ct->max_null_columns = calloc(v->n, sizeof(char *));
+    ct->max_null_rates = calloc(v->n, sizeof(double));
+    if (!ct->max_null_columns || !ct->max_null_rates)
+        return oom(c);
+    for (size_t i = 0; i < v->n; i++) {
+        const yt_node *key = v->items[2 * i], *val = v->items[2 * i + 1];
+        size_t mark = path_push_key(c, key->text, key->len);
+        if ((rc = need_text(c, key, "a column name")) < 0)
+            return rc;
+        double d = NAN;
+        bool ok = val->kind == YT_SCALAR;
+        if (ok && val->len > 1 && val->text[val->len - 1] == '%') {
+            ok = parse_number_text(c, val->text, val->len - 1, &d);
+            d /= 100;
+        } else if (ok) {
+            ok = parse_number_text(c, val->text, val->len, &d);
+        }
+        if (!ok || !(d >= 0 && d <= 1))
+            return errat(c, val, "expected a rate in [0, 1] or a percentage like 2%%, got '%s'",
+                         val->kind == YT_SCALAR ? yt_show(val->text, val->len, show) : "?");
+        if ((rc = dup_text(c, key, &ct->max_null_columns[i])) < 0)
+            return rc;
+        ct->max_null_rates[i] = d;
+        ct->nmax_null = i + 1;
+        path_pop(c, mark);
+    }
+    return 0;
+}
+
+static int parse_require(ctx *c, const key_def *k, const yt_node *v, void *base)
+{
+    (void)k;
+    assay_contract_config *ct = base;
+    char show[YT_SHOW_MAX];
+    int rc;
+    if (v->kind != YT_SEQ || v->n == 0)
+        return errat(c, v, "expected a list like [{name: order_id, type: int}], found %s",
+                     yt_kind_phrase(v));
+    ct->require_names = calloc(v->n, sizeof(char *));
+    ct->require_types = calloc(v->n, sizeof(assay_type));
+    if (!ct->require_names || !ct->require_types)
+        return oom(c);
+    for (size_t i = 0; i < v->n; i++) {
+        const yt_node *it = v->items[i];
+        size_t mark = path_push_index(c, i);
+        const yt_node *name = it->kind == YT_SCALAR ? it : yt_map_get(it, "name");
+        const yt_node *type = it->kind == YT_MAP ? yt_map_get(it, "type") : NULL;
+        if (!name)
+            return errat(c, it, "expected {name: COLUMN, type: TYPE} or a column name");
+        if (it->kind == YT_MAP)
+            for (size_t j = 0; j < it->n; j++)
+                if (!text_eq(it->items[2 * j], "name") && !text_eq(it->items[2 * j], "type"))
+                    return errat(c, it->items[2 * j], "unknown key '%s' (expected name, type)",
+                                 yt_show(it->items[2 * j]->text, it->items[2 * j]->len, show));
+        if ((rc = need_text(c, name, "a column name")) < 0 ||
+            (rc = dup_text(c, name, &ct->require_names[i])) < 0)
+            return rc;
+        ct->nrequire = i + 1;
+        ct->require_types[i] = ASSAY_TYPE_UNKNOWN;
+        if (type) {
+            int t = -1;
+            for (int x = 1; x < ASSAY_TYPE_COUNT && type->kind == YT_SCALAR; x++)
+                if (text_eq(type, type_names[x]))
+                    t = x;
+            if (t < 0)
+                return errat(c, type,
+                             "expected one of int, float, string, bool, timestamp, got "
+                             "'%s'",
+                             type->kind == YT_SCALAR ? yt_show(type->text, type->len, show) : "?");
+            ct->require_types[i] = (assay_type)t;
+        }
+        path_pop(c, mark);
+    }
+    return 0;
+}
+
 static int parse_contracts(ctx *c, const key_def *k, const yt_node *v, void *base)
 {
     assay_config *cfg = base;
@@ -2006,8 +2212,20 @@ static int parse_contracts(ctx *c, const key_def *k, const yt_node *v, void *bas
         apply_defaults(c, contract_keys, ct);
         if ((rc = parse_map(c, contract_keys, NULL, it, ct, NULL)) < 0)
             return rc;
-        if (!ct->has_min_score && !ct->has_min_completeness && !ct->has_max_freshness)
-            return errat(c, it, "give at least one of min_score, min_completeness, max_freshness");
+        ct->pos = (assay_config_pos){ it->line, it->col };
+        bool any = ct->has_min_score || ct->has_max_freshness || ct->nmax_null || ct->nrequire;
+        for (int d = 0; d < ASSAY_DIM_COUNT; d++)
+            any = any || ct->has_min_dim[d];
+        if (!any)
+            return errat(c, it,
+                         "give at least one of min_score, min_DIMENSION (min_completeness, ...), "
+                         "max_null_rate, require");
+        if (ct->action == ASSAY_ACTION_BLOCK) {
+            path_push_key(c, "action", 6);
+            return errat(c, yt_map_get(it, "action"),
+                         "block needs write-audit-publish, which is not supported yet (use alert "
+                         "or log)");
+        }
         for (size_t j = 0; j < i; j++) {
             if (strcmp(cfg->contracts[j].name, ct->name) == 0) {
                 path_push_key(c, "name", 4);
@@ -2029,16 +2247,16 @@ static const yt_node *tree_at(const yt_node *n, const char *a, const char *b)
     return b ? yt_map_get(n, b) : n;
 }
 
-static int check_levels(ctx *c, const char *section, const char *sub, const double *lv, size_t nlv,
+/* Thresholds per severity under node `at` (path `where`) must not fall. */
+static int check_levels(ctx *c, const yt_node *at, const char *where, const double *lv, size_t nlv,
                         const char *const *names)
 {
     for (size_t i = 1; i < nlv; i++) {
         if (lv[i] < lv[i - 1]) {
-            path_set(c, "%s.%s.%s", section, sub, names[i]);
-            const yt_node *n = yt_map_get(tree_at(c->root, section, sub), names[i]);
-            return errat(c, n ? n : tree_at(c->root, section, sub),
-                         "%g is below %s (%g); thresholds must rise with severity", lv[i],
-                         names[i - 1], lv[i - 1]);
+            path_set(c, "%s.%s", where, names[i]);
+            const yt_node *n = yt_map_get(at, names[i]);
+            return errat(c, n ? n : at, "%g is below %s (%g); thresholds must rise with severity",
+                         lv[i], names[i - 1], lv[i - 1]);
         }
     }
     return 0;
@@ -2133,13 +2351,37 @@ static int validate(ctx *c)
     }
 
     static const char *const lv3[] = { "medium", "high", "critical" };
-    if ((rc = check_levels(c, "alerts", "score_drop", cfg->alerts.score_drop + 1, 3, lv3)) < 0 ||
-        (rc = check_levels(c, "alerts", "issue_increase", cfg->alerts.issue_increase + 1, 3, lv3)) <
-            0)
+    const yt_node *al = tree_at(root, "alerts", NULL);
+    if ((rc = check_levels(c, yt_map_get(al, "score_drop"), "alerts.score_drop",
+                           cfg->alerts.score_drop + 1, 3, lv3)) < 0 ||
+        (rc = check_levels(c, yt_map_get(al, "issue_increase"), "alerts.issue_increase",
+                           cfg->alerts.issue_increase + 1, 3, lv3)) < 0)
         return rc;
     double psi[2] = { cfg->alerts.drift_psi_medium, cfg->alerts.drift_psi_high };
-    if ((rc = check_levels(c, "alerts", "drift", psi, 2, lv3)) < 0)
+    if ((rc = check_levels(c, tree_at(yt_map_get(al, "drift"), "psi", NULL), "alerts.drift.psi",
+                           psi, 2, lv3)) < 0)
         return rc;
+    const yt_node *dcols = tree_at(tree_at(root, "alerts", "drift"), "columns", NULL);
+    if (cfg->alerts.ndrift_columns && dcols && dcols->kind == YT_SEQ) {
+        free(cfg->alerts.drift_column_pos);
+        cfg->alerts.drift_column_pos = calloc(cfg->alerts.ndrift_columns, sizeof(assay_config_pos));
+        if (!cfg->alerts.drift_column_pos)
+            return assay_error_set(c->err, -ENOMEM, "%s: out of memory", c->file);
+        for (size_t i = 0; i < cfg->alerts.ndrift_columns && i < dcols->n; i++)
+            cfg->alerts.drift_column_pos[i] =
+                (assay_config_pos){ dcols->items[i]->line, dcols->items[i]->col };
+    }
+    static const char *const outs[] = { "scores", "quarantine", "clean" };
+    const assay_sink_list *lists[] = { &cfg->sinks.scores, &cfg->sinks.quarantine,
+                                       &cfg->sinks.clean };
+    for (size_t l = 0; l < 3; l++)
+        for (size_t i = 0; i < lists[l]->n; i++)
+            if (lists[l]->v[i].kind == ASSAY_SINK_ALERTMANAGER)
+                return assay_error_set(c->err, -EINVAL,
+                                       "%s:%d:%d: sinks.%s: an alertmanager sink takes alerts "
+                                       "only (put it under sinks.alerts)",
+                                       c->file, lists[l]->v[i].pos.line, lists[l]->v[i].pos.col,
+                                       outs[l]);
 
     /* where each anomaly column was named, for the engine's "no such column" errors */
     const yt_node *acols = tree_at(root, "anomaly", "columns");
@@ -2226,8 +2468,19 @@ void assay_config_free(assay_config *cfg)
     for (size_t i = 0; i < cfg->nrules; i++)
         free_rule(&cfg->rules[i]);
     free(cfg->rules);
-    for (size_t i = 0; i < cfg->ncontracts; i++)
-        free_fields(contract_keys, &cfg->contracts[i]);
+    for (size_t i = 0; i < cfg->ncontracts; i++) {
+        assay_contract_config *ct = &cfg->contracts[i];
+        free_fields(contract_keys, ct);
+        for (size_t k = 0; k < ct->nmax_null; k++)
+            free(ct->max_null_columns[k]);
+        free(ct->max_null_columns);
+        free(ct->max_null_rates);
+        for (size_t k = 0; k < ct->nrequire; k++)
+            free(ct->require_names[k]);
+        free(ct->require_names);
+        free(ct->require_types);
+    }
+    free(cfg->alerts.drift_column_pos);
     free(cfg->contracts);
     free_sink_list(&cfg->sinks.scores);
     free_sink_list(&cfg->sinks.alerts);

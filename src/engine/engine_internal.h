@@ -74,8 +74,20 @@ typedef struct pos_sample {
     char *value;
 } pos_sample;
 
+/* The profile's sketches per column (src/engine/profile.c); the alert engine's drift
+ * baselines are made the same way so that they merge. */
+#define ASSAY_PROFILE_TDIGEST_DELTA 200.0
+#define ASSAY_PROFILE_TOPK_K        64
+#define ASSAY_PROFILE_TOPK_MAXLEN   256
+
+#define ASSAY_IMPACT_HLL_P 12 /* affected users: 4 KiB dense, 1.6 % standard error */
+
 typedef struct part_rule {
     uint64_t evaluated, failed;
+    /* impact over the failed rows (config impact:): revenue summed, users' values
+     * hashed into a sparse-first HyperLogLog (NULL until the first failure) */
+    double revenue;
+    assay_hll *users;
     pos_sample *samples; /* the first `limits.samples` failures, by position */
     uint32_t nsamples;
 } part_rule;
@@ -309,6 +321,8 @@ struct assay_engine {
     uint64_t est_rows;    /* rows expected in the whole input (global window); 0 unknown */
     assay_window_spec win;
     int event_col;     /* column of event_time, -1 for arrival time */
+    int imp_rev_col;   /* impact.revenue_column, -1 when not set */
+    int imp_user_col;  /* impact.user_column, -1 when not set */
     int64_t now_us;    /* fixed clock (--now), or INT64_MIN: wall clock when judged */
     bool route;        /* clean / quarantine outputs wanted: routes are computed */
     bool any_block;    /* some column rule has action block */

@@ -41,6 +41,7 @@
 #include "sink/outputs.h"
 #include "state/checkpoint.h"
 #include "window/aggregator.h"
+#include "alert/alerts.h"
 #include "core/clock.h"
 
 const char *assay_stage_name(assay_stage s)
@@ -78,6 +79,8 @@ typedef struct pipeline {
 
     assay_agg agg;
     bool agg_ready;
+    assay_alerter alerter;
+    bool alerter_ready;
     assay_outputs out;
     char *header; /* CSV header line of the first file, for clean sinks */
     size_t header_len;
@@ -99,10 +102,45 @@ typedef struct pipeline {
  * Aggregator hooks: closed windows and routed rows to the outputs
  * ------------------------------------------------------------------------------- */
 
+/* An alert record: to the alert sinks (run), or kept in the result (check). */
+static int on_alert(void *ctx, const assay_alert *a, assay_error *err)
+{
+    pipeline *p = ctx;
+    if (p->sum) {
+        if (a->state == ASSAY_ALERT_FIRING)
+            p->sum->alerts_fired++;
+        else
+            p->sum->alerts_resolved++;
+    }
+    if (p->o->on_alert)
+        p->o->on_alert(p->o->on_window_ctx, a);
+    return assay_outputs_alert(&p->out, a, err);
+}
+
+static int keep_alert(void *ctx, const assay_alert *a, assay_error *err)
+{
+    assay_result *w = ctx;
+    assay_alert *v = realloc(w->alerts, (w->nalerts + 1) * sizeof(*v));
+    if (!v)
+        return assay_error_set(err, -ENOMEM, "out of memory keeping an alert");
+    w->alerts = v;
+    if (assay_alert_copy(&w->alerts[w->nalerts], a) < 0)
+        return assay_error_set(err, -ENOMEM, "out of memory keeping an alert");
+    w->nalerts++;
+    return 0;
+}
+
 static int on_window(void *ctx, assay_result *w, assay_error *err)
 {
     pipeline *p = ctx;
     int rc = assay_outputs_score(&p->out, w, err);
+    if (rc == 0 && p->alerter_ready)
+        rc = w->windowed ? assay_alerter_window(&p->alerter, w, w->closed_by_end, on_alert, p, err)
+                         : assay_alerter_window(&p->alerter, w, true, keep_alert, w, err);
+    if (rc == 0 && !w->windowed && w->nalerts)
+        for (size_t i = 0; i < w->nalerts && rc == 0; i++)
+            rc = assay_outputs_alert(&p->out, &w->alerts[i], err);
+    w->state = NULL;
     if (rc < 0) {
         assay_result_free(w);
         return rc;
@@ -435,6 +473,8 @@ static void pipeline_free(pipeline *p)
         join_shards(p);
     if (p->agg_ready)
         assay_agg_free(&p->agg);
+    if (p->alerter_ready)
+        assay_alerter_free(&p->alerter);
     for (size_t i = 0; p->msgs && i < p->nmsgs; i++)
         assay_chunk_msg_free(&p->e, &p->msgs[i]);
     free(p->msgs);
@@ -644,6 +684,10 @@ static int pipeline_open(pipeline *p, const assay_engine_options *o, bool window
     if ((rc = assay_agg_init(&p->agg, &p->e, &h)) < 0)
         return assay_error_set(err, rc, "out of memory");
     p->agg_ready = true;
+    if ((rc = assay_alerter_init(&p->alerter, cfg, windowed, err)) < 0)
+        return rc;
+    p->alerter_ready = true;
+    p->agg.alerter = &p->alerter;
     if (!o->mem && p->npaths && windowed)
         assay_checkpoint_identify(p->paths, p->npaths, &p->ident);
     if (ck.found) {
@@ -792,10 +836,16 @@ void assay_result_free(assay_result *r)
     free(r->columns);
     assay_anomaly_result_free(&r->anomaly);
     free(r->duplicate_note);
+    for (size_t i = 0; i < r->nalerts; i++)
+        assay_alert_clear(&r->alerts[i]);
+    free(r->alerts);
     free(r);
 }
 
 int assay_result_status(const assay_result *r)
 {
+    for (size_t i = 0; i < r->nalerts; i++)
+        if (r->alerts[i].kind == ASSAY_ALERT_CONTRACT)
+            return 1; /* a violated contract fails the data like a breach */
     return (r->breached > 0 || r->bad_rows > 0) ? 1 : 0;
 }

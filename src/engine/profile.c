@@ -70,9 +70,9 @@
 #include "assay/utf8.h"
 #include "engine/engine_internal.h"
 
-#define TOPK_K        64
-#define TOPK_MAXLEN   256
-#define TDIGEST_DELTA 200.0
+#define TOPK_K        ASSAY_PROFILE_TOPK_K
+#define TOPK_MAXLEN   ASSAY_PROFILE_TOPK_MAXLEN
+#define TDIGEST_DELTA ASSAY_PROFILE_TDIGEST_DELTA
 
 const double assay_profile_q[ASSAY_PROFILE_NQ] = { 0.01, 0.05, 0.25, 0.50, 0.75, 0.95, 0.99 };
 const char *const assay_profile_qname[ASSAY_PROFILE_NQ] = { "p01", "p05", "p25", "p50",

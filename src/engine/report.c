@@ -13,6 +13,7 @@
 #include "assay/engine.h"
 #include "core/strbuf.h"
 #include "engine/json_writer.h"
+#include "assay/alert.h"
 #include "engine/report.h"
 
 static const char *format_name(assay_format f)
@@ -392,6 +393,11 @@ char *assay_result_json(const assay_result *r, const assay_config *cfg)
     }
     if (r->anomaly.enabled)
         write_anomalies(&j, r);
+    assay_json_key(&j, "alerts");
+    assay_json_arr_open(&j);
+    for (size_t i = 0; i < r->nalerts; i++)
+        assay_json_alert(&j, &r->alerts[i]);
+    assay_json_arr_close(&j);
     write_columns(&j, r);
     return finish(&j, &sb);
 }
@@ -567,7 +573,20 @@ void assay_result_text(const assay_result *r, const assay_config *cfg, FILE *out
     }
     if (r->anomaly.enabled)
         anomalies_text(r, out, &st);
+    if (r->nalerts) {
+        fprintf(out, "\n  %sALERTS%s\n", st.bold, st.reset);
+        for (size_t i = 0; i < r->nalerts; i++) {
+            const assay_alert *a = &r->alerts[i];
+            bool hot = a->severity >= ASSAY_SEV_HIGH;
+            fprintf(out, "  %s%-8s%s %-12s %s\n      %s%s%s\n", hot ? st.red : st.yellow,
+                    assay_severity_name(a->severity), st.reset, assay_alert_kind_name(a->kind),
+                    a->title, st.dim, a->explanation, st.reset);
+        }
+    }
     fputc('\n', out);
+    size_t contracts = 0;
+    for (size_t i = 0; i < r->nalerts; i++)
+        contracts += r->alerts[i].kind == ASSAY_ALERT_CONTRACT;
     if (assay_result_status(r) == 0) {
         fprintf(out, "  %sPASS%s  all %zu rules passed\n", st.green, st.reset, r->nrules);
     } else {
@@ -575,6 +594,8 @@ void assay_result_text(const assay_result *r, const assay_config *cfg, FILE *out
                 r->nrules);
         if (r->bad_rows)
             fprintf(out, "; %llu bad rows", (unsigned long long)r->bad_rows);
+        if (contracts)
+            fprintf(out, "; %zu contract clause%s violated", contracts, contracts == 1 ? "" : "s");
         fprintf(out, " (exit status 1)\n");
     }
 }

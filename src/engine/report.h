@@ -25,4 +25,8 @@ void assay_json_dimensions(assay_json *j, const bool *present, const double *dim
 void assay_json_column_summary(assay_json *j, const assay_column_result *c);
 void assay_json_column_quantiles(assay_json *j, const assay_column_result *c);
 
+/* One alert record as a JSON object (src/sink/encode_json.c). */
+struct assay_alert;
+void assay_json_alert(assay_json *j, const struct assay_alert *a);
+
 #endif

@@ -135,6 +135,13 @@ int assay_window_result(const assay_agg *a, int64_t k, assay_partial *acc, const
                 goto oom;
         }
         (void)S;
+        if (e->imp_rev_col >= 0 || e->imp_user_col >= 0) {
+            rr->has_impact = c->check != ASSAY_CHECK_UNIQUE && rule->col >= 0;
+            rr->has_revenue = rr->has_impact && e->imp_rev_col >= 0;
+            rr->has_users = rr->has_impact && e->imp_user_col >= 0;
+            rr->revenue_at_risk = acc->rules[r].revenue;
+            rr->affected_users = acc->rules[r].users ? assay_hll_estimate(acc->rules[r].users) : 0;
+        }
         rr->fail_rate = rr->evaluated ? (double)rr->failed / (double)rr->evaluated : 0;
         rr->breached = rr->evaluated > 0 && rr->fail_rate > c->threshold;
         res->breached += rr->breached;

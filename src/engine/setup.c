@@ -353,11 +353,46 @@ static int event_column(assay_engine *e, assay_error *err)
     return 0;
 }
 
+/* impact: the revenue column is summed (numeric), the user column hashed (as text). */
+static int impact_columns(assay_engine *e, assay_error *err)
+{
+    const assay_config *cfg = e->cfg;
+    e->imp_rev_col = e->imp_user_col = -1;
+    if (cfg->impact.revenue_column) {
+        int c = assay_engine_find_column(e, cfg->impact.revenue_column);
+        assay_config_pos pos = { 0, 0 };
+        if (c < 0)
+            return assay_engine_no_such_column(e, "impact.revenue_column",
+                                               cfg->impact.revenue_column, pos, err);
+        assay_type t = e->sch.types[c];
+        if (t != ASSAY_TYPE_INT && t != ASSAY_TYPE_FLOAT)
+            return assay_error_set(err, -EINVAL,
+                                   "%s: impact.revenue_column: column '%s' is %s%s; revenue needs "
+                                   "a numeric column (declare it with type: float)",
+                                   cfg->path, cfg->impact.revenue_column, assay_type_name(t),
+                                   e->sch.inferred[c] ? " (inferred from the first rows)" : "");
+        e->imp_rev_col = c;
+        e->sch.want[c] = 1;
+        e->sch.need_typed[c] = 1;
+    }
+    if (cfg->impact.user_column) {
+        int c = assay_engine_find_column(e, cfg->impact.user_column);
+        assay_config_pos pos = { 0, 0 };
+        if (c < 0)
+            return assay_engine_no_such_column(e, "impact.user_column", cfg->impact.user_column,
+                                               pos, err);
+        e->imp_user_col = c;
+        e->sch.want[c] = 1;
+        e->sch.need_text[c] = 1;
+    }
+    return 0;
+}
+
 int assay_engine_compile(assay_engine *e, assay_error *err)
 {
     int rc;
     if ((rc = compile_rules(e, err)) < 0 || (rc = assay_anomaly_engine_init(e, err)) < 0 ||
-        (rc = event_column(e, err)) < 0)
+        (rc = event_column(e, err)) < 0 || (rc = impact_columns(e, err)) < 0)
         return rc;
     for (size_t r = 0; r < e->nrules; r++) {
         const assay_rule_config *c = e->rules[r].cfg;

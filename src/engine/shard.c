@@ -636,6 +636,30 @@ static int place_rows(assay_shard *s, chunk_msg *m, const uint64_t *bad_utf8)
     return 0;
 }
 
+/* Impact of the rows a rule failed under one partial's mask: their revenue and their
+ * users' values (hashed as text) for the alert's figures. */
+static int impact_add(assay_shard *s, part_rule *pr, const uint64_t *mask, uint32_t n)
+{
+    const assay_engine *e = s->e;
+    int rc = e->imp_rev_col, uc = e->imp_user_col;
+    bool rev_int = rc >= 0 && e->sch.types[rc] == ASSAY_TYPE_INT;
+    if (uc >= 0 && !pr->users && assay_hll_new(&pr->users, ASSAY_IMPACT_HLL_P) < 0)
+        return -ENOMEM;
+    size_t words = ASSAY_BITMAP_WORDS(n);
+    for (size_t wd = 0; wd < words; wd++) {
+        uint64_t bits = s->fail[wd] & mask[wd];
+        while (bits) {
+            size_t i = wd * 64 + (size_t)__builtin_ctzll(bits);
+            bits &= bits - 1;
+            if (rc >= 0 && !assay_bit_get(s->null[rc], i) && !assay_bit_get(s->invalid[rc], i))
+                pr->revenue += rev_int ? (double)s->i64[rc][i] : s->f64[rc][i];
+            if (uc >= 0 && !assay_bit_get(s->null[uc], i))
+                assay_hll_add(pr->users, assay_hash_bytes(s->str[uc][i], s->len[uc][i]));
+        }
+    }
+    return 0;
+}
+
 /* Step 5 for one rule: counts and samples under each partial's mask. */
 static int rule_counts(assay_shard *s, chunk_msg *m, size_t r, uint32_t n, const char *base)
 {
@@ -655,6 +679,11 @@ static int rule_counts(assay_shard *s, chunk_msg *m, size_t r, uint32_t n, const
         }
         pr->evaluated += ev;
         pr->failed += fa;
+        if (fa && (e->imp_rev_col >= 0 || e->imp_user_col >= 0)) {
+            int rc = impact_add(s, pr, mask, n);
+            if (rc < 0)
+                return rc;
+        }
         if (!fa || pr->nsamples >= e->max_samples)
             continue;
         for (size_t i = 0; i < n && pr->nsamples < e->max_samples; i++) {

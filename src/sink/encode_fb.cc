@@ -1,7 +1,8 @@
 /*
  * encode_fb.cc - score and quarantine records as FlatBuffers, built with the code flatc
- * generates from schemas/assay.fbs at build time, behind two C functions (assay/sink.h).
- * A record is a Record whose body union holds the Score or Quarantine; the buffer is
+ * generates from schemas/assay.fbs at build time, behind C functions (assay/sink.h,
+ * assay/alert.h). A record is a Record whose body union holds the Score, Alert or
+ * Quarantine; the buffer is
  * finished size-prefixed with the file identifier "ASY1", so a file of them can be read
  * one after another and decoded by `flatc --json --raw-binary --size-prefixed`.
  * Numbers stay numbers: NaN where JSON writes null (NaN is the schema default, so such
@@ -18,6 +19,7 @@
 #include "assay_generated.h"
 
 extern "C" {
+#include "assay/alert.h"
 #include "assay/number.h"
 #include "assay/sink.h"
 }
@@ -134,6 +136,64 @@ extern "C" int assay_encode_quarantine_fb(const assay_quarantine_row *q, uint8_t
         auto val = b.CreateVector(reinterpret_cast<const uint8_t *>(q->value), q->value_len);
         auto quar = fb::CreateQuarantine(b, asset, rv, sv, src, q->row, val);
         auto rec = fb::CreateRecord(b, fb::Body_Quarantine, quar.Union());
+        fb::FinishSizePrefixedRecordBuffer(b, rec);
+        return copy_out(b, out, len);
+    } catch (const std::bad_alloc &) {
+        return -ENOMEM;
+    }
+}
+
+static flatbuffers::Offset<flatbuffers::String> opt_string(flatbuffers::FlatBufferBuilder &b,
+                                                           const char *s)
+{
+    return s ? b.CreateString(s) : 0;
+}
+
+extern "C" int assay_encode_alert_fb(const assay_alert *a, uint8_t **out, size_t *len)
+{
+    try {
+        flatbuffers::FlatBufferBuilder b(2048);
+        std::vector<flatbuffers::Offset<fb::Sample>> samples;
+        for (size_t i = 0; i < a->nsamples; i++)
+            samples.push_back(fb::CreateSample(b, a->samples[i].row, a->samples[i].line,
+                                               opt_string(b, a->samples[i].value)));
+        std::vector<flatbuffers::Offset<fb::Cause>> causes;
+        for (size_t i = 0; i < a->ncauses; i++) {
+            const assay_alert_cause *c = &a->causes[i];
+            causes.push_back(fb::CreateCause(b, opt_string(b, c->rule), opt_string(b, c->column),
+                                             opt_string(b, c->dimension), c->points, c->fail_rate,
+                                             c->prev_fail_rate));
+        }
+        flatbuffers::Offset<fb::Forecast> fc = 0;
+        if (a->nforecast) {
+            auto sv = b.CreateVector(a->forecast, a->nforecast);
+            fc = fb::CreateForecast(b, sv, opt_string(b, a->forecast_contract),
+                                    a->forecast_contract ? a->forecast_min_score : NAN,
+                                    a->forecast_windows_to_breach);
+        }
+        auto impact = fb::CreateImpact(b, a->impact_rows, a->has_revenue ? a->revenue_at_risk : NAN,
+                                       a->has_users ? std::round(a->affected_users) : NAN);
+        bool windowed = a->window_end > a->window_start;
+        auto id = b.CreateString(a->id);
+        auto state = b.CreateString(assay_alert_state_name(a->state));
+        auto kind = b.CreateString(assay_alert_kind_name(a->kind));
+        auto sev = b.CreateString(assay_severity_name(a->severity));
+        auto asset = b.CreateString(a->asset ? a->asset : "");
+        auto subject = opt_string(b, a->subject);
+        auto column = opt_string(b, a->column);
+        auto rule = opt_string(b, a->rule);
+        auto metric = opt_string(b, a->metric);
+        auto ws = time_text(b, windowed, a->window_start);
+        auto we = time_text(b, windowed, a->window_end);
+        auto fa = time_text(b, windowed, a->fired_start);
+        auto title = opt_string(b, a->title);
+        auto expl = opt_string(b, a->explanation);
+        auto sv = b.CreateVector(samples);
+        auto cv = b.CreateVector(causes);
+        auto alert = fb::CreateAlert(b, id, state, kind, sev, asset, subject, column, rule, metric,
+                                     a->threshold, a->value, a->previous, ws, we, fa, a->acked,
+                                     title, expl, impact, sv, cv, fc);
+        auto rec = fb::CreateRecord(b, fb::Body_Alert, alert.Union());
         fb::FinishSizePrefixedRecordBuffer(b, rec);
         return copy_out(b, out, len);
     } catch (const std::bad_alloc &) {

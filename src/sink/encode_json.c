@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "assay/alert.h"
 #include "assay/number.h"
 #include "assay/sink.h"
 #include "core/strbuf.h"
@@ -160,4 +161,136 @@ int assay_encode_quarantine_json(const assay_quarantine_row *q, char **out, size
     assay_json_strn(&j, q->value, q->value_len);
     assay_json_obj_close(&j);
     return finish(&sb, out, len);
+}
+
+static void num_or_null(assay_json *j, double v, int digits)
+{
+    if (isnan(v))
+        assay_json_null(j);
+    else if (digits >= 0)
+        assay_json_fixed(j, v, digits);
+    else
+        assay_json_f64(j, v);
+}
+
+int assay_encode_alert_json(const assay_alert *a, char **out, size_t *len)
+{
+    assay_strbuf sb;
+    assay_json j;
+    assay_sb_init(&sb);
+    assay_json_init(&j, &sb);
+    assay_json_alert(&j, a);
+    return finish(&sb, out, len);
+}
+
+void assay_json_alert(assay_json *j, const assay_alert *a)
+{
+    assay_json_obj_open(j);
+    assay_json_key(j, "type");
+    assay_json_str(j, "alert");
+    assay_json_key(j, "id");
+    assay_json_str(j, a->id);
+    assay_json_key(j, "state");
+    assay_json_str(j, assay_alert_state_name(a->state));
+    assay_json_key(j, "kind");
+    assay_json_str(j, assay_alert_kind_name(a->kind));
+    assay_json_key(j, "severity");
+    assay_json_str(j, assay_severity_name(a->severity));
+    assay_json_key(j, "asset");
+    assay_json_str(j, a->asset ? a->asset : "");
+    assay_json_key(j, "subject");
+    assay_json_str(j, a->subject);
+    assay_json_key(j, "column");
+    assay_json_str(j, a->column);
+    assay_json_key(j, "rule");
+    assay_json_str(j, a->rule);
+    assay_json_key(j, "metric");
+    assay_json_str(j, a->metric);
+    assay_json_key(j, "threshold");
+    num_or_null(j, a->threshold, -1);
+    assay_json_key(j, "value");
+    num_or_null(j, a->value, -1);
+    assay_json_key(j, "previous");
+    num_or_null(j, a->previous, -1);
+    bool windowed = a->window_end > a->window_start;
+    assay_json_key(j, "window_start");
+    time_or_null(j, windowed, a->window_start);
+    assay_json_key(j, "window_end");
+    time_or_null(j, windowed, a->window_end);
+    assay_json_key(j, "fired_at");
+    time_or_null(j, windowed, a->fired_start);
+    assay_json_key(j, "acked");
+    assay_json_bool(j, a->acked);
+    assay_json_key(j, "title");
+    assay_json_str(j, a->title);
+    assay_json_key(j, "explanation");
+    assay_json_str(j, a->explanation);
+    assay_json_key(j, "impact");
+    assay_json_obj_open(j);
+    assay_json_key(j, "rows");
+    assay_json_u64(j, a->impact_rows);
+    assay_json_key(j, "revenue_at_risk");
+    num_or_null(j, a->has_revenue ? a->revenue_at_risk : NAN, 2);
+    assay_json_key(j, "affected_users");
+    num_or_null(j, a->has_users ? round(a->affected_users) : NAN, -1);
+    assay_json_obj_close(j);
+    assay_json_key(j, "samples");
+    assay_json_arr_open(j);
+    for (size_t i = 0; i < a->nsamples; i++) {
+        assay_json_obj_open(j);
+        assay_json_key(j, "row");
+        assay_json_u64(j, a->samples[i].row);
+        if (a->samples[i].line) {
+            assay_json_key(j, "line");
+            assay_json_u64(j, a->samples[i].line);
+        }
+        assay_json_key(j, "value");
+        assay_json_str(j, a->samples[i].value);
+        assay_json_obj_close(j);
+    }
+    assay_json_arr_close(j);
+    assay_json_key(j, "root_cause");
+    assay_json_arr_open(j);
+    for (size_t i = 0; i < a->ncauses; i++) {
+        const assay_alert_cause *c = &a->causes[i];
+        assay_json_obj_open(j);
+        assay_json_key(j, "rule");
+        assay_json_str(j, c->rule);
+        assay_json_key(j, "column");
+        assay_json_str(j, c->column);
+        assay_json_key(j, "dimension");
+        assay_json_str(j, c->dimension);
+        assay_json_key(j, "points");
+        assay_json_fixed(j, c->points, 4);
+        assay_json_key(j, "fail_rate");
+        assay_json_f64(j, c->fail_rate);
+        assay_json_key(j, "previous_fail_rate");
+        assay_json_f64(j, c->prev_fail_rate);
+        assay_json_obj_close(j);
+    }
+    assay_json_arr_close(j);
+    assay_json_key(j, "forecast");
+    if (a->nforecast) {
+        assay_json_obj_open(j);
+        assay_json_key(j, "scores");
+        assay_json_arr_open(j);
+        for (size_t i = 0; i < a->nforecast; i++)
+            assay_json_fixed(j, a->forecast[i], 4);
+        assay_json_arr_close(j);
+        if (a->forecast_contract) {
+            assay_json_key(j, "contract");
+            assay_json_str(j, a->forecast_contract);
+            assay_json_key(j, "min_score");
+            assay_json_f64(j, a->forecast_min_score);
+            assay_json_key(j, "windows_to_breach");
+            if (a->forecast_windows_to_breach < 0)
+                assay_json_null(j);
+            else
+                assay_json_i64(j, a->forecast_windows_to_breach);
+        }
+        assay_json_obj_close(j);
+    } else {
+        assay_json_null(j);
+    }
+    assay_json_obj_close(j);
 }

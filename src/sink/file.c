@@ -53,8 +53,10 @@ static int drain(file_sink *f, assay_error *err)
     return rc;
 }
 
-static int fs_write(assay_sink *s, const void *p, size_t len, assay_error *err)
+static int fs_write(assay_sink *s, const assay_sink_meta *m, const void *p, size_t len,
+                    assay_error *err)
 {
+    (void)m; /* files keep records in order; keys live inside them */
     file_sink *f = (file_sink *)s;
     bool nl = s->format == ASSAY_SINK_JSON;
     size_t need = len + nl;

@@ -28,6 +28,8 @@ static int open_list(const assay_sink_list *l, assay_sink ***out, size_t *n, boo
             rc = assay_sink_file(&(*out)[*n], c->path, f, err);
         else if (c->kind == ASSAY_SINK_STDOUT)
             rc = assay_sink_stdout(&(*out)[*n], f, err);
+        else if (c->kind == ASSAY_SINK_ALERTMANAGER)
+            rc = assay_sink_alertmanager(&(*out)[*n], c->url, err);
         else
             rc = assay_error_set(err, -ENOTSUP, "sink kind %d is not supported in this build",
                                  (int)c->kind);
@@ -44,6 +46,7 @@ int assay_outputs_open(assay_outputs *o, const assay_config *cfg, assay_error *e
     o->cfg = cfg;
     int rc;
     if ((rc = open_list(&cfg->sinks.scores, &o->scores, &o->nscores, false, err)) < 0 ||
+        (rc = open_list(&cfg->sinks.alerts, &o->alerts, &o->nalerts, false, err)) < 0 ||
         (rc = open_list(&cfg->sinks.quarantine, &o->quar, &o->nquar, false, err)) < 0 ||
         (rc = open_list(&cfg->sinks.clean, &o->clean, &o->nclean, true, err)) < 0) {
         assay_outputs_close(o);
@@ -62,10 +65,11 @@ static void close_list(assay_sink **s, size_t n)
 void assay_outputs_close(assay_outputs *o)
 {
     close_list(o->scores, o->nscores);
+    close_list(o->alerts, o->nalerts);
     close_list(o->quar, o->nquar);
     close_list(o->clean, o->nclean);
-    o->scores = o->quar = o->clean = NULL;
-    o->nscores = o->nquar = o->nclean = 0;
+    o->scores = o->alerts = o->quar = o->clean = NULL;
+    o->nscores = o->nalerts = o->nquar = o->nclean = 0;
 }
 
 bool assay_outputs_route(const assay_outputs *o)
@@ -97,27 +101,34 @@ static int enc_quar_fb(const void *rec, const assay_config *cfg, uint8_t **out, 
 }
 
 static int write_record(assay_outputs *o, assay_sink **sinks, size_t n, const void *rec,
-                        encode_json_fn ej, encode_fb_fn ef, const char *what, assay_error *err)
+                        const assay_sink_meta *meta, encode_json_fn ej, encode_fb_fn ef,
+                        encode_json_fn eam, const char *what, assay_error *err)
 {
-    char *js = NULL;
+    char *js = NULL, *am = NULL;
     uint8_t *fb = NULL;
-    size_t jlen = 0, flen = 0;
+    size_t jlen = 0, flen = 0, alen = 0;
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         assay_sink *s = sinks[i];
-        if (s->format == ASSAY_SINK_FLATBUFFERS) {
+        if (s->format == ASSAY_SINK_AM_V2 && eam) {
+            if (!am && (rc = eam(rec, o->cfg, &am, &alen)) < 0)
+                rc = assay_error_set(err, rc, "cannot encode a %s record", what);
+            else
+                rc = s->ops->write(s, meta, am, alen, err);
+        } else if (s->format == ASSAY_SINK_FLATBUFFERS) {
             if (!fb && (rc = ef(rec, o->cfg, &fb, &flen)) < 0)
                 rc = assay_error_set(err, rc, "cannot encode a %s record", what);
             else
-                rc = s->ops->write(s, fb, flen, err);
+                rc = s->ops->write(s, meta, fb, flen, err);
         } else {
             if (!js && (rc = ej(rec, o->cfg, &js, &jlen)) < 0)
                 rc = assay_error_set(err, rc, "cannot encode a %s record", what);
             else
-                rc = s->ops->write(s, js, jlen, err);
+                rc = s->ops->write(s, meta, js, jlen, err);
         }
     }
     free(js);
+    free(am);
     free(fb);
     return rc;
 }
@@ -125,13 +136,42 @@ static int write_record(assay_outputs *o, assay_sink **sinks, size_t n, const vo
 int assay_outputs_score(assay_outputs *o, const assay_result *w, assay_error *err)
 {
     o->score_records++;
-    return write_record(o, o->scores, o->nscores, w, enc_score_json, enc_score_fb, "score", err);
+    const char *asset = o->cfg->asset ? o->cfg->asset : "";
+    assay_sink_meta meta = { .key = asset, .key_len = strlen(asset) };
+    return write_record(o, o->scores, o->nscores, w, &meta, enc_score_json, enc_score_fb, NULL,
+                        "score", err);
+}
+
+static int enc_alert_json(const void *rec, const assay_config *cfg, char **out, size_t *len)
+{
+    (void)cfg;
+    return assay_encode_alert_json(rec, out, len);
+}
+static int enc_alert_fb(const void *rec, const assay_config *cfg, uint8_t **out, size_t *len)
+{
+    (void)cfg;
+    return assay_encode_alert_fb(rec, out, len);
+}
+static int enc_alert_am(const void *rec, const assay_config *cfg, char **out, size_t *len)
+{
+    return assay_encode_alert_am(rec, cfg, out, len);
+}
+
+int assay_outputs_alert(assay_outputs *o, const assay_alert *a, assay_error *err)
+{
+    o->alert_records++;
+    assay_sink_meta meta = { .key = a->id,
+                             .key_len = strlen(a->id),
+                             .final = a->state == ASSAY_ALERT_RESOLVED };
+    return write_record(o, o->alerts, o->nalerts, a, &meta, enc_alert_json, enc_alert_fb,
+                        enc_alert_am, "alert", err);
 }
 
 int assay_outputs_quarantine(assay_outputs *o, const assay_quarantine_row *q, assay_error *err)
 {
     o->quarantined_rows++;
-    return write_record(o, o->quar, o->nquar, q, enc_quar_json, enc_quar_fb, "quarantine", err);
+    return write_record(o, o->quar, o->nquar, q, NULL, enc_quar_json, enc_quar_fb, NULL,
+                        "quarantine", err);
 }
 
 int assay_outputs_clean(assay_outputs *o, const char *p, size_t len, bool add_newline,
@@ -139,9 +179,9 @@ int assay_outputs_clean(assay_outputs *o, const char *p, size_t len, bool add_ne
 {
     for (size_t i = 0; i < o->nclean; i++) {
         assay_sink *s = o->clean[i];
-        int rc = s->ops->write(s, p, len, err);
+        int rc = s->ops->write(s, NULL, p, len, err);
         if (rc == 0 && add_newline)
-            rc = s->ops->write(s, "\n", 1, err);
+            rc = s->ops->write(s, NULL, "\n", 1, err);
         if (rc < 0)
             return rc;
     }
@@ -154,19 +194,23 @@ int assay_outputs_clean_header(assay_outputs *o, const char *p, size_t len, assa
         assay_sink *s = o->clean[i];
         if (!s->fresh || s->records > 0)
             continue;
-        int rc = s->ops->write(s, p, len, err);
+        int rc = s->ops->write(s, NULL, p, len, err);
         if (rc < 0)
             return rc;
     }
     return 0;
 }
 
-/* Sink i of the run, counting through scores, quarantine and clean in that order. */
+/* Sink i of the run, counting through scores, alerts, quarantine and clean in that
+ * order. */
 static assay_sink *sink_at(const assay_outputs *o, size_t i)
 {
     if (i < o->nscores)
         return o->scores[i];
     i -= o->nscores;
+    if (i < o->nalerts)
+        return o->alerts[i];
+    i -= o->nalerts;
     if (i < o->nquar)
         return o->quar[i];
     i -= o->nquar;
@@ -175,7 +219,7 @@ static assay_sink *sink_at(const assay_outputs *o, size_t i)
 
 static size_t nsinks(const assay_outputs *o)
 {
-    return o->nscores + o->nquar + o->nclean;
+    return o->nscores + o->nalerts + o->nquar + o->nclean;
 }
 
 int assay_outputs_flush(assay_outputs *o, bool durable, assay_error *err)

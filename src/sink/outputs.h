@@ -6,13 +6,14 @@
 #ifndef ASSAY_OUTPUTS_H
 #define ASSAY_OUTPUTS_H
 
+#include "assay/alert.h"
 #include "assay/sink.h"
 
 typedef struct assay_outputs {
     const assay_config *cfg;
-    assay_sink **scores, **quar, **clean;
-    size_t nscores, nquar, nclean;
-    uint64_t clean_rows, quarantined_rows, score_records;
+    assay_sink **scores, **alerts, **quar, **clean;
+    size_t nscores, nalerts, nquar, nclean;
+    uint64_t clean_rows, quarantined_rows, score_records, alert_records;
 } assay_outputs;
 
 int assay_outputs_open(assay_outputs *o, const assay_config *cfg, assay_error *err);
@@ -20,6 +21,7 @@ void assay_outputs_close(assay_outputs *o);
 /* Rows need routes (some clean or quarantine sink exists). */
 bool assay_outputs_route(const assay_outputs *o);
 int assay_outputs_score(assay_outputs *o, const assay_result *w, assay_error *err);
+int assay_outputs_alert(assay_outputs *o, const assay_alert *a, assay_error *err);
 int assay_outputs_quarantine(assay_outputs *o, const assay_quarantine_row *q, assay_error *err);
 /* nrows: rows in p (for the counters). */
 int assay_outputs_clean(assay_outputs *o, const char *p, size_t len, bool add_newline,

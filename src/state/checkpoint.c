@@ -7,7 +7,9 @@
  * watermark; every open sub-pane's accumulated state (counts, samples, and the
  * sketches in their own serialized forms: HyperLogLog, t-digest, Space-Saving, moments
  * as raw doubles); every open window's unique key sets, repeats and late/bad counts;
- * the isolation forest of every partition (trees, sliding window, PRNG, threshold).
+ * the isolation forest of every partition (trees, sliding window, PRNG, threshold);
+ * and the alert engine's state (active alerts, the previous window's summary, the
+ * volume, forecast and anomaly baselines, the drift baselines' sketches).
  * Together that is everything a fold of the next chunk reads, so records emitted after
  * a restart are byte for byte those of an uninterrupted run.
  *
@@ -34,10 +36,12 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include "alert/alerts.h"
+#include "core/grow.h"
 #include "state/checkpoint.h"
 
 #define CK_MAGIC   "ACKP"
-#define CK_VERSION 2u
+#define CK_VERSION 3u
 #define CK_NAME    "checkpoint.bin"
 
 /* ---------------------------------------------------------------------------------
@@ -224,6 +228,13 @@ static uint64_t fingerprint(const assay_engine *e)
         uint32_t t = e->sch.types[c];
         XXH3_64bits_update(h, &t, sizeof(t));
     }
+    /* the drift baselines' layout (other alert settings only judge the state) */
+    uint64_t dv[2] = { cfg->alerts.ndrift_columns, cfg->alerts.drift_baseline };
+    XXH3_64bits_update(h, dv, sizeof(dv));
+    for (size_t i = 0; i < cfg->alerts.ndrift_columns; i++)
+        fp_str(h, cfg->alerts.drift_columns[i]);
+    fp_str(h, cfg->impact.revenue_column);
+    fp_str(h, cfg->impact.user_column);
     uint64_t out = XXH3_64bits_digest(h);
     XXH3_freeState(h);
     return out;
@@ -270,6 +281,13 @@ static void w_partial(ckw *w, const assay_engine *e, const assay_partial *p)
         const part_rule *pr = &p->rules[r];
         w_u64(w, pr->evaluated);
         w_u64(w, pr->failed);
+        w_f64(w, pr->revenue);
+        w_u8(w, pr->users != NULL);
+        if (pr->users) {
+            uint8_t *b;
+            size_t n;
+            w_sketch(w, assay_hll_serialize(pr->users, &b, &n), &b, &n);
+        }
         w_u32(w, pr->nsamples);
         for (uint32_t k = 0; k < pr->nsamples; k++) {
             w_u64(w, pr->samples[k].pos);
@@ -362,6 +380,80 @@ static void w_window(ckw *w, const assay_engine *e, const win_state *ws)
     w_set(w, ws->rowdups);
     w_u8(w, ws->rowdups_capped);
     w_u64(w, ws->rowdup_repeats);
+}
+
+static void w_alerts(ckw *w, const assay_alerter *al)
+{
+    w_u8(w, al != NULL);
+    if (!al)
+        return;
+    w_u64(w, al->nact);
+    for (size_t i = 0; i < al->nact; i++) {
+        const assay_alert_active *x = &al->act[i];
+        w_u32(w, (uint32_t)x->kind);
+        w_str(w, x->subject);
+        w_str(w, x->column);
+        w_str(w, x->rule);
+        w_str(w, x->metric);
+        w_str(w, x->title);
+        w_bytes(w, x->id, sizeof(x->id));
+        w_u32(w, (uint32_t)x->severity);
+        w_i64(w, x->fired_start);
+        w_i64(w, x->fired_end);
+        w_f64(w, x->threshold);
+        w_f64(w, x->fired_value);
+        w_f64(w, x->ref);
+        w_u32(w, x->clear);
+        w_u8(w, x->acked);
+    }
+    const assay_alert_prev *p = &al->prev;
+    w_u8(w, p->valid);
+    w_f64(w, p->overall);
+    for (int d = 0; d < ASSAY_DIM_COUNT; d++) {
+        w_f64(w, p->dims[d]);
+        w_u8(w, p->dim_present[d]);
+        w_u64(w, p->dim_checks[d]);
+    }
+    w_u64(w, p->rows);
+    w_u64(w, p->bad_rows);
+    w_u64(w, p->breached);
+    w_u64(w, p->nrules);
+    for (size_t r = 0; r < p->nrules; r++) {
+        w_u64(w, p->rule_failed[r]);
+        w_u64(w, p->rule_evaluated[r]);
+    }
+    w_u64(w, p->ncols);
+    for (size_t c = 0; c < p->ncols; c++)
+        w_f64(w, p->null_rate[c]);
+    w_u64(w, al->windows);
+    w_u32(w, al->empty_run);
+    w_u64(w, al->vol_n);
+    w_f64(w, al->vol_mean);
+    w_f64(w, al->vol_var);
+    w_u64(w, al->holt_n);
+    w_f64(w, al->holt_level);
+    w_f64(w, al->holt_trend);
+    w_u64(w, al->an_n);
+    w_f64(w, al->an_mean);
+    w_u64(w, al->nschema);
+    w_bytes(w, al->schema_seen, al->schema_seen ? al->nschema : 0);
+    w_u64(w, al->fired);
+    w_u64(w, al->resolved);
+    w_u64(w, al->ndrift);
+    for (size_t i = 0; i < al->ndrift; i++) {
+        const assay_drift_base *d = &al->drift[i];
+        w_u32(w, d->col);
+        w_u8(w, d->numeric);
+        w_u32(w, d->n);
+        w_u32(w, d->next);
+        for (uint32_t k = 0; k < d->n; k++) {
+            uint8_t *b = NULL;
+            size_t n = 0;
+            int rc = d->numeric ? assay_tdigest_save(d->td[k], &b, &n)
+                                : assay_topk_serialize(d->tk[k], &b, &n);
+            w_sketch(w, rc, &b, &n);
+        }
+    }
 }
 
 static int mkdir_p(const char *dir)
@@ -467,6 +559,7 @@ int assay_checkpoint_write(const char *dir, const assay_engine *e, const assay_a
         size_t n;
         w_sketch(&w, assay_iforest_serialize(assay_anomaly_forest(e, v), &b, &n), &b, &n);
     }
+    w_alerts(&w, a->alerter);
     uint64_t sum = XXH3_64bits_digest(w.h);
     XXH3_freeState(w.h);
     if (!w.err && fwrite(&sum, 1, 8, w.f) != 8)
@@ -604,6 +697,13 @@ static int r_partial(ckr *r, const assay_engine *e, assay_partial *p, assay_erro
         part_rule *pr = &p->rules[ri];
         pr->evaluated = r_u64(r);
         pr->failed = r_u64(r);
+        pr->revenue = r_f64(r);
+        if (r_u8(r)) {
+            assay_hll_free(pr->users);
+            pr->users = NULL;
+            if ((rc = r_sketch_hll(r, &pr->users, err)) < 0)
+                return rc;
+        }
         uint32_t ns = r_u32(r);
         if (ns > e->max_samples)
             return assay_error_set(err, -EINVAL, "too many samples");
@@ -754,6 +854,133 @@ static int r_window(ckr *r, const assay_engine *e, win_state *w)
 /* Loaded window positions must be what a run can produce: times and window numbers far
  * from overflowing k * slide, each sub-pane's first window among its pane's, keys in
  * order. (A checkpoint is checksummed; this guards against one from a buggy writer.) */
+/* The alert engine's state; false when it does not load. */
+static bool r_alerts(ckr *r, assay_alerter *al)
+{
+    bool had = r_u8(r) != 0, ok = true;
+    if (!had)
+        return !r->bad;
+    if (!al)
+        return false;
+    uint64_t na = r_u64(r);
+    if (r->bad || na > r->n - r->at)
+        return false;
+    for (uint64_t i = 0; i < na && ok && !r->bad; i++) {
+        assay_alert_active x = { 0 };
+        x.kind = (assay_alert_kind)r_u32(r);
+        x.subject = r_str(r, &ok);
+        if (ok)
+            x.column = r_str(r, &ok);
+        if (ok)
+            x.rule = r_str(r, &ok);
+        if (ok)
+            x.metric = r_str(r, &ok);
+        if (ok)
+            x.title = r_str(r, &ok);
+        r_take(r, x.id, sizeof(x.id));
+        x.id[16] = 0;
+        x.severity = (assay_severity)r_u32(r);
+        x.fired_start = r_i64(r);
+        x.fired_end = r_i64(r);
+        x.threshold = r_f64(r);
+        x.fired_value = r_f64(r);
+        x.ref = r_f64(r);
+        x.clear = r_u32(r);
+        x.acked = r_u8(r) != 0;
+        if (!ok || r->bad || !x.subject || !x.metric || !x.title ||
+            (unsigned)x.kind >= ASSAY_ALERT_KIND_COUNT || (unsigned)x.severity >= ASSAY_SEV_COUNT ||
+            ASSAY_RESERVE(al->act, al->nact, al->act_cap, 8) < 0) {
+            free(x.subject);
+            free(x.column);
+            free(x.rule);
+            free(x.metric);
+            free(x.title);
+            return false;
+        }
+        al->act[al->nact++] = x;
+    }
+    assay_alert_prev *p = &al->prev;
+    p->valid = r_u8(r) != 0;
+    p->overall = r_f64(r);
+    for (int d = 0; d < ASSAY_DIM_COUNT; d++) {
+        p->dims[d] = r_f64(r);
+        p->dim_present[d] = r_u8(r) != 0;
+        p->dim_checks[d] = r_u64(r);
+    }
+    p->rows = r_u64(r);
+    p->bad_rows = r_u64(r);
+    p->breached = r_u64(r);
+    uint64_t nr = r_u64(r);
+    if (r->bad || nr > (r->n - r->at) / 16)
+        return false;
+    p->nrules = nr;
+    p->rule_failed = calloc(nr ? nr : 1, sizeof(uint64_t));
+    p->rule_evaluated = calloc(nr ? nr : 1, sizeof(uint64_t));
+    if (!p->rule_failed || !p->rule_evaluated)
+        return false;
+    for (uint64_t i = 0; i < nr; i++) {
+        p->rule_failed[i] = r_u64(r);
+        p->rule_evaluated[i] = r_u64(r);
+    }
+    uint64_t nc = r_u64(r);
+    if (r->bad || nc > (r->n - r->at) / 8)
+        return false;
+    p->ncols = nc;
+    if (!(p->null_rate = calloc(nc ? nc : 1, sizeof(double))))
+        return false;
+    for (uint64_t i = 0; i < nc; i++)
+        p->null_rate[i] = r_f64(r);
+    al->windows = r_u64(r);
+    al->empty_run = r_u32(r);
+    al->vol_n = r_u64(r);
+    al->vol_mean = r_f64(r);
+    al->vol_var = r_f64(r);
+    al->holt_n = r_u64(r);
+    al->holt_level = r_f64(r);
+    al->holt_trend = r_f64(r);
+    al->an_n = r_u64(r);
+    al->an_mean = r_f64(r);
+    uint64_t ns = r_u64(r);
+    if (r->bad || ns > r->n - r->at)
+        return false;
+    if (ns) {
+        al->nschema = ns;
+        if (!(al->schema_seen = malloc(ns)))
+            return false;
+        r_take(r, al->schema_seen, ns);
+    }
+    al->fired = r_u64(r);
+    al->resolved = r_u64(r);
+    uint64_t nd = r_u64(r);
+    if (r->bad || nd != al->cfg->alerts.ndrift_columns)
+        return nd == 0 && !r->bad;
+    uint32_t b = al->cfg->alerts.drift_baseline;
+    if (!(al->drift = calloc(nd, sizeof(*al->drift))))
+        return false;
+    for (uint64_t i = 0; i < nd; i++) {
+        assay_drift_base *d = &al->drift[al->ndrift++];
+        d->col = r_u32(r);
+        d->numeric = r_u8(r) != 0;
+        d->n = r_u32(r);
+        d->next = r_u32(r);
+        if (d->numeric)
+            d->td = calloc(b, sizeof(*d->td));
+        else
+            d->tk = calloc(b, sizeof(*d->tk));
+        if (r->bad || d->n > b || d->next >= b || (!d->td && !d->tk))
+            return false;
+        for (uint32_t k = 0; k < d->n; k++) {
+            size_t n;
+            const uint8_t *bl = r_blob(r, &n);
+            assay_error e2 = { 0 };
+            if (!bl || (d->numeric ? assay_tdigest_restore(bl, n, &d->td[k], &e2)
+                                   : assay_topk_deserialize(bl, n, &d->tk[k], &e2)) < 0)
+                return false;
+        }
+    }
+    return !r->bad;
+}
+
 static bool sane(const assay_engine *e, const assay_agg *a)
 {
     const assay_window_spec *w = &e->win;
@@ -926,7 +1153,9 @@ static int load_sections(ckr r, const char *path, assay_engine *e, assay_agg *a,
         assay_iforest_free(s->forests[v]);
         s->forests[v] = f;
     }
-    if (r.bad || r.at != r.n)
+    if (!r_alerts(&r, a->alerter))
+        why = "corrupt (alert state)";
+    else if (r.bad || r.at != r.n)
         why = "corrupt (trailing or missing bytes)";
     else if (!sane(e, a))
         why = "corrupt (window positions out of range or out of order)";
@@ -959,11 +1188,18 @@ int assay_checkpoint_load(const char *dir, assay_engine *e, assay_agg *a,
  * returned.
  * ------------------------------------------------------------------------------- */
 
+static int fuzz_alert(void *ctx, const assay_alert *a, assay_error *err)
+{
+    (void)ctx, (void)a, (void)err;
+    return 0;
+}
+
+/* closed windows go through the alert engine the loaded state restored */
 static int fuzz_window(void *ctx, assay_result *w, assay_error *err)
 {
-    (void)ctx, (void)err;
+    int rc = assay_alerter_window(ctx, w, w->closed_by_end, fuzz_alert, NULL, err);
     assay_result_free(w);
-    return 0;
+    return rc == -ENOMEM ? rc : 0;
 }
 
 int assay_checkpoint__fuzz(const uint8_t *data, size_t len);
@@ -972,7 +1208,8 @@ int assay_checkpoint__fuzz(const uint8_t *data, size_t len)
     static const char yaml[] = "asset: f\nevent_time: t\nwindow: {size: 60s, slide: 30s}\n"
                                "columns: [{name: t, type: timestamp}, {name: x, type: float}]\n"
                                "rules: [{column: x, check: unique}, {column: x, check: not_null}]\n"
-                               "limits: {samples: 3}\n";
+                               "limits: {samples: 3}\n"
+                               "alerts: {drift: {columns: [x], baseline: 2}}\n";
     static const char csv[] = "t,x,y\n2026-01-01T00:00:00Z,1.5,2\n";
     assay_config *cfg = NULL;
     if (assay_config_parse(yaml, sizeof(yaml) - 1, "f.yaml", &cfg, NULL) < 0)
@@ -1006,9 +1243,12 @@ int assay_checkpoint__fuzz(const uint8_t *data, size_t len)
         rc = -ENOMEM;
     if (rc == 0)
         rc = assay_shard_init(&e, &e.shards[0], 0);
-    assay_agg_hooks h = { .window = fuzz_window };
+    assay_alerter al;
+    assay_alerter_init(&al, cfg, true, NULL);
+    assay_agg_hooks h = { .window = fuzz_window, .ctx = &al };
     if (rc == 0)
         rc = assay_agg_init(&a, &e, &h);
+    a.alerter = &al;
     if (rc == 0) {
         size_t n = 16 + len;
         uint8_t *buf = malloc(n);
@@ -1033,6 +1273,7 @@ int assay_checkpoint__fuzz(const uint8_t *data, size_t len)
     }
     if (a.e)
         assay_agg_free(&a);
+    assay_alerter_free(&al);
     assay_engine_free(&e);
     assay_config_free(cfg);
     return rc;

@@ -506,6 +506,8 @@ static int close_window(assay_agg *a, int64_t k, assay_error *err)
     rc = assay_window_result(a, k, acc, ws, &res, err);
     if (rc < 0)
         return rc;
+    res->closed_by_end = a->finishing;
+    res->state = acc; /* for the alerts' drift sketches; the hook clears it */
     a->windows_emitted++;
     if ((rc = a->h.window(a->h.ctx, res, err)) < 0)
         return rc;
@@ -681,6 +683,7 @@ int assay_agg_fold(assay_agg *a, chunk_msg *m, assay_error *err)
 
 int assay_agg_finish(assay_agg *a, assay_error *err)
 {
+    a->finishing = true;
     if (a->e->win.global) {
         a->started = true;
         a->next = 0;
@@ -693,5 +696,11 @@ int assay_agg_finish(assay_agg *a, assay_error *err)
         last = a->subs[i]->pane > last ? a->subs[i]->pane : last;
     for (size_t i = 0; i < a->nwins; i++)
         last = a->wins[i]->k > last ? a->wins[i]->k : last;
-    return close_until(a, last + 1, err);
+    int rc = close_until(a, last + 1, err);
+    /* what the end closed stays closed: a later run over the grown input (resuming from
+     * the checkpoint) counts rows of these windows as late instead of opening them again */
+    int64_t wm = assay_window_end(&a->e->win, last);
+    if (rc == 0 && (a->wm == ASSAY_TIME_NONE || a->wm < wm))
+        a->wm = wm;
+    return rc;
 }

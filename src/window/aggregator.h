@@ -39,9 +39,13 @@ typedef struct assay_agg_hooks {
     void (*gap)(void *ctx, int64_t from, int64_t to);
 } assay_agg_hooks;
 
+struct assay_alerter;
+
 typedef struct assay_agg {
     const assay_engine *e;
     assay_agg_hooks h;
+    struct assay_alerter *alerter; /* the run's alert state (checkpointed with it), or NULL */
+    bool finishing;                /* the end of input is closing the last windows */
 
     /* position in the stream */
     uint64_t rows;     /* rows folded (row numbers continue across files) */

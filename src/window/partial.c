@@ -78,6 +78,9 @@ void assay_partial_reset(const assay_engine *e, assay_partial *p, int64_t pane, 
     for (size_t r = 0; r < e->nrules; r++) {
         clear_samples(&p->rules[r]);
         p->rules[r].evaluated = p->rules[r].failed = 0;
+        p->rules[r].revenue = 0;
+        if (p->rules[r].users)
+            assay_hll_reset(p->rules[r].users, false);
     }
     for (uint32_t c = 0; c < e->sch.ncols; c++)
         assay_col_profile_reset(&p->cols[c]);
@@ -90,6 +93,7 @@ void assay_partial_free(const assay_engine *e, assay_partial *p)
         for (size_t r = 0; r < e->nrules; r++) {
             clear_samples(&p->rules[r]);
             free(p->rules[r].samples);
+            assay_hll_free(p->rules[r].users);
         }
     }
     if (p->cols)
@@ -140,6 +144,13 @@ int assay_partial_merge(const assay_engine *e, assay_partial *dst, const assay_p
         const part_rule *s = &src->rules[r];
         d->evaluated += s->evaluated;
         d->failed += s->failed;
+        d->revenue += s->revenue;
+        if (s->users) {
+            if (!d->users && assay_hll_new(&d->users, ASSAY_IMPACT_HLL_P) < 0)
+                return -ENOMEM;
+            if (assay_hll_merge(d->users, s->users) < 0)
+                return -ENOMEM;
+        }
         for (uint32_t k = 0; k < s->nsamples; k++) {
             const pos_sample *x = &s->samples[k];
             const char *v = x->value;
