@@ -250,6 +250,8 @@ typedef struct assay_run_summary {
     uint64_t windows, windows_skipped, windows_open; /* open: left in the checkpoint */
     int64_t gap_from, gap_to; /* the first run of skipped windows (start times) */
     uint64_t alerts_fired, alerts_resolved;
+    double alert_seconds;     /* time spent judging windows for alerts (and writing them) */
+    double alert_latency_max; /* longest time from a window's close to its alerts written */
     uint64_t checkpoints;
     uint64_t checkpoint_bytes; /* size of the largest one */
     double checkpoint_seconds; /* time spent writing them (drain, sync, write) */

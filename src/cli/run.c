@@ -181,6 +181,13 @@ int assay_cmd_run(int argc, char **argv)
                 sum.stopped ? ", stopped by a signal" : "", (unsigned long long)sum.clean_rows,
                 (unsigned long long)sum.quarantined_rows, (unsigned long long)sum.alerts_fired,
                 (unsigned long long)sum.alerts_resolved);
+        if (sum.windows)
+            fprintf(stderr,
+                    "assay run: alerting %.1f us per window (%.2f%% of the run), at most %.2f ms "
+                    "from a window's close to its alerts written\n",
+                    1e6 * sum.alert_seconds / (double)sum.windows,
+                    sum.seconds > 0 ? 100 * sum.alert_seconds / sum.seconds : 0,
+                    1e3 * sum.alert_latency_max);
         if (sum.windows_open && cfg->state.dir)
             fprintf(stderr,
                     "assay run: %llu open windows kept in the checkpoint for the next run\n",

@@ -134,6 +134,7 @@ static int on_window(void *ctx, assay_result *w, assay_error *err)
 {
     pipeline *p = ctx;
     int rc = assay_outputs_score(&p->out, w, err);
+    double t0 = assay_mono_seconds();
     if (rc == 0 && p->alerter_ready)
         rc = w->windowed ? assay_alerter_window(&p->alerter, w, w->closed_by_end, on_alert, p, err)
                          : assay_alerter_window(&p->alerter, w, true, keep_alert, w, err);
@@ -141,6 +142,11 @@ static int on_window(void *ctx, assay_result *w, assay_error *err)
         for (size_t i = 0; i < w->nalerts && rc == 0; i++)
             rc = assay_outputs_alert(&p->out, &w->alerts[i], err);
     w->state = NULL;
+    if (p->sum) {
+        double dt = assay_mono_seconds() - t0;
+        p->sum->alert_seconds += dt;
+        p->sum->alert_latency_max = dt > p->sum->alert_latency_max ? dt : p->sum->alert_latency_max;
+    }
     if (rc < 0) {
         assay_result_free(w);
         return rc;
