@@ -24,6 +24,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "test_rng.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,36 +36,7 @@
 
 /* ---- random numbers (splitmix64), local state ---- */
 
-typedef struct rng {
-    uint64_t s;
-} rng;
-
-static uint64_t rnd(rng *r)
-{
-    uint64_t z = (r->s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static double unif(rng *r)
-{
-    return (double)(rnd(r) >> 11) * 0x1.0p-53;
-}
-
-static double gauss(rng *r)
-{
-    double u = unif(r), v = unif(r);
-    return sqrt(-2.0 * log(1.0 - u)) * cos(6.283185307179586 * v);
-}
-
 /* ---- exact answers ---- */
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 /* #{s < v} and #{s <= v} in sorted s[0..n). */
 static void rank_range(const double *s, size_t n, double v, size_t *lt, size_t *le)
