@@ -521,12 +521,14 @@ static int close_window(assay_agg *a, int64_t k, assay_error *err)
     size_t keep = sub_lower(a, k + 1, INT64_MIN);
     for (size_t i = 0; i < keep; i++)
         assay_partial_delete(e, a->subs[i]);
-    memmove(&a->subs[0], &a->subs[keep], (a->nsubs - keep) * sizeof(*a->subs));
+    if (a->subs) /* NULL before any sub-pane: memmove wants real pointers */
+        memmove(&a->subs[0], &a->subs[keep], (a->nsubs - keep) * sizeof(*a->subs));
     a->nsubs -= keep;
     size_t wi = ws_lower(a, k + 1);
     for (size_t i = 0; i < wi; i++)
         assay_agg_window_free(e, a->wins[i]);
-    memmove(&a->wins[0], &a->wins[wi], (a->nwins - wi) * sizeof(*a->wins));
+    if (a->wins)
+        memmove(&a->wins[0], &a->wins[wi], (a->nwins - wi) * sizeof(*a->wins));
     a->nwins -= wi;
     a->next = k + 1;
     return 0;
