@@ -89,7 +89,6 @@ static void prev_free(assay_alert_prev *p)
 {
     free(p->rule_failed);
     free(p->rule_evaluated);
-    free(p->null_rate);
     memset(p, 0, sizeof(*p));
 }
 
@@ -304,7 +303,6 @@ static void hold(judge *j, assay_alert *a)
         return;
     }
     al->nact++;
-    al->fired++;
     int rc = j->emit(j->ctx, a, j->err);
     if (rc < 0)
         j->rc = rc;
@@ -367,7 +365,6 @@ static void settle(judge *j)
         free(a.explanation);
         if (rc < 0)
             j->rc = rc;
-        al->resolved++;
         active_free(x);
     }
     al->nact = keep;
@@ -388,7 +385,6 @@ static void rule_samples(assay_alert *a, const assay_rule_result *rr)
 
 static void impact_of(assay_alert *a, const assay_result *w, const assay_rule_result *rr)
 {
-    (void)w;
     a->impact_rows = rr ? rr->failed : w->bad_rows;
     if (rr && rr->has_impact) {
         a->has_revenue = rr->has_revenue;
@@ -1076,12 +1072,7 @@ static int remember(assay_alerter *al, const assay_result *w)
         p->rule_failed = calloc(w->nrules ? w->nrules : 1, sizeof(uint64_t));
         p->rule_evaluated = calloc(w->nrules ? w->nrules : 1, sizeof(uint64_t));
     }
-    if (p->ncols != w->ncolumns || !p->null_rate) {
-        free(p->null_rate);
-        p->ncols = w->ncolumns;
-        p->null_rate = calloc(w->ncolumns ? w->ncolumns : 1, sizeof(double));
-    }
-    if (!p->rule_failed || !p->rule_evaluated || !p->null_rate)
+    if (!p->rule_failed || !p->rule_evaluated)
         return -ENOMEM;
     p->valid = true;
     p->overall = w->overall;
@@ -1094,11 +1085,6 @@ static int remember(assay_alerter *al, const assay_result *w)
     for (size_t r = 0; r < w->nrules; r++) {
         p->rule_failed[r] = w->rules[r].failed;
         p->rule_evaluated[r] = w->rules[r].evaluated;
-    }
-    for (size_t c = 0; c < w->ncolumns; c++) {
-        const assay_column_result *cr = &w->columns[c];
-        p->null_rate[c] =
-            cr->parsed && cr->count ? (double)cr->nulls / (double)cr->count : (double)NAN;
     }
     return 0;
 }
@@ -1149,7 +1135,6 @@ int assay_alerter_window(assay_alerter *al, const assay_result *w, bool partial,
     settle(&j);
     if (j.rc < 0)
         return j.rc;
-    al->windows++;
     if (w->rows > 0 && remember(al, w) < 0)
         return assay_error_set(err, -ENOMEM, "out of memory");
     return 0;

@@ -43,8 +43,6 @@ typedef struct assay_alert_prev {
     size_t breached;
     size_t nrules;
     uint64_t *rule_failed, *rule_evaluated; /* [nrules] */
-    size_t ncols;
-    double *null_rate; /* [ncols]; NaN when the column was not parsed */
 } assay_alert_prev;
 
 /* One drift column's baseline: the sketches of the last `baseline` windows that were
@@ -65,7 +63,6 @@ typedef struct assay_alerter {
     size_t nact, act_cap;
 
     assay_alert_prev prev;
-    uint64_t windows;   /* windows judged */
     uint32_t empty_run; /* empty windows in a row (freshness) */
     /* volume: EWMA of rows per window over windows that were not in a volume alert */
     uint64_t vol_n;
@@ -85,7 +82,6 @@ typedef struct assay_alerter {
     size_t nschema;
     uint8_t *schema_seen; /* [ncols] 1: it has had values */
 
-    uint64_t fired, resolved; /* records emitted */
 } assay_alerter;
 
 typedef int (*assay_alert_emit_fn)(void *ctx, const assay_alert *a, assay_error *err);

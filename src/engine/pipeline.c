@@ -138,9 +138,8 @@ static int on_window(void *ctx, assay_result *w, assay_error *err)
     if (rc == 0 && p->alerter_ready)
         rc = w->windowed ? assay_alerter_window(&p->alerter, w, w->closed_by_end, on_alert, p, err)
                          : assay_alerter_window(&p->alerter, w, true, keep_alert, w, err);
-    if (rc == 0 && !w->windowed && w->nalerts)
-        for (size_t i = 0; i < w->nalerts && rc == 0; i++)
-            rc = assay_outputs_alert(&p->out, &w->alerts[i], err);
+    for (size_t i = 0; rc == 0 && !w->windowed && i < w->nalerts; i++)
+        rc = assay_outputs_alert(&p->out, &w->alerts[i], err);
     w->state = NULL;
     if (p->sum) {
         double dt = assay_mono_seconds() - t0;

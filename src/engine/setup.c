@@ -353,38 +353,44 @@ static int event_column(assay_engine *e, assay_error *err)
     return 0;
 }
 
+/* An impact column by name into *out (-1 when not configured). */
+static int impact_column(assay_engine *e, const char *key, const char *name, int *out,
+                         assay_error *err)
+{
+    *out = -1;
+    if (!name)
+        return 0;
+    int c = assay_engine_find_column(e, name);
+    if (c < 0)
+        return assay_engine_no_such_column(e, key, name, (assay_config_pos){ 0, 0 }, err);
+    e->sch.want[c] = 1;
+    *out = c;
+    return 0;
+}
+
 /* impact: the revenue column is summed (numeric), the user column hashed (as text). */
 static int impact_columns(assay_engine *e, assay_error *err)
 {
     const assay_config *cfg = e->cfg;
-    e->imp_rev_col = e->imp_user_col = -1;
-    if (cfg->impact.revenue_column) {
-        int c = assay_engine_find_column(e, cfg->impact.revenue_column);
-        assay_config_pos pos = { 0, 0 };
-        if (c < 0)
-            return assay_engine_no_such_column(e, "impact.revenue_column",
-                                               cfg->impact.revenue_column, pos, err);
-        assay_type t = e->sch.types[c];
+    int rc;
+    if ((rc = impact_column(e, "impact.revenue_column", cfg->impact.revenue_column, &e->imp_rev_col,
+                            err)) < 0 ||
+        (rc = impact_column(e, "impact.user_column", cfg->impact.user_column, &e->imp_user_col,
+                            err)) < 0)
+        return rc;
+    if (e->imp_rev_col >= 0) {
+        assay_type t = e->sch.types[e->imp_rev_col];
         if (t != ASSAY_TYPE_INT && t != ASSAY_TYPE_FLOAT)
-            return assay_error_set(err, -EINVAL,
-                                   "%s: impact.revenue_column: column '%s' is %s%s; revenue needs "
-                                   "a numeric column (declare it with type: float)",
-                                   cfg->path, cfg->impact.revenue_column, assay_type_name(t),
-                                   e->sch.inferred[c] ? " (inferred from the first rows)" : "");
-        e->imp_rev_col = c;
-        e->sch.want[c] = 1;
-        e->sch.need_typed[c] = 1;
+            return assay_error_set(
+                err, -EINVAL,
+                "%s: impact.revenue_column: column '%s' is %s%s; revenue needs "
+                "a numeric column (declare it with type: float)",
+                cfg->path, cfg->impact.revenue_column, assay_type_name(t),
+                e->sch.inferred[e->imp_rev_col] ? " (inferred from the first rows)" : "");
+        e->sch.need_typed[e->imp_rev_col] = 1;
     }
-    if (cfg->impact.user_column) {
-        int c = assay_engine_find_column(e, cfg->impact.user_column);
-        assay_config_pos pos = { 0, 0 };
-        if (c < 0)
-            return assay_engine_no_such_column(e, "impact.user_column", cfg->impact.user_column,
-                                               pos, err);
-        e->imp_user_col = c;
-        e->sch.want[c] = 1;
-        e->sch.need_text[c] = 1;
-    }
+    if (e->imp_user_col >= 0)
+        e->sch.need_text[e->imp_user_col] = 1;
     return 0;
 }
 

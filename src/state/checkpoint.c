@@ -422,10 +422,6 @@ static void w_alerts(ckw *w, const assay_alerter *al)
         w_u64(w, p->rule_failed[r]);
         w_u64(w, p->rule_evaluated[r]);
     }
-    w_u64(w, p->ncols);
-    for (size_t c = 0; c < p->ncols; c++)
-        w_f64(w, p->null_rate[c]);
-    w_u64(w, al->windows);
     w_u32(w, al->empty_run);
     w_u64(w, al->vol_n);
     w_f64(w, al->vol_mean);
@@ -437,8 +433,6 @@ static void w_alerts(ckw *w, const assay_alerter *al)
     w_f64(w, al->an_mean);
     w_u64(w, al->nschema);
     w_bytes(w, al->schema_seen, al->schema_seen ? al->nschema : 0);
-    w_u64(w, al->fired);
-    w_u64(w, al->resolved);
     w_u64(w, al->ndrift);
     for (size_t i = 0; i < al->ndrift; i++) {
         const assay_drift_base *d = &al->drift[i];
@@ -922,15 +916,6 @@ static bool r_alerts(ckr *r, assay_alerter *al)
         p->rule_failed[i] = r_u64(r);
         p->rule_evaluated[i] = r_u64(r);
     }
-    uint64_t nc = r_u64(r);
-    if (r->bad || nc > (r->n - r->at) / 8)
-        return false;
-    p->ncols = nc;
-    if (!(p->null_rate = calloc(nc ? nc : 1, sizeof(double))))
-        return false;
-    for (uint64_t i = 0; i < nc; i++)
-        p->null_rate[i] = r_f64(r);
-    al->windows = r_u64(r);
     al->empty_run = r_u32(r);
     al->vol_n = r_u64(r);
     al->vol_mean = r_f64(r);
@@ -949,8 +934,6 @@ static bool r_alerts(ckr *r, assay_alerter *al)
             return false;
         r_take(r, al->schema_seen, ns);
     }
-    al->fired = r_u64(r);
-    al->resolved = r_u64(r);
     uint64_t nd = r_u64(r);
     if (r->bad || nd != al->cfg->alerts.ndrift_columns)
         return nd == 0 && !r->bad;
