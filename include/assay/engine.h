@@ -176,6 +176,7 @@ typedef struct assay_result {
     char id[17];                      /* hex of a hash of asset and window start */
     uint64_t late_rows;               /* rows whose windows had all closed, counted here */
     bool closed_by_end;               /* the end of input closed it (it may not be whole) */
+    double closed_at;                 /* monotonic seconds when it was closed (run) */
 
     char **files;
     size_t nfiles;
@@ -252,6 +253,7 @@ typedef struct assay_run_summary {
     uint64_t alerts_fired, alerts_resolved;
     double alert_seconds;     /* time spent judging windows for alerts (and writing them) */
     double alert_latency_max; /* longest time from a window's close to its alerts written */
+    double alert_latency_p50, alert_latency_p99; /* the same, over every window (1 % bins) */
     uint64_t checkpoints;
     uint64_t checkpoint_bytes; /* size of the largest one */
     double checkpoint_seconds; /* time spent writing them (drain, sync, write) */

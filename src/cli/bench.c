@@ -14,7 +14,11 @@
  * into the config's event-time windows (created_at and 60 s windows when the config
  * has none), one score record per window, no sinks; --state DIR adds checkpoints every
  * second and reports their count, size and time. Generated data then has --rate rows
- * per second of event time (10000 by default), so 10M rows span 1000 s.
+ * per second of event time (10000 by default), so 10M rows span 1000 s. The run's
+ * alerting is reported too: alerts fired and resolved, time per window and share of
+ * the run, and window close to records written (p50, p99, max over the windows; the
+ * worst p99 of the repeats). --faults puts `assay gen` defects into the generated data
+ * (window ranges count in 60 s windows), so the alerts have something to fire on.
  *
  * Without -c the job is the core rule set (not_null and matches on email,
  * in_range on amount, in_set on currency, unique order_id), the full profile and the
@@ -52,7 +56,8 @@ static const char default_config[] =
 static void bench_usage(FILE *out)
 {
     fputs("usage: assay bench [-c CONFIG] [--rows N] [--threads N[,N...]] [--batch ROWS]\n"
-          "                   [--repeat K] [--no-profile] [--json] [FILE]\n"
+          "                   [--repeat K] [--no-profile] [--run [--rate R] [--state DIR]]\n"
+          "                   [--faults SPEC] [--json] [FILE]\n"
           "\n"
           "Measure assay's throughput. Without FILE, --rows of orders data are generated\n"
           "in memory first (no disk, no page cache); with FILE it is read like check does.\n"
@@ -67,6 +72,7 @@ static void bench_usage(FILE *out)
           "      --run            also time `assay run` (event-time windows) on the same input\n"
           "      --rate R         generated rows per second of event time (--run: 10000)\n"
           "      --state DIR      with --run: checkpoint to DIR every second, report them\n"
+          "      --faults SPEC    defects in the generated data, as `assay gen --faults`\n"
           "      --json           machine-readable results\n",
           out);
 }
@@ -82,6 +88,9 @@ typedef struct run_stats {
     int run_n;
     uint64_t windows, checkpoints, checkpoint_bytes;
     double checkpoint_seconds;
+    /* --run: alerting, from the run with the worst p99 */
+    uint64_t alerts_fired, alerts_resolved;
+    double alert_seconds, run_seconds, lat_p50, lat_p99, lat_max;
 } run_stats;
 
 static int cmp_double(const void *a, const void *b)
@@ -106,14 +115,19 @@ static int parse_count(const char *s, uint64_t *out)
 }
 
 /* Orders data in memory: header + rows, generated in one pass; step_us: event-time
- * spacing (0: the generator's default). */
-static char *generate(uint64_t rows, int64_t step_us, size_t *len)
+ * spacing (0: the generator's default); faults: an `assay gen --faults` spec or NULL. */
+static char *generate(uint64_t rows, int64_t step_us, const char *faults, size_t *len)
 {
     assay_gen_options g;
     assay_gen_options_default(&g);
     g.rows = rows;
     if (step_us > 0)
         g.step_us = step_us;
+    assay_error err = { 0 };
+    if (faults && assay_gen_parse_faults(faults, &g, &err) < 0) {
+        fprintf(stderr, "assay bench: --faults: %s\n", err.msg);
+        return NULL;
+    }
     const char *h = assay_gen_header(&g);
     size_t hl = strlen(h), cap = hl + rows * 160 + (1 << 20), used = hl;
     char *buf = malloc(cap);
@@ -165,7 +179,8 @@ static uint64_t peak_rss(void)
 
 static void print_run(const run_stats *rs, int nrs)
 {
-    printf("\n  assay run on the same input (event-time windows, score records, no sinks):\n");
+    printf("\n  assay run on the same input (event-time windows, score records, the config's "
+           "sinks):\n");
     printf("  %-8s %10s %12s %10s %10s %9s\n", "THREADS", "CHECK", "RUN", "RUN ROWS/S", "WINDOWS",
            "RUN/CHECK");
     for (int k = 0; k < nrs; k++) {
@@ -179,6 +194,14 @@ static void print_run(const run_stats *rs, int nrs)
             printf("           %llu checkpoints, largest %.1f KB, %.1f ms each on average\n",
                    (unsigned long long)r->checkpoints, (double)r->checkpoint_bytes / 1e3,
                    1e3 * r->checkpoint_seconds / (double)r->checkpoints);
+        if (r->windows)
+            printf("           alerts fired %llu, resolved %llu; alerting %.1f us per window "
+                   "(%.2f%% of the run); window close to records written p50 %.3f ms, "
+                   "p99 %.3f ms, max %.3f ms\n",
+                   (unsigned long long)r->alerts_fired, (unsigned long long)r->alerts_resolved,
+                   1e6 * r->alert_seconds / (double)r->windows,
+                   r->run_seconds > 0 ? 100 * r->alert_seconds / r->run_seconds : 0,
+                   1e3 * r->lat_p50, 1e3 * r->lat_p99, 1e3 * r->lat_max);
     }
     printf("\n  peak RSS of this process: %.1f MB\n", (double)peak_rss() / 1e6);
 }
@@ -271,6 +294,23 @@ static char *to_json(const run_stats *rs, int nrs, const char *input)
             assay_json_u64(&j, r->checkpoint_bytes);
             assay_json_key(&j, "checkpoint_seconds");
             assay_json_f64(&j, r->checkpoint_seconds);
+            assay_json_key(&j, "alerts_fired");
+            assay_json_u64(&j, r->alerts_fired);
+            assay_json_key(&j, "alerts_resolved");
+            assay_json_u64(&j, r->alerts_resolved);
+            assay_json_key(&j, "alert_seconds_per_window");
+            assay_json_f64(&j, r->windows ? r->alert_seconds / (double)r->windows : 0);
+            assay_json_key(&j, "alert_share");
+            assay_json_f64(&j, r->run_seconds > 0 ? r->alert_seconds / r->run_seconds : 0);
+            assay_json_key(&j, "close_to_written_seconds");
+            assay_json_obj_open(&j);
+            assay_json_key(&j, "p50");
+            assay_json_f64(&j, r->lat_p50);
+            assay_json_key(&j, "p99");
+            assay_json_f64(&j, r->lat_p99);
+            assay_json_key(&j, "max");
+            assay_json_f64(&j, r->lat_max);
+            assay_json_obj_close(&j);
             assay_json_obj_close(&j);
         }
         assay_json_key(&j, "stages");
@@ -300,12 +340,19 @@ static char *to_json(const run_stats *rs, int nrs, const char *input)
 int assay_cmd_bench(int argc, char **argv)
 {
     static const struct option opts[] = {
-        { "config", required_argument, NULL, 'c' },  { "rows", required_argument, NULL, 'r' },
-        { "threads", required_argument, NULL, 't' }, { "batch", required_argument, NULL, 'b' },
-        { "repeat", required_argument, NULL, 'k' },  { "no-profile", no_argument, NULL, 'P' },
-        { "run", no_argument, NULL, 'R' },           { "rate", required_argument, NULL, 'a' },
-        { "state", required_argument, NULL, 'S' },   { "json", no_argument, NULL, 'j' },
-        { "help", no_argument, NULL, 'h' },          { NULL, 0, NULL, 0 },
+        { "config", required_argument, NULL, 'c' },
+        { "rows", required_argument, NULL, 'r' },
+        { "threads", required_argument, NULL, 't' },
+        { "batch", required_argument, NULL, 'b' },
+        { "repeat", required_argument, NULL, 'k' },
+        { "no-profile", no_argument, NULL, 'P' },
+        { "run", no_argument, NULL, 'R' },
+        { "rate", required_argument, NULL, 'a' },
+        { "state", required_argument, NULL, 'S' },
+        { "json", no_argument, NULL, 'j' },
+        { "faults", required_argument, NULL, 'f' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
     };
     const char *config_path = NULL;
     uint64_t rows = 1000000, batch = 4096, repeat = 3;
@@ -313,7 +360,7 @@ int assay_cmd_bench(int argc, char **argv)
     int nsweep = 0;
     bool json = false, profile = true, run_mode = false;
     uint64_t rate = 0;
-    const char *state_dir = NULL;
+    const char *state_dir = NULL, *faults = NULL;
     optind = 1;
     opterr = 0;
     int ch;
@@ -373,6 +420,9 @@ int assay_cmd_bench(int argc, char **argv)
         case 'S':
             state_dir = optarg;
             break;
+        case 'f':
+            faults = optarg;
+            break;
         case 'j':
             json = true;
             break;
@@ -420,10 +470,11 @@ int assay_cmd_bench(int argc, char **argv)
     if (!file) {
         if (!json)
             fprintf(stderr, "generating %llu rows in memory...\n", (unsigned long long)rows);
-        mem = generate(rows, rate ? (int64_t)(1000000 / rate) : 0, &mem_len);
+        mem = generate(rows, rate ? (int64_t)(1000000 / rate) : 0, faults, &mem_len);
         if (!mem) {
-            fprintf(stderr, "assay bench: out of memory generating %llu rows\n",
-                    (unsigned long long)rows);
+            if (!faults)
+                fprintf(stderr, "assay bench: out of memory generating %llu rows\n",
+                        (unsigned long long)rows);
             assay_config_free(cfg);
             return ASSAY_EXIT_ERROR;
         }
@@ -479,6 +530,15 @@ int assay_cmd_bench(int argc, char **argv)
             rs[k].checkpoints = sum.checkpoints;
             rs[k].checkpoint_bytes = sum.checkpoint_bytes;
             rs[k].checkpoint_seconds = sum.checkpoint_seconds;
+            if (rs[k].run_n == 1 || sum.alert_latency_p99 > rs[k].lat_p99) {
+                rs[k].alerts_fired = sum.alerts_fired;
+                rs[k].alerts_resolved = sum.alerts_resolved;
+                rs[k].alert_seconds = sum.alert_seconds;
+                rs[k].run_seconds = sum.seconds;
+                rs[k].lat_p50 = sum.alert_latency_p50;
+                rs[k].lat_p99 = sum.alert_latency_p99;
+                rs[k].lat_max = sum.alert_latency_max;
+            }
         }
     }
     if (status == ASSAY_EXIT_OK) {

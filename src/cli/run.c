@@ -183,10 +183,11 @@ int assay_cmd_run(int argc, char **argv)
                 (unsigned long long)sum.alerts_resolved);
         if (sum.windows)
             fprintf(stderr,
-                    "assay run: alerting %.1f us per window (%.2f%% of the run), at most %.2f ms "
-                    "from a window's close to its alerts written\n",
+                    "assay run: alerting %.1f us per window (%.2f%% of the run); window close "
+                    "to records written p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
                     1e6 * sum.alert_seconds / (double)sum.windows,
                     sum.seconds > 0 ? 100 * sum.alert_seconds / sum.seconds : 0,
+                    1e3 * sum.alert_latency_p50, 1e3 * sum.alert_latency_p99,
                     1e3 * sum.alert_latency_max);
         if (sum.windows_open && cfg->state.dir)
             fprintf(stderr,

@@ -43,6 +43,7 @@
 #include "window/aggregator.h"
 #include "alert/alerts.h"
 #include "core/clock.h"
+#include "core/latency.h"
 
 const char *assay_stage_name(assay_stage s)
 {
@@ -96,6 +97,7 @@ typedef struct pipeline {
     assay_checkpoint_source ident; /* identity of the input (files) */
     assay_sink_marks marks;        /* where the file sinks stood at the last checkpoint */
     assay_run_summary *sum;
+    assay_latency latency; /* window close to its records written, per window */
 } pipeline;
 
 /* ---------------------------------------------------------------------------------
@@ -141,10 +143,13 @@ static int on_window(void *ctx, assay_result *w, assay_error *err)
     for (size_t i = 0; rc == 0 && !w->windowed && i < w->nalerts; i++)
         rc = assay_outputs_alert(&p->out, &w->alerts[i], err);
     w->state = NULL;
+    if (rc == 0 && w->windowed)
+        rc = assay_outputs_flush_records(&p->out, err);
     if (p->sum) {
-        double dt = assay_mono_seconds() - t0;
-        p->sum->alert_seconds += dt;
-        p->sum->alert_latency_max = dt > p->sum->alert_latency_max ? dt : p->sum->alert_latency_max;
+        double t1 = assay_mono_seconds();
+        p->sum->alert_seconds += t1 - t0;
+        if (w->windowed)
+            assay_latency_add(&p->latency, t1 - (w->closed_at > 0 ? w->closed_at : t0));
     }
     if (rc < 0) {
         assay_result_free(w);
@@ -814,6 +819,9 @@ int assay_engine_run(const assay_engine_options *o, assay_run_summary *sum, assa
         sum->quarantined_rows = p.out.quarantined_rows;
         sum->windows_open = assay_agg_open_windows(&p.agg);
         sum->seconds = assay_mono_seconds() - t0;
+        sum->alert_latency_p50 = assay_latency_quantile(&p.latency, 0.50);
+        sum->alert_latency_p99 = assay_latency_quantile(&p.latency, 0.99);
+        sum->alert_latency_max = p.latency.max;
     }
     pipeline_free(&p);
     return rc < 0 ? rc : 0;

@@ -233,6 +233,17 @@ int assay_outputs_flush(assay_outputs *o, bool durable, assay_error *err)
     return 0;
 }
 
+int assay_outputs_flush_records(assay_outputs *o, assay_error *err)
+{
+    for (size_t i = 0; i < o->nscores + o->nalerts; i++) {
+        assay_sink *s = sink_at(o, i);
+        int rc = s->format == ASSAY_SINK_AM_V2 ? 0 : s->ops->flush(s, false, err);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
 void assay_sink_marks_free(assay_sink_marks *m)
 {
     for (size_t i = 0; i < m->n; i++)

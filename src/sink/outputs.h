@@ -29,6 +29,10 @@ int assay_outputs_clean(assay_outputs *o, const char *p, size_t len, bool add_ne
 /* A CSV header for clean sinks that start empty (written once, before any row). */
 int assay_outputs_clean_header(assay_outputs *o, const char *p, size_t len, assay_error *err);
 int assay_outputs_flush(assay_outputs *o, bool durable, assay_error *err);
+/* Hand a window's score and alert records to the OS now (not durably), so a reader of
+ * the files sees them when the window closes rather than at the next checkpoint; the
+ * Alertmanager sink sends on its own thread and is left alone. */
+int assay_outputs_flush_records(assay_outputs *o, assay_error *err);
 
 /* The marks of every sink that can be cut back (file sinks), after a durable flush. */
 typedef struct assay_sink_marks {

@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "core/grow.h"
 #include "window/aggregator.h"
 
@@ -474,6 +475,7 @@ static int64_t next_with_state(const assay_agg *a, int64_t from)
 static int close_window(assay_agg *a, int64_t k, assay_error *err)
 {
     const assay_engine *e = a->e;
+    double closed_at = assay_mono_seconds(); /* the window's latency counts from here */
     assay_partial *acc = &a->scratch;
     assay_partial_reset(e, acc, k, k);
     int64_t q = e->win.q;
@@ -507,6 +509,7 @@ static int close_window(assay_agg *a, int64_t k, assay_error *err)
     if (rc < 0)
         return rc;
     res->closed_by_end = a->finishing;
+    res->closed_at = closed_at;
     res->state = acc; /* for the alerts' drift sketches; the hook clears it */
     a->windows_emitted++;
     if ((rc = a->h.window(a->h.ctx, res, err)) < 0)
