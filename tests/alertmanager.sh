@@ -6,10 +6,15 @@
 # arriving once it is up, and flush and close staying within their bounds against a
 # peer that never answers. Alertmanager runs on loopback on free ports with clustering
 # off and its storage in a temporary directory; waits are polls on conditions with
-# bounded timeouts; only the PIDs started here are killed.
-# Usage: alertmanager.sh PATH/TO/am_driver
+# bounded timeouts; only the PIDs started here are killed. Then `assay run` end to end:
+# a stream whose incident is at its end leaves alerts firing in Alertmanager (the ids of
+# the file sink's records), the grown stream resumed from the checkpoint resolves them,
+# and a run against an Alertmanager that is down finishes every window, says so and
+# counts the failed POSTs.
+# Usage: alertmanager.sh PATH/TO/am_driver PATH/TO/assay
 set -uo pipefail
 DRIVER=$(readlink -f "$1")
+ASSAY=$(readlink -f "$2")
 AM_BIN=${ALERTMANAGER:-/usr/bin/prometheus-alertmanager}
 T=$(mktemp -d)
 PIDS=()
@@ -22,12 +27,13 @@ cleanup() {
     kill -9 "$p" 2>/dev/null
     wait "$p" 2>/dev/null
   done
-  rm -rf "$T"
+  [ -n "${KEEP:-}" ] && echo "kept $T" || rm -rf "$T"
 }
 trap cleanup EXIT
 pass=0 failn=0
 ok()  { pass=$((pass+1)); echo "ok   $*"; }
 bad() { failn=$((failn+1)); echo "FAIL $*"; }
+expect_eq() { if [ "$1" == "$2" ]; then ok "$3"; else bad "$3: got '$1', expected '$2'"; fi; }
 
 if [ ! -x "$AM_BIN" ]; then
   echo "SKIP: $AM_BIN not installed (apt-get install prometheus-alertmanager)"
@@ -105,7 +111,8 @@ if len(mine) != 1:
     sys.exit(f"{len(mine)} alerts with id {aid} in {json.dumps(alerts)}")
 a = mine[0]
 want = {"alertname": "assay_rule_breach", "asset": "orders", "kind": "rule_breach",
-        "severity": "high", "column": "email", "rule": "email_not_null"}
+        "subject": "email_not_null", "severity": "high", "column": "email",
+        "rule": "email_not_null"}
 if a["labels"] != want:
     sys.exit(f"labels {a['labels']} != {want}")
 ann = a["annotations"]
@@ -138,7 +145,8 @@ lines = [json.loads(l) for l in open(sys.argv[1])]
 assert len(lines) == 4, lines
 fire, fire_http, resolved, bare = lines
 labels = {"alertname": "assay_rule_breach", "asset": "orders", "kind": "rule_breach",
-          "severity": "high", "column": "email", "rule": "email_not_null"}
+          "subject": "email_not_null", "severity": "high", "column": "email",
+          "rule": "email_not_null"}
 assert fire["labels"] == labels, fire["labels"]
 assert set(fire) == {"labels", "annotations", "startsAt"}, fire
 assert set(fire["annotations"]) == {"title", "explanation", "window", "id"}, fire
@@ -153,7 +161,8 @@ assert resolved["startsAt"] == "2026-01-01T00:10:00Z", resolved
 assert resolved["labels"] == labels, resolved
 assert resolved["annotations"]["window"] == "2026-01-01T00:30:00Z/2026-01-01T00:40:00Z", resolved
 assert resolved["annotations"]["id"] == aid, resolved
-assert bare["labels"] == {"alertname": "assay_volume", "kind": "volume", "severity": "high"}, bare
+assert bare["labels"] == {"alertname": "assay_volume", "kind": "volume", "subject": "rows",
+                          "severity": "high"}, bare
 EOF
   then ok "encodings: labels, annotations, startsAt, endsAt on resolve, generatorURL"
   else bad "encodings"; cat "$T/encode.out"; fi
@@ -260,6 +269,108 @@ if msg=$(check_alerts "$P2" "" "$ID2" present "" 2>&1); then
 else
   bad "after the retry: $msg"
 fi
+
+# --- assay run end to end --------------------------------------------------------
+# 12 windows of 60 s (100 rows/s); email nulls at 50 % in windows 4-5. The first run
+# sees windows 0-5 (the incident at its end, so its alerts stay firing), the second the
+# grown file: windows 6-11 are clean and resolve them (resolve_after 2).
+"$ASSAY" gen --rows 72000 --rate 100 --seed 5 --faults "null_email=0.5@4-5" -o "$T/full.csv" || exit 2
+head -n 36001 "$T/full.csv" > "$T/stream.csv"
+runcfg() { # $1 alertmanager url, $2 state dir, $3 alerts file
+  cat <<EOF
+asset: orders
+source: {file: $T/stream.csv}
+columns: [{name: created_at, type: timestamp}]
+event_time: created_at
+window: {size: 60s, lateness: 5s}
+rules:
+  - {name: email_not_null, column: email, check: not_null, threshold: 0.05, severity: high}
+alerts: {resolve_after: 2}
+state: {dir: $2}
+sinks:
+  scores: {file: $T/scores-$(basename "$2").ndjson}
+  alerts: [{file: $3}, {alertmanager: {url: "$1"}}]
+EOF
+}
+# am_ids PORT: the annotations.id of every alert Alertmanager lists, sorted
+am_ids() {
+  python3 - "$1" <<'EOF'
+import json, sys, urllib.request
+with urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/api/v2/alerts", timeout=5) as r:
+    print("\n".join(sorted(a["annotations"]["id"] for a in json.load(r)
+                           if a["labels"].get("asset") == "orders" and "kind" in a["labels"])))
+EOF
+}
+file_ids() { # $1 alerts file, $2 state: ids of the records in that state, sorted
+  python3 -c 'import json, sys
+print("\n".join(sorted(json.loads(l)["id"] for l in open(sys.argv[1]) if json.loads(l)["state"] == sys.argv[2])))' "$1" "$2"
+}
+P3=$(free_port)
+start_am am3 "$P3"
+AM3=$AM_PID
+if wait_am am3 "$P3" "$AM3"; then
+  runcfg "http://127.0.0.1:$P3" "$T/st1" "$T/run.alerts" > "$T/run.yaml"
+  if "$ASSAY" run -c "$T/run.yaml" --threads 2 2> "$T/run1.err"; then
+    ok "assay run with an alertmanager sink exits 0"
+  else bad "assay run: $(cat "$T/run1.err")"; fi
+  FIRING=$(file_ids "$T/run.alerts" firing)
+  if [ -n "$FIRING" ] && grep -q '"kind":"rule_breach"' "$T/run.alerts"; then
+    ok "the incident fired $(echo "$FIRING" | wc -l) alerts into the file sink"
+  else bad "no firing alerts in the file sink: $(cat "$T/run.alerts")"; fi
+  if wait_for 15 test "$(am_ids "$P3")" == "$FIRING"; then
+    ok "Alertmanager lists exactly the run's firing alerts (same ids)"
+  else bad "Alertmanager lists '$(am_ids "$P3")', the run fired '$FIRING'"; fi
+  RB=$(python3 -c 'import json, sys
+print([json.loads(l)["id"] for l in open(sys.argv[1]) if json.loads(l)["kind"] == "rule_breach"][0])' "$T/run.alerts")
+  if msg=$(python3 - "$P3" "$RB" <<'EOF'
+import json, sys, urllib.request
+with urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/api/v2/alerts", timeout=5) as r:
+    a = [a for a in json.load(r) if a["annotations"]["id"] == sys.argv[2]][0]
+want = {"alertname": "assay_rule_breach", "asset": "orders", "kind": "rule_breach",
+        "subject": "email_not_null", "severity": "high", "column": "email",
+        "rule": "email_not_null"}
+assert a["labels"] == want, a["labels"]
+assert a["startsAt"].startswith("2026-01-01T00:04:00"), a["startsAt"]
+assert a["status"]["state"] == "active", a["status"]
+assert a["annotations"]["explanation"].startswith("null rate of email rose from"), a["annotations"]
+assert a["annotations"]["window"] == "2026-01-01T00:04:00Z/2026-01-01T00:05:00Z", a["annotations"]
+EOF
+  ); then ok "the rule breach in Alertmanager: labels, startsAt of window 4, active"
+  else bad "rule breach in Alertmanager: $msg"; fi
+
+  cp "$T/full.csv" "$T/stream.csv"
+  if "$ASSAY" run -c "$T/run.yaml" --threads 2 2> "$T/run2.err"; then
+    ok "the resumed run over the grown file exits 0"
+  else bad "resumed run: $(cat "$T/run2.err")"; fi
+  RESOLVED=$(file_ids "$T/run.alerts" resolved)
+  expect_eq "$RESOLVED" "$FIRING" "the resumed run resolved every alert the first one fired"
+  if wait_for 15 test -z "$(am_ids "$P3")"; then
+    ok "Alertmanager no longer lists them (endsAt sent on resolve)"
+  else bad "still listed after resolve: $(am_ids "$P3")"; fi
+  if ! grep -q "cannot deliver\|POSTs failed" "$T/run1.err" "$T/run2.err"; then
+    ok "no delivery complaints while Alertmanager is up"
+  else bad "delivery complaints: $(cat "$T/run1.err" "$T/run2.err")"; fi
+else
+  bad "Alertmanager did not become ready on port $P3"
+fi
+
+# Alertmanager down: the run finishes every window, tells the user, counts the failures.
+DEAD2=$(free_port)
+runcfg "http://127.0.0.1:$DEAD2" "$T/st2" "$T/down.alerts" > "$T/down.yaml"
+"$ASSAY" run -c "$T/down.yaml" --threads 2 2> "$T/down.err"
+rc=$?
+expect_eq "$rc" "0" "assay run with Alertmanager down exits 0"
+windows() { python3 -c 'import json, sys
+print(" ".join(sorted({json.loads(l)["window_start"] for l in open(sys.argv[1])})))' "$1"; }
+expect_eq "$(windows "$T/scores-st2.ndjson")" "$(windows "$T/scores-st1.ndjson")" \
+  "every window's score written while Alertmanager is down (as with it up)"
+expect_eq "$(file_ids "$T/down.alerts" firing)" "$(file_ids "$T/run.alerts" firing)" \
+  "the same alerts fire (same ids) with Alertmanager down"
+if grep -q "alertmanager http://127.0.0.1:$DEAD2: cannot deliver alerts" "$T/down.err" &&
+   grep -Eq "alertmanager http://127.0.0.1:$DEAD2: 0 POSTs delivered 0 alerts, [1-9][0-9]* POSTs failed \(last: .+\); [1-9][0-9]* alerts undelivered" "$T/down.err"; then
+  ok "the run reports the failing sink once and the failed POSTs at the end"
+else bad "down report: $(cat "$T/down.err")"; fi
+expect_eq "$(grep -c 'cannot deliver alerts' "$T/down.err")" "1" "the failure is reported once, not per window"
 
 echo "passed $pass, failed $failn"
 [ $failn -eq 0 ]

@@ -176,6 +176,7 @@ static int mode_encode(void)
         cfg.http.listen = i == 2 || i == 3 ? (char *)"127.0.0.1:8080" : NULL;
         if (i == 4) {
             a.kind = ASSAY_ALERT_VOLUME;
+            a.subject = (char *)"rows";
             a.column = a.rule = NULL;
             a.asset = "";
         }

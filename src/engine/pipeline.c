@@ -145,6 +145,8 @@ static int on_window(void *ctx, assay_result *w, assay_error *err)
     w->state = NULL;
     if (rc == 0 && w->windowed)
         rc = assay_outputs_flush_records(&p->out, err);
+    if (w->windowed)
+        assay_outputs_health(&p->out, false, p->o->notice, p->o->notice_ctx);
     if (p->sum) {
         double t1 = assay_mono_seconds();
         p->sum->alert_seconds += t1 - t0;
@@ -823,6 +825,8 @@ int assay_engine_run(const assay_engine_options *o, assay_run_summary *sum, assa
         sum->alert_latency_p99 = assay_latency_quantile(&p.latency, 0.99);
         sum->alert_latency_max = p.latency.max;
     }
+    if (rc >= 0)
+        assay_outputs_health(&p.out, true, o->notice, o->notice_ctx);
     pipeline_free(&p);
     return rc < 0 ? rc : 0;
 }

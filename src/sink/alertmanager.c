@@ -554,6 +554,7 @@ void assay_sink_alertmanager_stats(assay_sink *s, assay_am_stats *out)
     pthread_mutex_lock(&a->mu);
     *out = a->st;
     out->tracked = a->tracked;
+    out->undelivered = a->ndirty;
     pthread_mutex_unlock(&a->mu);
 }
 

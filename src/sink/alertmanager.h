@@ -15,6 +15,7 @@ typedef struct assay_am_stats {
     uint64_t alerts_sent;  /* alert objects in the successful POSTs (re-sends count) */
     uint64_t dropped;      /* alerts given up to stay within the bound of 10,000 */
     size_t tracked;        /* alerts held now (firing, or resolved < 5 minutes ago) */
+    size_t undelivered;    /* of those, written and not yet delivered */
 } assay_am_stats;
 
 /* Counters of an Alertmanager sink (s must be one). */

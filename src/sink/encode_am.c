@@ -5,7 +5,11 @@
  * Alertmanager identifies an alert by its label set, groups and routes by labels and
  * keeps one time series of notifications per distinct set, so labels carry only what
  * is low-cardinality and stable for the life of an incident: alertname ("assay_" and
- * the kind), asset, kind, severity, and column and rule when the alert is about one.
+ * the kind), asset, kind, subject, severity, and column and rule when the alert is
+ * about one. The subject (a rule, a dimension, a column, a contract clause: names from
+ * the config and the schema, so bounded) is what keeps two alerts of one kind apart -
+ * without it the score drops of `overall` and of `completeness` would have one label
+ * set, and Alertmanager would hold them as one alert.
  * Everything that varies with the numbers (title, explanation, the window, our id)
  * goes in annotations, which Alertmanager keeps from the latest post without making
  * the alert a new one. The firing record and the resolved record of one incident thus
@@ -64,6 +68,7 @@ int assay_encode_alert_am(const assay_alert *a, const assay_config *cfg, char **
     label(&j, "alertname", name);
     label(&j, "asset", a->asset);
     label(&j, "kind", kind);
+    label(&j, "subject", a->subject);
     label(&j, "severity", assay_severity_name(a->severity));
     label(&j, "column", a->column);
     label(&j, "rule", a->rule);

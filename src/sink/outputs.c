@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sink/alertmanager.h"
 #include "sink/outputs.h"
 
 static int open_list(const assay_sink_list *l, assay_sink ***out, size_t *n, bool raw,
@@ -52,6 +53,14 @@ int assay_outputs_open(assay_outputs *o, const assay_config *cfg, assay_error *e
         assay_outputs_close(o);
         return rc;
     }
+    size_t na = o->nalerts ? o->nalerts : 1;
+    o->am_failed_seen = calloc(na, sizeof(uint64_t));
+    o->am_ok_seen = calloc(na, sizeof(uint64_t));
+    o->am_failing = calloc(na, sizeof(bool));
+    if (!o->am_failed_seen || !o->am_ok_seen || !o->am_failing) {
+        assay_outputs_close(o);
+        return assay_error_set(err, -ENOMEM, "out of memory");
+    }
     return 0;
 }
 
@@ -68,6 +77,11 @@ void assay_outputs_close(assay_outputs *o)
     close_list(o->alerts, o->nalerts);
     close_list(o->quar, o->nquar);
     close_list(o->clean, o->nclean);
+    free(o->am_failed_seen);
+    free(o->am_ok_seen);
+    free(o->am_failing);
+    o->am_failed_seen = o->am_ok_seen = NULL;
+    o->am_failing = NULL;
     o->scores = o->alerts = o->quar = o->clean = NULL;
     o->nscores = o->nalerts = o->nquar = o->nclean = 0;
 }
@@ -242,6 +256,51 @@ int assay_outputs_flush_records(assay_outputs *o, assay_error *err)
             return rc;
     }
     return 0;
+}
+
+void assay_outputs_health(assay_outputs *o, bool final, void (*notice)(void *, const char *),
+                          void *ctx)
+{
+    char msg[1024], why[512];
+    for (size_t i = 0; notice && o->am_failing && i < o->nalerts; i++) {
+        assay_sink *s = o->alerts[i];
+        if (s->format != ASSAY_SINK_AM_V2)
+            continue;
+        assay_am_stats st;
+        assay_sink_alertmanager_stats(s, &st);
+        assay_sink_alertmanager_last_error(s, why, sizeof(why));
+        bool failed_more = st.posts_failed > o->am_failed_seen[i];
+        bool ok_more = st.posts_ok > o->am_ok_seen[i];
+        if (final) {
+            if (st.posts_failed || st.undelivered || st.dropped) {
+                snprintf(msg, sizeof(msg),
+                         "alertmanager %s: %llu POSTs delivered %llu alerts, %llu POSTs "
+                         "failed%s%s%s; %zu "
+                         "alerts undelivered at the end, %llu dropped by the bound",
+                         s->name, (unsigned long long)st.posts_ok,
+                         (unsigned long long)st.alerts_sent, (unsigned long long)st.posts_failed,
+                         *why ? " (last: " : "", why, *why ? ")" : "", st.undelivered,
+                         (unsigned long long)st.dropped);
+                notice(ctx, msg);
+            }
+        } else if (failed_more && !o->am_failing[i]) {
+            o->am_failing[i] = true;
+            snprintf(msg, sizeof(msg),
+                     "alertmanager %s: cannot deliver alerts (%s); %zu queued, retrying with "
+                     "backoff while "
+                     "the pipeline goes on",
+                     s->name, *why ? why : "unknown error", st.undelivered);
+            notice(ctx, msg);
+        } else if (o->am_failing[i] && ok_more && !failed_more) {
+            o->am_failing[i] = false;
+            snprintf(msg, sizeof(msg),
+                     "alertmanager %s: delivering alerts again after %llu failed POSTs", s->name,
+                     (unsigned long long)st.posts_failed);
+            notice(ctx, msg);
+        }
+        o->am_failed_seen[i] = st.posts_failed;
+        o->am_ok_seen[i] = st.posts_ok;
+    }
 }
 
 void assay_sink_marks_free(assay_sink_marks *m)

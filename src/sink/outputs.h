@@ -14,6 +14,9 @@ typedef struct assay_outputs {
     assay_sink **scores, **alerts, **quar, **clean;
     size_t nscores, nalerts, nquar, nclean;
     uint64_t clean_rows, quarantined_rows, score_records, alert_records;
+    /* per alert sink: POSTs failed and made when last reported (Alertmanager sinks) */
+    uint64_t *am_failed_seen, *am_ok_seen;
+    bool *am_failing;
 } assay_outputs;
 
 int assay_outputs_open(assay_outputs *o, const assay_config *cfg, assay_error *err);
@@ -33,6 +36,12 @@ int assay_outputs_flush(assay_outputs *o, bool durable, assay_error *err);
  * the files sees them when the window closes rather than at the next checkpoint; the
  * Alertmanager sink sends on its own thread and is left alone. */
 int assay_outputs_flush_records(assay_outputs *o, assay_error *err);
+/* Tell the user about the Alertmanager sinks' delivery through notice: once when one
+ * starts failing (with the reason; the pipeline goes on and the alerts stay queued),
+ * once when it delivers again, and - final - a summary of the run when any POST
+ * failed or alerts are still undelivered. */
+void assay_outputs_health(assay_outputs *o, bool final, void (*notice)(void *, const char *),
+                          void *ctx);
 
 /* The marks of every sink that can be cut back (file sinks), after a durable flush. */
 typedef struct assay_sink_marks {
