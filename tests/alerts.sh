@@ -313,5 +313,73 @@ if [ $rc -eq 2 ] && echo "$out" | grep -q 'alertmanager sink takes alerts only';
   ok "an alertmanager sink outside sinks.alerts is rejected"
 else bad "alertmanager in scores: rc $rc: $out"; fi
 
+# freshness by lag: 12 windows judged at a fixed clock (--now 00:12:30), so window k's
+# newest row is 11.5 - k minutes old. The rule (max_age 5m) fires in window 0 with high
+# severity (lag over twice the max) and resolves after windows 7, 8, 9; the contract
+# (max_freshness 8m) fires in window 0 and resolves after windows 4, 5, 6; with a
+# max_age and max_freshness of a day nothing fires.
+"$ASSAY" gen --rows 72000 --rate 100 --seed 9 --late 0 -o "$T/fresh.csv" || exit 2
+freshcfg() { # $1 max_age, $2 max_freshness
+  cat <<EOF
+asset: orders
+source: {file: $T/fresh.csv}
+columns: [{name: created_at, type: timestamp}]
+event_time: created_at
+window: {size: 60s, lateness: 5s}
+rules:
+  - {name: created_fresh, column: created_at, check: freshness, max_age: $1, threshold: 1}
+contracts:
+  - {name: fresh_sla, max_freshness: $2}
+alerts: {resolve_after: 3}
+sinks:
+  alerts: {file: $T/fresh-$1.alerts}
+EOF
+}
+freshcfg 5m 8m > "$T/fresh.yaml"
+freshcfg 1d 1d > "$T/fresh-quiet.yaml"
+"$ASSAY" run -c "$T/fresh.yaml" --now 2026-01-01T00:12:30Z --threads 2 2> "$T/fresh.err" || bad "fresh run: $(cat "$T/fresh.err")"
+"$ASSAY" run -c "$T/fresh-quiet.yaml" --now 2026-01-01T00:12:30Z --threads 2 2> /dev/null
+python3 - "$T/fresh-5m.alerts" "$T/fresh-1d.alerts" <<'EOF' && ok "freshness by lag: rule and contract fire, with severities, lags and resolution" || bad "freshness by lag: $(cat "$T/fresh-5m.alerts")"
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+quiet = [json.loads(l) for l in open(sys.argv[2])]
+assert quiet == [], quiet
+by = {}
+for r in recs:
+    assert r["kind"] in ("freshness", "contract"), r["kind"]
+    by.setdefault(r["subject"], []).append(r)
+assert set(by) == {"created_fresh", "fresh_sla/max_freshness"}, set(by)
+f, c = by["created_fresh"], by["fresh_sla/max_freshness"]
+assert [x["state"] for x in f] == ["firing", "resolved"], f
+assert [x["state"] for x in c] == ["firing", "resolved"], c
+fire = f[0]
+assert fire["kind"] == "freshness" and fire["severity"] == "high", fire
+assert fire["window_start"] == "2026-01-01T00:00:00Z", fire
+assert fire["metric"] == "lag_seconds" and fire["threshold"] == 300, fire
+# the newest row of window 0 is about 59.99 s in: 750 - 59.99 s old at 00:12:30
+assert 690 <= fire["value"] <= 691, fire["value"]
+assert "11m30s old" in fire["explanation"] or "11m31s old" in fire["explanation"] or "11m30s" in fire["title"], fire
+assert fire["column"] == "created_at" and fire["rule"] == "created_fresh", fire
+assert f[1]["window_start"] == "2026-01-01T00:09:00Z", f[1]
+cf = c[0]
+assert cf["kind"] == "contract" and cf["window_start"] == "2026-01-01T00:00:00Z", cf
+assert cf["threshold"] == 480 and 690 <= cf["value"] <= 691, cf
+assert "max_freshness of 8m00s" in cf["explanation"], cf["explanation"]
+assert c[1]["window_start"] == "2026-01-01T00:06:00Z", c[1]
+EOF
+# check: one window, judged at --now (newest row 30 s old, max_freshness 20s); the
+# contract clause makes the exit status 1
+freshcfg 5m 20s > "$T/fresh-check.yaml"
+"$ASSAY" check -c "$T/fresh-check.yaml" --now 2026-01-01T00:12:30Z --json "$T/fresh.csv" > "$T/fresh-check.json"
+rc=$?
+python3 - "$T/fresh-check.json" <<'EOF' && [ $rc -eq 1 ] && ok "check: max_freshness over the newest row, exit 1" || bad "check max_freshness: rc $rc $(head -c 300 "$T/fresh-check.json")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+subj = sorted(a["subject"] for a in d["alerts"])
+assert subj == ["fresh_sla/max_freshness"], subj
+a = d["alerts"][0]
+assert 30 <= a["value"] <= 31, a["value"]  # 00:12:30 - the newest row (about 00:11:59.99)
+EOF
+
 echo "alerts: $pass passed, $failn failed"
 [ $failn -eq 0 ]

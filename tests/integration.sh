@@ -81,6 +81,30 @@ PY
 python3 -c 'import json,sys; a=json.load(open(sys.argv[1])); b=json.load(open(sys.argv[2])); sys.exit(0 if [(r["name"],r["evaluated"],r["failed"],[s["row"] for s in r["samples"]]) for r in a["rules"]]==[(r["name"],r["evaluated"],r["failed"],[s["row"] for s in r["samples"]]) for r in b["rules"]] else 1)' "$T/n2" "$T/nab" \
   && ok "two files: same counts and sample row numbers as one file" || bad "two-file run differs"
 
+# 5b. rule samples: a reservoir over all failing rows (not the first ones), in row
+# order, each with the byte offset where its row starts
+python3 - "$T/o.csv" "$T/n2" <<'PY' && ok "rule samples: spread over the file, sorted, offsets point at their rows" || bad "rule samples wrong"
+import csv, io, json, sys
+data = open(sys.argv[1], "rb").read()
+rows = list(csv.reader(io.StringIO(data.decode())))
+d = json.load(open(sys.argv[2]))
+checked = 0
+for r in d["rules"]:
+    s = r["samples"]
+    if r["failed"] < 50 or "offset" not in (s[0] if s else {}):
+        continue
+    rn = [x["row"] for x in s]
+    assert rn == sorted(rn), (r["name"], rn)
+    assert len(s) == 5, (r["name"], s)
+    # the first 5 failures would all sit in the first few percent of a 100k-row file
+    assert max(rn) > len(rows) // 4, (r["name"], rn)
+    for x in s:
+        got = next(csv.reader(io.StringIO(data[x["offset"]:].decode())))
+        assert got == rows[x["row"]], (r["name"], x, got)
+    checked += 1
+assert checked >= 2, checked
+PY
+
 # 6. clean data passes with exit 0
 "$ASSAY" gen --rows 5000 --seed 3 --faults bad_email=0,null_email=0,negative_amount=0,bad_amount=0,bad_currency=0,duplicate_id=0,null_customer=0,bad_phone=0,stale=0,bad_timestamp=0,long_note=0 -o "$T/clean.csv"
 "$ASSAY" check -c "$DATA/check.yaml" --now $NOW "$T/clean.csv" > "$T/clean.txt"

@@ -1245,8 +1245,6 @@ static const struct bad later_keys[] = {
       "t.yaml:1:10: source.kafka: not supported in this build yet" },
     { "source: {file: a.csv, null_values: [NA]}\n",
       "t.yaml:1:23: source.null_values: not supported in this build yet" },
-    { "contracts:\n  - {name: sla, min_score: 90, max_freshness: 5m}\n",
-      "t.yaml:2:32: contracts[0].max_freshness: not supported in this build yet" },
     { "http: {listen: '127.0.0.1:9464'}\n", "t.yaml:1:1: http: not supported in this build yet" },
     { "history: {sqlite: h.db}\n", "t.yaml:1:1: history: not supported in this build yet" },
     { "sinks: {scores: {kafka: {topic: s}}}\n",

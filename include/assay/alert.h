@@ -38,7 +38,8 @@ ASSAY_API const char *assay_alert_state_name(assay_alert_state s);
 /* One evidence row: where it is (1-based data row over the input; line in its file
  * when known, else 0) and the failing value or the row's text (NULL = null). */
 typedef struct assay_alert_sample {
-    uint64_t row, line;
+    uint64_t row, line; /* line 0: not known */
+    int64_t offset;     /* byte offset where the row starts in its input; -1: not known */
     char *value;
 } assay_alert_sample;
 

@@ -71,9 +71,13 @@ typedef enum assay_stage {
 
 ASSAY_API const char *assay_stage_name(assay_stage s);
 
+/* A failing row kept as evidence. Rules keep a uniform sample of their failing rows (a
+ * bottom-k reservoir keyed by where each row is in its input), listed in row order;
+ * unique keeps its first repeats. */
 typedef struct assay_sample {
-    uint64_t row; /* 1-based data row over all input files */
-    char *value;  /* NUL-terminated copy (truncated to ASSAY_SAMPLE_VALUE_MAX); NULL = null */
+    uint64_t row;    /* 1-based data row over all input files */
+    uint64_t offset; /* byte offset where the row starts in its input; UINT64_MAX unknown */
+    char *value;     /* NUL-terminated copy (truncated to ASSAY_SAMPLE_VALUE_MAX); NULL = null */
 } assay_sample;
 
 typedef struct assay_rule_result {
@@ -86,6 +90,9 @@ typedef struct assay_rule_result {
     bool has_impact, has_revenue, has_users;
     double revenue_at_risk; /* sum of impact.revenue_column over them */
     double affected_users;  /* distinct impact.user_column values among them (HLL) */
+    /* freshness rules: clock - newest value when it was judged (has_lag: one was seen) */
+    bool has_lag;
+    int64_t lag_us;
     assay_sample *samples;
     size_t nsamples;
 } assay_rule_result;
@@ -177,6 +184,10 @@ typedef struct assay_result {
     uint64_t late_rows;               /* rows whose windows had all closed, counted here */
     bool closed_by_end;               /* the end of input closed it (it may not be whole) */
     double closed_at;                 /* monotonic seconds when it was closed (run) */
+    /* event-time lag: the clock minus the newest event time, when its rows were judged
+     * (has_lag: the window had event-time rows) */
+    bool has_lag;
+    int64_t lag_us;
 
     char **files;
     size_t nfiles;

@@ -309,10 +309,11 @@ static void hold(judge *j, assay_alert *a)
     assay_alert_clear(a);
 }
 
-/* Which kinds an empty window says nothing about. */
-static bool needs_rows(assay_alert_kind k)
+/* Which alerts an empty window says nothing about: all but the idle-stream one (a
+ * stream that went quiet has not become fresh, nor has its data become clean). */
+static bool needs_rows(const assay_alert_active *x)
 {
-    return k != ASSAY_ALERT_FRESHNESS;
+    return x->kind != ASSAY_ALERT_FRESHNESS || strcmp(x->subject, "idle") != 0;
 }
 
 /* After every condition of the window was judged: count clear windows, resolve. */
@@ -324,7 +325,7 @@ static void settle(judge *j)
     size_t keep = 0;
     for (size_t i = 0; i < al->nact; i++) {
         assay_alert_active *x = &al->act[i];
-        bool evidence = w->rows > 0 || !needs_rows(x->kind);
+        bool evidence = w->rows > 0 || !needs_rows(x);
         if (!x->seen && evidence && j->rc == 0)
             x->clear++;
         x->seen = false;
@@ -379,6 +380,7 @@ static void rule_samples(assay_alert *a, const assay_rule_result *rr)
     for (size_t i = 0; i < rr->nsamples && a->nsamples < ASSAY_ALERT_SAMPLES; i++) {
         assay_alert_sample *s = &a->samples[a->nsamples++];
         s->row = rr->samples[i].row;
+        s->offset = rr->samples[i].offset == UINT64_MAX ? -1 : (int64_t)rr->samples[i].offset;
         s->value = xstrdup(rr->samples[i].value);
     }
 }
@@ -717,12 +719,70 @@ static void kind_volume(judge *j, bool partial, const char *wt)
     al->vol_n++;
 }
 
+/* A duration as the largest two units: "45s", "12m30s", "3h05m", "2d04h". */
+static const char *duration_text(double seconds, char *buf, size_t cap)
+{
+    double s = seconds < 0 ? 0 : seconds;
+    if (s < 60)
+        snprintf(buf, cap, "%.0fs", s);
+    else if (s < 3600)
+        snprintf(buf, cap, "%.0fm%02.0fs", floor(s / 60), fmod(floor(s), 60));
+    else if (s < 86400)
+        snprintf(buf, cap, "%.0fh%02.0fm", floor(s / 3600), floor(fmod(s, 3600) / 60));
+    else
+        snprintf(buf, cap, "%.0fd%02.0fh", floor(s / 86400), floor(fmod(s, 86400) / 3600));
+    return buf;
+}
+
+/* Lag over a maximum: medium under twice the maximum, high beyond; a freshness rule's
+ * own severity when that is higher (a contract's clause is high, like its others). */
+static assay_severity lag_severity(double lag, double max)
+{
+    return lag >= 2 * max ? ASSAY_SEV_HIGH : ASSAY_SEV_MEDIUM;
+}
+
+/* Freshness by lag: each freshness rule's newest value, when its rows were judged, was
+ * older than the rule's max_age. */
+static void freshness_lag(judge *j, const char *wt)
+{
+    const assay_result *w = j->w;
+    const assay_config *cfg = j->al->cfg;
+    for (size_t r = 0; r < w->nrules; r++) {
+        const assay_rule_result *rr = &w->rules[r];
+        const assay_rule_config *c = rr->cfg;
+        if (c->check != ASSAY_CHECK_FRESHNESS || !rr->has_lag || rr->lag_us <= c->max_age_us)
+            continue;
+        double lag = (double)rr->lag_us / 1e6, max = (double)c->max_age_us / 1e6;
+        char l[32], m[32];
+        assay_alert a = {
+            .kind = ASSAY_ALERT_FRESHNESS,
+            .severity = c->severity > lag_severity(lag, max) ? c->severity : lag_severity(lag, max),
+            .subject = xstrdup(c->name),
+            .column = xstrdup(c->column),
+            .rule = xstrdup(c->name),
+            .metric = xstrdup("lag_seconds"),
+            .threshold = max,
+            .value = lag,
+            .previous = NAN,
+        };
+        a.title =
+            xprintf("%s: %s is %s behind", cfg->asset, c->column, duration_text(lag, l, sizeof(l)));
+        a.explanation = xprintf("the newest %s in %s was %s old when it was checked, over the "
+                                "rule %s's max_age of %s",
+                                c->column, wt, l, c->name, duration_text(max, m, sizeof(m)));
+        impact_of(&a, w, rr);
+        forecast_of(j->al, &a);
+        hold(j, &a);
+    }
+}
+
 static void kind_freshness(judge *j, const char *wt)
 {
     assay_alerter *al = j->al;
     const assay_result *w = j->w;
     if (w->rows > 0) {
         al->empty_run = 0;
+        freshness_lag(j, wt);
         return;
     }
     al->empty_run++;
@@ -777,6 +837,7 @@ static void kind_anomaly(judge *j, const char *wt)
         for (size_t i = 0; i < an->nsamples && a.nsamples < ASSAY_ALERT_SAMPLES; i++) {
             assay_alert_sample *s = &a.samples[a.nsamples++];
             s->row = an->samples[i].row;
+            s->offset = -1;
             char buf[512];
             size_t o = (size_t)snprintf(buf, sizeof(buf), "score %.3f:", an->samples[i].score);
             for (size_t c = 0; c < an->ncolumns && o + 40 < sizeof(buf); c++) {
@@ -850,6 +911,15 @@ static void kind_contract(judge *j, const char *wt)
             contract_alert(j, ct, clause, metric, ct->min_dim[d], w->dims[d],
                            xprintf("%s score %.2f in %s is below the contract's %s %g", dn,
                                    w->dims[d], wt, clause, ct->min_dim[d]));
+        }
+        if (ct->has_max_freshness && w->has_lag && w->lag_us > ct->max_freshness_us) {
+            char l[32], m[32];
+            double lag = (double)w->lag_us / 1e6, max = (double)ct->max_freshness_us / 1e6;
+            contract_alert(j, ct, "max_freshness", "lag_seconds", max, lag,
+                           xprintf("the newest event in %s was %s old when it was checked, over "
+                                   "the contract's max_freshness of %s",
+                                   wt, duration_text(lag, l, sizeof(l)),
+                                   duration_text(max, m, sizeof(m))));
         }
         for (size_t k = 0; k < ct->nmax_null; k++) {
             const assay_column_result *c = column_named(w, ct->max_null_columns[k]);

@@ -1,5 +1,5 @@
 /*
- * assay run -c CONFIG [--threads N] [--from-beginning]
+ * assay run -c CONFIG [--threads N] [--from-beginning] [--now TIME]
  *
  * Streaming: rows from the config's source go into event-time windows (window,
  * event_time); each closed window becomes one score record on sinks.scores, rows are
@@ -38,7 +38,7 @@ static void notice_line(void *ctx, const char *msg)
 
 static void run_usage(FILE *out)
 {
-    fputs("usage: assay run -c CONFIG [--threads N] [--from-beginning]\n"
+    fputs("usage: assay run -c CONFIG [--threads N] [--from-beginning] [--now TIME]\n"
           "\n"
           "Check rows as a stream: place them in event-time windows, write one score record\n"
           "per closed window to sinks.scores, route rows to sinks.clean and\n"
@@ -47,6 +47,9 @@ static void run_usage(FILE *out)
           "  -c, --config CONFIG   YAML or JSON config (see `assay help config`)\n"
           "  -t, --threads N       shards (default: number of CPUs)\n"
           "      --from-beginning  ignore the checkpoint in state.dir and start over\n"
+          "      --now TIME        judge every row at this clock (RFC 3339) instead of the\n"
+          "                        wall clock: freshness rules, contracts' max_freshness and\n"
+          "                        lag alerts over recorded data, as of that time\n"
           "  -h, --help            this help\n"
           "\n"
           "A file source is read to its end; stdin until it ends; source.follow: true keeps\n"
@@ -96,11 +99,9 @@ static void alert_line(void *ctx, const assay_alert *a)
 int assay_cmd_run(int argc, char **argv)
 {
     static const struct option opts[] = {
-        { "config", required_argument, NULL, 'c' },
-        { "threads", required_argument, NULL, 't' },
-        { "from-beginning", no_argument, NULL, 'B' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
+        { "config", required_argument, NULL, 'c' },   { "threads", required_argument, NULL, 't' },
+        { "from-beginning", no_argument, NULL, 'B' }, { "now", required_argument, NULL, 'n' },
+        { "help", no_argument, NULL, 'h' },           { NULL, 0, NULL, 0 },
     };
     const char *config_path = NULL;
     assay_engine_options eo;
@@ -120,6 +121,15 @@ int assay_cmd_run(int argc, char **argv)
             break;
         case 'B':
             eo.from_beginning = true;
+            break;
+        case 'n':
+            if (assay_parse_timestamp(optarg, strlen(optarg), &eo.now_us) < 0) {
+                fprintf(stderr,
+                        "assay run: --now: '%s' is not an RFC 3339 time (e.g. "
+                        "2026-11-23T12:00:00Z)\n",
+                        optarg);
+                return ASSAY_EXIT_ERROR;
+            }
             break;
         case 'h':
             run_usage(stdout);

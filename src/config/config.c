@@ -973,9 +973,10 @@ static const key_def contract_keys[] = {
     { .key = "max_freshness",
       .type = V_DURATION,
       .off = offsetof(assay_contract_config, max_freshness_us),
-      .flags = F_POSITIVE | F_HAS | F_LATER,
+      .flags = F_POSITIVE | F_HAS,
       .off2 = offsetof(assay_contract_config, has_max_freshness),
-      .desc = "Largest acceptable event-time lag." },
+      .desc = "Largest acceptable event-time lag of a window: the clock minus its newest "
+              "event time when its rows were checked." },
     { .key = "max_null_rate",
       .type = V_CUSTOM,
       .parse = parse_max_null,

@@ -68,11 +68,28 @@ typedef struct assay_schema {
  * ------------------------------------------------------------------------------- */
 
 /* A failing row kept as evidence: its position (a POS in a chunk's partial, a 1-based
- * row number once folded) and a copy of its value (NULL = null). */
+ * row number once folded), where its bytes start in its input (offset), its priority
+ * in the window's reservoir and a copy of its value (NULL = null).
+ *
+ * The reservoir is bottom-k sampling (Cohen and Kaplan, "Summarizing data using
+ * bottom-k sketches", PODC 2007): every failing row gets a priority that is a hash of
+ * its bytes (ties, which only identical rows have, go to the earlier row), and a
+ * partial keeps the k rows with the smallest priorities. That is a uniform sample
+ * without replacement of the failing rows; the k smallest of a union are the k smallest
+ * of the parts' k smallest, so the samples merge exactly and are the same for any
+ * number of threads, any chunking, the input split into several files, and a resumed
+ * run - unlike the first k failures, which show only a window's first seconds. */
 typedef struct pos_sample {
     uint64_t pos;
+    uint64_t prio;
+    uint64_t offset;
     char *value;
 } pos_sample;
+
+static inline uint64_t assay_sample_prio(const char *row, size_t len)
+{
+    return assay_hash_bytes(row, len) | 1; /* never 0: 0 marks "not computed" */
+}
 
 /* The profile's sketches per column (src/engine/profile.c); the alert engine's drift
  * baselines are made the same way so that they merge. */
@@ -88,8 +105,11 @@ typedef struct part_rule {
      * hashed into a sparse-first HyperLogLog (NULL until the first failure) */
     double revenue;
     assay_hll *users;
-    pos_sample *samples; /* the first `limits.samples` failures, by position */
+    pos_sample *samples; /* a reservoir of `limits.samples` failures (pos_sample) */
     uint32_t nsamples;
+    /* freshness rules: the lag of the newest value, min over batches of (the batch's
+     * clock - its newest value); INT64_MAX when no value was seen */
+    int64_t lag_us;
 } part_rule;
 
 /* One column's counts and profile sketches. Sketches are created on first use and
@@ -141,7 +161,8 @@ typedef struct assay_partial {
     part_rule *rules;    /* [nrules] */
     col_profile *cols;   /* [ncols] */
     an_part an;
-    bool folded; /* accumulator: samples hold row numbers */
+    bool folded;    /* accumulator: samples hold row numbers */
+    int64_t lag_us; /* event-time lag of the newest row, as part_rule.lag_us */
 } assay_partial;
 
 typedef struct assay_engine assay_engine;
@@ -158,8 +179,14 @@ void assay_partial_delete(const assay_engine *e, assay_partial *p);
  * become row numbers), or UINT64_MAX when src is an accumulator already. */
 int assay_partial_merge(const assay_engine *e, assay_partial *dst, const assay_partial *src,
                         uint64_t row_base);
-/* Keep the failure at pos in a sorted sample list of at most max (value copied). */
-int assay_samples_keep(pos_sample *s, uint32_t *n, size_t max, uint64_t pos, const char *v,
+/* Whether a failure of priority prio would enter a reservoir of n (of at most max). */
+static inline bool assay_samples_wants(const pos_sample *s, uint32_t n, size_t max, uint64_t prio)
+{
+    return n < max || (n > 0 && prio < s[n - 1].prio);
+}
+/* Keep x (its value: v, len, is_null; copied) in a reservoir of at most max, sorted by
+ * priority. */
+int assay_samples_keep(pos_sample *s, uint32_t *n, size_t max, const pos_sample *x, const char *v,
                        uint32_t len, bool is_null);
 
 /* ---------------------------------------------------------------------------------
@@ -271,6 +298,7 @@ typedef struct assay_shard {
     size_t scratch_cap, scratch_len;
     bool any_text;    /* some column needs text views (and so a UTF-8 check) */
     uint32_t *pidx;   /* partial index per batch row; UINT32_MAX: none (late or bad) */
+    uint64_t *prio;   /* sample priority per batch row (assay_sample_prio), 0: not yet */
     uint64_t **masks; /* per partial touched by the batch: its rows */
     uint32_t *mpart;  /* ... and which partial each mask is for */
     uint32_t nmasks, masks_cap;
@@ -321,6 +349,7 @@ struct assay_engine {
     uint64_t est_rows;    /* rows expected in the whole input (global window); 0 unknown */
     assay_window_spec win;
     int event_col;     /* column of event_time, -1 for arrival time */
+    int lag_col;       /* column the event-time lag is read from (check: event_time), or -1 */
     int imp_rev_col;   /* impact.revenue_column, -1 when not set */
     int imp_user_col;  /* impact.user_column, -1 when not set */
     int64_t now_us;    /* fixed clock (--now), or INT64_MIN: wall clock when judged */

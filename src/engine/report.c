@@ -354,6 +354,10 @@ char *assay_result_json(const assay_result *r, const assay_config *cfg)
             assay_json_obj_open(&j);
             assay_json_key(&j, "row");
             assay_json_u64(&j, rr->samples[k].row);
+            if (rr->samples[k].offset != UINT64_MAX) {
+                assay_json_key(&j, "offset");
+                assay_json_u64(&j, rr->samples[k].offset);
+            }
             assay_json_key(&j, "value");
             assay_json_str(&j, rr->samples[k].value);
             assay_json_obj_close(&j);

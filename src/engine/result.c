@@ -23,6 +23,13 @@ static void size_text(uint64_t b, char *out, size_t cap)
     snprintf(out, cap, "%.0f %s", v, unit[u]);
 }
 
+static int by_row(const void *a, const void *b)
+{
+    uint64_t x = ((const assay_sample *)a)->row, y = ((const assay_sample *)b)->row;
+    return (x > y) - (x < y);
+}
+
+/* A reservoir (kept by priority) as samples in row order. */
 static int copy_samples(assay_rule_result *rr, const pos_sample *s, uint32_t n)
 {
     rr->samples = calloc(n ? n : 1, sizeof(assay_sample));
@@ -30,10 +37,12 @@ static int copy_samples(assay_rule_result *rr, const pos_sample *s, uint32_t n)
         return -ENOMEM;
     for (uint32_t i = 0; i < n; i++) {
         rr->samples[i].row = s[i].pos;
+        rr->samples[i].offset = s[i].offset;
         if (s[i].value && !(rr->samples[i].value = strdup(s[i].value)))
             return -ENOMEM;
         rr->nsamples = i + 1;
     }
+    qsort(rr->samples, rr->nsamples, sizeof(assay_sample), by_row);
     return 0;
 }
 
@@ -73,6 +82,8 @@ int assay_window_result(const assay_agg *a, int64_t k, assay_partial *acc, const
     res->late_rows = ws ? ws->late : 0;
     res->bad_rows = ws ? ws->bad : 0;
     res->rows = acc->rows + res->bad_rows;
+    res->has_lag = acc->lag_us != INT64_MAX;
+    res->lag_us = res->has_lag ? acc->lag_us : 0;
     size_t S = e->max_samples;
 
     if (!res->windowed) {
@@ -141,6 +152,10 @@ int assay_window_result(const assay_agg *a, int64_t k, assay_partial *acc, const
             rr->has_users = rr->has_impact && e->imp_user_col >= 0;
             rr->revenue_at_risk = acc->rules[r].revenue;
             rr->affected_users = acc->rules[r].users ? assay_hll_estimate(acc->rules[r].users) : 0;
+        }
+        if (c->check == ASSAY_CHECK_FRESHNESS) {
+            rr->has_lag = acc->rules[r].lag_us != INT64_MAX;
+            rr->lag_us = rr->has_lag ? acc->rules[r].lag_us : 0;
         }
         rr->fail_rate = rr->evaluated ? (double)rr->failed / (double)rr->evaluated : 0;
         rr->breached = rr->evaluated > 0 && rr->fail_rate > c->threshold;

@@ -333,10 +333,30 @@ void assay_engine_parser_options(assay_engine *e)
 static int event_column(assay_engine *e, assay_error *err)
 {
     const assay_config *cfg = e->cfg;
-    e->event_col = -1;
-    if (e->win.global || !cfg->event_time)
+    e->event_col = e->lag_col = -1;
+    if (!cfg->event_time)
         return 0;
     int c = assay_engine_find_column(e, cfg->event_time);
+    if (e->win.global) {
+        /* one window: event_time places no rows, but a contract's max_freshness reads
+         * the lag of its newest value */
+        bool wanted = false;
+        for (size_t i = 0; i < cfg->ncontracts; i++)
+            wanted |= cfg->contracts[i].has_max_freshness;
+        if (!wanted)
+            return 0;
+        if (c < 0 || e->sch.types[c] != ASSAY_TYPE_TIMESTAMP)
+            return assay_error_set(err, -EINVAL,
+                                   "%s:%d:%d: event_time: a contract's max_freshness needs "
+                                   "event_time to name a timestamp column; '%s' is %s",
+                                   cfg->path, cfg->event_time_pos.line, cfg->event_time_pos.col,
+                                   cfg->event_time,
+                                   c < 0 ? "not a column" : assay_type_name(e->sch.types[c]));
+        e->lag_col = c;
+        e->sch.want[c] = 1;
+        e->sch.need_typed[c] = 1;
+        return 0;
+    }
     if (c < 0)
         return assay_engine_no_such_column(e, "event_time", cfg->event_time, cfg->event_time_pos,
                                            err);
@@ -347,7 +367,7 @@ static int event_column(assay_engine *e, assay_error *err)
                                cfg->path, cfg->event_time_pos.line, cfg->event_time_pos.col,
                                cfg->event_time, assay_type_name(e->sch.types[c]),
                                e->sch.inferred[c] ? " (inferred from the first rows)" : "");
-    e->event_col = c;
+    e->event_col = e->lag_col = c;
     e->sch.want[c] = 1;
     e->sch.need_typed[c] = 1;
     return 0;

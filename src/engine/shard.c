@@ -63,6 +63,7 @@ int assay_shard_init(assay_engine *e, assay_shard *s, unsigned id)
     s->blocked = xcalloc(words, 8, &err);
     s->pos = xcalloc(cap, 8, &err);
     s->pidx = xcalloc(cap, sizeof(uint32_t), &err);
+    s->prio = xcalloc(cap, 8, &err);
     s->null = xcalloc(nc, sizeof(void *), &err);
     s->invalid = xcalloc(nc, sizeof(void *), &err);
     s->i64 = xcalloc(nc, sizeof(void *), &err);
@@ -145,6 +146,7 @@ void assay_shard_free(assay_shard *s)
     free(s->blocked);
     free(s->pos);
     free(s->pidx);
+    free(s->prio);
     free(s->null);
     free(s->invalid);
     free(s->i64);
@@ -554,7 +556,7 @@ static int build_masks(assay_shard *s, uint32_t n)
 
 /* Step 4: event time, partial of every ok row, bad and late rows by frontier. Parser bad
  * rows (rs.bad, by ordinal) are attributed in ordinal order among the good rows. */
-static int place_rows(assay_shard *s, chunk_msg *m, const uint64_t *bad_utf8)
+static int place_rows(assay_shard *s, chunk_msg *m, const uint64_t *bad_utf8, int64_t now_us)
 {
     const assay_engine *e = s->e;
     const assay_window_spec *w = &e->win;
@@ -625,7 +627,14 @@ static int place_rows(assay_shard *s, chunk_msg *m, const uint64_t *bad_utf8)
             last_first = first;
         }
         s->pidx[i] = last_idx;
-        m->parts[last_idx]->rows++;
+        assay_partial *part = m->parts[last_idx];
+        part->rows++;
+        if (e->lag_col >= 0) { /* event-time lag (freshness) */
+            uint32_t c = (uint32_t)e->lag_col;
+            if (!assay_bit_get(s->null[c], i) && !assay_bit_get(s->invalid[c], i) &&
+                now_us - s->i64[c][i] < part->lag_us)
+                part->lag_us = now_us - s->i64[c][i];
+        }
     }
     /* parser bad rows after the batch's last good row belong to this batch's tail */
     for (; b < nb; b++)
@@ -660,8 +669,27 @@ static int impact_add(assay_shard *s, part_rule *pr, const uint64_t *mask, uint3
     return 0;
 }
 
-/* Step 5 for one rule: counts and samples under each partial's mask. */
-static int rule_counts(assay_shard *s, chunk_msg *m, size_t r, uint32_t n, const char *base)
+/* A freshness rule's lag in one partial: the batch's clock minus the newest value it
+ * evaluated under the partial's mask. */
+static void freshness_lag(const assay_shard *s, part_rule *pr, const uint64_t *mask, uint32_t c,
+                          uint32_t n, int64_t now_us)
+{
+    int64_t newest = INT64_MIN;
+    for (size_t i = 0; i < n; i++) {
+        i = assay_bitmap_next(s->eval, i, n);
+        if (i >= n)
+            break;
+        if (assay_bit_get(mask, i) && s->i64[c][i] > newest)
+            newest = s->i64[c][i];
+    }
+    if (newest != INT64_MIN && now_us - newest < pr->lag_us)
+        pr->lag_us = now_us - newest;
+}
+
+/* Step 5 for one rule: counts, the samples' reservoir and (freshness) the lag, under
+ * each partial's mask. */
+static int rule_counts(assay_shard *s, chunk_msg *m, size_t r, uint32_t n, const char *base,
+                       int64_t now_us)
 {
     const assay_engine *e = s->e;
     const assay_rule *rule = &e->rules[r];
@@ -679,25 +707,34 @@ static int rule_counts(assay_shard *s, chunk_msg *m, size_t r, uint32_t n, const
         }
         pr->evaluated += ev;
         pr->failed += fa;
+        if (ev && rule->cfg->check == ASSAY_CHECK_FRESHNESS)
+            freshness_lag(s, pr, mask, c, n, now_us);
         if (fa && (e->imp_rev_col >= 0 || e->imp_user_col >= 0)) {
             int rc = impact_add(s, pr, mask, n);
             if (rc < 0)
                 return rc;
         }
-        if (!fa || pr->nsamples >= e->max_samples)
+        if (!fa || !e->max_samples)
             continue;
-        for (size_t i = 0; i < n && pr->nsamples < e->max_samples; i++) {
+        for (size_t i = 0; i < n; i++) {
             i = assay_bitmap_next(s->fail, i, n);
             if (i >= n)
                 break;
             if (!assay_bit_get(mask, i))
                 continue;
+            if (!s->prio[i]) /* once per row and batch, whichever rule fails it first */
+                s->prio[i] = assay_sample_prio(base + s->rs.row_off[i], s->rs.row_len[i]);
+            pos_sample x = { .pos = s->pos[i],
+                             .prio = s->prio[i],
+                             .offset = m->chunk.offset + s->rs.row_off[i] };
+            if (!assay_samples_wants(pr->samples, pr->nsamples, e->max_samples, x.prio))
+                continue;
             int rc;
             if (fl[i] & ASSAY_CELL_NULL) {
-                rc = assay_samples_keep(pr->samples, &pr->nsamples, e->max_samples, s->pos[i], NULL,
-                                        0, true);
+                rc = assay_samples_keep(pr->samples, &pr->nsamples, e->max_samples, &x, NULL, 0,
+                                        true);
             } else if (e->sch.need_text[c]) {
-                rc = assay_samples_keep(pr->samples, &pr->nsamples, e->max_samples, s->pos[i],
+                rc = assay_samples_keep(pr->samples, &pr->nsamples, e->max_samples, &x,
                                         s->str[c][i], s->len[c][i], false);
             } else {
                 char *buf = malloc(cells[i].len + 1);
@@ -706,8 +743,8 @@ static int rule_counts(assay_shard *s, chunk_msg *m, size_t r, uint32_t n, const
                 if (!buf)
                     return -ENOMEM;
                 assay_cell_text(e, base, cells[i], fl[i], buf, &p, &len);
-                rc = assay_samples_keep(pr->samples, &pr->nsamples, e->max_samples, s->pos[i], p,
-                                        len, false);
+                rc = assay_samples_keep(pr->samples, &pr->nsamples, e->max_samples, &x, p, len,
+                                        false);
                 free(buf);
             }
             if (rc < 0)
@@ -900,17 +937,19 @@ static int process_batch(assay_shard *s, chunk_msg *m)
         }
     }
 
-    /* 4. event time and partials */
-    if ((rc = place_rows(s, m, s->fail)) < 0 || (rc = build_masks(s, n)) < 0)
+    /* 4. event time and partials; the freshness clock is read now, when the rows are
+     * placed and judged */
+    int64_t now_us = e->now_us;
+    if (now_us == INT64_MIN)
+        now_us = assay_wall_us();
+    if ((rc = place_rows(s, m, s->fail, now_us)) < 0 || (rc = build_masks(s, n)) < 0)
         return rc;
 
     double t_rules = assay_mono_seconds();
     s->stage[ASSAY_STAGE_PARSE] += t_rules - t_start;
 
-    /* 5. rules; the freshness clock is read now, when the rows are judged */
-    int64_t now_us = e->now_us;
-    if (now_us == INT64_MIN)
-        now_us = assay_wall_us();
+    /* 5. rules */
+    memset(s->prio, 0, (size_t)n * sizeof(*s->prio));
     for (size_t r = 0; r < e->nrules && n; r++) {
         const assay_rule *rule = &e->rules[r];
         if (rule->col < 0)
@@ -936,7 +975,7 @@ static int process_batch(assay_shard *s, chunk_msg *m)
             for (size_t w = 0; w < words; w++)
                 s->blocked[w] |= s->fail[w];
         }
-        if ((rc = rule_counts(s, m, r, n, base)) < 0)
+        if ((rc = rule_counts(s, m, r, n, base, now_us)) < 0)
             return rc;
     }
 

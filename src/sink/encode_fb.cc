@@ -156,7 +156,8 @@ extern "C" int assay_encode_alert_fb(const assay_alert *a, uint8_t **out, size_t
         std::vector<flatbuffers::Offset<fb::Sample>> samples;
         for (size_t i = 0; i < a->nsamples; i++)
             samples.push_back(fb::CreateSample(b, a->samples[i].row, a->samples[i].line,
-                                               opt_string(b, a->samples[i].value)));
+                                               opt_string(b, a->samples[i].value),
+                                               a->samples[i].offset));
         std::vector<flatbuffers::Offset<fb::Cause>> causes;
         for (size_t i = 0; i < a->ncauses; i++) {
             const assay_alert_cause *c = &a->causes[i];

@@ -244,6 +244,10 @@ void assay_json_alert(assay_json *j, const assay_alert *a)
             assay_json_key(j, "line");
             assay_json_u64(j, a->samples[i].line);
         }
+        if (a->samples[i].offset >= 0) {
+            assay_json_key(j, "offset");
+            assay_json_u64(j, (uint64_t)a->samples[i].offset);
+        }
         assay_json_key(j, "value");
         assay_json_str(j, a->samples[i].value);
         assay_json_obj_close(j);

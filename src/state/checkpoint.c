@@ -41,7 +41,7 @@
 #include "state/checkpoint.h"
 
 #define CK_MAGIC   "ACKP"
-#define CK_VERSION 3u
+#define CK_VERSION 4u
 #define CK_NAME    "checkpoint.bin"
 
 /* ---------------------------------------------------------------------------------
@@ -277,11 +277,13 @@ static void w_partial(ckw *w, const assay_engine *e, const assay_partial *p)
     w_i64(w, p->pane);
     w_i64(w, p->first);
     w_u64(w, p->rows);
+    w_i64(w, p->lag_us);
     for (size_t r = 0; r < e->nrules; r++) {
         const part_rule *pr = &p->rules[r];
         w_u64(w, pr->evaluated);
         w_u64(w, pr->failed);
         w_f64(w, pr->revenue);
+        w_i64(w, pr->lag_us);
         w_u8(w, pr->users != NULL);
         if (pr->users) {
             uint8_t *b;
@@ -291,6 +293,8 @@ static void w_partial(ckw *w, const assay_engine *e, const assay_partial *p)
         w_u32(w, pr->nsamples);
         for (uint32_t k = 0; k < pr->nsamples; k++) {
             w_u64(w, pr->samples[k].pos);
+            w_u64(w, pr->samples[k].prio);
+            w_u64(w, pr->samples[k].offset);
             w_str(w, pr->samples[k].value);
         }
     }
@@ -373,7 +377,7 @@ static void w_window(ckw *w, const assay_engine *e, const win_state *ws)
         w_u64(w, ws->ufailed[r]);
         w_u32(w, ws->nus[r]);
         for (uint32_t k = 0; k < ws->nus[r]; k++) {
-            w_u64(w, ws->usamples[r][k].pos);
+            w_u64(w, ws->usamples[r][k].pos); /* prio = pos, offset unknown: rebuilt */
             w_str(w, ws->usamples[r][k].value);
         }
     }
@@ -686,12 +690,14 @@ static int r_partial(ckr *r, const assay_engine *e, assay_partial *p, assay_erro
     p->pane = r_i64(r);
     p->first = r_i64(r);
     p->rows = r_u64(r);
+    p->lag_us = r_i64(r);
     p->folded = true;
     for (size_t ri = 0; ri < e->nrules; ri++) {
         part_rule *pr = &p->rules[ri];
         pr->evaluated = r_u64(r);
         pr->failed = r_u64(r);
         pr->revenue = r_f64(r);
+        pr->lag_us = r_i64(r);
         if (r_u8(r)) {
             assay_hll_free(pr->users);
             pr->users = NULL;
@@ -703,6 +709,8 @@ static int r_partial(ckr *r, const assay_engine *e, assay_partial *p, assay_erro
             return assay_error_set(err, -EINVAL, "too many samples");
         for (uint32_t k = 0; k < ns && ok; k++) {
             pr->samples[k].pos = r_u64(r);
+            pr->samples[k].prio = r_u64(r);
+            pr->samples[k].offset = r_u64(r);
             pr->samples[k].value = r_str(r, &ok);
             pr->nsamples = k + 1;
         }
@@ -833,7 +841,8 @@ static int r_window(ckr *r, const assay_engine *e, win_state *w)
         if (ns && !(w->usamples[ri] = calloc(e->max_samples, sizeof(pos_sample))))
             return -ENOMEM;
         for (uint32_t k = 0; k < ns && ok; k++) {
-            w->usamples[ri][k].pos = r_u64(r);
+            w->usamples[ri][k].pos = w->usamples[ri][k].prio = r_u64(r);
+            w->usamples[ri][k].offset = UINT64_MAX;
             w->usamples[ri][k].value = r_str(r, &ok);
             w->nus[ri] = k + 1;
         }

@@ -317,8 +317,11 @@ static int keys_to_windows(assay_agg *a, const chunk_msg *m, long r, const ukey 
                 if (!w->usamples[r] &&
                     !(w->usamples[r] = calloc(e->max_samples, sizeof(pos_sample))))
                     return -ENOMEM;
-                if ((rc = assay_samples_keep(w->usamples[r], &w->nus[r], e->max_samples, a->vbuf[i],
-                                             text, keys[i].len, false)) < 0)
+                /* unique keeps the first repeats (priority = row number); where the row
+                 * starts in its input is not known here */
+                pos_sample x = { .pos = a->vbuf[i], .prio = a->vbuf[i], .offset = UINT64_MAX };
+                if ((rc = assay_samples_keep(w->usamples[r], &w->nus[r], e->max_samples, &x, text,
+                                             keys[i].len, false)) < 0)
                     return rc;
             }
             if (e->rules[r].cfg->action == ASSAY_ACTION_BLOCK) {

@@ -3,7 +3,8 @@
  * panes and sub-panes).
  *
  * Every accumulator of a window merges exactly as if one thread had seen all its rows:
- * counts add; samples keep the smallest positions; HyperLogLog registers take the
+ * counts add; sample reservoirs keep the smallest priorities (pos_sample), freshness
+ * lags the smallest; HyperLogLog registers take the
  * maximum; string min/max and length sums combine; moments merge by Pebay's formulas
  * and t-digests and Space-Saving summaries by their own merges. The last three are
  * order-sensitive in floating point (or in which counters survive), so the aggregator
@@ -28,9 +29,12 @@ int assay_partial_init(const assay_engine *e, assay_partial *p, bool chunk)
     p->cols = calloc(e->sch.ncols ? e->sch.ncols : 1, sizeof(col_profile));
     if (!p->rules || !p->cols)
         return -ENOMEM;
-    for (size_t r = 0; r < e->nrules; r++)
+    p->lag_us = INT64_MAX;
+    for (size_t r = 0; r < e->nrules; r++) {
+        p->rules[r].lag_us = INT64_MAX;
         if (!(p->rules[r].samples = calloc(S, sizeof(pos_sample))))
             return -ENOMEM;
+    }
     for (uint32_t c = 0; c < e->sch.ncols; c++) {
         p->cols[c].len_min = UINT64_MAX;
         assay_moments_init(&p->cols[c].mom);
@@ -75,10 +79,12 @@ void assay_partial_reset(const assay_engine *e, assay_partial *p, int64_t pane, 
     p->first = first;
     p->rows = 0;
     p->folded = false;
+    p->lag_us = INT64_MAX;
     for (size_t r = 0; r < e->nrules; r++) {
         clear_samples(&p->rules[r]);
         p->rules[r].evaluated = p->rules[r].failed = 0;
         p->rules[r].revenue = 0;
+        p->rules[r].lag_us = INT64_MAX;
         if (p->rules[r].users)
             assay_hll_reset(p->rules[r].users, false);
     }
@@ -105,11 +111,12 @@ void assay_partial_free(const assay_engine *e, assay_partial *p)
     memset(p, 0, sizeof(*p));
 }
 
-int assay_samples_keep(pos_sample *s, uint32_t *n, size_t max, uint64_t pos, const char *v,
+int assay_samples_keep(pos_sample *s, uint32_t *n, size_t max, const pos_sample *x, const char *v,
                        uint32_t len, bool is_null)
 {
     uint32_t at = *n;
-    while (at > 0 && s[at - 1].pos > pos)
+    while (at > 0 &&
+           (s[at - 1].prio > x->prio || (s[at - 1].prio == x->prio && s[at - 1].pos > x->pos)))
         at--;
     if (at >= max)
         return 0;
@@ -121,7 +128,7 @@ int assay_samples_keep(pos_sample *s, uint32_t *n, size_t max, uint64_t pos, con
         (*n)--;
     }
     memmove(&s[at + 1], &s[at], (*n - at) * sizeof(pos_sample));
-    s[at].pos = pos;
+    s[at] = *x;
     s[at].value = copy;
     (*n)++;
     return 0;
@@ -139,12 +146,16 @@ int assay_partial_merge(const assay_engine *e, assay_partial *dst, const assay_p
     size_t S = e->max_samples;
     dst->rows += src->rows;
     dst->folded = true;
+    if (src->lag_us < dst->lag_us)
+        dst->lag_us = src->lag_us;
     for (size_t r = 0; r < e->nrules; r++) {
         part_rule *d = &dst->rules[r];
         const part_rule *s = &src->rules[r];
         d->evaluated += s->evaluated;
         d->failed += s->failed;
         d->revenue += s->revenue;
+        if (s->lag_us < d->lag_us)
+            d->lag_us = s->lag_us;
         if (s->users) {
             if (!d->users && assay_hll_new(&d->users, ASSAY_IMPACT_HLL_P) < 0)
                 return -ENOMEM;
@@ -152,10 +163,13 @@ int assay_partial_merge(const assay_engine *e, assay_partial *dst, const assay_p
                 return -ENOMEM;
         }
         for (uint32_t k = 0; k < s->nsamples; k++) {
-            const pos_sample *x = &s->samples[k];
-            const char *v = x->value;
-            if (assay_samples_keep(d->samples, &d->nsamples, S, to_row(x->pos, row_base), v,
-                                   v ? (uint32_t)strlen(v) : 0, v == NULL) < 0)
+            pos_sample x = s->samples[k];
+            const char *v = x.value;
+            x.pos = to_row(x.pos, row_base);
+            if (!assay_samples_wants(d->samples, d->nsamples, S, x.prio))
+                break; /* s is sorted by priority: none after this one enters either */
+            if (assay_samples_keep(d->samples, &d->nsamples, S, &x, v, v ? (uint32_t)strlen(v) : 0,
+                                   v == NULL) < 0)
                 return -ENOMEM;
         }
     }
