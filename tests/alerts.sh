@@ -381,5 +381,54 @@ a = d["alerts"][0]
 assert 30 <= a["value"] <= 31, a["value"]  # 00:12:30 - the newest row (about 00:11:59.99)
 EOF
 
+# anomaly bar learned from windows not in alert: 40 windows of 3,000 rows, amounts
+# N(100, 10), and in windows 20-27 5 % of them near 1,000. The forests' own threshold
+# follows recent scores, so their flags fall back to ~1 % after the first burst window;
+# the alert counts rows above the score that only 1 % of the last 10 clear windows'
+# rows reached, so it holds while the model has not absorbed the burst (windows 20-22)
+# and resolves after three clear windows.
+python3 - "$T/burst.csv" <<'EOF'
+import datetime, random, sys
+random.seed(5)
+t0 = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+with open(sys.argv[1], "w") as f:
+    f.write("id,amount,created_at\n")
+    for i in range(40 * 3000):
+        w = i // 3000
+        a = random.gauss(100, 10)
+        if 20 <= w <= 27 and random.random() < 0.05:
+            a = random.gauss(1000, 50)
+        ts = t0 + datetime.timedelta(seconds=i * 0.02)
+        f.write("%d,%.2f,%s\n" % (i, a, ts.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"))
+EOF
+cat > "$T/burst.yaml" <<EOF
+asset: orders
+source: {file: $T/burst.csv}
+columns: [{name: amount, type: float}, {name: created_at, type: timestamp}]
+event_time: created_at
+window: {size: 60s, lateness: 5s}
+rules: []
+anomaly: {columns: [amount]}
+alerts: {resolve_after: 3}
+sinks:
+  alerts: {file: $T/burst.alerts}
+  scores: {file: $T/burst.scores}
+EOF
+"$ASSAY" run -c "$T/burst.yaml" --threads 2 2> /dev/null
+python3 - "$T/burst.alerts" "$T/burst.scores" <<'EOF' && ok "anomaly: the learned bar holds the alert through the burst the forests' flags absorbed" || bad "anomaly bar: $(cat "$T/burst.alerts")"
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+scores = {json.loads(l)["window_start"][11:16]: json.loads(l) for l in open(sys.argv[2])}
+assert [(r["kind"], r["state"]) for r in recs] == [("anomaly", "firing"), ("anomaly", "resolved")], recs
+fire, res = recs
+assert fire["window_start"] == "2026-01-01T00:20:00Z", fire["window_start"]
+assert fire["severity"] == "high", fire["severity"]           # 6 % > twice the 3 % bar
+assert "scored 0.7" in fire["explanation"] and "last 10 windows not in alert" in fire["explanation"], fire["explanation"]
+# windows 21 and 22 were still in alert: resolved after 23, 24, 25
+assert res["window_start"] == "2026-01-01T00:25:00Z", res["window_start"]
+# ... while the forests' own flags (in the score records) were back under the bar
+assert scores["00:21"]["anomalies"]["rate"] < 0.03, scores["00:21"]["anomalies"]
+EOF
+
 echo "alerts: $pass passed, $failn failed"
 [ $failn -eq 0 ]

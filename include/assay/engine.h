@@ -157,6 +157,10 @@ typedef struct assay_anomaly_sample {
 
 /* The isolation forest's findings (src/engine/anomaly.c); enabled when anomaly.columns
  * is set. */
+/* Judged rows' scores by bin: bin i holds scores in [i / BINS, (i + 1) / BINS), the last
+ * one 1.0 too; the alert engine learns its bar from these. */
+#define ASSAY_AN_BINS 1000
+
 typedef struct assay_anomaly_result {
     bool enabled;
     char **columns;
@@ -173,6 +177,7 @@ typedef struct assay_anomaly_result {
     double threshold;   /* the last threshold (mean over shards); NaN when none yet */
     assay_anomaly_sample *samples; /* highest scores first, limits.samples of them */
     size_t nsamples;
+    uint32_t *hist; /* [ASSAY_AN_BINS] judged rows' scores */
 } assay_anomaly_result;
 
 typedef struct assay_result {

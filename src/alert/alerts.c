@@ -120,6 +120,7 @@ void assay_alerter_free(assay_alerter *al)
     }
     free(al->drift);
     free(al->schema_seen);
+    free(al->an_base);
     memset(al, 0, sizeof(*al));
 }
 
@@ -815,47 +816,95 @@ static void kind_anomaly(judge *j, const char *wt)
         return;
     double bar = cfg->alerts.anomaly_factor * an->contamination;
     bool active = is_active(al, ASSAY_ALERT_ANOMALY, "rows");
-    if (an->rate > bar && an->anomalies >= cfg->alerts.anomaly_min_rows) {
+    /* the rows counted: above the learned score once the baseline is ready, else the
+     * forests' own flags (their threshold follows recent scores, a burst included) */
+    uint64_t count = an->anomalies;
+    double cut = NAN, base_share = NAN;
+    uint64_t base_rows = 0;
+    if (an->hist && al->an_nbase >= ASSAY_AN_BASE_MIN) {
+        uint64_t tot[ASSAY_AN_BINS];
+        memset(tot, 0, sizeof(tot));
+        for (uint32_t k = 0; k < al->an_nbase; k++)
+            for (uint32_t b = 0; b < ASSAY_AN_BINS; b++)
+                tot[b] += al->an_base[(size_t)k * ASSAY_AN_BINS + b];
+        for (uint32_t b = 0; b < ASSAY_AN_BINS; b++)
+            base_rows += tot[b];
+        if (base_rows >= ASSAY_AN_BASE_ROWS) {
+            /* the lowest bin edge with at most `contamination` of the baseline at or
+             * above it */
+            uint64_t above = 0, allowed = (uint64_t)(an->contamination * (double)base_rows);
+            uint32_t edge = ASSAY_AN_BINS;
+            while (edge > 0 && above + tot[edge - 1] <= allowed)
+                above += tot[--edge];
+            cut = (double)edge / ASSAY_AN_BINS;
+            base_share = (double)above / (double)base_rows;
+            count = 0;
+            for (uint32_t b = edge; b < ASSAY_AN_BINS; b++)
+                count += an->hist[b];
+        }
+    }
+    double rate = (double)count / (double)an->judged;
+    if (rate > bar && count >= cfg->alerts.anomaly_min_rows) {
         assay_alert a = {
             .kind = ASSAY_ALERT_ANOMALY,
-            .severity = an->rate > 2 * bar ? ASSAY_SEV_HIGH : ASSAY_SEV_MEDIUM,
+            .severity = rate > 2 * bar ? ASSAY_SEV_HIGH : ASSAY_SEV_MEDIUM,
             .subject = xstrdup("rows"),
             .metric = xstrdup("anomaly_rate"),
             .threshold = bar,
-            .value = an->rate,
+            .value = rate,
             .previous = al->an_n ? al->an_mean : NAN,
         };
-        char f[32], n[32], r[32], b[32];
-        grouped(an->anomalies, f, sizeof(f));
+        char f[32], n[32], r[32], b[32], c[32];
+        grouped(count, f, sizeof(f));
         grouped(an->judged, n, sizeof(n));
-        a.title = xprintf("%s: %s anomalous rows (%s)", cfg->asset, f, pct(an->rate, r, sizeof(r)));
-        a.explanation = xprintf("the isolation forest flagged %s of %s rows (%s) in %s; expected "
-                                "about %s, alert above %s with at least %llu rows",
-                                f, n, r, wt, pct(an->contamination, b, sizeof(b)),
-                                pct(bar, (char[32]){ 0 }, 32),
-                                (unsigned long long)cfg->alerts.anomaly_min_rows);
+        pct(bar, c, sizeof(c));
+        a.title = xprintf("%s: %s anomalous rows (%s)", cfg->asset, f, pct(rate, r, sizeof(r)));
+        if (isnan(cut))
+            a.explanation = xprintf("the isolation forest flagged %s of %s rows (%s) in %s; "
+                                    "expected about %s, alert above %s with at least %llu rows",
+                                    f, n, r, wt, pct(an->contamination, b, sizeof(b)), c,
+                                    (unsigned long long)cfg->alerts.anomaly_min_rows);
+        else
+            a.explanation = xprintf("%s of %s rows (%s) in %s scored %.3f or more, a score %s of "
+                                    "the rows of the last %u windows not in alert reached; alert "
+                                    "above %s with at least %llu rows",
+                                    f, n, r, wt, cut, pct(base_share, b, sizeof(b)), al->an_nbase,
+                                    c, (unsigned long long)cfg->alerts.anomaly_min_rows);
         for (size_t i = 0; i < an->nsamples && a.nsamples < ASSAY_ALERT_SAMPLES; i++) {
             assay_alert_sample *s = &a.samples[a.nsamples++];
             s->row = an->samples[i].row;
             s->offset = -1;
             char buf[512];
             size_t o = (size_t)snprintf(buf, sizeof(buf), "score %.3f:", an->samples[i].score);
-            for (size_t c = 0; c < an->ncolumns && o + 40 < sizeof(buf); c++) {
+            for (size_t k = 0; k < an->ncolumns && o + 40 < sizeof(buf); k++) {
                 char v[32];
-                assay_format_double(an->samples[i].values[c], v, sizeof(v));
-                o += (size_t)snprintf(buf + o, sizeof(buf) - o, " %s=%s", an->columns[c], v);
+                assay_format_double(an->samples[i].values[k], v, sizeof(v));
+                o += (size_t)snprintf(buf + o, sizeof(buf) - o, " %s=%s", an->columns[k], v);
             }
             s->value = xstrdup(buf);
         }
-        a.impact_rows = an->anomalies;
+        a.impact_rows = count;
         forecast_of(al, &a);
         hold(j, &a);
         return;
     }
     if (active)
         return;
-    al->an_mean = al->an_n ? al->an_mean + VOL_ALPHA * (an->rate - al->an_mean) : an->rate;
+    /* a window not in alert: its rate and its scores are what normal looks like */
+    al->an_mean = al->an_n ? al->an_mean + VOL_ALPHA * (rate - al->an_mean) : rate;
     al->an_n++;
+    if (!an->hist)
+        return;
+    if (!al->an_base &&
+        !(al->an_base = calloc((size_t)ASSAY_AN_BASE * ASSAY_AN_BINS, sizeof(uint32_t)))) {
+        j->rc = assay_error_set(j->err, -ENOMEM, "out of memory keeping anomaly scores");
+        return;
+    }
+    memcpy(al->an_base + (size_t)al->an_next * ASSAY_AN_BINS, an->hist,
+           ASSAY_AN_BINS * sizeof(uint32_t));
+    al->an_next = (al->an_next + 1) % ASSAY_AN_BASE;
+    if (al->an_nbase < ASSAY_AN_BASE)
+        al->an_nbase++;
 }
 
 static const assay_column_result *column_named(const assay_result *w, const char *name)

@@ -55,6 +55,10 @@ typedef struct assay_drift_base {
     assay_topk **tk;    /* [baseline] categorical */
 } assay_drift_base;
 
+#define ASSAY_AN_BASE      10   /* windows in the anomaly score baseline */
+#define ASSAY_AN_BASE_MIN  3    /* ... needed before it replaces the forests' own flags */
+#define ASSAY_AN_BASE_ROWS 1000 /* ... and judged rows in them */
+
 typedef struct assay_alerter {
     const assay_config *cfg;
     bool history; /* run: kinds that compare windows; check: rule breaches and contracts */
@@ -70,10 +74,13 @@ typedef struct assay_alerter {
     /* forecast: Holt's level and trend of the overall score */
     uint64_t holt_n;
     double holt_level, holt_trend;
-    /* anomaly: the rate bar is factor x contamination; rates of windows not in alert
-     * are kept to report how unusual a window is */
+    /* anomaly: the rate bar is factor x contamination of rows above a score learned
+     * from the score histograms of the last ASSAY_AN_BASE windows not in an anomaly
+     * alert (a ring); their mean rate is kept to report how unusual a window is */
     uint64_t an_n;
     double an_mean;
+    uint32_t *an_base; /* [ASSAY_AN_BASE * ASSAY_AN_BINS], NULL until the first window */
+    uint32_t an_nbase, an_next;
 
     assay_drift_base *drift;
     size_t ndrift;

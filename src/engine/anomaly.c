@@ -148,7 +148,8 @@ int assay_anomaly_part_init(const assay_engine *e, an_part *a)
     size_t S = e->max_samples ? e->max_samples : 1;
     a->top = calloc(S, sizeof(an_sample));
     a->vals = calloc(S * e->an_d, sizeof(double));
-    if (!a->top || !a->vals)
+    a->hist = calloc(ASSAY_AN_BINS, sizeof(uint32_t));
+    if (!a->top || !a->vals || !a->hist)
         return -ENOMEM;
     for (size_t k = 0; k < S; k++)
         a->top[k].values = a->vals + k * e->an_d;
@@ -164,14 +165,18 @@ void assay_anomaly_part_reset(an_part *a)
         a->thr[v] = NAN;
         a->thr_seq[v] = 0;
     }
+    if (a->hist)
+        memset(a->hist, 0, ASSAY_AN_BINS * sizeof(uint32_t));
 }
 
 void assay_anomaly_part_free(an_part *a)
 {
     free(a->top);
     free(a->vals);
+    free(a->hist);
     a->top = NULL;
     a->vals = NULL;
+    a->hist = NULL;
 }
 
 /* Keep the row among the max highest scores (ties: the earlier row). */
@@ -211,6 +216,9 @@ void assay_anomaly_part_merge(const assay_engine *e, an_part *dst, const an_part
     dst->not_ready += src->not_ready;
     dst->judged += src->judged;
     dst->flagged += src->flagged;
+    if (dst->hist && src->hist && src->judged)
+        for (uint32_t b = 0; b < ASSAY_AN_BINS; b++)
+            dst->hist[b] += src->hist[b];
     for (unsigned v = 0; v < ASSAY_VPARTS; v++)
         if (!isnan(src->thr[v]) && (isnan(dst->thr[v]) || src->thr_seq[v] >= dst->thr_seq[v])) {
             dst->thr[v] = src->thr[v];
@@ -301,7 +309,10 @@ int assay_anomaly_batch(assay_shard *s, chunk_msg *m, uint32_t n)
         if (!a)
             continue;
         a->scored++;
-        a->judged += seen > ready - judged;
+        if (seen > ready - judged) {
+            a->judged++;
+            a->hist[assay_an_bin(sc)]++;
+        }
         a->flagged += (s->an_flag[r >> 6] >> (r & 63)) & 1;
         if (has_thr) {
             a->thr[v] = thr;
@@ -395,6 +406,9 @@ int assay_anomaly_fill_result(const assay_engine *e, const an_part *src, assay_a
         memcpy(o->values, cand[i].values, d * sizeof(double));
     }
     free(cand);
+    if (!(a->hist = malloc(ASSAY_AN_BINS * sizeof(uint32_t))))
+        goto oom;
+    memcpy(a->hist, src->hist, ASSAY_AN_BINS * sizeof(uint32_t));
     return 0;
 oom:
     return assay_error_set(err, -ENOMEM, "out of memory merging anomaly results");
@@ -409,5 +423,6 @@ void assay_anomaly_result_free(assay_anomaly_result *a)
     for (size_t i = 0; a->samples && i < a->nsamples; i++)
         free(a->samples[i].values);
     free(a->samples);
+    free(a->hist);
     memset(a, 0, sizeof(*a));
 }

@@ -151,7 +151,14 @@ typedef struct an_part {
      * chunk (seq + 1) that row came from: the latest one wins when merging */
     double thr[ASSAY_VPARTS];
     uint64_t thr_seq[ASSAY_VPARTS];
+    uint32_t *hist; /* [ASSAY_AN_BINS] judged rows' scores by bin */
 } an_part;
+
+static inline uint32_t assay_an_bin(double score)
+{
+    uint32_t b = score <= 0 ? 0 : (uint32_t)(score * ASSAY_AN_BINS);
+    return b < ASSAY_AN_BINS ? b : ASSAY_AN_BINS - 1;
+}
 
 /* The state of some rows of one sub-pane (see src/window/window.c): a chunk's rows of
  * (pane, first) in a chunk partial, or everything folded so far in an accumulator. */

@@ -272,6 +272,35 @@ static void w_sketch(ckw *w, int rc, uint8_t **b, size_t *n)
     *b = NULL;
 }
 
+/* A score histogram (ASSAY_AN_BINS counts; NULL when anomaly scoring is off), sparse:
+ * the count of non-empty bins, then (bin, count) pairs. */
+static void w_hist(ckw *w, const uint32_t *h)
+{
+    uint32_t n = 0;
+    for (uint32_t b = 0; h && b < ASSAY_AN_BINS; b++)
+        n += h[b] != 0;
+    w_u32(w, n);
+    for (uint32_t b = 0; h && b < ASSAY_AN_BINS; b++)
+        if (h[b]) {
+            w_u32(w, b);
+            w_u32(w, h[b]);
+        }
+}
+
+static bool r_hist(ckr *r, uint32_t *h)
+{
+    uint32_t n = r_u32(r);
+    if (r->bad || n > ASSAY_AN_BINS || (n && !h))
+        return false;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t b = r_u32(r), c = r_u32(r);
+        if (r->bad || b >= ASSAY_AN_BINS)
+            return false;
+        h[b] = c;
+    }
+    return true;
+}
+
 static void w_partial(ckw *w, const assay_engine *e, const assay_partial *p)
 {
     w_i64(w, p->pane);
@@ -350,6 +379,7 @@ static void w_partial(ckw *w, const assay_engine *e, const assay_partial *p)
         w_f64(w, a->thr[v]);
         w_u64(w, a->thr_seq[v]);
     }
+    w_hist(w, a->hist);
 }
 
 static void w_set(ckw *w, const assay_hashset *s)
@@ -435,6 +465,10 @@ static void w_alerts(ckw *w, const assay_alerter *al)
     w_f64(w, al->holt_trend);
     w_u64(w, al->an_n);
     w_f64(w, al->an_mean);
+    w_u32(w, al->an_nbase);
+    w_u32(w, al->an_next);
+    for (uint32_t k = 0; k < al->an_nbase; k++)
+        w_hist(w, al->an_base + (size_t)k * ASSAY_AN_BINS);
     w_u64(w, al->nschema);
     w_bytes(w, al->schema_seen, al->schema_seen ? al->nschema : 0);
     w_u64(w, al->ndrift);
@@ -799,6 +833,8 @@ static int r_partial(ckr *r, const assay_engine *e, assay_partial *p, assay_erro
         a->thr[v] = r_f64(r);
         a->thr_seq[v] = r_u64(r);
     }
+    if (!r_hist(r, a->hist))
+        return assay_error_set(err, -EINVAL, "bad anomaly score histogram");
     if (!ok || r->bad)
         return assay_error_set(err, -EINVAL, "truncated");
     return 0;
@@ -934,6 +970,16 @@ static bool r_alerts(ckr *r, assay_alerter *al)
     al->holt_trend = r_f64(r);
     al->an_n = r_u64(r);
     al->an_mean = r_f64(r);
+    al->an_nbase = r_u32(r);
+    al->an_next = r_u32(r);
+    if (r->bad || al->an_nbase > ASSAY_AN_BASE || al->an_next >= ASSAY_AN_BASE)
+        return false;
+    if (al->an_nbase &&
+        !(al->an_base = calloc((size_t)ASSAY_AN_BASE * ASSAY_AN_BINS, sizeof(uint32_t))))
+        return false;
+    for (uint32_t k = 0; k < al->an_nbase; k++)
+        if (!r_hist(r, al->an_base + (size_t)k * ASSAY_AN_BINS))
+            return false;
     uint64_t ns = r_u64(r);
     if (r->bad || ns > r->n - r->at)
         return false;
