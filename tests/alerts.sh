@@ -430,5 +430,87 @@ assert res["window_start"] == "2026-01-01T00:25:00Z", res["window_start"]
 assert scores["00:21"]["anomalies"]["rate"] < 0.03, scores["00:21"]["anomalies"]
 EOF
 
+# schema: an NDJSON stream gains a key. 20 windows; 30 % of the rows whose created_at
+# falls in windows 10-12 carry "coupon". The schema alert fires in window 10 (medium),
+# the score records count the rows per window, and it resolves after windows 13-15;
+# the stream without the key fires nothing.
+"$ASSAY" gen --rows 120000 --rate 100 --seed 3 --format ndjson -o "$T/nk-base.ndjson" || exit 2
+python3 - "$T/nk-base.ndjson" "$T/nk.ndjson" <<'EOF'
+import json, random, sys
+random.seed(2)
+with open(sys.argv[2], "w") as out:
+    for line in open(sys.argv[1]):
+        d = json.loads(line)
+        minute = int(d["created_at"][14:16]) if d["created_at"].startswith("2026-01-01T00:") else -1
+        if 10 <= minute <= 12 and random.random() < 0.3:
+            d["coupon"] = "SAVE10"
+            line = json.dumps(d) + "\n"
+        out.write(line)
+EOF
+nkcfg() { # $1 input, $2 name
+  cat <<EOF
+asset: orders
+source: {file: $1, format: ndjson}
+columns: [{name: created_at, type: timestamp}]
+event_time: created_at
+window: {size: 60s, lateness: 5s}
+rules: []
+alerts: {resolve_after: 3}
+sinks:
+  alerts: {file: $T/$2.alerts}
+  scores: [{file: $T/$2.scores}, {file: $T/$2.fbscores, format: flatbuffers}]
+EOF
+}
+nkcfg "$T/nk.ndjson" nk > "$T/nk.yaml"
+nkcfg "$T/nk-base.ndjson" nk-base > "$T/nk-base.yaml"
+"$ASSAY" run -c "$T/nk.yaml" --threads 2 2> /dev/null
+"$ASSAY" run -c "$T/nk-base.yaml" --threads 2 2> /dev/null
+python3 - "$T/nk.alerts" "$T/nk.scores" "$T/nk.ndjson" "$T/nk-base.alerts" <<'EOF' && ok "schema: a new NDJSON key fires in its first window, counted per window, resolves when it is gone" || bad "schema new key: $(cat "$T/nk.alerts")"
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+assert [json.loads(l) for l in open(sys.argv[4])] == [], "the stream without the key fired"
+assert [(r["kind"], r["state"], r["subject"]) for r in recs] == \
+    [("schema", "firing", "coupon:new"), ("schema", "resolved", "coupon:new")], recs
+fire, res = recs
+assert fire["window_start"] == "2026-01-01T00:10:00Z" and fire["severity"] == "medium", fire
+assert fire["column"] == "coupon" and "coupon" in fire["title"], fire
+assert "declare it under columns:" in fire["explanation"], fire["explanation"]
+assert res["window_start"] == "2026-01-01T00:15:00Z", res
+# per-window counts against a recount of the input
+want = {}
+for line in open(sys.argv[3]):
+    d = json.loads(line)
+    if "coupon" in d:
+        k = d["created_at"][:16] + ":00Z"
+        want[k] = want.get(k, 0) + 1
+got = {}
+for line in open(sys.argv[2]):
+    d = json.loads(line)
+    for c in d.get("new_columns", []):
+        assert c["name"] == "coupon", c
+        got[d["window_start"]] = c["rows"]
+# late rows (moved behind the watermark) count in no window
+assert set(got) == set(want), (got, want)
+assert all(0 <= want[k] - got[k] <= 0.02 * want[k] for k in want), (got, want)
+EOF
+if command -v flatc >/dev/null; then
+  mkdir -p "$T/nkfb"
+  python3 - "$T/nk.fbscores" "$T/nkfb" <<'EOF'
+import struct, sys
+data = open(sys.argv[1], "rb").read(); i = n = 0
+while i < len(data):
+    size = struct.unpack_from("<I", data, i)[0]
+    open(f"{sys.argv[2]}/s{n:03d}.bin", "wb").write(data[i:i + 4 + size]); i += 4 + size; n += 1
+EOF
+  (cd "$T/nkfb" && for f in s*.bin; do flatc --json --raw-binary --size-prefixed --strict-json "$ROOT/schemas/assay.fbs" -- "$f"; done)
+  python3 - "$T/nkfb" "$T/nk.scores" <<'EOF' && ok "FlatBuffers score records carry the same new_columns" || bad "FlatBuffers new_columns differ"
+import glob, json, sys
+fb = [json.load(open(f))["body"].get("new_columns", []) for f in sorted(glob.glob(sys.argv[1] + "/s*.json"))]
+js = [json.loads(l).get("new_columns", []) for l in open(sys.argv[2])]
+assert len(fb) == len(js) and fb == js, (fb, js)
+assert any(js), js
+EOF
+fi
+
 echo "alerts: $pass passed, $failn failed"
 [ $failn -eq 0 ]

@@ -447,6 +447,45 @@ static void test_keys_and_columns(void **state)
     fx_free(f);
 }
 
+/* Keys outside the schema: once per good row, with their raw bytes; none from a bad
+ * row; counted past the cap; not collected unless asked for. */
+static void test_unknown_keys(void **state)
+{
+    (void)state;
+    const char *names[] = { "id", "name" };
+    fx *f = fx_new(names, 2);
+    assay_unknown_key unk[3];
+    const char *text = "{\"id\":1,\"name\":\"a\"}\n"
+                       "{\"id\":2,\"disc\":5,\"disc\":6,\"n\\u0065w\":1}\n" /* twice; escaped */
+                       "{\"id\":3,\"gone\":1,\"id\":4}\n"                   /* bad: dup id */
+                       "{\"tag\":{\"inner\":1},\"id\":5,\"disc\":7}\n" /* nested not reported */
+                       "{\"id\":6,\"disc\":8}\n";                      /* past the cap */
+    char *buf = fx_run(f, text);
+    assert_int_equal(f->rs.nunk, 0); /* not asked for */
+    free(buf);
+    f->rs.unk = unk;
+    f->rs.unk_cap = 3;
+    buf = fx_run(f, text);
+    assert_int_equal(f->rs.nrows, 4);
+    assert_int_equal(f->rs.nbad, 1);
+    assert_int_equal(f->rs.nunk, 3);
+    assert_int_equal(f->rs.unk_dropped, 2); /* row 3's disc, row 4's disc */
+    const struct {
+        uint32_t row;
+        const char *raw;
+        bool esc;
+    } want[] = { { 1, "disc", false }, { 1, "n\\u0065w", true }, { 2, "tag", false } };
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(unk[i].row, want[i].row);
+        assert_int_equal(unk[i].len, strlen(want[i].raw));
+        assert_memory_equal(buf + unk[i].off, want[i].raw, unk[i].len);
+        assert_int_equal(unk[i].esc, want[i].esc);
+    }
+    free(buf);
+    f->rs.unk = NULL;
+    fx_free(f);
+}
+
 /* The key-order prediction must not confuse keys that share a position. */
 static void test_prediction_changes(void **state)
 {
@@ -981,6 +1020,7 @@ int main(void)
         cmocka_unit_test(test_bad_row_in_stream),
         cmocka_unit_test(test_depth),
         cmocka_unit_test(test_keys_and_columns),
+        cmocka_unit_test(test_unknown_keys),
         cmocka_unit_test(test_prediction_changes),
         cmocka_unit_test(test_crlf_blank_bom),
         cmocka_unit_test(test_row_too_long),

@@ -97,6 +97,14 @@ typedef struct assay_rule_result {
     size_t nsamples;
 } assay_rule_result;
 
+/* A key of the input that is not a column of the schema (NDJSON), and the rows of the
+ * window that had it. */
+#define ASSAY_NEW_COLUMNS 8
+typedef struct assay_new_column {
+    char *name;
+    uint64_t rows;
+} assay_new_column;
+
 typedef struct assay_bad_sample {
     uint32_t file; /* index into files */
     uint64_t line; /* 1-based line in that file where the row starts */
@@ -189,6 +197,11 @@ typedef struct assay_result {
     uint64_t late_rows;               /* rows whose windows had all closed, counted here */
     bool closed_by_end;               /* the end of input closed it (it may not be whole) */
     double closed_at;                 /* monotonic seconds when it was closed (run) */
+    /* keys outside the schema (NDJSON), the first ASSAY_NEW_COLUMNS by name, and the
+     * rows with one of the others */
+    assay_new_column new_columns[ASSAY_NEW_COLUMNS];
+    size_t nnew_columns;
+    uint64_t new_columns_other;
     /* event-time lag: the clock minus the newest event time, when its rows were judged
      * (has_lag: the window had event-time rows) */
     bool has_lag;

@@ -48,6 +48,13 @@ typedef struct assay_bad_row {
     uint32_t reason; /* assay_bad_reason */
 } assay_bad_row;
 
+/* A top-level NDJSON key that names no column of the schema, in a good row. */
+typedef struct assay_unknown_key {
+    uint32_t row;      /* good row index of this call */
+    uint32_t off, len; /* raw key bytes (between the quotes) in the chunk */
+    bool esc;          /* they hold a backslash: unescape before use */
+} assay_unknown_key;
+
 typedef struct assay_rowset {
     /* set by the caller */
     uint32_t ncols;      /* columns in the schema */
@@ -60,10 +67,16 @@ typedef struct assay_rowset {
     uint32_t *row_ord;   /* [r]: its ordinal in the chunk (bad rows count too) */
     assay_bad_row *bad;  /* bad rows found by this call */
     uint32_t bad_cap;    /* parser returns early when bad is full */
+    /* NDJSON: keys outside the schema, each once per row (NULL: not collected); past
+     * unk_cap they are only counted in unk_dropped */
+    assay_unknown_key *unk;
+    uint32_t unk_cap;
     /* filled by the parser on each call */
-    uint32_t nrows;  /* good rows */
-    uint32_t nbad;   /* bad rows */
-    uint32_t nlines; /* '\n' bytes consumed by this call, quoted ones included */
+    uint32_t nrows;       /* good rows */
+    uint32_t nbad;        /* bad rows */
+    uint32_t nlines;      /* '\n' bytes consumed by this call, quoted ones included */
+    uint32_t nunk;        /* unk entries filled */
+    uint32_t unk_dropped; /* unknown keys past unk_cap */
 } assay_rowset;
 
 typedef struct assay_cursor {

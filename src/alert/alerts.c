@@ -1065,6 +1065,33 @@ static void kind_schema(judge *j, const char *wt)
         if (nonnull > 0)
             al->schema_seen[c] = 1;
     }
+    /* keys the schema (declared, or inferred from the first rows) does not have */
+    for (size_t k = 0; k < w->nnew_columns; k++) {
+        const assay_new_column *nc = &w->new_columns[k];
+        char subject[300], n[32], t[32];
+        snprintf(subject, sizeof(subject), "%s:new", nc->name);
+        assay_alert a = {
+            .kind = ASSAY_ALERT_SCHEMA,
+            .severity = ASSAY_SEV_MEDIUM,
+            .subject = xstrdup(subject),
+            .column = xstrdup(nc->name),
+            .metric = xstrdup("rows_with_column"),
+            .threshold = 0,
+            .value = (double)nc->rows,
+            .previous = NAN,
+        };
+        grouped(nc->rows, n, sizeof(n));
+        grouped(w->rows, t, sizeof(t));
+        a.title = xprintf("%s: new column %s (in %s of %s rows)", al->cfg->asset, nc->name, n, t);
+        a.explanation = xprintf(
+            "the input has a key %s that is not in the schema (declared under columns:, or seen "
+            "in the first rows): %s of %s rows in %s carry it%s; no rule checks it - declare it "
+            "under columns: to check and profile it",
+            nc->name, n, t, wt,
+            k + 1 == w->nnew_columns && w->new_columns_other ? ", and more new keys follow" : "");
+        a.impact_rows = nc->rows;
+        hold(j, &a);
+    }
 }
 
 /* The window's sketch of a drift column. */

@@ -168,6 +168,11 @@ typedef struct assay_partial {
     part_rule *rules;    /* [nrules] */
     col_profile *cols;   /* [ncols] */
     an_part an;
+    /* keys outside the schema: rows per name, the first ASSAY_NEW_COLUMNS names (in
+     * merge order), and rows with a name past them */
+    assay_new_column newcols[ASSAY_NEW_COLUMNS];
+    uint32_t nnewcols;
+    uint64_t newcols_other;
     bool folded;    /* accumulator: samples hold row numbers */
     int64_t lag_us; /* event-time lag of the newest row, as part_rule.lag_us */
 } assay_partial;
@@ -186,6 +191,8 @@ void assay_partial_delete(const assay_engine *e, assay_partial *p);
  * become row numbers), or UINT64_MAX when src is an accumulator already. */
 int assay_partial_merge(const assay_engine *e, assay_partial *dst, const assay_partial *src,
                         uint64_t row_base);
+/* Count `rows` rows with the key name[0..len) outside the schema. */
+int assay_partial_new_column(assay_partial *p, const char *name, size_t len, uint64_t rows);
 /* Whether a failure of priority prio would enter a reservoir of n (of at most max). */
 static inline bool assay_samples_wants(const pos_sample *s, uint32_t n, size_t max, uint64_t prio)
 {

@@ -852,6 +852,8 @@ void assay_result_free(assay_result *r)
         assay_column_result_free(&r->columns[i]);
     free(r->columns);
     assay_anomaly_result_free(&r->anomaly);
+    for (size_t i = 0; i < r->nnew_columns; i++)
+        free(r->new_columns[i].name);
     free(r->duplicate_note);
     for (size_t i = 0; i < r->nalerts; i++)
         assay_alert_clear(&r->alerts[i]);

@@ -83,6 +83,13 @@ int assay_window_result(const assay_agg *a, int64_t k, assay_partial *acc, const
     res->bad_rows = ws ? ws->bad : 0;
     res->rows = acc->rows + res->bad_rows;
     res->has_lag = acc->lag_us != INT64_MAX;
+    for (uint32_t i = 0; i < acc->nnewcols; i++) {
+        if (!(res->new_columns[i].name = strdup(acc->newcols[i].name)))
+            goto oom;
+        res->new_columns[i].rows = acc->newcols[i].rows;
+        res->nnew_columns = i + 1;
+    }
+    res->new_columns_other = acc->newcols_other;
     res->lag_us = res->has_lag ? acc->lag_us : 0;
     size_t S = e->max_samples;
 

@@ -57,6 +57,11 @@ int assay_shard_init(assay_engine *e, assay_shard *s, unsigned id)
         return -ENOMEM;
     if (assay_rowset_init(&s->rs, nc, e->sch.want, cap, 256) < 0)
         return -ENOMEM;
+    if (e->format == ASSAY_FORMAT_NDJSON) { /* keys the schema lacks, for the schema alert */
+        s->rs.unk_cap = 4 * cap;
+        if (!(s->rs.unk = calloc(s->rs.unk_cap, sizeof(assay_unknown_key))))
+            return -ENOMEM;
+    }
     s->ok = xcalloc(words, 8, &err);
     s->fail = xcalloc(words, 8, &err);
     s->eval = xcalloc(words, 8, &err);
@@ -645,6 +650,37 @@ static int place_rows(assay_shard *s, chunk_msg *m, const uint64_t *bad_utf8, in
     return 0;
 }
 
+/* NDJSON keys outside the schema, counted in the partial of each row that had one (rows
+ * that count in no window - late or bad - are left out); keys past the parser's list
+ * count as "other" in the batch's last partial. */
+static int new_columns(assay_shard *s, chunk_msg *m, const char *base)
+{
+    const assay_rowset *rs = &s->rs;
+    uint32_t last = UINT32_MAX;
+    for (uint32_t k = 0; k < rs->nunk; k++) {
+        const assay_unknown_key *u = &rs->unk[k];
+        uint32_t pi = s->pidx[u->row];
+        if (pi >= UINT32_MAX - 1)
+            continue;
+        last = pi;
+        char name[256];
+        size_t n = 0;
+        if (!u->esc || u->len > sizeof(name) ||
+            assay_json_unescape(base + u->off, u->len, name, &n) < 0)
+            memcpy(name, base + u->off, n = ASSAY_MIN((size_t)u->len, sizeof(name)));
+        if (n > 200) { /* a name is for people: cut long ones at a UTF-8 boundary */
+            n = 200;
+            while (n > 0 && ((unsigned char)name[n] & 0xC0) == 0x80)
+                n--;
+        }
+        if (assay_partial_new_column(m->parts[pi], name, n, 1) < 0)
+            return -ENOMEM;
+    }
+    if (rs->unk_dropped && last != UINT32_MAX)
+        m->parts[last]->newcols_other += rs->unk_dropped;
+    return 0;
+}
+
 /* Impact of the rows a rule failed under one partial's mask: their revenue and their
  * users' values (hashed as text) for the alert's figures. */
 static int impact_add(assay_shard *s, part_rule *pr, const uint64_t *mask, uint32_t n)
@@ -943,6 +979,8 @@ static int process_batch(assay_shard *s, chunk_msg *m)
     if (now_us == INT64_MIN)
         now_us = assay_wall_us();
     if ((rc = place_rows(s, m, s->fail, now_us)) < 0 || (rc = build_masks(s, n)) < 0)
+        return rc;
+    if (s->rs.nunk && (rc = new_columns(s, m, base)) < 0)
         return rc;
 
     double t_rules = assay_mono_seconds();

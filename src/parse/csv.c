@@ -338,6 +338,7 @@ int assay_csv_parse_level(const assay_csv_options *o, assay_cursor *cur, assay_r
     counters c = { 0, 0, 0, cur->ord };
     size_t pos = cur->pos;
     rs->nrows = rs->nbad = rs->nlines = 0;
+    rs->nunk = rs->unk_dropped = 0;
     if (pos >= len)
         return 0;
 

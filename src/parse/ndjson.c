@@ -55,7 +55,10 @@
  * key appearing twice in one object makes the row bad (ASSAY_BAD_JSON_DUPLICATE_KEY,
  * detail = column, at = the second key's opening quote) whether or not the column is
  * wanted, because which of the two values counts is not defined (section 4). Repeated
- * unknown keys and keys inside nested values are not checked. Invalid UTF-8 is
+ * unknown keys and keys inside nested values are not checked. When the caller asks
+ * (rs->unk), each top-level key of a good row that names no schema column is reported
+ * once per row (rs->unk: row, raw bytes), so the engine can tell the user that the
+ * stream gained a key; a bad row reports none. Invalid UTF-8 is
  * ASSAY_BAD_UTF8 with detail = the column whose key or value held it, or UINT32_MAX
  * when it was not a schema column.
  *
@@ -349,7 +352,8 @@ typedef struct row_ctx {
     uint32_t *wanted; /* list of wanted columns */
     uint32_t nwanted;
     uint32_t slot;
-    keyvec *keys; /* assay_ndjson_keys: collect top-level keys here */
+    uint32_t unk_mark; /* rs->nunk when the row began */
+    keyvec *keys;      /* assay_ndjson_keys: collect top-level keys here */
     /* key-order prediction (last: left uninitialised beyond npred) */
     uint32_t npred;
     pred_slot pred[NPRED];
@@ -687,6 +691,21 @@ static uint32_t key_column(row_ctx *x, const char *k, uint32_t len, bool esc, ui
     return col;
 }
 
+/* Report a key outside the schema, once per row (the row's earlier reports are the
+ * entries from unk_mark on). */
+static void unknown_key(row_ctx *x, uint32_t off, uint32_t len, bool esc)
+{
+    assay_rowset *rs = x->rs;
+    for (uint32_t i = x->unk_mark; i < rs->nunk; i++)
+        if (rs->unk[i].len == len && memcmp(x->chunk + rs->unk[i].off, x->chunk + off, len) == 0)
+            return;
+    if (rs->nunk < rs->unk_cap)
+        rs->unk[rs->nunk++] =
+            (assay_unknown_key){ .row = x->slot, .off = off, .len = len, .esc = esc };
+    else
+        rs->unk_dropped++;
+}
+
 static inline void put_cell(row_ctx *x, uint32_t col, const char *v, uint32_t len, uint8_t flags)
 {
     assay_rowset *rs = x->rs;
@@ -778,6 +797,8 @@ static int parse_row(row_ctx *x, const char *p)
                     return -1;
                 }
                 x->stamp[col] = stamp;
+            } else if (x->rs->unk) {
+                unknown_key(x, (uint32_t)(kq + 1 - x->chunk), klen, esc);
             }
         }
         if (x->keys)
@@ -901,6 +922,7 @@ int assay_ndjson_parse_level(const assay_ndjson_options *o, const assay_ndjson_s
         o = &def;
     }
     rs->nrows = rs->nbad = rs->nlines = 0;
+    rs->nunk = rs->unk_dropped = 0;
     if (cur->pos >= cur->len || rs->cap == 0 || rs->bad_cap == 0)
         return 0;
 
@@ -964,6 +986,8 @@ int assay_ndjson_parse_level(const assay_ndjson_options *o, const assay_ndjson_s
         x->row = line;
         x->end = lend;
         x->slot = rs->nrows;
+        x->unk_mark = rs->nunk;
+        uint32_t dropped = rs->unk_dropped;
         if (parse_row(x, p) == 0) {
             uint32_t r = rs->nrows++;
             if (rs->row_off)
@@ -973,6 +997,8 @@ int assay_ndjson_parse_level(const assay_ndjson_options *o, const assay_ndjson_s
             if (rs->row_ord)
                 rs->row_ord[r] = ord;
         } else {
+            rs->nunk = x->unk_mark; /* a bad row reports no keys */
+            rs->unk_dropped = dropped;
             rs->bad[rs->nbad++] = (assay_bad_row){ .row = ord,
                                                    .off = loff,
                                                    .len = llen,

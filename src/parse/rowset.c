@@ -44,6 +44,7 @@ void assay_rowset_free(assay_rowset *rs)
     free(rs->row_len);
     free(rs->row_ord);
     free(rs->bad);
+    free(rs->unk); /* the caller's, when it asked for unknown keys */
     memset(rs, 0, sizeof(*rs));
 }
 

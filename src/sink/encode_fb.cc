@@ -110,8 +110,16 @@ extern "C" int assay_encode_score_fb(const assay_result *w, const assay_config *
         auto dv = b.CreateVector(dims);
         auto rv = b.CreateVector(rules);
         auto cv = b.CreateVector(cols);
+        flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::NewColumn>>> nv = 0;
+        if (w->nnew_columns) {
+            std::vector<flatbuffers::Offset<fb::NewColumn>> nc;
+            for (size_t k = 0; k < w->nnew_columns; k++)
+                nc.push_back(fb::CreateNewColumn(b, b.CreateString(w->new_columns[k].name),
+                                                 w->new_columns[k].rows));
+            nv = b.CreateVector(nc);
+        }
         auto score = fb::CreateScore(b, id, asset, ws, we, w->rows, w->late_rows, w->bad_rows,
-                                     w->rows ? w->overall : NAN, dv, rv, cv, an);
+                                     w->rows ? w->overall : NAN, dv, rv, cv, an, nv);
         auto rec = fb::CreateRecord(b, fb::Body_Score, score.Union());
         fb::FinishSizePrefixedRecordBuffer(b, rec);
         return copy_out(b, out, len);

@@ -112,6 +112,19 @@ int assay_encode_score_json(const assay_result *w, const assay_config *cfg, char
     for (size_t c = 0; c < w->ncolumns; c++)
         score_column(&j, &w->columns[c]);
     assay_json_arr_close(&j);
+    if (w->nnew_columns) { /* keys outside the schema (NDJSON): only when there are some */
+        assay_json_key(&j, "new_columns");
+        assay_json_arr_open(&j);
+        for (size_t k = 0; k < w->nnew_columns; k++) {
+            assay_json_obj_open(&j);
+            assay_json_key(&j, "name");
+            assay_json_str(&j, w->new_columns[k].name);
+            assay_json_key(&j, "rows");
+            assay_json_u64(&j, w->new_columns[k].rows);
+            assay_json_obj_close(&j);
+        }
+        assay_json_arr_close(&j);
+    }
     assay_json_key(&j, "anomalies");
     if (w->anomaly.enabled) {
         const assay_anomaly_result *a = &w->anomaly;

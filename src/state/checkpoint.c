@@ -41,7 +41,7 @@
 #include "state/checkpoint.h"
 
 #define CK_MAGIC   "ACKP"
-#define CK_VERSION 4u
+#define CK_VERSION 5u
 #define CK_NAME    "checkpoint.bin"
 
 /* ---------------------------------------------------------------------------------
@@ -307,6 +307,12 @@ static void w_partial(ckw *w, const assay_engine *e, const assay_partial *p)
     w_i64(w, p->first);
     w_u64(w, p->rows);
     w_i64(w, p->lag_us);
+    w_u32(w, p->nnewcols);
+    for (uint32_t i = 0; i < p->nnewcols; i++) {
+        w_str(w, p->newcols[i].name);
+        w_u64(w, p->newcols[i].rows);
+    }
+    w_u64(w, p->newcols_other);
     for (size_t r = 0; r < e->nrules; r++) {
         const part_rule *pr = &p->rules[r];
         w_u64(w, pr->evaluated);
@@ -725,6 +731,18 @@ static int r_partial(ckr *r, const assay_engine *e, assay_partial *p, assay_erro
     p->first = r_i64(r);
     p->rows = r_u64(r);
     p->lag_us = r_i64(r);
+    uint32_t nn = r_u32(r);
+    if (r->bad || nn > ASSAY_NEW_COLUMNS)
+        return assay_error_set(err, -EINVAL, "too many new columns");
+    for (uint32_t i = 0; i < nn && ok; i++) {
+        char *name = r_str(r, &ok);
+        uint64_t rows = r_u64(r);
+        if (ok && name && assay_partial_new_column(p, name, strlen(name), rows) < 0)
+            ok = false;
+        ok = ok && name;
+        free(name);
+    }
+    p->newcols_other = r_u64(r);
     p->folded = true;
     for (size_t ri = 0; ri < e->nrules; ri++) {
         part_rule *pr = &p->rules[ri];

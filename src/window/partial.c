@@ -73,6 +73,35 @@ static void clear_samples(part_rule *r)
     r->nsamples = 0;
 }
 
+static void clear_newcols(assay_partial *p)
+{
+    for (uint32_t i = 0; i < p->nnewcols; i++)
+        free(p->newcols[i].name);
+    memset(p->newcols, 0, sizeof(p->newcols));
+    p->nnewcols = 0;
+    p->newcols_other = 0;
+}
+
+int assay_partial_new_column(assay_partial *p, const char *name, size_t len, uint64_t rows)
+{
+    for (uint32_t i = 0; i < p->nnewcols; i++)
+        if (strlen(p->newcols[i].name) == len && memcmp(p->newcols[i].name, name, len) == 0) {
+            p->newcols[i].rows += rows;
+            return 0;
+        }
+    if (p->nnewcols == ASSAY_NEW_COLUMNS) {
+        p->newcols_other += rows;
+        return 0;
+    }
+    char *copy = malloc(len + 1);
+    if (!copy)
+        return -ENOMEM;
+    memcpy(copy, name, len);
+    copy[len] = '\0';
+    p->newcols[p->nnewcols++] = (assay_new_column){ .name = copy, .rows = rows };
+    return 0;
+}
+
 void assay_partial_reset(const assay_engine *e, assay_partial *p, int64_t pane, int64_t first)
 {
     p->pane = pane;
@@ -80,6 +109,7 @@ void assay_partial_reset(const assay_engine *e, assay_partial *p, int64_t pane, 
     p->rows = 0;
     p->folded = false;
     p->lag_us = INT64_MAX;
+    clear_newcols(p);
     for (size_t r = 0; r < e->nrules; r++) {
         clear_samples(&p->rules[r]);
         p->rules[r].evaluated = p->rules[r].failed = 0;
@@ -107,6 +137,7 @@ void assay_partial_free(const assay_engine *e, assay_partial *p)
             assay_col_profile_free(&p->cols[c]);
     free(p->rules);
     free(p->cols);
+    clear_newcols(p);
     assay_anomaly_part_free(&p->an);
     memset(p, 0, sizeof(*p));
 }
@@ -148,6 +179,11 @@ int assay_partial_merge(const assay_engine *e, assay_partial *dst, const assay_p
     dst->folded = true;
     if (src->lag_us < dst->lag_us)
         dst->lag_us = src->lag_us;
+    for (uint32_t i = 0; i < src->nnewcols; i++)
+        if (assay_partial_new_column(dst, src->newcols[i].name, strlen(src->newcols[i].name),
+                                     src->newcols[i].rows) < 0)
+            return -ENOMEM;
+    dst->newcols_other += src->newcols_other;
     for (size_t r = 0; r < e->nrules; r++) {
         part_rule *d = &dst->rules[r];
         const part_rule *s = &src->rules[r];

@@ -79,6 +79,8 @@ static void parse_all(const assay_ndjson_options *o, const assay_ndjson_schema *
     uint8_t *flags = calloc((size_t)NCOLS * cap, 1);
     uint32_t *ro = calloc(cap, 4), *rl = calloc(cap, 4), *rd = calloc(cap, 4);
     assay_bad_row *bad = calloc(bad_cap, sizeof(*bad));
+    uint32_t unk_cap = cap; /* unknown keys: collected, each one checked below */
+    assay_unknown_key *unk = calloc(unk_cap, sizeof(*unk));
     assay_cursor cur = { .buf = buf, .len = len };
     out->nrows = out->nbad = 0;
     out->nlines = 0;
@@ -94,13 +96,30 @@ static void parse_all(const assay_ndjson_options *o, const assay_ndjson_schema *
                             .row_len = rl,
                             .row_ord = rd,
                             .bad = bad,
-                            .bad_cap = bad_cap };
+                            .bad_cap = bad_cap,
+                            .unk = unk,
+                            .unk_cap = unk_cap };
         size_t before = cur.pos;
         if (assay_ndjson_parse_level(o, s, &cur, &rs, level) != 0)
             abort();
         if (rs.nrows > cap || rs.nbad > bad_cap || cur.pos > len)
             abort();
         out->nlines += rs.nlines;
+        /* unknown keys: inside a good row, in row order, at most unk_cap, escapes valid */
+        if (rs.nunk > unk_cap)
+            abort();
+        for (uint32_t k = 0; k < rs.nunk; k++) {
+            const assay_unknown_key *u = &unk[k];
+            if (u->row >= rs.nrows || (k && u->row < unk[k - 1].row) || u->off < ro[u->row] ||
+                (size_t)u->off + u->len > (size_t)ro[u->row] + rl[u->row])
+                abort();
+            char *tmp = malloc(u->len ? u->len : 1);
+            size_t n;
+            if (u->esc != (memchr(buf + u->off, '\\', u->len) != NULL) ||
+                (u->esc && assay_json_unescape(buf + u->off, u->len, tmp, &n) != 0))
+                abort();
+            free(tmp);
+        }
         for (uint32_t r = 0; r < rs.nrows; r++) {
             uint32_t *w = out->row + out->nrows++ * ROW_WORDS;
             if ((size_t)ro[r] + rl[r] > len)
@@ -150,6 +169,7 @@ static void parse_all(const assay_ndjson_options *o, const assay_ndjson_schema *
     free(rl);
     free(rd);
     free(bad);
+    free(unk);
 }
 
 static void same(const result *a, const result *b)
