@@ -18,6 +18,17 @@ pass=0 failn=0
 ok()  { pass=$((pass+1)); echo "ok   $*"; }
 bad() { failn=$((failn+1)); echo "FAIL $*"; }
 expect_eq() { if [ "$1" == "$2" ]; then ok "$3"; else bad "$3: got '$1', expected '$2'"; fi; }
+# fb_split FILE DIR PREFIX: flatc decodes one buffer per file, so a size-prefixed
+# FlatBuffers stream becomes DIR/PREFIX000.bin, DIR/PREFIX001.bin, ...
+fb_split() {
+  python3 - "$1" "$2" "$3" <<'EOF'
+import struct, sys
+data = open(sys.argv[1], "rb").read(); i = n = 0
+while i < len(data):
+    size = struct.unpack_from("<I", data, i)[0]
+    open(f"{sys.argv[2]}/{sys.argv[3]}{n:03d}.bin", "wb").write(data[i:i + 4 + size]); i += 4 + size; n += 1
+EOF
+}
 
 # 100 rows/s of event time: 6,000 rows per 60 s window. Base fault rates stay on (the
 # defaults of assay gen); rule thresholds sit above them, as a user would set them.
@@ -260,14 +271,7 @@ mkcfg "$T/mixed.csv" "[{file: $T/fb.alerts, format: flatbuffers}, {stdout: true}
 if cmp -s "$T/mixed.alerts" "$T/stdout.alerts"; then ok "stdout alert sink gets the same records"; else bad "stdout alerts differ"; fi
 if command -v flatc >/dev/null; then
   (cd "$T" && flatc --json --raw-binary --size-prefixed --strict-json "$ROOT/schemas/assay.fbs" -- fb.alerts 2>&1 | head -3)
-  # flatc decodes one buffer per file: split the size-prefixed stream
-  python3 - "$T/fb.alerts" "$T" <<'EOF'
-import struct, sys
-data = open(sys.argv[1], "rb").read(); i = n = 0
-while i < len(data):
-    size = struct.unpack_from("<I", data, i)[0]
-    open(f"{sys.argv[2]}/fb{n:03d}.bin", "wb").write(data[i:i + 4 + size]); i += 4 + size; n += 1
-EOF
+  fb_split "$T/fb.alerts" "$T" fb
   ids_fb=$(cd "$T" && for f in fb[0-9]*.bin; do flatc --json --raw-binary --size-prefixed --strict-json "$ROOT/schemas/assay.fbs" -- "$f" >/dev/null && python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['body']['id'])" "${f%.bin}.json"; done | tr '\n' ' ')
   ids_js=$(python3 -c "import json,sys; print(' '.join(json.loads(l)['id'] for l in open(sys.argv[1])))" "$T/mixed.alerts")
   expect_eq "${ids_fb% }" "$ids_js" "FlatBuffers alerts decode with flatc to the JSON records' ids"
@@ -495,13 +499,7 @@ assert all(0 <= want[k] - got[k] <= 0.02 * want[k] for k in want), (got, want)
 EOF
 if command -v flatc >/dev/null; then
   mkdir -p "$T/nkfb"
-  python3 - "$T/nk.fbscores" "$T/nkfb" <<'EOF'
-import struct, sys
-data = open(sys.argv[1], "rb").read(); i = n = 0
-while i < len(data):
-    size = struct.unpack_from("<I", data, i)[0]
-    open(f"{sys.argv[2]}/s{n:03d}.bin", "wb").write(data[i:i + 4 + size]); i += 4 + size; n += 1
-EOF
+  fb_split "$T/nk.fbscores" "$T/nkfb" s
   (cd "$T/nkfb" && for f in s*.bin; do flatc --json --raw-binary --size-prefixed --strict-json "$ROOT/schemas/assay.fbs" -- "$f"; done)
   python3 - "$T/nkfb" "$T/nk.scores" <<'EOF' && ok "FlatBuffers score records carry the same new_columns" || bad "FlatBuffers new_columns differ"
 import glob, json, sys
