@@ -24,6 +24,14 @@
  * between the re-check and the wait. The full-ring case mirrors it on tail, with the
  * consumer's tail store and the producer's bit. Handoffs are per chunk (megabytes), so
  * the fences and syscalls are rare.
+ *
+ * Only a sleeper clears its own bit, after its wait (or its re-check) returns; a waker
+ * only reads it. When the waker cleared the bit instead, a wake meant for an earlier
+ * announcement could erase a newer one: the producer announced, the consumer (still
+ * acting on the announcement before) cleared the bit and woke nobody, the producer
+ * slept, and the consumer drained the ring without waking it - both asleep for good
+ * (seen under ASan's slower timing). A bit left set a little longer costs at most a
+ * spare wake.
  */
 #include <limits.h>
 #include <linux/futex.h>
@@ -87,10 +95,8 @@ bool assay_ring_push(assay_ring *r, void *p)
     atomic_store_explicit(&r->head, head + 1, memory_order_release);
     /* head must be visible before sleepers is read: see the comment at the top */
     atomic_thread_fence(memory_order_seq_cst);
-    if (atomic_load_explicit(&r->sleepers, memory_order_seq_cst) & SLEEP_CONSUMER) {
-        atomic_fetch_and_explicit(&r->sleepers, ~SLEEP_CONSUMER, memory_order_seq_cst);
-        futex_wake(&r->head);
-    }
+    if (atomic_load_explicit(&r->sleepers, memory_order_seq_cst) & SLEEP_CONSUMER)
+        futex_wake(&r->head); /* the sleeper clears its own bit: see the top */
     return true;
 }
 
@@ -106,10 +112,8 @@ void *assay_ring_pop(assay_ring *r)
     atomic_store_explicit(&r->tail, tail + 1, memory_order_release);
     /* tail must be visible before sleepers is read (the producer's side of the pair) */
     atomic_thread_fence(memory_order_seq_cst);
-    if (atomic_load_explicit(&r->sleepers, memory_order_seq_cst) & SLEEP_PRODUCER) {
-        atomic_fetch_and_explicit(&r->sleepers, ~SLEEP_PRODUCER, memory_order_seq_cst);
+    if (atomic_load_explicit(&r->sleepers, memory_order_seq_cst) & SLEEP_PRODUCER)
         futex_wake(&r->tail);
-    }
     return p;
 }
 
@@ -126,10 +130,10 @@ void *assay_ring_pop_wait(assay_ring *r)
         atomic_fetch_or_explicit(&r->sleepers, SLEEP_CONSUMER, memory_order_seq_cst);
         /* Re-check after announcing ourselves: a push that happened before the bit
          * was visible did not wake us. */
-        if (atomic_load_explicit(&r->head, memory_order_seq_cst) !=
+        if (atomic_load_explicit(&r->head, memory_order_seq_cst) ==
             atomic_load_explicit(&r->tail, memory_order_relaxed))
-            continue;
-        futex_wait(&r->head, seen);
+            futex_wait(&r->head, seen);
+        atomic_fetch_and_explicit(&r->sleepers, ~SLEEP_CONSUMER, memory_order_seq_cst);
     }
 }
 
@@ -143,9 +147,11 @@ void assay_ring_push_wait(assay_ring *r, void *p)
         }
         uint32_t seen = atomic_load_explicit(&r->tail, memory_order_seq_cst);
         atomic_fetch_or_explicit(&r->sleepers, SLEEP_PRODUCER, memory_order_seq_cst);
-        if (atomic_load_explicit(&r->head, memory_order_relaxed) - seen <= r->mask)
-            continue;
-        futex_wait(&r->tail, seen);
+        if (atomic_load_explicit(&r->head, memory_order_relaxed) -
+                atomic_load_explicit(&r->tail, memory_order_seq_cst) >
+            r->mask)
+            futex_wait(&r->tail, seen);
+        atomic_fetch_and_explicit(&r->sleepers, ~SLEEP_PRODUCER, memory_order_seq_cst);
     }
 }
 
