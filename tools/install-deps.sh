@@ -9,6 +9,7 @@ pkgs=(
   liburing-dev librdkafka-dev libjemalloc-dev libxxhash-dev libyaml-dev
   libcmocka-dev libbenchmark-dev flatbuffers-compiler libflatbuffers-dev
   python3 clang-format libcurl4-openssl-dev prometheus-alertmanager
+  kcat python3-kafka
 )
 # Hyperscan is x86-64 only; Vectorscan provides the same libhs API elsewhere.
 if [ "$arch" = amd64 ]; then pkgs+=(libhyperscan-dev); else pkgs+=(libvectorscan-dev); fi
