@@ -82,6 +82,25 @@ ASSAY_API int assay_source_follow(assay_source **out, const char *path,
                                   const assay_reader_options *ro,
                                   const assay_source_position *resume, assay_error *err);
 
+/* A Kafka topic read by a consumer in a group (src/source/kafka.c): one message = one
+ * row, chunks of one partition each (part = partition, offset = first offset); done()
+ * commits. Not yet reachable from the config (source.kafka is rejected until the
+ * engine's per-partition watermarks, the Kafka sink and the state topic exist). */
+typedef struct assay_kafka_source_options {
+    const char *brokers; /* bootstrap.servers */
+    const char *topic;
+    const char *group;
+    const char *start;        /* committed (default) | earliest | latest */
+    const char *const *props; /* librdkafka properties: props[2i] = props[2i + 1] */
+    size_t nprops;            /* pairs */
+    size_t chunk_bytes;       /* a partition's chunk is handed out at this size (1 MiB) */
+    int linger_ms;            /* ... or when its first message waited this long (100) */
+    unsigned max_out;         /* chunks out at once (8) */
+} assay_kafka_source_options;
+
+ASSAY_API int assay_source_kafka(assay_source **out, const assay_kafka_source_options *o,
+                                 assay_error *err);
+
 static inline void assay_source_close(assay_source *s)
 {
     if (s)
