@@ -201,3 +201,21 @@ void assay_json_null(assay_json *j)
     sep(j);
     assay_sb_puts(j->out, "null");
 }
+
+void assay_json_time(assay_json *j, int64_t us)
+{
+    char buf[40];
+    assay_format_timestamp(us, buf, sizeof(buf));
+    assay_json_str(j, buf);
+}
+
+int assay_json_finish(assay_strbuf *sb, char **out, size_t *len)
+{
+    if (sb->oom) {
+        assay_sb_free(sb);
+        return -ENOMEM;
+    }
+    *out = sb->data;
+    *len = sb->len;
+    return 0;
+}

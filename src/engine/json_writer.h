@@ -33,5 +33,10 @@ void assay_json_f64(assay_json *j, double v);
 void assay_json_fixed(assay_json *j, double v, int digits);
 void assay_json_bool(assay_json *j, bool v);
 void assay_json_null(assay_json *j);
+/* A timestamp (microseconds since the epoch) as an RFC 3339 string. */
+void assay_json_time(assay_json *j, int64_t us);
+/* Hand the finished text over: *out and *len take sb's buffer, or -ENOMEM (sb freed) when
+ * writing ran out of memory. */
+int assay_json_finish(assay_strbuf *sb, char **out, size_t *len);
 
 #endif

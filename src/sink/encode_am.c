@@ -41,10 +41,8 @@ static void label(assay_json *j, const char *k, const char *v)
 
 static void timestamp(assay_json *j, const char *k, int64_t us)
 {
-    char buf[40];
-    assay_format_timestamp(us, buf, sizeof(buf));
     assay_json_key(j, k);
-    assay_json_str(j, buf);
+    assay_json_time(j, us);
 }
 
 int assay_encode_alert_am(const assay_alert *a, const assay_config *cfg, char **out, size_t *len)
@@ -101,12 +99,5 @@ int assay_encode_alert_am(const assay_alert *a, const assay_config *cfg, char **
         assay_sb_free(&url);
     }
     assay_json_obj_close(&j);
-
-    if (sb.oom) {
-        assay_sb_free(&sb);
-        return -ENOMEM;
-    }
-    *out = sb.data;
-    *len = sb.len;
-    return 0;
+    return assay_json_finish(&sb, out, len);
 }

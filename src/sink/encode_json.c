@@ -22,20 +22,7 @@ static void time_or_null(assay_json *j, bool has, int64_t us)
         assay_json_null(j);
         return;
     }
-    char buf[40];
-    assay_format_timestamp(us, buf, sizeof(buf));
-    assay_json_str(j, buf);
-}
-
-static int finish(assay_strbuf *sb, char **out, size_t *len)
-{
-    if (sb->oom) {
-        assay_sb_free(sb);
-        return -ENOMEM;
-    }
-    *out = sb->data;
-    *len = sb->len;
-    return 0;
+    assay_json_time(j, us);
 }
 
 static void score_column(assay_json *j, const assay_column_result *c)
@@ -137,7 +124,7 @@ int assay_encode_score_json(const assay_result *w, const assay_config *cfg, char
         assay_json_null(&j);
     }
     assay_json_obj_close(&j);
-    return finish(&sb, out, len);
+    return assay_json_finish(&sb, out, len);
 }
 
 int assay_encode_quarantine_json(const assay_quarantine_row *q, char **out, size_t *len)
@@ -173,7 +160,7 @@ int assay_encode_quarantine_json(const assay_quarantine_row *q, char **out, size
     assay_json_key(&j, "value");
     assay_json_strn(&j, q->value, q->value_len);
     assay_json_obj_close(&j);
-    return finish(&sb, out, len);
+    return assay_json_finish(&sb, out, len);
 }
 
 static void num_or_null(assay_json *j, double v, int digits)
@@ -193,7 +180,7 @@ int assay_encode_alert_json(const assay_alert *a, char **out, size_t *len)
     assay_sb_init(&sb);
     assay_json_init(&j, &sb);
     assay_json_alert(&j, a);
-    return finish(&sb, out, len);
+    return assay_json_finish(&sb, out, len);
 }
 
 void assay_json_alert(assay_json *j, const assay_alert *a)
