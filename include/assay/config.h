@@ -168,6 +168,7 @@ typedef struct assay_config {
         char *file;        /* NULL when files come from the command line */
         char *kafka_topic; /* source.kafka.topic */
         char *kafka_group; /* source.kafka.group; default "assay-" ASSET */
+        char *kafka_start; /* source.kafka.start: committed (default) | earliest | latest */
         assay_format format;
         char delimiter; /* default ',' */
         char quote;     /* default '"' */

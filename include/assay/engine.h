@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include "assay/common.h"
 #include "assay/config.h"
+#include "assay/reader.h"
 
 #define ASSAY_SAMPLE_VALUE_MAX 200 /* bytes of a sample value kept (then "...") */
 #define ASSAY_BAD_SAMPLES      20  /* bad rows kept with line and reason */
@@ -271,6 +272,13 @@ typedef struct assay_quarantine_row {
     uint64_t row;      /* 1-based data row */
     const char *value; /* the row's original bytes (no line terminator) */
     size_t value_len;
+    /* a message source (Kafka): the topic, partition and message (key, headers,
+     * timestamp, offset) the row came from; NULL topic / msg otherwise */
+    const char *topic;
+    int32_t partition;
+    const assay_msg_meta *msg;
+    int64_t window_start; /* the first window open when the row was folded (its bad or
+                           * late count lands there); ASSAY_TIME_NONE before any */
 } assay_quarantine_row;
 
 /* What a run did, for the closing summary. */
@@ -287,6 +295,7 @@ typedef struct assay_run_summary {
     uint64_t checkpoint_bytes; /* size of the largest one */
     double checkpoint_seconds; /* time spent writing them (drain, sync, write) */
     bool resumed;              /* started from a checkpoint */
+    uint64_t stalls;           /* times a full Kafka producer queue paused the source */
     bool stopped;              /* ended by o->stop, not by the end of input */
     double seconds;
 } assay_run_summary;

@@ -49,6 +49,23 @@ ASSAY_API void assay_reader_options_default(assay_reader_options *o);
 /* Every file yields at least one chunk. A chunk may be empty (len 0): an empty file
  * gives one with both flags set, and a file whose end is only seen after its last
  * rows went out ends with an empty chunk carrying last_in_file. */
+/* One message of a message source (Kafka) behind a row of a chunk: where its row is in
+ * the chunk and what the sinks must keep of it (key, headers, timestamp). */
+typedef struct assay_msg_meta {
+    uint32_t at, len;     /* the row's bytes in chunk.data (without its '\n') */
+    int64_t offset;       /* the message's offset in its partition */
+    int64_t timestamp_ms; /* the message's timestamp; -1 when it has none */
+    const char *key;      /* NULL: no key */
+    uint32_t key_len;
+    uint32_t orig_len;
+    const char *orig; /* the value as sent, when the row's bytes differ from it (line
+                       * breaks read as spaces, or a poison pill); NULL otherwise */
+    void *headers;    /* the source's own header list (rd_kafka_headers_t), or NULL */
+    /* not a row but a poison pill (an empty, null or oversized value): the reason it is
+     * quarantined with */
+    const char *poison;
+} assay_msg_meta;
+
 typedef struct assay_chunk {
     const char *data; /* whole rows; the last chunk of a file may end without '\n' */
     size_t len;
@@ -64,7 +81,27 @@ typedef struct assay_chunk {
     uint64_t skipped;
     int64_t arrival_us; /* wall clock when the chunk was handed out (processing time) */
     void *priv;         /* the reader's (or the source's); do not touch */
+    /* Message sources: one entry per row, in row order (NULL for files), and the
+     * position after the chunk in its part (files: offset + len + skipped; Kafka: the
+     * last message's offset + 1). */
+    const assay_msg_meta *msgs;
+    uint32_t nmsgs;
+    uint64_t end;
 } assay_chunk;
+
+/* The meta of the row starting at byte `at` of a message chunk (NULL when none). */
+static inline const assay_msg_meta *assay_chunk_msg_at(const assay_chunk *c, size_t at)
+{
+    uint32_t lo = 0, hi = c->nmsgs;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (c->msgs[mid].at < at)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < c->nmsgs && c->msgs[lo].at == at ? &c->msgs[lo] : NULL;
+}
 
 typedef struct assay_reader assay_reader;
 

@@ -40,6 +40,13 @@ typedef struct assay_sink_meta {
     const char *key;
     size_t key_len;
     bool final;
+    /* Raw rows from a message source: each row's message (key, headers, timestamp, the
+     * value as sent), in row order; NULL for rows from files. */
+    const assay_msg_meta *msgs;
+    uint32_t nmsgs;
+    /* A quarantined row, for sinks that carry the row itself rather than its record
+     * (Kafka: the original message plus dead-letter headers); they get no bytes. */
+    const assay_quarantine_row *quarantine;
 } assay_sink_meta;
 
 typedef struct assay_sink_ops {
@@ -66,7 +73,8 @@ struct assay_sink {
     assay_sink_format format;
     char *name; /* for messages: the path, "stdout" */
     uint64_t records, bytes;
-    bool fresh; /* empty when opened (a clean CSV sink then writes the header) */
+    bool fresh;      /* empty when opened (a clean CSV sink then writes the header) */
+    bool takes_rows; /* quarantine: gets meta.quarantine instead of an encoded record */
 };
 
 /* A file sink appends (O_APPEND) through a 1 MiB buffer; stdout is fd 1. */
@@ -79,6 +87,26 @@ ASSAY_API int assay_sink_stdout(assay_sink **out, assay_sink_format f, assay_err
  * Alertmanager's default resolve_timeout of 5m) and resolved ones for 5 minutes,
  * retries with backoff while Alertmanager is down, and never blocks the caller. */
 ASSAY_API int assay_sink_alertmanager(assay_sink **out, const char *url, assay_error *err);
+
+/* Kafka (src/sink/kafka.c): one idempotent producer per run, shared by its Kafka
+ * sinks; props are the top-level `kafka:` properties (consumer-only ones skipped). The
+ * stall hook is told when a full producer queue blocks a write (true) and when it goes
+ * on (false): the pipeline pauses and resumes its source there. */
+typedef struct assay_kafka_producer assay_kafka_producer;
+typedef struct assay_kafka_producer_stats_t {
+    uint64_t delivered, failed, stalls, queued;
+} assay_kafka_producer_stats_t;
+ASSAY_API int assay_kafka_producer_open(assay_kafka_producer **out, const char *const *props,
+                                        size_t nprops, assay_error *err);
+ASSAY_API void assay_kafka_producer_set_stall(assay_kafka_producer *kp, void (*fn)(void *, bool),
+                                              void *ctx);
+ASSAY_API void assay_kafka_producer_stats(const assay_kafka_producer *kp,
+                                          assay_kafka_producer_stats_t *out);
+ASSAY_API void assay_kafka_producer_close(assay_kafka_producer *kp);
+/* Scores keyed by asset, alerts by id (json, or a FlatBuffer without size prefix);
+ * clean rows and quarantined rows as their original messages. */
+ASSAY_API int assay_sink_kafka(assay_sink **out, assay_kafka_producer *kp, const char *topic,
+                               assay_sink_format f, assay_error *err);
 
 static inline void assay_sink_close(assay_sink *s)
 {

@@ -41,7 +41,8 @@ typedef struct assay_source_ops {
     /* Give a chunk's memory back. */
     void (*release)(assay_source *s, const assay_chunk *c);
     /* Every row of chunks up to and including seq is done: its outputs are delivered
-     * and its window state is in a durable checkpoint (a Kafka source commits here). */
+     * and its window state is in a durable checkpoint (a Kafka source commits here).
+     * 1: not done yet, to be tried again with a later call (err says why). */
     int (*done)(assay_source *s, uint64_t seq, assay_error *err);
     /* Stop / start fetching (backpressure); sources that are only read on demand do
      * nothing. */
@@ -49,6 +50,9 @@ typedef struct assay_source_ops {
     void (*resume)(assay_source *s);
     void (*stats)(const assay_source *s, assay_source_stats *out);
     void (*close)(assay_source *s);
+    /* The parts assigned now (Kafka partitions), up to cap of them into out; their
+     * number. NULL for sources whose parts are all known up front (files). */
+    size_t (*parts)(assay_source *s, uint32_t *out, size_t cap);
 } assay_source_ops;
 
 struct assay_source {
@@ -59,6 +63,8 @@ struct assay_source {
     /* rows of one chunk are in stream order with everything before them, so a shard may
      * run the watermark over its own chunk (files; not several Kafka partitions) */
     bool ordered;
+    /* bumped whenever the assigned parts change (a rebalance) */
+    uint64_t parts_gen;
 };
 
 /* Files (and "-" for stdin) read through assay_reader, in order. resume: NULL, or where
@@ -83,19 +89,28 @@ ASSAY_API int assay_source_follow(assay_source **out, const char *path,
                                   const assay_source_position *resume, assay_error *err);
 
 /* A Kafka topic read by a consumer in a group (src/source/kafka.c): one message = one
- * row, chunks of one partition each (part = partition, offset = first offset); done()
- * commits. Not yet reachable from the config (source.kafka is rejected until the
- * engine's per-partition watermarks, the Kafka sink and the state topic exist). */
+ * row, chunks of one partition each (part = partition, offset = first offset, end =
+ * last offset + 1, msgs = each row's key, headers, timestamp); done() commits (1 when
+ * the commit failed and is left for the next call, err saying why). */
+typedef struct assay_kafka_resume {
+    int32_t partition;
+    int64_t offset; /* the next message to read */
+} assay_kafka_resume;
+
 typedef struct assay_kafka_source_options {
     const char *brokers; /* bootstrap.servers */
     const char *topic;
     const char *group;
-    const char *start;        /* committed (default) | earliest | latest */
-    const char *const *props; /* librdkafka properties: props[2i] = props[2i + 1] */
-    size_t nprops;            /* pairs */
-    size_t chunk_bytes;       /* a partition's chunk is handed out at this size (1 MiB) */
-    int linger_ms;            /* ... or when its first message waited this long (100) */
-    unsigned max_out;         /* chunks out at once (8) */
+    const char *start;                /* committed (default) | earliest | latest */
+    const char *const *props;         /* librdkafka properties: props[2i] = props[2i + 1] */
+    size_t nprops;                    /* pairs */
+    size_t chunk_bytes;               /* a partition's chunk is handed out at this size (1 MiB) */
+    int linger_ms;                    /* ... or when its first message waited this long (100) */
+    unsigned max_out;                 /* chunks out at once (8) */
+    size_t max_row_bytes;             /* longer values are poison pills (0: no limit) */
+    uint64_t start_seq;               /* sequence number of the first chunk */
+    const assay_kafka_resume *resume; /* partitions start here when first assigned */
+    size_t nresume;
 } assay_kafka_source_options;
 
 ASSAY_API int assay_source_kafka(assay_source **out, const assay_kafka_source_options *o,

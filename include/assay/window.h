@@ -23,6 +23,10 @@ typedef struct assay_window_spec {
     int64_t lateness_us; /* watermark = max event time - lateness */
     int64_t idle_us;     /* a source silent this long lets the watermark follow the clock */
     int64_t q;           /* size / slide: windows that hold one pane */
+    /* Several parts that are each in order but not with each other (Kafka partitions):
+     * each part has its own watermark, the stream's is the least over the parts heard
+     * from within idle, and a chunk's rows all see the watermark before the chunk. */
+    bool per_part;
 } assay_window_spec;
 
 /* floor(a / b) for b > 0, also for negative a. */

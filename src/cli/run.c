@@ -38,24 +38,26 @@ static void notice_line(void *ctx, const char *msg)
 
 static void run_usage(FILE *out)
 {
-    fputs("usage: assay run -c CONFIG [--threads N] [--from-beginning] [--now TIME]\n"
-          "\n"
-          "Check rows as a stream: place them in event-time windows, write one score record\n"
-          "per closed window to sinks.scores, route rows to sinks.clean and\n"
-          "sinks.quarantine, and checkpoint to state.dir so a restart resumes.\n"
-          "\n"
-          "  -c, --config CONFIG   YAML or JSON config (see `assay help config`)\n"
-          "  -t, --threads N       shards (default: number of CPUs)\n"
-          "      --from-beginning  ignore the checkpoint in state.dir and start over\n"
-          "      --now TIME        judge every row at this clock (RFC 3339) instead of the\n"
-          "                        wall clock: freshness rules, contracts' max_freshness and\n"
-          "                        lag alerts over recorded data, as of that time\n"
-          "  -h, --help            this help\n"
-          "\n"
-          "A file source is read to its end; stdin until it ends; source.follow: true keeps\n"
-          "reading a growing file until SIGTERM or SIGINT (which finish, flush, checkpoint\n"
-          "and exit 0). Exit status: 0 done, 2 usage, config, input or output error.\n",
-          out);
+    fputs(
+        "usage: assay run -c CONFIG [--threads N] [--from-beginning] [--now TIME]\n"
+        "\n"
+        "Check rows as a stream: place them in event-time windows, write one score record\n"
+        "per closed window to sinks.scores, route rows to sinks.clean and\n"
+        "sinks.quarantine, and checkpoint to state.dir so a restart resumes.\n"
+        "\n"
+        "  -c, --config CONFIG   YAML or JSON config (see `assay help config`)\n"
+        "  -t, --threads N       shards (default: number of CPUs)\n"
+        "      --from-beginning  ignore the checkpoint in state.dir and start over (Kafka: at the\n"
+        "                        earliest offsets)\n"
+        "      --now TIME        judge every row at this clock (RFC 3339) instead of the\n"
+        "                        wall clock: freshness rules, contracts' max_freshness and\n"
+        "                        lag alerts over recorded data, as of that time\n"
+        "  -h, --help            this help\n"
+        "\n"
+        "A file source is read to its end; stdin until it ends; source.follow: true keeps\n"
+        "reading a growing file until SIGTERM or SIGINT (which finish, flush, checkpoint\n"
+        "and exit 0). Exit status: 0 done, 2 usage, config, input or output error.\n",
+        out);
 }
 
 static void window_line(void *ctx, const assay_result *w)
@@ -154,8 +156,10 @@ int assay_cmd_run(int argc, char **argv)
         fprintf(stderr, "assay run: %s\n", err.msg);
         return ASSAY_EXIT_ERROR;
     }
-    if (!cfg->source.file) {
-        fprintf(stderr, "assay run: %s: source.file is required (a path, or - for stdin)\n",
+    if (!cfg->source.file && !cfg->source.kafka_topic) {
+        fprintf(stderr,
+                "assay run: %s: source.file (a path, or - for stdin) or source.kafka is "
+                "required\n",
                 config_path);
         assay_config_free(cfg);
         return ASSAY_EXIT_ERROR;

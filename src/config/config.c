@@ -69,6 +69,7 @@
 #include "assay/config.h"
 #include "assay/number.h"
 #include "config/yaml_tree.h"
+#include "core/strbuf.h"
 
 /* ---------------------------------------------------------------- names */
 
@@ -86,6 +87,7 @@ static const char *const check_names[ASSAY_CHECK_COUNT] = {
 };
 static const char *const format_names[] = { NULL, "csv", "ndjson" };
 static const char *const sink_format_names[] = { "json", "flatbuffers" };
+static const char *const kafka_start_names[] = { "committed", "earliest", "latest" };
 /* Named formats for `matches` (src/rules/formats.c implements them). */
 static const char *const match_format_names[] = { "email", "uuid", "ipv4", "iso_date",
                                                   "phone_e164" };
@@ -290,7 +292,15 @@ static const key_def source_kafka_keys[] = {
       .type = V_STR,
       .off = OFF(source.kafka_group),
       .doc_def = "assay-ASSET",
-      .desc = "Consumer group id; instances sharing it split the partitions and merge windows." },
+      .desc = "Consumer group id (instances sharing it split the partitions)." },
+    { .key = "start",
+      .type = V_STRENUM,
+      .def = "committed",
+      .off = OFF(source.kafka_start),
+      NAMES(kafka_start_names),
+      .desc = "Where a partition starts when this job has no checkpoint for it: `committed` "
+              "(the group's offset, the earliest when there is none), `earliest` or `latest`. "
+              "`--from-beginning` forces `earliest`." },
     { 0 },
 };
 
@@ -303,9 +313,8 @@ static const key_def source_keys[] = {
     { .key = "kafka",
       .type = V_SECTION,
       .sub = source_kafka_keys,
-      .flags = F_LATER,
-      .desc =
-          "Consume a Kafka topic instead of a file; broker properties go in top-level `kafka`." },
+      .desc = "`assay run`: consume a Kafka topic instead of a file, one message = one NDJSON "
+              "row; broker properties go in top-level `kafka`." },
     { .key = "follow",
       .type = V_BOOL,
       .def = "false",
@@ -644,8 +653,8 @@ static const key_def sink_keys[] = {
     { .key = "kafka",
       .type = V_SECTION,
       .sub = sink_kafka_keys,
-      .flags = F_LATER,
-      .desc = "Produce to a Kafka topic (brokers from top-level `kafka`)." },
+      .desc = "Produce to a Kafka topic (brokers from top-level `kafka`) with an idempotent "
+              "producer." },
     { .key = "stdout",
       .type = V_CUSTOM,
       .parse = parse_sink_stdout,
@@ -1009,7 +1018,6 @@ static const key_def top_keys[] = {
     { .key = "kafka",
       .type = V_CUSTOM,
       .parse = parse_kafka_props,
-      .flags = F_LATER,
       .doc_type = "mapping of properties",
       .desc = "librdkafka properties (`bootstrap.servers`, `security.protocol`, ...), passed "
               "through as text in file order. Values are never logged." },
@@ -1694,6 +1702,49 @@ static int oom(ctx *c)
     return assay_error_set(c->err, -ENOMEM, "%s: out of memory", c->file);
 }
 
+/* ${NAME} in a property value is the environment variable NAME, so secrets and
+ * addresses need not be written into the file (`sasl.password: ${KAFKA_PASSWORD}`).
+ * An unset variable is an error that names it, never its would-be value. */
+static int expand_env(ctx *c, const yt_node *val, char **text)
+{
+    const char *s = *text;
+    if (!strstr(s, "${"))
+        return 0;
+    assay_strbuf sb;
+    assay_sb_init(&sb);
+    while (*s) {
+        const char *open = strstr(s, "${");
+        const char *close = open ? strchr(open + 2, '}') : NULL;
+        if (!open || !close) {
+            assay_sb_append(&sb, s, strlen(s));
+            break;
+        }
+        assay_sb_append(&sb, s, (size_t)(open - s));
+        char name[128];
+        size_t n = (size_t)(close - open - 2);
+        if (n == 0 || n >= sizeof(name)) {
+            assay_sb_free(&sb);
+            return errat(c, val, "${...} needs an environment variable name");
+        }
+        memcpy(name, open + 2, n);
+        name[n] = '\0';
+        const char *env = getenv(name);
+        if (!env) {
+            assay_sb_free(&sb);
+            return errat(c, val, "environment variable %s is not set", name);
+        }
+        assay_sb_append(&sb, env, strlen(env));
+        s = close + 1;
+    }
+    char *out = sb.oom ? NULL : strdup(sb.data ? sb.data : "");
+    assay_sb_free(&sb);
+    if (!out)
+        return oom(c);
+    free(*text);
+    *text = out;
+    return 0;
+}
+
 static int parse_kafka_props(ctx *c, const key_def *k, const yt_node *v, void *base)
 {
     assay_config *cfg = base;
@@ -1725,6 +1776,8 @@ static int parse_kafka_props(ctx *c, const key_def *k, const yt_node *v, void *b
             (rc = dup_text(c, val, &cfg->kafka_values[i])) < 0)
             return rc;
         cfg->nkafka = i + 1;
+        if ((rc = expand_env(c, val, &cfg->kafka_values[i])) < 0)
+            return rc;
         path_pop(c, mark);
     }
     return 0;
@@ -2263,6 +2316,76 @@ static int check_levels(ctx *c, const yt_node *at, const char *where, const doub
     return 0;
 }
 
+static bool has_kafka_prop(const assay_config *cfg, const char *key)
+{
+    for (size_t i = 0; i < cfg->nkafka; i++)
+        if (!strcmp(cfg->kafka_keys[i], key))
+            return true;
+    return false;
+}
+
+static const assay_sink_config *first_kafka_sink(const assay_config *cfg)
+{
+    const assay_sink_list *l[] = { &cfg->sinks.scores, &cfg->sinks.alerts, &cfg->sinks.quarantine,
+                                   &cfg->sinks.clean };
+    for (size_t i = 0; i < ASSAY_ARRAY_LEN(l); i++)
+        for (size_t j = 0; j < l[i]->n; j++)
+            if (l[i]->v[j].kind == ASSAY_SINK_KAFKA)
+                return &l[i]->v[j];
+    return NULL;
+}
+
+/* What a Kafka source or sink needs from the rest of the config. */
+static int validate_kafka(ctx *c)
+{
+    assay_config *cfg = c->cfg;
+    const yt_node *root = c->root;
+    const assay_sink_config *ks = first_kafka_sink(cfg);
+    if ((cfg->source.kafka_topic || ks) && !has_kafka_prop(cfg, "bootstrap.servers")) {
+        path_set(c, "kafka");
+        if (cfg->source.kafka_topic)
+            return errat(c, tree_at(root, "source", "kafka"),
+                         "a Kafka source needs the brokers: add `kafka: {bootstrap.servers: "
+                         "HOST:PORT}`");
+        return assay_error_set(c->err, -EINVAL,
+                               "%s:%d:%d: a Kafka sink needs the brokers: add `kafka: "
+                               "{bootstrap.servers: HOST:PORT}`",
+                               c->file, ks->pos.line, ks->pos.col);
+    }
+    if (!cfg->source.kafka_topic)
+        return 0;
+    const yt_node *kn = tree_at(root, "source", "kafka");
+    path_set(c, "source.kafka");
+    if (cfg->source.format == ASSAY_FORMAT_CSV)
+        return errat(c, tree_at(root, "source", "format"),
+                     "not supported yet: Kafka messages are read as NDJSON objects; CSV messages "
+                     "are not supported in this build");
+    if (cfg->source.follow)
+        return errat(c, tree_at(root, "source", "follow"),
+                     "follow applies to files; a Kafka source always keeps reading");
+    if (!cfg->state.dir)
+        return errat(
+            c, kn,
+            "a Kafka source needs `state: {dir: DIR}`: offsets are committed only once the "
+            "window state they fed is in a durable checkpoint (the state topic is not "
+            "supported yet)");
+    if (!cfg->ncolumns)
+        return errat(c, kn,
+                     "a Kafka source needs `columns:` with a type for each: a stream's schema is "
+                     "declared, not inferred from whichever message comes first");
+    for (size_t i = 0; i < cfg->ncolumns; i++)
+        if (cfg->columns[i].type == ASSAY_TYPE_UNKNOWN) {
+            return assay_error_set(c->err, -EINVAL,
+                                   "%s:%d:%d: columns: column '%s' has no type: with a Kafka "
+                                   "source every column is declared with its type (a restart or "
+                                   "a rebalance must not infer it again)",
+                                   c->file, cfg->columns[i].pos.line, cfg->columns[i].pos.col,
+                                   cfg->columns[i].name);
+        }
+    cfg->source.format = ASSAY_FORMAT_NDJSON;
+    return 0;
+}
+
 static int validate(ctx *c)
 {
     assay_config *cfg = c->cfg;
@@ -2274,6 +2397,8 @@ static int validate(ctx *c)
         return errat(c, yt_map_key(tree_at(root, "source", NULL), "kafka"),
                      "give either file or kafka, not both");
     }
+    if ((rc = validate_kafka(c)) < 0)
+        return rc;
     if (cfg->source.delimiter == cfg->source.quote) {
         path_set(c, "source.quote");
         const yt_node *n = tree_at(root, "source", "quote");

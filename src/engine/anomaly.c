@@ -256,7 +256,7 @@ int assay_anomaly_batch(assay_shard *s, chunk_msg *m, uint32_t n)
 {
     const assay_engine *e = s->e;
     size_t d = e->an_d;
-    unsigned v = (unsigned)(m->chunk.seq % ASSAY_VPARTS);
+    unsigned v = assay_chunk_vpart(&e->win, &m->chunk);
     assay_iforest *f = s->forests[v];
     /* rows the parser and the UTF-8 check kept, in order, as a row-major matrix */
     uint32_t k = 0;

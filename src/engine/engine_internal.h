@@ -35,6 +35,13 @@
  * what each forest sees does not depend on the number of threads. */
 #define ASSAY_VPARTS 16
 
+/* The forest partition of a chunk: a file's chunk k is in k mod ASSAY_VPARTS; a Kafka
+ * chunk in its partition's (so one shard owns each partition and its forest). */
+static inline unsigned assay_chunk_vpart(const assay_window_spec *w, const assay_chunk *c)
+{
+    return (unsigned)((w->per_part ? c->file : c->seq) % ASSAY_VPARTS);
+}
+
 typedef struct assay_infer_count {
     uint64_t nonnull, as_int, as_float, as_ts, as_bool;
     uint64_t id_like; /* digit strings with a leading '+' or '0': phone numbers, zip codes */
@@ -357,6 +364,7 @@ struct assay_engine {
     size_t chunk_bytes; /* the source's read size (chunks are cut from it) */
     size_t max_samples;
     bool profile;         /* profile every column */
+    bool messages;        /* rows are messages (Kafka): chunks carry each row's meta */
     bool duplicate_rows;  /* count repeated rows (global window only) */
     unsigned hll_p;       /* HyperLogLog precision of the profile */
     double avg_row_bytes; /* from the inference sample; 0 when unknown */

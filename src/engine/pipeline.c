@@ -97,7 +97,10 @@ typedef struct pipeline {
     assay_checkpoint_source ident; /* identity of the input (files) */
     assay_sink_marks marks;        /* where the file sinks stood at the last checkpoint */
     assay_run_summary *sum;
-    assay_latency latency; /* window close to its records written, per window */
+    assay_latency latency;    /* window close to its records written, per window */
+    unsigned commit_failures; /* checkpoints in a row whose offsets could not be committed */
+    bool stalled;             /* a sink's full queue paused the source */
+    uint64_t parts_gen;       /* the source's assignment the aggregator knows */
 } pipeline;
 
 /* ---------------------------------------------------------------------------------
@@ -174,7 +177,6 @@ static int on_window(void *ctx, assay_result *w, assay_error *err)
 static int on_clean(void *ctx, const chunk_msg *m, const char *b, size_t len, uint32_t nrows,
                     bool add_newline, assay_error *err)
 {
-    (void)m;
     pipeline *p = ctx;
     p->out.clean_rows += nrows;
     int rc;
@@ -184,7 +186,9 @@ static int on_clean(void *ctx, const chunk_msg *m, const char *b, size_t len, ui
             (rc = assay_outputs_clean_header(&p->out, p->header, p->header_len, err)) < 0)
             return rc;
     }
-    return assay_outputs_clean(&p->out, b, len, add_newline, err);
+    const assay_msg_meta *msgs =
+        m->chunk.msgs ? assay_chunk_msg_at(&m->chunk, (size_t)(b - m->chunk.data)) : NULL;
+    return assay_outputs_clean(&p->out, b, len, add_newline, msgs, msgs ? nrows : 0, err);
 }
 
 static int on_quarantine(void *ctx, const assay_quarantine_row *q, assay_error *err)
@@ -287,20 +291,29 @@ static int dispatch(pipeline *p, const assay_chunk *ch, size_t start, uint32_t h
     m->start = start;
     m->header_lines = header_lines;
     m->stop = m->drain = false;
-    unsigned k = p->e.an_d ? (unsigned)(ch->seq % ASSAY_VPARTS) % p->e.nshards
-                           : (unsigned)(p->dispatched % p->e.nshards);
+    /* a Kafka partition is owned by one shard; file chunks go round robin unless the
+     * forests need them by virtual partition */
+    unsigned k = p->e.win.per_part || p->e.an_d ? assay_chunk_vpart(&p->e.win, ch) % p->e.nshards
+                                                : (unsigned)(p->dispatched % p->e.nshards);
     p->fifo_shard[p->dispatched % p->fcap] = k;
     p->dispatched++;
     assay_ring_push_wait(&p->e.shards[k].in, m);
     return 0;
 }
 
-/* The next chunk from the source, timed as the read stage. */
+/* The next chunk from the source, timed as the read stage; a rebalance seen on the way
+ * updates the aggregator's parts (each assigned partition holds the watermark). */
 static int next_chunk(pipeline *p, assay_chunk *ch, int timeout_ms, assay_error *err)
 {
     double t0 = assay_mono_seconds();
     int rc = p->src->ops->next(p->src, ch, timeout_ms, err);
     p->read_seconds += assay_mono_seconds() - t0;
+    if (p->src->ops->parts && p->src->parts_gen != p->parts_gen && p->agg_ready) {
+        uint32_t parts[1024];
+        size_t n = p->src->ops->parts(p->src, parts, 1024);
+        p->parts_gen = p->src->parts_gen;
+        assay_agg_sync_parts(&p->agg, parts, n < 1024 ? n : 1024, assay_wall_us());
+    }
     return rc;
 }
 
@@ -336,20 +349,66 @@ static int setup_engine(pipeline *p, const assay_engine_options *o, assay_error 
     return assay_window_spec_check(&e->win, cfg->path, err);
 }
 
-static int open_source(pipeline *p, const assay_source_position *resume, assay_error *err)
+/* source.kafka (assay run without files): a consumer in the group; rows are NDJSON
+ * messages with the declared columns; each partition has its own watermark. */
+static int open_kafka(pipeline *p, const assay_checkpoint_info *ck, assay_error *err)
 {
     const assay_engine_options *o = p->o;
     const assay_config *cfg = o->cfg;
     assay_engine *e = &p->e;
+    e->format = ASSAY_FORMAT_NDJSON;
+    e->win.per_part = true;
+    assay_engine_parser_options(e);
+    e->nj.skip_blank = false; /* an empty message is a row: a poison pill, quarantined */
+    e->messages = true;
+    assay_reader_options_default(&p->ro);
+    p->ro.nbuffers = ASSAY_MAX(8u, 3 * e->nshards + 2);
+    e->chunk_bytes = o->chunk_bytes ? o->chunk_bytes : 1u << 20;
+    const char **props = calloc(2 * cfg->nkafka + 1, sizeof(char *));
+    if (!props)
+        return assay_error_set(err, -ENOMEM, "out of memory");
+    for (size_t i = 0; i < cfg->nkafka; i++) {
+        props[2 * i] = cfg->kafka_keys[i];
+        props[2 * i + 1] = cfg->kafka_values[i];
+    }
+    assay_kafka_source_options ko = {
+        .topic = cfg->source.kafka_topic,
+        .group = cfg->source.kafka_group,
+        .start = o->from_beginning ? "earliest" : cfg->source.kafka_start,
+        .props = props,
+        .nprops = cfg->nkafka,
+        .chunk_bytes = e->chunk_bytes,
+        .max_out = p->ro.nbuffers,
+        .max_row_bytes = cfg->limits.max_row_bytes,
+        .start_seq = ck->found ? ck->position.seq : 0,
+        .resume = ck->found ? ck->resume : NULL,
+        .nresume = ck->found ? ck->nresume : 0,
+    };
+    int rc = assay_source_kafka(&p->src, &ko, err);
+    free(props);
+    return rc;
+}
+
+static int open_source(pipeline *p, const assay_checkpoint_info *ck, assay_error *err)
+{
+    const assay_engine_options *o = p->o;
+    const assay_config *cfg = o->cfg;
+    assay_engine *e = &p->e;
+    const assay_source_position *resume = ck->found ? &ck->position : NULL;
     static const char *const mem_name[] = { "(memory)" };
+    if (p->windowed && cfg->source.kafka_topic && !o->mem && o->npaths == 0)
+        return open_kafka(p, ck, err);
     if (o->mem) {
         p->paths = mem_name;
         p->npaths = 1;
     } else if (o->npaths == 0) {
         if (!cfg->source.file)
             return assay_error_set(err, -EINVAL,
-                                   "no input: give FILE... on the command line or source.file "
-                                   "in %s",
+                                   cfg->source.kafka_topic
+                                       ? "no input: source.kafka is read by `assay run`; give "
+                                         "FILE... to check files against %s"
+                                       : "no input: give FILE... on the command line or "
+                                         "source.file in %s",
                                    cfg->path ? cfg->path : "the config");
         p->paths = (const char *const *)&cfg->source.file;
         p->npaths = 1;
@@ -518,8 +577,21 @@ static int checkpoint(pipeline *p, assay_error *err)
         rc = assay_outputs_mark(&p->out, &p->marks, err);
     if (rc == 0)
         rc = assay_checkpoint_write(cfg->state.dir, &p->e, &p->agg, &p->ident, &p->marks, err);
-    if (rc == 0 && p->agg.next_seq)
+    if (rc == 0 && p->agg.next_seq) {
         rc = p->src->ops->done(p->src, p->agg.next_seq - 1, err);
+        if (rc == 1) {
+            /* not committed now (OffsetCommit failed): the checkpoint holds the positions
+             * and the next checkpoint commits them */
+            p->commit_failures++;
+            if (p->o->notice && p->commit_failures == 1)
+                p->o->notice(p->o->notice_ctx, err->msg);
+            rc = 0;
+        } else if (rc == 0 && p->commit_failures) {
+            if (p->o->notice)
+                p->o->notice(p->o->notice_ctx, "kafka: offsets committed again");
+            p->commit_failures = 0;
+        }
+    }
     p->last_checkpoint = assay_mono_seconds();
     if (rc == 0 && p->sum) {
         p->sum->checkpoints++;
@@ -641,6 +713,23 @@ static int run_loop(pipeline *p, assay_chunk *first, bool have_first, assay_erro
     }
 }
 
+/* A Kafka sink's queue is full (a broker away, a slow topic): stop fetching until it
+ * has room, so memory stays bounded instead of growing with the backlog. */
+static void on_stall(void *ctx, bool stalled)
+{
+    pipeline *p = ctx;
+    if (stalled == p->stalled)
+        return;
+    p->stalled = stalled;
+    if (stalled) {
+        p->src->ops->pause(p->src);
+        if (p->sum)
+            p->sum->stalls++;
+    } else {
+        p->src->ops->resume(p->src);
+    }
+}
+
 /* Common to check and run: source, schema, rules, outputs, shards, aggregator. */
 static int pipeline_open(pipeline *p, const assay_engine_options *o, bool windowed,
                          assay_chunk *first, bool *have_first, assay_error *err)
@@ -659,9 +748,19 @@ static int pipeline_open(pipeline *p, const assay_engine_options *o, bool window
         if (rc < 0)
             return rc;
     }
-    if ((rc = open_source(p, ck.found ? &ck.position : NULL, err)) < 0)
+    rc = open_source(p, &ck, err);
+    assay_checkpoint_info_free(&ck);
+    if (rc < 0)
         return rc;
-    if (ck.found) {
+    if (p->e.messages) {
+        /* the schema is the declared columns (config validation makes sure of them) */
+        assay_chunk empty = { 0 };
+        size_t start = 0;
+        if ((rc = assay_engine_schema(&p->e, &empty, cfg->source.kafka_topic, &start, err)) < 0)
+            return rc;
+        *have_first = false;
+        p->resumed = ck.found;
+    } else if (ck.found) {
         /* the schema comes from the head of the input, as it did for the first run */
         assay_source *head = NULL;
         assay_chunk hc;
@@ -688,6 +787,8 @@ static int pipeline_open(pipeline *p, const assay_engine_options *o, bool window
         (rc = assay_outputs_open(&p->out, cfg, err)) < 0)
         return rc;
     p->e.route = assay_outputs_route(&p->out);
+    if (p->out.kafka)
+        assay_kafka_producer_set_stall(p->out.kafka, on_stall, p);
     if ((rc = start_shards(p, err)) < 0)
         return rc;
     assay_agg_hooks h = {

@@ -140,7 +140,9 @@ extern "C" int assay_encode_quarantine_fb(const assay_quarantine_row *q, uint8_t
         auto asset = b.CreateString(q->asset ? q->asset : "");
         auto rv = b.CreateVector(rules);
         auto sv = b.CreateVector(reasons);
-        auto src = fb::CreateSource(b, q->file ? b.CreateString(q->file) : 0, q->line);
+        auto src = q->topic ? fb::CreateSource(b, 0, 0, b.CreateString(q->topic), q->partition,
+                                               q->msg ? q->msg->offset : -1)
+                            : fb::CreateSource(b, q->file ? b.CreateString(q->file) : 0, q->line);
         auto val = b.CreateVector(reinterpret_cast<const uint8_t *>(q->value), q->value_len);
         auto quar = fb::CreateQuarantine(b, asset, rv, sv, src, q->row, val);
         auto rec = fb::CreateRecord(b, fb::Body_Quarantine, quar.Union());

@@ -150,10 +150,22 @@ int assay_encode_quarantine_json(const assay_quarantine_row *q, char **out, size
     assay_json_arr_close(&j);
     assay_json_key(&j, "source");
     assay_json_obj_open(&j);
-    assay_json_key(&j, "file");
-    assay_json_str(&j, q->file); /* null for stdin and memory */
-    assay_json_key(&j, "line");
-    assay_json_u64(&j, q->line);
+    if (q->topic) {
+        assay_json_key(&j, "topic");
+        assay_json_str(&j, q->topic);
+        assay_json_key(&j, "partition");
+        assay_json_i64(&j, q->partition);
+        assay_json_key(&j, "offset");
+        if (q->msg)
+            assay_json_i64(&j, q->msg->offset);
+        else
+            assay_json_null(&j);
+    } else {
+        assay_json_key(&j, "file");
+        assay_json_str(&j, q->file); /* null for stdin and memory */
+        assay_json_key(&j, "line");
+        assay_json_u64(&j, q->line);
+    }
     assay_json_obj_close(&j);
     assay_json_key(&j, "row");
     assay_json_u64(&j, q->row);

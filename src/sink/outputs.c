@@ -11,8 +11,25 @@
 #include "sink/alertmanager.h"
 #include "sink/outputs.h"
 
-static int open_list(const assay_sink_list *l, assay_sink ***out, size_t *n, bool raw,
-                     assay_error *err)
+static int open_producer(assay_outputs *o, assay_error *err)
+{
+    if (o->kafka)
+        return 0;
+    const assay_config *cfg = o->cfg;
+    const char **props = calloc(2 * cfg->nkafka + 1, sizeof(char *));
+    if (!props)
+        return assay_error_set(err, -ENOMEM, "out of memory");
+    for (size_t i = 0; i < cfg->nkafka; i++) {
+        props[2 * i] = cfg->kafka_keys[i];
+        props[2 * i + 1] = cfg->kafka_values[i];
+    }
+    int rc = assay_kafka_producer_open(&o->kafka, props, cfg->nkafka, err);
+    free(props);
+    return rc;
+}
+
+static int open_list(assay_outputs *o, const assay_sink_list *l, assay_sink ***out, size_t *n,
+                     bool raw, assay_error *err)
 {
     *out = calloc(l->n ? l->n : 1, sizeof(assay_sink *));
     *n = 0;
@@ -31,7 +48,15 @@ static int open_list(const assay_sink_list *l, assay_sink ***out, size_t *n, boo
             rc = assay_sink_stdout(&(*out)[*n], f, err);
         else if (c->kind == ASSAY_SINK_ALERTMANAGER)
             rc = assay_sink_alertmanager(&(*out)[*n], c->url, err);
-        else
+        else if (c->kind == ASSAY_SINK_KAFKA) {
+            assay_sink_format kf = raw ? ASSAY_SINK_RAW
+                                   : (c->kafka_format && !strcmp(c->kafka_format, "flatbuffers"))
+                                       ? ASSAY_SINK_FLATBUFFERS
+                                       : ASSAY_SINK_JSON;
+            rc = open_producer(o, err);
+            if (rc == 0)
+                rc = assay_sink_kafka(&(*out)[*n], o->kafka, c->topic, kf, err);
+        } else
             rc = assay_error_set(err, -ENOTSUP, "sink kind %d is not supported in this build",
                                  (int)c->kind);
         if (rc < 0)
@@ -46,10 +71,10 @@ int assay_outputs_open(assay_outputs *o, const assay_config *cfg, assay_error *e
     memset(o, 0, sizeof(*o));
     o->cfg = cfg;
     int rc;
-    if ((rc = open_list(&cfg->sinks.scores, &o->scores, &o->nscores, false, err)) < 0 ||
-        (rc = open_list(&cfg->sinks.alerts, &o->alerts, &o->nalerts, false, err)) < 0 ||
-        (rc = open_list(&cfg->sinks.quarantine, &o->quar, &o->nquar, false, err)) < 0 ||
-        (rc = open_list(&cfg->sinks.clean, &o->clean, &o->nclean, true, err)) < 0) {
+    if ((rc = open_list(o, &cfg->sinks.scores, &o->scores, &o->nscores, false, err)) < 0 ||
+        (rc = open_list(o, &cfg->sinks.alerts, &o->alerts, &o->nalerts, false, err)) < 0 ||
+        (rc = open_list(o, &cfg->sinks.quarantine, &o->quar, &o->nquar, false, err)) < 0 ||
+        (rc = open_list(o, &cfg->sinks.clean, &o->clean, &o->nclean, true, err)) < 0) {
         assay_outputs_close(o);
         return rc;
     }
@@ -77,6 +102,8 @@ void assay_outputs_close(assay_outputs *o)
     close_list(o->alerts, o->nalerts);
     close_list(o->quar, o->nquar);
     close_list(o->clean, o->nclean);
+    assay_kafka_producer_close(o->kafka);
+    o->kafka = NULL;
     free(o->am_failed_seen);
     free(o->am_ok_seen);
     free(o->am_failing);
@@ -124,7 +151,9 @@ static int write_record(assay_outputs *o, assay_sink **sinks, size_t n, const vo
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         assay_sink *s = sinks[i];
-        if (s->format == ASSAY_SINK_AM_V2 && eam) {
+        if (meta && meta->quarantine && s->takes_rows) {
+            rc = s->ops->write(s, meta, NULL, 0, err);
+        } else if (s->format == ASSAY_SINK_AM_V2 && eam) {
             if (!am && (rc = eam(rec, o->cfg, &am, &alen)) < 0)
                 rc = assay_error_set(err, rc, "cannot encode a %s record", what);
             else
@@ -184,17 +213,19 @@ int assay_outputs_alert(assay_outputs *o, const assay_alert *a, assay_error *err
 int assay_outputs_quarantine(assay_outputs *o, const assay_quarantine_row *q, assay_error *err)
 {
     o->quarantined_rows++;
-    return write_record(o, o->quar, o->nquar, q, NULL, enc_quar_json, enc_quar_fb, NULL,
+    assay_sink_meta meta = { .quarantine = q };
+    return write_record(o, o->quar, o->nquar, q, &meta, enc_quar_json, enc_quar_fb, NULL,
                         "quarantine", err);
 }
 
 int assay_outputs_clean(assay_outputs *o, const char *p, size_t len, bool add_newline,
-                        assay_error *err)
+                        const assay_msg_meta *msgs, uint32_t nmsgs, assay_error *err)
 {
+    assay_sink_meta meta = { .msgs = msgs, .nmsgs = nmsgs };
     for (size_t i = 0; i < o->nclean; i++) {
         assay_sink *s = o->clean[i];
-        int rc = s->ops->write(s, NULL, p, len, err);
-        if (rc == 0 && add_newline)
+        int rc = s->ops->write(s, msgs ? &meta : NULL, p, len, err);
+        if (rc == 0 && add_newline && !s->takes_rows)
             rc = s->ops->write(s, NULL, "\n", 1, err);
         if (rc < 0)
             return rc;
@@ -206,7 +237,7 @@ int assay_outputs_clean_header(assay_outputs *o, const char *p, size_t len, assa
 {
     for (size_t i = 0; i < o->nclean; i++) {
         assay_sink *s = o->clean[i];
-        if (!s->fresh || s->records > 0)
+        if (!s->fresh || s->records > 0 || s->takes_rows)
             continue;
         int rc = s->ops->write(s, NULL, p, len, err);
         if (rc < 0)

@@ -12,6 +12,7 @@
 typedef struct assay_outputs {
     const assay_config *cfg;
     assay_sink **scores, **alerts, **quar, **clean;
+    assay_kafka_producer *kafka; /* shared by the Kafka sinks; NULL when there are none */
     size_t nscores, nalerts, nquar, nclean;
     uint64_t clean_rows, quarantined_rows, score_records, alert_records;
     /* per alert sink: POSTs failed and made when last reported (Alertmanager sinks) */
@@ -28,7 +29,7 @@ int assay_outputs_alert(assay_outputs *o, const assay_alert *a, assay_error *err
 int assay_outputs_quarantine(assay_outputs *o, const assay_quarantine_row *q, assay_error *err);
 /* nrows: rows in p (for the counters). */
 int assay_outputs_clean(assay_outputs *o, const char *p, size_t len, bool add_newline,
-                        assay_error *err);
+                        const assay_msg_meta *msgs, uint32_t nmsgs, assay_error *err);
 /* A CSV header for clean sinks that start empty (written once, before any row). */
 int assay_outputs_clean_header(assay_outputs *o, const char *p, size_t len, assay_error *err);
 int assay_outputs_flush(assay_outputs *o, bool durable, assay_error *err);

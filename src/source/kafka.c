@@ -22,10 +22,20 @@
  * covers it; done() commits, per partition, the highest offset + 1 among the covered
  * chunks (Kafka's committed offset is the next one to read).
  *
- * Not yet (the rest of the Kafka work): message values containing a line break or
- * empty ones are not set apart as poison pills here, so they reach the parser as two
- * rows or a blank line; per-partition watermarks and the state topic live in the
- * engine, not in this file.
+ * Poison pills. A message is one row, so its value is made into exactly one line:
+ * line breaks in it (pretty-printed JSON) are read as spaces, which JSON allows between
+ * tokens; an empty or null value (a tombstone) and a value longer than max_row_bytes
+ * become an empty line that the parser reports as a bad row, and the message's meta
+ * says why (`poison`), so it is quarantined with that reason and still counted. Where
+ * the row differs from the value, the meta keeps the value as sent (`orig`) for the
+ * quarantine and clean topics, which carry messages untouched.
+ *
+ * Each row's meta (offset, timestamp, key, headers) travels with the chunk, so the
+ * Kafka sinks keep a clean or quarantined row's key, headers and timestamp.
+ *
+ * Resuming. A checkpoint says where each partition's next unfolded message is; a
+ * partition in that list starts there when it is first assigned, whatever the group
+ * committed (the commit follows the checkpoint, so it can only be behind it).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,14 +47,31 @@
 #include "core/clock.h"
 #include "core/grow.h"
 
+/* A row's meta while its buffer fills: key and original value are offsets into the
+ * buffer's side arena (which may move) until the chunk is handed out. */
+typedef struct meta_build {
+    assay_msg_meta m;
+    size_t key_off, orig_off;
+    bool has_key;
+} meta_build;
+
 typedef struct part_buf {
     int32_t partition;
     char *buf;
     size_t len, cap;
+    meta_build *metas;
+    size_t nmetas, metas_cap;
+    char *side; /* keys, original values, poison reasons */
+    size_t side_len, side_cap;
     int64_t first_off, last_off;
     double first_at; /* monotonic seconds the first message was appended */
     bool seen;       /* assigned before in this process (start applies once) */
 } part_buf;
+
+typedef struct assigned_set {
+    int32_t *v;
+    size_t n, cap;
+} assigned_set;
 
 typedef struct out_chunk {
     uint64_t seq;
@@ -52,11 +79,21 @@ typedef struct out_chunk {
     int64_t last_off;
 } out_chunk;
 
+/* What a chunk owns, freed by release(). */
+typedef struct chunk_mem {
+    char *buf, *side;
+    assay_msg_meta *metas;
+    size_t nmetas;
+} chunk_mem;
+
 typedef struct kafka_source {
     assay_source base;
     rd_kafka_t *rk;
     char *topic;
-    int start; /* 0 committed, 1 earliest, 2 latest */
+    int start;                  /* 0 committed, 1 earliest, 2 latest */
+    assay_kafka_resume *resume; /* where partitions go on after a checkpoint */
+    size_t nresume;
+    size_t max_row_bytes;
     size_t chunk_bytes;
     double linger;
     unsigned max_out, out;
@@ -68,7 +105,32 @@ typedef struct kafka_source {
     char **names; /* "topic[p]" by partition number, grown as partitions appear */
     size_t nnames;
     char fatal[512]; /* a fatal consumer error, reported by the next next() */
+    assigned_set assigned;
 } kafka_source;
+
+static void assigned_update(kafka_source *k, const rd_kafka_topic_partition_list_t *l, bool add)
+{
+    for (int i = 0; i < l->cnt; i++) {
+        int32_t p = l->elems[i].partition;
+        size_t j = 0;
+        while (j < k->assigned.n && k->assigned.v[j] != p)
+            j++;
+        if (add && j == k->assigned.n &&
+            ASSAY_RESERVE(k->assigned.v, k->assigned.n, k->assigned.cap, 16) == 0)
+            k->assigned.v[k->assigned.n++] = p;
+        else if (!add && j < k->assigned.n)
+            k->assigned.v[j] = k->assigned.v[--k->assigned.n];
+    }
+    k->base.parts_gen++;
+}
+
+static size_t kf_parts(assay_source *s, uint32_t *out, size_t cap)
+{
+    kafka_source *k = (kafka_source *)s;
+    for (size_t i = 0; i < k->assigned.n && i < cap; i++)
+        out[i] = (uint32_t)k->assigned.v[i];
+    return k->assigned.n;
+}
 
 static part_buf *part_get(kafka_source *k, int32_t p)
 {
@@ -112,7 +174,13 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         for (int i = 0; i < parts->cnt; i++) {
             part_buf *b = part_get(k, parts->elems[i].partition);
-            if (b && !b->seen && k->start)
+            int64_t at = RD_KAFKA_OFFSET_INVALID;
+            for (size_t r = 0; r < k->nresume; r++)
+                if (k->resume[r].partition == parts->elems[i].partition)
+                    at = k->resume[r].offset;
+            if (b && !b->seen && at != RD_KAFKA_OFFSET_INVALID)
+                parts->elems[i].offset = at;
+            else if (b && !b->seen && k->start)
                 parts->elems[i].offset =
                     k->start == 1 ? RD_KAFKA_OFFSET_BEGINNING : RD_KAFKA_OFFSET_END;
             if (b)
@@ -123,32 +191,53 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             snprintf(k->fatal, sizeof(k->fatal), "cannot take partitions: %s",
                      rd_kafka_error_string(e));
             rd_kafka_error_destroy(e);
+        } else {
+            assigned_update(k, parts, true);
         }
     } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
         rd_kafka_error_t *e = rd_kafka_incremental_unassign(rk, parts);
         if (e)
             rd_kafka_error_destroy(e);
+        assigned_update(k, parts, false);
     }
 }
 
 /* The buffer of p as a chunk. */
 static int emit(kafka_source *k, part_buf *b, assay_chunk *c)
 {
-    if (ASSAY_RESERVE(k->pending, k->npending, k->pending_cap, 16) < 0 ||
-        name_partition(k, b->partition) < 0)
+    chunk_mem *cm = calloc(1, sizeof(*cm));
+    assay_msg_meta *metas = malloc((b->nmetas ? b->nmetas : 1) * sizeof(*metas));
+    if (!cm || !metas || ASSAY_RESERVE(k->pending, k->npending, k->pending_cap, 16) < 0 ||
+        name_partition(k, b->partition) < 0) {
+        free(cm);
+        free(metas);
         return -ENOMEM;
+    }
+    for (size_t i = 0; i < b->nmetas; i++) {
+        const meta_build *mb = &b->metas[i];
+        metas[i] = mb->m;
+        metas[i].key = mb->has_key ? b->side + mb->key_off : NULL;
+        if (mb->m.poison)
+            metas[i].poison = b->side + ((uintptr_t)mb->m.poison - 1);
+        metas[i].orig = mb->orig_off != SIZE_MAX ? b->side + mb->orig_off : NULL;
+    }
+    *cm = (chunk_mem){ .buf = b->buf, .side = b->side, .metas = metas, .nmetas = b->nmetas };
     memset(c, 0, sizeof(*c));
     c->data = b->buf;
     c->len = b->len;
     c->seq = k->seq++;
     c->file = (uint32_t)b->partition;
     c->offset = (uint64_t)b->first_off;
+    c->end = (uint64_t)b->last_off + 1;
     c->arrival_us = assay_wall_us();
-    c->priv = b->buf;
+    c->msgs = metas;
+    c->nmsgs = (uint32_t)b->nmetas;
+    c->priv = cm;
     k->pending[k->npending++] =
         (out_chunk){ .seq = c->seq, .partition = b->partition, .last_off = b->last_off };
-    b->buf = NULL;
-    b->len = b->cap = 0;
+    b->buf = b->side = NULL;
+    b->len = b->cap = b->side_len = b->side_cap = 0;
+    b->nmetas = 0;
     k->out++;
     return 0;
 }
@@ -164,12 +253,48 @@ static part_buf *due(kafka_source *k, double now, bool any)
     return NULL;
 }
 
+/* Bytes into the buffer's side arena; their offset in *off. */
+static int side_put(part_buf *b, const void *p, size_t n, size_t *off)
+{
+    if (b->side_len + n + 1 > b->side_cap) {
+        size_t cap = b->side_cap ? b->side_cap : 4096;
+        while (cap < b->side_len + n + 1)
+            cap *= 2;
+        char *ns = realloc(b->side, cap);
+        if (!ns)
+            return -ENOMEM;
+        b->side = ns;
+        b->side_cap = cap;
+    }
+    *off = b->side_len;
+    if (n)
+        memcpy(b->side + b->side_len, p, n);
+    b->side_len += n;
+    b->side[b->side_len++] = '\0';
+    return 0;
+}
+
 static int append(kafka_source *k, const rd_kafka_message_t *m)
 {
     part_buf *b = part_get(k, m->partition);
-    if (!b)
+    if (!b || ASSAY_RESERVE(b->metas, b->nmetas, b->metas_cap, 256) < 0)
         return -ENOMEM;
-    size_t need = b->len + m->len + 1;
+    const char *v = m->payload;
+    size_t vlen = v ? m->len : 0;
+    const char *poison = NULL;
+    char why[160];
+    if (!v)
+        poison = "null message value (a tombstone): no row to check";
+    else if (!vlen)
+        poison = "empty message value: no row to check";
+    else if (k->max_row_bytes && vlen > k->max_row_bytes) {
+        snprintf(why, sizeof(why), "message of %zu bytes is longer than limits.max_row_bytes (%zu)",
+                 vlen, k->max_row_bytes);
+        poison = why;
+    }
+    bool breaks = !poison && (memchr(v, '\n', vlen) || memchr(v, '\r', vlen));
+    size_t row_len = poison ? 0 : vlen;
+    size_t need = b->len + row_len + 1;
     if (need > b->cap) {
         size_t cap = b->cap ? b->cap : k->chunk_bytes + 4096;
         while (cap < need)
@@ -180,15 +305,48 @@ static int append(kafka_source *k, const rd_kafka_message_t *m)
         b->buf = nb;
         b->cap = cap;
     }
+    meta_build *mb = &b->metas[b->nmetas];
+    *mb = (meta_build){ .orig_off = SIZE_MAX };
+    mb->m.at = (uint32_t)b->len;
+    mb->m.len = (uint32_t)row_len;
+    mb->m.offset = m->offset;
+    rd_kafka_timestamp_type_t tt;
+    mb->m.timestamp_ms = rd_kafka_message_timestamp(m, &tt);
+    int rc = 0;
+    if (m->key && (rc = side_put(b, m->key, m->key_len, &mb->key_off)) == 0) {
+        mb->has_key = true;
+        mb->m.key_len = (uint32_t)m->key_len;
+    }
+    if (rc == 0 && (poison || breaks) && v) {
+        rc = side_put(b, v, vlen, &mb->orig_off);
+        mb->m.orig_len = (uint32_t)vlen;
+    }
+    size_t why_off = 0;
+    if (rc == 0 && poison)
+        rc = side_put(b, poison, strlen(poison), &why_off);
+    rd_kafka_headers_t *hdrs = NULL;
+    if (rc == 0 && rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR && hdrs)
+        mb->m.headers = rd_kafka_headers_copy(hdrs);
+    if (rc < 0)
+        return rc;
+    /* the reason's text lives in the side arena; its offset stands in until emit */
+    mb->m.poison = poison ? (const char *)(uintptr_t)(why_off + 1) : NULL;
+    b->nmetas++;
     if (!b->len) {
         b->first_off = m->offset;
         b->first_at = assay_mono_seconds();
     }
-    memcpy(b->buf + b->len, m->payload, m->len);
-    b->len += m->len;
+    char *dst = b->buf + b->len;
+    if (row_len)
+        memcpy(dst, v, row_len);
+    if (breaks)
+        for (size_t i = 0; i < row_len; i++)
+            if (dst[i] == '\n' || dst[i] == '\r')
+                dst[i] = ' ';
+    b->len += row_len;
     b->buf[b->len++] = '\n';
     b->last_off = m->offset;
-    k->bytes += m->len + 1;
+    k->bytes += vlen + 1;
     return 0;
 }
 
@@ -232,10 +390,23 @@ static int kf_next(assay_source *s, assay_chunk *c, int timeout_ms, assay_error 
     }
 }
 
+static void chunk_mem_free(chunk_mem *cm)
+{
+    if (!cm)
+        return;
+    for (size_t i = 0; i < cm->nmetas; i++)
+        if (cm->metas[i].headers)
+            rd_kafka_headers_destroy(cm->metas[i].headers);
+    free(cm->metas);
+    free(cm->buf);
+    free(cm->side);
+    free(cm);
+}
+
 static void kf_release(assay_source *s, const assay_chunk *c)
 {
     kafka_source *k = (kafka_source *)s;
-    free(c->priv);
+    chunk_mem_free(c->priv);
     k->out--;
 }
 
@@ -257,10 +428,18 @@ static int kf_done(assay_source *s, uint64_t seq, assay_error *err)
             tp->offset = k->pending[i].last_off + 1;
     }
     rd_kafka_resp_err_t e = rd_kafka_commit(k->rk, l, 0);
+    for (int i = 0; !e && i < l->cnt; i++)
+        if (l->elems[i].err)
+            e = l->elems[i].err;
     rd_kafka_topic_partition_list_destroy(l);
-    if (e)
-        return assay_error_set(err, -EIO, "kafka topic %s: cannot commit offsets: %s", k->topic,
-                               rd_kafka_err2str(e));
+    if (e) {
+        /* the checkpoint holds the positions; the commit is tried again at the next one */
+        assay_error_set(err, -EAGAIN,
+                        "kafka topic %s: cannot commit offsets yet (%s); trying "
+                        "again at the next checkpoint",
+                        k->topic, rd_kafka_err2str(e));
+        return 1;
+    }
     memmove(k->pending, k->pending + n, (k->npending - n) * sizeof(*k->pending));
     k->npending -= n;
     return 0;
@@ -302,9 +481,17 @@ static void kf_close(assay_source *s)
         rd_kafka_consumer_close(k->rk);
         rd_kafka_destroy(k->rk);
     }
-    for (size_t i = 0; i < k->nparts; i++)
+    for (size_t i = 0; i < k->nparts; i++) {
+        for (size_t j = 0; j < k->parts[i].nmetas; j++)
+            if (k->parts[i].metas[j].m.headers)
+                rd_kafka_headers_destroy(k->parts[i].metas[j].m.headers);
+        free(k->parts[i].metas);
+        free(k->parts[i].side);
         free(k->parts[i].buf);
+    }
     free(k->parts);
+    free(k->resume);
+    free(k->assigned.v);
     free(k->pending);
     for (size_t i = 0; i < k->nnames; i++)
         free(k->names[i]);
@@ -322,6 +509,7 @@ static const assay_source_ops kafka_ops = {
     .resume = kf_resume,
     .stats = kf_stats,
     .close = kf_close,
+    .parts = kf_parts,
 };
 
 static int conf_set(rd_kafka_conf_t *conf, const char *key, const char *val, assay_error *err)
@@ -336,8 +524,8 @@ static int conf_set(rd_kafka_conf_t *conf, const char *key, const char *val, ass
 int assay_source_kafka(assay_source **out, const assay_kafka_source_options *o, assay_error *err)
 {
     *out = NULL;
-    if (!o->brokers || !o->topic || !o->group)
-        return assay_error_set(err, -EINVAL, "kafka source: brokers, topic and group are required");
+    if (!o->topic || !o->group)
+        return assay_error_set(err, -EINVAL, "kafka source: topic and group are required");
     int start = 0;
     if (o->start && !strcmp(o->start, "earliest"))
         start = 1;
@@ -358,9 +546,19 @@ int assay_source_kafka(assay_source **out, const assay_kafka_source_options *o, 
     k->chunk_bytes = o->chunk_bytes ? o->chunk_bytes : 1u << 20;
     k->linger = (o->linger_ms > 0 ? o->linger_ms : 100) / 1e3;
     k->max_out = o->max_out ? o->max_out : 8;
+    k->max_row_bytes = o->max_row_bytes;
+    k->seq = o->start_seq;
+    if (o->nresume) {
+        if (!(k->resume = malloc(o->nresume * sizeof(*k->resume)))) {
+            kf_close(&k->base);
+            return assay_error_set(err, -ENOMEM, "out of memory");
+        }
+        memcpy(k->resume, o->resume, o->nresume * sizeof(*k->resume));
+        k->nresume = o->nresume;
+    }
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     int rc = 0;
-    if ((rc = conf_set(conf, "bootstrap.servers", o->brokers, err)) < 0 ||
+    if ((o->brokers && (rc = conf_set(conf, "bootstrap.servers", o->brokers, err)) < 0) ||
         (rc = conf_set(conf, "group.id", o->group, err)) < 0 ||
         (rc = conf_set(conf, "enable.auto.commit", "false", err)) < 0 ||
         (rc = conf_set(conf, "enable.auto.offset.store", "false", err)) < 0 ||

@@ -37,11 +37,12 @@
 #include <xxhash.h>
 
 #include "alert/alerts.h"
+#include "core/clock.h"
 #include "core/grow.h"
 #include "state/checkpoint.h"
 
 #define CK_MAGIC   "ACKP"
-#define CK_VERSION 5u
+#define CK_VERSION 6u
 #define CK_NAME    "checkpoint.bin"
 
 /* ---------------------------------------------------------------------------------
@@ -546,6 +547,13 @@ int assay_checkpoint_write(const char *dir, const assay_engine *e, const assay_a
     w_u32(&w, part);
     w_u64(&w, off);
     w_u64(&w, a->next_seq);
+    /* per-part streams (Kafka): each partition's watermark input and next offset */
+    w_u32(&w, (uint32_t)a->nparts);
+    for (size_t i = 0; i < a->nparts; i++) {
+        w_u32(&w, a->parts[i].part);
+        w_i64(&w, a->parts[i].max_event);
+        w_u64(&w, a->parts[i].next_off);
+    }
     w_u32(&w, (uint32_t)src->n);
     for (size_t i = 0; i < src->n; i++) {
         w_u8(&w, src->known[i]);
@@ -696,6 +704,13 @@ static int open_checked(const char *dir, uint8_t **buf, ckr *r, char *path, size
     return 1;
 }
 
+void assay_checkpoint_info_free(assay_checkpoint_info *ck)
+{
+    free(ck->resume);
+    ck->resume = NULL;
+    ck->nresume = 0;
+}
+
 int assay_checkpoint_peek(const char *dir, assay_checkpoint_info *out, assay_error *err)
 {
     memset(out, 0, sizeof(*out));
@@ -709,7 +724,25 @@ int assay_checkpoint_peek(const char *dir, assay_checkpoint_info *out, assay_err
     out->position.part = r_u32(&r);
     out->position.offset = r_u64(&r);
     out->position.seq = r_u64(&r);
+    uint32_t np = r_u32(&r);
+    if (!r.bad && np && np <= (r.n - r.at) / 20) {
+        out->resume = calloc(np, sizeof(*out->resume));
+        for (uint32_t i = 0; out->resume && i < np; i++) {
+            out->resume[i].partition = (int32_t)r_u32(&r);
+            r_i64(&r);
+            out->resume[i].offset = (int64_t)r_u64(&r);
+        }
+        if (!out->resume) {
+            free(buf);
+            return assay_error_set(err, -ENOMEM, "out of memory reading %s", path);
+        }
+        out->nresume = np;
+    } else if (np) {
+        r.bad = true;
+    }
     out->found = !r.bad;
+    if (r.bad)
+        assay_checkpoint_info_free(out);
     free(buf);
     return 0;
 }
@@ -1045,6 +1078,10 @@ static bool sane(const assay_engine *e, const assay_agg *a)
     if ((a->wm != ASSAY_TIME_NONE && (a->wm > tlim || a->wm < -tlim)) ||
         (a->max_event != ASSAY_TIME_NONE && (a->max_event > tlim || a->max_event < -tlim)))
         return false;
+    for (size_t i = 0; i < a->nparts; i++)
+        if (a->parts[i].max_event != ASSAY_TIME_NONE &&
+            (a->parts[i].max_event > tlim || a->parts[i].max_event < -tlim))
+            return false;
     if (a->started && (a->next > lim || a->next < -lim))
         return false;
     for (size_t i = 0; i < a->nsubs; i++) {
@@ -1081,6 +1118,22 @@ static int load_sections(ckr r, const char *path, assay_engine *e, assay_agg *a,
     r_u32(&r); /* position: the source was opened there */
     r_u64(&r);
     r_u64(&r);
+    uint32_t np = r_u32(&r);
+    if (r.bad || np > (r.n - r.at) / 20) {
+        why = "corrupt (partitions)";
+        goto out;
+    }
+    for (uint32_t i = 0; i < np; i++) {
+        uint32_t part = r_u32(&r);
+        agg_part *pt = assay_agg_part(a, part);
+        if (!pt) {
+            rc = assay_error_set(err, -ENOMEM, "out of memory loading %s", path);
+            goto out;
+        }
+        pt->max_event = r_i64(&r);
+        pt->next_off = r_u64(&r);
+        pt->heard_us = assay_wall_us();
+    }
     uint32_t nid = r_u32(&r);
     for (uint32_t i = 0; i < nid && !r.bad; i++) {
         bool known = r_u8(&r) != 0;

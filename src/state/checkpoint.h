@@ -22,7 +22,11 @@ typedef struct assay_checkpoint_source {
 typedef struct assay_checkpoint_info {
     bool found;
     assay_source_position position;
+    assay_kafka_resume *resume; /* per-part streams: where each partition goes on */
+    size_t nresume;
 } assay_checkpoint_info;
+
+void assay_checkpoint_info_free(assay_checkpoint_info *ck);
 
 /* stat() the input files (regular files only; others are not identified). */
 void assay_checkpoint_identify(const char *const *paths, size_t n, assay_checkpoint_source *out);

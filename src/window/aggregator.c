@@ -90,6 +90,7 @@ void assay_agg_free(assay_agg *a)
         free(a->bad[i].text);
     assay_partial_free(a->e, &a->scratch);
     free(a->pfirst);
+    free(a->parts);
     free(a->blocked);
     for (uint32_t i = 0; a->blocked_why && i < a->nblocked; i++)
         free(a->blocked_why[i]);
@@ -393,7 +394,28 @@ static int send_quarantine(assay_agg *a, const chunk_msg *m, const qrow *q, uint
         .row = row_base + q->ord + 1,
         .value = m->chunk.data + q->off,
         .value_len = q->len,
+        .partition = -1,
+        .window_start =
+            a->started && !e->win.global ? assay_window_start(&e->win, a->next) : ASSAY_TIME_NONE,
     };
+    if (m->chunk.msgs) {
+        const assay_msg_meta *mm = assay_chunk_msg_at(&m->chunk, q->off);
+        qr.topic = e->cfg->source.kafka_topic;
+        qr.partition = (int32_t)m->chunk.file;
+        qr.msg = mm;
+        qr.line = 0;
+        if (mm && mm->poison) {
+            /* a poison pill: the parser saw an empty line; say what the message was */
+            static const char *const pp[] = { "parse_error" };
+            qr.rules = pp;
+            qr.reasons = &mm->poison;
+            qr.n = 1;
+        }
+        if (mm && mm->orig) {
+            qr.value = mm->orig;
+            qr.value_len = mm->orig_len;
+        }
+    }
     return a->h.quarantine(a->h.ctx, &qr, err);
 }
 
@@ -581,6 +603,81 @@ int assay_agg_advance(assay_agg *a, int64_t now_us, assay_error *err)
     return advance_to(a, now_us, err);
 }
 
+/* Per-part streams: the part of a chunk, found or added (kept sorted by part). */
+agg_part *assay_agg_part(assay_agg *a, uint32_t part)
+{
+    size_t i = 0;
+    while (i < a->nparts && a->parts[i].part < part)
+        i++;
+    if (i < a->nparts && a->parts[i].part == part)
+        return &a->parts[i];
+    if (ASSAY_RESERVE(a->parts, a->nparts, a->parts_cap, 16) < 0)
+        return NULL;
+    memmove(a->parts + i + 1, a->parts + i, (a->nparts - i) * sizeof(*a->parts));
+    a->nparts++;
+    a->parts[i] = (agg_part){ .part = part, .max_event = ASSAY_TIME_NONE };
+    return &a->parts[i];
+}
+
+/* The stream's event-time front with per-part watermarks: the least of the parts'
+ * largest event times over the parts heard from within window.idle of now (all of
+ * them when idle is 0). A part that is silent does not hold the windows open; when
+ * every part is, the pipeline lets the watermark follow the clock (assay_agg_advance).
+ * ASSAY_TIME_NONE when no part counts. */
+static int64_t parts_front(const assay_agg *a, int64_t now_us)
+{
+    int64_t idle = a->e->win.idle_us, best = ASSAY_TIME_NONE;
+    for (size_t i = 0; i < a->nparts; i++) {
+        const agg_part *p = &a->parts[i];
+        if (idle > 0 && now_us - p->heard_us >= idle)
+            continue;
+        if (p->max_event == ASSAY_TIME_NONE)
+            return ASSAY_TIME_NONE; /* assigned, not heard from yet: wait for it (or idle) */
+        if (best == ASSAY_TIME_NONE || p->max_event < best)
+            best = p->max_event;
+    }
+    return best;
+}
+
+/* Per-part streams (Kafka partitions): a row is late when its windows are closed by
+ * the stream's watermark - the least over the active parts, so a lagging partition
+ * holds the windows open for everyone - or by its own partition's, which runs ahead of
+ * the stream's and says the row is more than `lateness` behind what its partition
+ * already delivered. The shard ran the partition's watermark over the chunk alone
+ * (j_in = max(first window of the pane, c_in)); the partition's rows before the chunk
+ * add the frontier c_pb of their largest event time, and c(max(a, b)) =
+ * max(c(a), c(b)) makes max(j_in, c_pb) exactly the partition's frontier for each row;
+ * the stream's frontier then applies as for files. */
+static int64_t part_frontier_before(const assay_agg *a, uint32_t part)
+{
+    const assay_window_spec *w = &a->e->win;
+    for (size_t i = 0; i < a->nparts; i++)
+        if (a->parts[i].part == part)
+            return assay_window_frontier(w, assay_window_watermark(w, a->parts[i].max_event));
+    return ASSAY_TIME_NONE;
+}
+
+void assay_agg_sync_parts(assay_agg *a, const uint32_t *parts, size_t n, int64_t now_us)
+{
+    for (size_t i = 0; i < n; i++) {
+        bool known = false;
+        for (size_t j = 0; j < a->nparts && !known; j++)
+            known = a->parts[j].part == parts[i];
+        agg_part *p = known ? NULL : assay_agg_part(a, parts[i]);
+        if (p)
+            p->heard_us = now_us; /* its idle time counts from its assignment */
+    }
+    size_t w = 0;
+    for (size_t j = 0; j < a->nparts; j++) {
+        bool kept = false;
+        for (size_t i = 0; i < n && !kept; i++)
+            kept = a->parts[j].part == parts[i];
+        if (kept)
+            a->parts[w++] = a->parts[j];
+    }
+    a->nparts = w;
+}
+
 /* ---------------------------------------------------------------------------------
  * Folding a chunk
  * ------------------------------------------------------------------------------- */
@@ -611,6 +708,12 @@ int assay_agg_fold(assay_agg *a, chunk_msg *m, assay_error *err)
     }
     uint64_t row_base = a->rows, line_base = a->lines;
     int64_t cm = assay_window_frontier(w, a->wm);
+    if (w->per_part) {
+        /* the partition's own frontier counts like the stream's (see above) */
+        int64_t pb = part_frontier_before(a, m->chunk.file);
+        if (pb != ASSAY_TIME_NONE && (cm == ASSAY_TIME_NONE || pb > cm))
+            cm = pb;
+    }
     if (!w->event_time && !w->global) {
         /* arrival time: the chunk's stamp is the watermark its rows see */
         if (m->chunk.arrival_us > a->max_event)
@@ -679,14 +782,23 @@ int assay_agg_fold(assay_agg *a, chunk_msg *m, assay_error *err)
     a->bytes += m->chunk.len;
     a->chunks++;
     a->next_seq = m->chunk.seq + 1;
-    a->next_off = m->chunk.offset + m->chunk.len + m->chunk.skipped;
+    a->next_off = m->chunk.msgs ? m->chunk.end : m->chunk.offset + m->chunk.len + m->chunk.skipped;
 
     /* 6. the watermark moves on; windows close */
     if (w->global)
         return 0;
     if (m->max_event > a->max_event)
         a->max_event = m->max_event;
-    return advance_to(a, a->max_event, err);
+    if (!w->per_part)
+        return advance_to(a, a->max_event, err);
+    agg_part *pt = assay_agg_part(a, m->chunk.file);
+    if (!pt)
+        return assay_error_set(err, -ENOMEM, "out of memory folding a chunk");
+    if (m->max_event > pt->max_event)
+        pt->max_event = m->max_event;
+    pt->heard_us = m->chunk.arrival_us;
+    pt->next_off = a->next_off;
+    return advance_to(a, parts_front(a, m->chunk.arrival_us), err);
 }
 
 int assay_agg_finish(assay_agg *a, assay_error *err)

@@ -41,6 +41,15 @@ typedef struct assay_agg_hooks {
 
 struct assay_alerter;
 
+/* A part of a per-part stream (a Kafka partition): its own watermark input and where
+ * it goes on. */
+typedef struct agg_part {
+    uint32_t part;
+    int64_t max_event; /* largest event time folded from it */
+    int64_t heard_us;  /* arrival stamp of its last chunk (not checkpointed: now on load) */
+    uint64_t next_off; /* position after its last folded chunk (Kafka: next offset) */
+} agg_part;
+
 typedef struct assay_agg {
     const assay_engine *e;
     assay_agg_hooks h;
@@ -58,9 +67,11 @@ typedef struct assay_agg {
 
     /* time */
     int64_t max_event; /* largest event time folded */
-    int64_t wm;        /* watermark; never goes back */
-    bool started;      /* a row has been placed in a window */
-    int64_t next;      /* next window to close (once started) */
+    agg_part *parts;   /* per_part streams: by part number */
+    size_t nparts, parts_cap;
+    int64_t wm;   /* watermark; never goes back */
+    bool started; /* a row has been placed in a window */
+    int64_t next; /* next window to close (once started) */
 
     /* open state, sorted by key */
     assay_partial **subs; /* sub-panes by (pane, first) */
@@ -101,6 +112,14 @@ int assay_agg_fold(assay_agg *a, chunk_msg *m, assay_error *err);
 /* Let the watermark follow the clock: now_us stands in for the largest event time
  * (a silent source, or processing time with nothing in flight). */
 int assay_agg_advance(assay_agg *a, int64_t now_us, assay_error *err);
+
+/* The entry of a part (per-part streams), added when new; NULL when out of memory. */
+agg_part *assay_agg_part(assay_agg *a, uint32_t part);
+
+/* Per-part streams: the parts assigned now. New ones are added (with no rows yet, they
+ * hold the watermark back until they deliver or stay silent for window.idle); parts
+ * no longer assigned (given to another instance) are dropped. */
+void assay_agg_sync_parts(assay_agg *a, const uint32_t *parts, size_t n, int64_t now_us);
 
 /* End of input: close every window that has rows (the global window always). */
 int assay_agg_finish(assay_agg *a, assay_error *err);
