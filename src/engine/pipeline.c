@@ -617,7 +617,11 @@ static int tick(pipeline *p, assay_error *err)
     if (w->global || p->returned != p->dispatched)
         return 0;
     int64_t now = assay_wall_us();
-    if (!w->event_time || (w->idle_us > 0 && now - p->last_data_us >= w->idle_us))
+    /* per-part streams: every assigned partition silent for idle (none assigned yet -
+     * the group still forming - is not silence) */
+    bool quiet = w->idle_us > 0 && (w->per_part ? assay_agg_all_idle(&p->agg, now)
+                                                : now - p->last_data_us >= w->idle_us);
+    if (!w->event_time || quiet)
         return assay_agg_advance(&p->agg, now, err);
     return 0;
 }

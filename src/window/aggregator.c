@@ -657,6 +657,14 @@ static int64_t part_frontier_before(const assay_agg *a, uint32_t part)
     return ASSAY_TIME_NONE;
 }
 
+bool assay_agg_all_idle(const assay_agg *a, int64_t now_us)
+{
+    for (size_t i = 0; i < a->nparts; i++)
+        if (now_us - a->parts[i].heard_us < a->e->win.idle_us)
+            return false;
+    return a->nparts > 0;
+}
+
 void assay_agg_sync_parts(assay_agg *a, const uint32_t *parts, size_t n, int64_t now_us)
 {
     for (size_t i = 0; i < n; i++) {

@@ -121,6 +121,9 @@ agg_part *assay_agg_part(assay_agg *a, uint32_t part);
  * no longer assigned (given to another instance) are dropped. */
 void assay_agg_sync_parts(assay_agg *a, const uint32_t *parts, size_t n, int64_t now_us);
 
+/* Every part known (assigned) has been silent for window.idle; false when none is. */
+bool assay_agg_all_idle(const assay_agg *a, int64_t now_us);
+
 /* End of input: close every window that has rows (the global window always). */
 int assay_agg_finish(assay_agg *a, assay_error *err);
 
