@@ -104,7 +104,7 @@ def poison_pills(rows):
 
 class Producer:
     def __init__(self, boot):
-        self.p = KafkaProducer(bootstrap_servers=boot, api_version=(2, 5, 0), acks="all",
+        self.p = KafkaProducer(bootstrap_servers=boot, api_version=(2, 5, 0), acks="all", retries=20,
                                linger_ms=5)
         self.sent = {}  # n -> (partition, offset, key, value, headers)
         self.n = 0
@@ -142,6 +142,17 @@ class Outputs:
     def poll(self, ms=200):
         for tp, recs in self.c.poll(timeout_ms=ms, max_records=100000).items():
             self.msgs[tp.topic].extend(recs)
+
+    def drain(self, quiet_ms=1000, timeout=30):
+        """Poll until a poll of quiet_ms returns nothing: everything already on the
+        output topics has been read."""
+        t0 = time.time()
+        while time.time() - t0 < timeout:
+            got = self.c.poll(timeout_ms=quiet_ms, max_records=100000)
+            if not got:
+                return
+            for tp, recs in got.items():
+                self.msgs[tp.topic].extend(recs)
 
     def rows_seen(self):
         seen = set()
@@ -183,6 +194,7 @@ kafka:
   bootstrap.servers: ${ASSAY_BROKERS}
   sasl.password: %s
   client.id: assay-test
+  session.timeout.ms: 6000
 columns:
   - {name: order_id,    type: int}
   - {name: customer_id, type: int}
@@ -336,7 +348,7 @@ def case_basic(work, mock, prod, outs):
     rc, secs = a.term()
     if rc != 0:
         fail("assay exited %d after SIGTERM:\n%s" % (rc, a.stderr()))
-    outs.poll(500)
+    outs.drain()
     check_complete(prod, outs)
     check_messages(prod, outs)
     # poison pills: quarantined with the reason (or clean, for the pretty-printed row)
@@ -412,7 +424,7 @@ def case_sigkill(work, mock, prod, outs):
     rc, _ = a.term()
     if rc != 0:
         fail("assay exited %d:\n%s" % (rc, a.stderr()))
-    outs.poll(500)
+    outs.drain()
     check_complete(prod, outs)
     check_messages(prod, outs)
 
@@ -431,7 +443,7 @@ def case_faults(work, mock, prod, outs):
                                     "leader dq.scores 0 2"]),
         ("the group coordinator moves", ["coordinator group assay-test 3"]),
         ("a slow broker (200 ms RTT)", ["rtt 1 200", "rtt 2 200"]),
-        ("a broker down and up", ["down 2"]),
+        ("a broker down and up", []),
     ]
     for i, (what, cmds) in enumerate(steps):
         for c in cmds:
@@ -439,7 +451,11 @@ def case_faults(work, mock, prod, outs):
         prod.send(rows[i * chunk:(i + 1) * chunk])
         target = prod.n
         if what.startswith("a broker down"):
-            time.sleep(0.5)  # the fault must outlast some traffic: bounded, not a result
+            # broker 2 leads orders-0 and dq.scores-0 (moved there above): with the rows
+            # on the topic, it goes away under assay's consumer and producer for a while
+            # (bounded, not a result), then comes back
+            mock.cmd("down 2")
+            time.sleep(2)
             mock.cmd("up 2")
         if what.startswith("a slow broker"):
             mock.cmd("rtt 1 0")
@@ -451,7 +467,7 @@ def case_faults(work, mock, prod, outs):
     rc, _ = a.term()
     if rc != 0:
         fail("assay exited %d:\n%s" % (rc, a.stderr()))
-    outs.poll(500)
+    outs.drain()
     check_complete(prod, outs)
     check_messages(prod, outs)
     co, end = committed(mock.boot), end_offsets(prod)
@@ -486,7 +502,7 @@ def case_idle(work, mock, prod, outs):
     rc, _ = a.term()
     if rc != 0:
         fail("assay exited %d:\n%s" % (rc, a.stderr()))
-    outs.poll(500)
+    outs.drain()
     check_complete(prod, outs)
 
 
@@ -499,7 +515,7 @@ def case_sigterm(work, mock, prod, outs):
     if rc != 0:
         fail("SIGTERM: exit %d:\n%s" % (rc, a.stderr()))
     log("SIGTERM mid-stream: exit 0 in %.1f s" % secs)
-    outs.poll(1000)
+    outs.drain()
     co = committed(mock.boot)
     routed = outs.rows_seen()
     # what was committed is routed: for each partition, every message below its
@@ -516,7 +532,7 @@ def case_sigterm(work, mock, prod, outs):
     rc, _ = a.term()
     if rc != 0:
         fail("assay exited %d" % rc)
-    outs.poll(500)
+    outs.drain()
     check_complete(prod, outs)
 
 

@@ -662,7 +662,7 @@ bool assay_agg_all_idle(const assay_agg *a, int64_t now_us)
     for (size_t i = 0; i < a->nparts; i++)
         if (now_us - a->parts[i].heard_us < a->e->win.idle_us)
             return false;
-    return a->nparts > 0;
+    return a->parts_synced && a->nparts > 0;
 }
 
 void assay_agg_sync_parts(assay_agg *a, const uint32_t *parts, size_t n, int64_t now_us)
@@ -671,9 +671,11 @@ void assay_agg_sync_parts(assay_agg *a, const uint32_t *parts, size_t n, int64_t
         bool known = false;
         for (size_t j = 0; j < a->nparts && !known; j++)
             known = a->parts[j].part == parts[i];
-        agg_part *p = known ? NULL : assay_agg_part(a, parts[i]);
+        /* its idle time counts from its assignment (parts loaded from a checkpoint
+         * included: their silence before the group was joined does not count) */
+        agg_part *p = known && a->parts_synced ? NULL : assay_agg_part(a, parts[i]);
         if (p)
-            p->heard_us = now_us; /* its idle time counts from its assignment */
+            p->heard_us = now_us;
     }
     size_t w = 0;
     for (size_t j = 0; j < a->nparts; j++) {
@@ -684,6 +686,7 @@ void assay_agg_sync_parts(assay_agg *a, const uint32_t *parts, size_t n, int64_t
             a->parts[w++] = a->parts[j];
     }
     a->nparts = w;
+    a->parts_synced = true;
 }
 
 /* ---------------------------------------------------------------------------------

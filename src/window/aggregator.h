@@ -69,6 +69,9 @@ typedef struct assay_agg {
     int64_t max_event; /* largest event time folded */
     agg_part *parts;   /* per_part streams: by part number */
     size_t nparts, parts_cap;
+    bool parts_synced; /* the source's assignment has been seen (parts loaded from a
+                        * checkpoint are not yet assigned: the rejoin can take a session
+                        * timeout, and that silence is not the partitions' idleness) */
     int64_t wm;   /* watermark; never goes back */
     bool started; /* a row has been placed in a window */
     int64_t next; /* next window to close (once started) */
