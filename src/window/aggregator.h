@@ -72,9 +72,9 @@ typedef struct assay_agg {
     bool parts_synced; /* the source's assignment has been seen (parts loaded from a
                         * checkpoint are not yet assigned: the rejoin can take a session
                         * timeout, and that silence is not the partitions' idleness) */
-    int64_t wm;   /* watermark; never goes back */
-    bool started; /* a row has been placed in a window */
-    int64_t next; /* next window to close (once started) */
+    int64_t wm;        /* watermark; never goes back */
+    bool started;      /* a row has been placed in a window */
+    int64_t next;      /* next window to close (once started) */
 
     /* open state, sorted by key */
     assay_partial **subs; /* sub-panes by (pane, first) */
