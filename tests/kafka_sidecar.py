@@ -4,7 +4,7 @@ read back with an independent client (kafka-python) and kcat.
 
     kafka_sidecar.py ASSAY MOCK SCHEMA CASE
 
-CASE is one of: basic, sigkill, faults, idle, sigterm. Every case produces generated
+CASE is one of: basic, sigkill, faults, idle, sigterm, stall. Every case produces generated
 orders (each message numbered by an "n" header) into a 4-partition topic, runs assay,
 and asserts what the issue asks of every fault test:
 
@@ -40,6 +40,7 @@ TOPICS = {"orders": PARTS, "dq.scores": 1, "dq.scores.fb": 1, "dq.alerts": 1,
           "orders.quarantine": 2, "orders.clean": PARTS}
 WINDOW_US = 60_000_000
 procs = []
+assays = []
 
 
 def fail(msg):
@@ -180,13 +181,17 @@ def wait_for(what, cond, outs, timeout=90):
         outs.poll()
         if cond():
             return
+        for a in assays:
+            if a.p.poll() is not None and not a.expected_exit:
+                fail("assay exited with status %d while waiting for %s:\n%s"
+                     % (a.p.returncode, what, a.stderr()[-3000:]))
     fail("timed out after %d s waiting for %s (rows routed %d, windows %d counting %d rows, "
          "messages per topic %s)" % (timeout, what, len(outs.rows_seen()), len(outs.scores()),
                                     sum(r["rows"] + r["late_rows"] for r in outs.scores()),
                                     {t: len(m) for t, m in outs.msgs.items()}))
 
 
-def write_config(work, boot, extra=""):
+def write_config(work, boot, extra="", props=""):
     cfg = """asset: orders
 source:
   kafka: {topic: orders, group: assay-test}
@@ -195,7 +200,7 @@ kafka:
   sasl.password: %s
   client.id: assay-test
   session.timeout.ms: 6000
-columns:
+%scolumns:
   - {name: order_id,    type: int}
   - {name: customer_id, type: int}
   - {name: email,       type: string}
@@ -221,7 +226,7 @@ sinks:
   quarantine: {kafka: {topic: orders.quarantine}}
   clean: {kafka: {topic: orders.clean}}
 state: {dir: state, interval: 1s}
-""" % SECRET
+""" % (SECRET, props)
     with open(os.path.join(work, "sidecar.yaml"), "w") as f:
         f.write(cfg + extra)
 
@@ -236,16 +241,20 @@ class Assay:
                                    "--threads", "2"] + list(args),
                                   stdout=self.out, stderr=self.err, env=env, cwd=work)
         procs.append(self.p)
+        assays.append(self)
+        self.expected_exit = False
 
     def alive(self):
         return self.p.poll() is None
 
     def kill(self):
+        self.expected_exit = True
         self.p.send_signal(signal.SIGKILL)
         self.p.wait(30)
 
     def term(self, bound=60):
         t0 = time.time()
+        self.expected_exit = True
         self.p.send_signal(signal.SIGTERM)
         try:
             rc = self.p.wait(bound)
@@ -430,9 +439,9 @@ def case_sigkill(work, mock, prod, outs):
 
 
 def case_faults(work, mock, prod, outs):
-    rows = gen_rows(work, 24000, 40, "default")
+    rows = gen_rows(work, 28000, 40, "default")
     a = Assay(work, mock.boot, "1")
-    chunk = len(rows) // 6
+    chunk = len(rows) // 7
     steps = [
         ("produce errors on the output topics",
          ["errors Produce 6 NOT_LEADER_FOR_PARTITION REQUEST_TIMED_OUT NOT_ENOUGH_REPLICAS "
@@ -444,6 +453,7 @@ def case_faults(work, mock, prod, outs):
         ("the group coordinator moves", ["coordinator group assay-test 3"]),
         ("a slow broker (200 ms RTT)", ["rtt 1 200", "rtt 2 200"]),
         ("a broker down and up", []),
+        ("the group session lost (the coordinator away longer than session.timeout.ms)", []),
     ]
     for i, (what, cmds) in enumerate(steps):
         for c in cmds:
@@ -457,6 +467,13 @@ def case_faults(work, mock, prod, outs):
             mock.cmd("down 2")
             time.sleep(2)
             mock.cmd("up 2")
+        if what.startswith("the group session lost"):
+            # broker 3 coordinates the group (moved there above): the consumer's
+            # session times out, its partitions are revoked as lost, and it rejoins
+            # and gets them back; what it had read must not be read again
+            mock.cmd("down 3")
+            time.sleep(8)
+            mock.cmd("up 3")
         if what.startswith("a slow broker"):
             mock.cmd("rtt 1 0")
             mock.cmd("rtt 2 0")
@@ -536,6 +553,62 @@ def case_sigterm(work, mock, prod, outs):
     check_complete(prod, outs)
 
 
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def case_stall(work, mock, prod, outs):
+    """The output broker away for 10 s while the input keeps coming: the producer's
+    queue fills, the input is paused, memory stays bounded; when the broker is back,
+    everything is delivered."""
+    props = "  queue.buffering.max.kbytes: 1024\n  queued.max.messages.kbytes: 2048\n"
+    write_config(work, mock.boot, props=props)
+    for t, n in TOPICS.items():
+        for p in range(n):
+            mock.cmd("leader %s %d %d" % (t, p, 1 + p % 2 if t == "orders" else 3))
+    mock.cmd("coordinator group assay-test 1")  # the group stays up; only outputs stop
+    rows = gen_rows(work, 60000, 100, "default")
+    prod.send(rows[:10000])
+    a = Assay(work, mock.boot, "1")
+    wait_for("the first clean rows", lambda: len(outs.msgs["orders.clean"]) >= 5000, outs)
+    before = rss_kib(a.p.pid)
+    mock.cmd("down 3")
+    t0 = time.time()
+    prod.send(rows[10000:])
+    peak = before
+    while time.time() - t0 < 10:  # the fault's length, not a wait for a result
+        peak = max(peak, rss_kib(a.p.pid))
+        time.sleep(0.1)
+    if not a.alive():
+        fail("assay exited while the output broker was down:\n" + a.stderr())
+    if "input paused" not in a.stderr():
+        fail("the producer's queue never filled with the output broker down, or the input "
+             "was not paused:\n" + a.stderr())
+    # the bound of docs/kafka.md for these settings: producer queue 1 MiB, consumer
+    # queue 2 MiB, one chunk buffer per partition and the chunks in flight (1 MiB each,
+    # 8 + 4), plus the window state: 32 MiB over the resident size before the fault
+    grew = (peak - before) / 1024
+    log("output broker down 10 s: RSS %.1f MiB before, peak %.1f MiB (+%.1f MiB)"
+        % (before / 1024, peak / 1024, grew))
+    if grew > 32:
+        fail("RSS grew by %.1f MiB with the output broker down (bound 32 MiB)" % grew)
+    mock.cmd("up 3")
+    wait_for("every row delivered after the broker came back",
+             lambda: len(outs.rows_seen()) == prod.n and
+             sum(r["rows"] + r["late_rows"] for r in outs.scores()) == prod.n, outs, 180)
+    rc, _ = a.term()
+    if rc != 0:
+        fail("assay exited %d:\n%s" % (rc, a.stderr()))
+    outs.drain()
+    check_complete(prod, outs)
+    if "input resumed" not in a.stderr():
+        fail("the input was never resumed:\n" + a.stderr())
+
+
 def main():
     work = tempfile.mkdtemp(prefix="assay-kafka-")
     mock = prod = outs = None
@@ -546,7 +619,8 @@ def main():
         prod = Producer(mock.boot)
         outs = Outputs(mock.boot)
         {"basic": case_basic, "sigkill": case_sigkill, "faults": case_faults,
-         "idle": case_idle, "sigterm": case_sigterm}[CASE](work, mock, prod, outs)
+         "idle": case_idle, "sigterm": case_sigterm,
+         "stall": case_stall}[CASE](work, mock, prod, outs)
         ok = True
     finally:
         for p in procs:

@@ -92,6 +92,15 @@ ASSAY_API int assay_source_follow(assay_source **out, const char *path,
  * row, chunks of one partition each (part = partition, offset = first offset, end =
  * last offset + 1, msgs = each row's key, headers, timestamp); done() commits (1 when
  * the commit failed and is left for the next call, err saying why). */
+/* Which client a librdkafka property of the shared `kafka:` section is for: the
+ * source's consumer, the sinks' producer, or both (each client skips the other's). */
+typedef enum assay_kafka_side {
+    ASSAY_KAFKA_BOTH,
+    ASSAY_KAFKA_CONSUMER,
+    ASSAY_KAFKA_PRODUCER
+} assay_kafka_side;
+assay_kafka_side assay_kafka_prop_side(const char *key);
+
 typedef struct assay_kafka_resume {
     int32_t partition;
     int64_t offset; /* the next message to read */

@@ -732,6 +732,11 @@ static void on_stall(void *ctx, bool stalled)
     } else {
         p->src->ops->resume(p->src);
     }
+    if (p->o->notice)
+        p->o->notice(p->o->notice_ctx,
+                     stalled ? "kafka: the producer's queue is full (a broker is away or "
+                               "slow); input paused until it drains"
+                             : "kafka: the producer's queue has room again; input resumed");
 }
 
 /* Common to check and run: source, schema, rules, outputs, shards, aggregator. */

@@ -37,6 +37,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "assay/sink.h"
+#include "assay/source.h"
 #include "assay/window.h"
 
 struct assay_kafka_producer {
@@ -77,34 +78,6 @@ static int conf_set(rd_kafka_conf_t *conf, const char *key, const char *val, ass
     return 0;
 }
 
-/* Properties of a consumer only: the shared `kafka:` section may hold them, and the
- * producer would log a warning for each. */
-static bool consumer_only(const char *key)
-{
-    static const char *const keys[] = { "group.id",
-                                        "group.instance.id",
-                                        "session.timeout.ms",
-                                        "heartbeat.interval.ms",
-                                        "max.poll.interval.ms",
-                                        "auto.offset.reset",
-                                        "enable.auto.commit",
-                                        "auto.commit.interval.ms",
-                                        "enable.auto.offset.store",
-                                        "partition.assignment.strategy",
-                                        "queued.min.messages",
-                                        "queued.max.messages.kbytes",
-                                        "fetch.wait.max.ms",
-                                        "fetch.min.bytes",
-                                        "fetch.max.bytes",
-                                        "max.partition.fetch.bytes",
-                                        "isolation.level",
-                                        "check.crcs" };
-    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-        if (!strcmp(key, keys[i]))
-            return true;
-    return false;
-}
-
 int assay_kafka_producer_open(assay_kafka_producer **out, const char *const *props, size_t nprops,
                               assay_error *err)
 {
@@ -119,7 +92,8 @@ int assay_kafka_producer_open(assay_kafka_producer **out, const char *const *pro
         (rc = conf_set(conf, "queue.buffering.max.kbytes", "65536", err)) < 0)
         goto fail;
     for (size_t i = 0; i + 1 < 2 * nprops; i += 2)
-        if (!consumer_only(props[i]) && (rc = conf_set(conf, props[i], props[i + 1], err)) < 0)
+        if (assay_kafka_prop_side(props[i]) != ASSAY_KAFKA_CONSUMER &&
+            (rc = conf_set(conf, props[i], props[i + 1], err)) < 0)
             goto fail;
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
     rd_kafka_conf_set_opaque(conf, kp);

@@ -40,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <librdkafka/rdkafka.h>
 
@@ -64,8 +65,9 @@ typedef struct part_buf {
     char *side; /* keys, original values, poison reasons */
     size_t side_len, side_cap;
     int64_t first_off, last_off;
-    double first_at; /* monotonic seconds the first message was appended */
-    bool seen;       /* assigned before in this process (start applies once) */
+    int64_t next_read; /* offset after the last message read from it; -1 before any */
+    double first_at;   /* monotonic seconds the first message was appended */
+    bool seen;         /* assigned before in this process (start applies once) */
 } part_buf;
 
 typedef struct assigned_set {
@@ -106,6 +108,12 @@ typedef struct kafka_source {
     size_t nnames;
     char fatal[512]; /* a fatal consumer error, reported by the next next() */
     assigned_set assigned;
+    bool paused;          /* pause() holds every assigned partition, later ones included */
+    rd_kafka_queue_t *cq; /* commit results */
+    rd_kafka_topic_partition_list_t *want; /* released offsets not yet acknowledged */
+    bool commit_inflight;
+    rd_kafka_resp_err_t commit_err; /* the last commit's failure */
+    bool commit_failed;             /* the last commit that finished failed */
 } kafka_source;
 
 static void assigned_update(kafka_source *k, const rd_kafka_topic_partition_list_t *l, bool add)
@@ -142,6 +150,7 @@ static part_buf *part_get(kafka_source *k, int32_t p)
     part_buf *b = &k->parts[k->nparts++];
     memset(b, 0, sizeof(*b));
     b->partition = p;
+    b->next_read = -1;
     return b;
 }
 
@@ -178,8 +187,14 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             for (size_t r = 0; r < k->nresume; r++)
                 if (k->resume[r].partition == parts->elems[i].partition)
                     at = k->resume[r].offset;
-            if (b && !b->seen && at != RD_KAFKA_OFFSET_INVALID)
-                parts->elems[i].offset = at;
+            /* a partition taken back after a lost session (its buffered and
+             * handed-out rows are still ours) goes on after what was read, not from
+             * the committed offset, which is behind: the rows between would be
+             * counted twice */
+            if (b && b->seen && b->next_read >= 0)
+                parts->elems[i].offset = b->next_read;
+            else if (b && !b->seen && at != RD_KAFKA_OFFSET_INVALID)
+                parts->elems[i].offset = b->next_read = at;
             else if (b && !b->seen && k->start)
                 parts->elems[i].offset =
                     k->start == 1 ? RD_KAFKA_OFFSET_BEGINNING : RD_KAFKA_OFFSET_END;
@@ -193,6 +208,8 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             rd_kafka_error_destroy(e);
         } else {
             assigned_update(k, parts, true);
+            if (k->paused) /* taken while a full producer queue holds the input */
+                rd_kafka_pause_partitions(rk, parts);
         }
     } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
         rd_kafka_error_t *e = rd_kafka_incremental_unassign(rk, parts);
@@ -346,6 +363,7 @@ static int append(kafka_source *k, const rd_kafka_message_t *m)
     b->len += row_len;
     b->buf[b->len++] = '\n';
     b->last_off = m->offset;
+    b->next_read = m->offset + 1;
     k->bytes += vlen + 1;
     return 0;
 }
@@ -410,43 +428,127 @@ static void kf_release(assay_source *s, const assay_chunk *c)
     k->out--;
 }
 
+/* Commits are asynchronous, on a queue of their own: a synchronous commit waits for
+ * the group coordinator, and while the group rejoins (a lost session) the coordinator
+ * waits for this thread to take the new assignment - which it would only do after the
+ * commit returned. `want` holds, per partition, the highest offset the pipeline has
+ * released and no acknowledged commit has covered yet; one commit of it is in flight
+ * at a time, and a failed one leaves it there for the next. */
+static void want_add(rd_kafka_topic_partition_list_t *want, const char *topic, int32_t part,
+                     int64_t off)
+{
+    rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_find(want, topic, part);
+    if (!tp)
+        tp = rd_kafka_topic_partition_list_add(want, topic, part);
+    if (tp->offset < off)
+        tp->offset = off;
+}
+
+/* Takes the results of finished commits: acknowledged offsets leave `want`. */
+static void serve_commits(kafka_source *k, int timeout_ms)
+{
+    rd_kafka_event_t *ev;
+    while (k->commit_inflight && (ev = rd_kafka_queue_poll(k->cq, timeout_ms))) {
+        if (rd_kafka_event_type(ev) == RD_KAFKA_EVENT_OFFSET_COMMIT) {
+            k->commit_inflight = false;
+            rd_kafka_resp_err_t e = rd_kafka_event_error(ev);
+            const rd_kafka_topic_partition_list_t *l = rd_kafka_event_topic_partition_list(ev);
+            for (int i = 0; l && i < l->cnt; i++) {
+                if (l->elems[i].err) {
+                    if (!e)
+                        e = l->elems[i].err;
+                    continue;
+                }
+                rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_find(
+                    k->want, l->elems[i].topic, l->elems[i].partition);
+                if (tp && tp->offset <= l->elems[i].offset)
+                    rd_kafka_topic_partition_list_del(k->want, tp->topic, tp->partition);
+            }
+            k->commit_err = e;
+            k->commit_failed = e != RD_KAFKA_RESP_ERR_NO_ERROR;
+        }
+        rd_kafka_event_destroy(ev);
+    }
+}
+
+/* Only partitions assigned now are committed: after a lost session a commit in the
+ * old generation fails (unknown member) and makes librdkafka start the join over, so
+ * committing while the group rejoins would keep it from ever finishing. Offsets of a
+ * partition given up stay in `want` until it comes back (the checkpoint has them). */
+static void send_commit(kafka_source *k)
+{
+    if (k->commit_inflight || k->want->cnt == 0 || rd_kafka_assignment_lost(k->rk))
+        return;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(k->want->cnt);
+    for (int i = 0; i < k->want->cnt; i++)
+        for (size_t j = 0; j < k->assigned.n; j++)
+            if (k->assigned.v[j] == k->want->elems[i].partition)
+                rd_kafka_topic_partition_list_add(l, k->want->elems[i].topic,
+                                                  k->want->elems[i].partition)
+                    ->offset = k->want->elems[i].offset;
+    if (l->cnt == 0) {
+        rd_kafka_topic_partition_list_destroy(l);
+        return;
+    }
+    rd_kafka_resp_err_t e = rd_kafka_commit_queue(k->rk, l, k->cq, NULL, NULL);
+    rd_kafka_topic_partition_list_destroy(l);
+    if (e)
+        k->commit_err = e, k->commit_failed = true;
+    else
+        k->commit_inflight = true;
+}
+
 static int kf_done(assay_source *s, uint64_t seq, assay_error *err)
 {
     kafka_source *k = (kafka_source *)s;
     size_t n = 0;
     while (n < k->npending && k->pending[n].seq <= seq)
         n++;
-    if (!n)
-        return 0;
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(8);
-    for (size_t i = 0; i < n; i++) {
-        rd_kafka_topic_partition_t *tp =
-            rd_kafka_topic_partition_list_find(l, k->topic, k->pending[i].partition);
-        if (!tp)
-            tp = rd_kafka_topic_partition_list_add(l, k->topic, k->pending[i].partition);
-        if (k->pending[i].last_off + 1 > tp->offset)
-            tp->offset = k->pending[i].last_off + 1;
-    }
-    rd_kafka_resp_err_t e = rd_kafka_commit(k->rk, l, 0);
-    for (int i = 0; !e && i < l->cnt; i++)
-        if (l->elems[i].err)
-            e = l->elems[i].err;
-    rd_kafka_topic_partition_list_destroy(l);
-    if (e) {
-        /* the checkpoint holds the positions; the commit is tried again at the next one */
+    for (size_t i = 0; i < n; i++)
+        want_add(k->want, k->topic, k->pending[i].partition, k->pending[i].last_off + 1);
+    memmove(k->pending, k->pending + n, (k->npending - n) * sizeof(*k->pending));
+    k->npending -= n;
+    serve_commits(k, 0);
+    rd_kafka_resp_err_t failed = k->commit_err;
+    send_commit(k);
+    if (k->commit_failed) {
+        /* until a commit succeeds: reported once by the pipeline, which says so again
+         * when one does */
+        /* the checkpoint holds the positions; the commit is tried again */
         assay_error_set(err, -EAGAIN,
                         "kafka topic %s: cannot commit offsets yet (%s); trying "
                         "again at the next checkpoint",
-                        k->topic, rd_kafka_err2str(e));
+                        k->topic, rd_kafka_err2str(failed ? failed : RD_KAFKA_RESP_ERR__FAIL));
         return 1;
     }
-    memmove(k->pending, k->pending + n, (k->npending - n) * sizeof(*k->pending));
-    k->npending -= n;
     return 0;
+}
+
+/* At the end: what was released is committed before the group is left, within a
+ * bound (a coordinator that does not answer must not hold SIGTERM up for ever; the
+ * checkpoint has the positions anyway). The consumer is polled meanwhile, so a
+ * rebalance in progress can complete; messages it returns are not ours to keep. */
+static void final_commit(kafka_source *k)
+{
+    double until = assay_mono_seconds() + 10;
+    while (assay_mono_seconds() < until) {
+        send_commit(k);
+        if (!k->commit_inflight) {
+            if (!k->commit_failed || !k->want->cnt)
+                break; /* all acknowledged, or nothing assigned to commit */
+            struct timespec ts = { 0, 100 * 1000 * 1000 };
+            nanosleep(&ts, NULL); /* the coordinator is busy: try again shortly */
+        }
+        serve_commits(k, 100);
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(k->rk, 0);
+        if (m)
+            rd_kafka_message_destroy(m);
+    }
 }
 
 static void set_paused(kafka_source *k, bool pause)
 {
+    k->paused = pause;
     rd_kafka_topic_partition_list_t *l = NULL;
     if (rd_kafka_assignment(k->rk, &l) == RD_KAFKA_RESP_ERR_NO_ERROR && l) {
         if (pause)
@@ -478,7 +580,11 @@ static void kf_close(assay_source *s)
 {
     kafka_source *k = (kafka_source *)s;
     if (k->rk) {
+        if (k->cq && k->want)
+            final_commit(k);
         rd_kafka_consumer_close(k->rk);
+        if (k->cq)
+            rd_kafka_queue_destroy(k->cq);
         rd_kafka_destroy(k->rk);
     }
     for (size_t i = 0; i < k->nparts; i++) {
@@ -493,6 +599,8 @@ static void kf_close(assay_source *s)
     free(k->resume);
     free(k->assigned.v);
     free(k->pending);
+    if (k->want)
+        rd_kafka_topic_partition_list_destroy(k->want);
     for (size_t i = 0; i < k->nnames; i++)
         free(k->names[i]);
     free(k->names);
@@ -566,7 +674,8 @@ int assay_source_kafka(assay_source **out, const assay_kafka_source_options *o, 
         (rc = conf_set(conf, "partition.assignment.strategy", "cooperative-sticky", err)) < 0)
         goto fail;
     for (size_t i = 0; i + 1 < 2 * o->nprops; i += 2)
-        if ((rc = conf_set(conf, o->props[i], o->props[i + 1], err)) < 0)
+        if (assay_kafka_prop_side(o->props[i]) != ASSAY_KAFKA_PRODUCER &&
+            (rc = conf_set(conf, o->props[i], o->props[i + 1], err)) < 0)
             goto fail;
     rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
     rd_kafka_conf_set_opaque(conf, k);
@@ -577,6 +686,8 @@ int assay_source_kafka(assay_source **out, const assay_kafka_source_options *o, 
     }
     conf = NULL; /* rd_kafka_new owns it now */
     rd_kafka_poll_set_consumer(k->rk);
+    k->cq = rd_kafka_queue_new(k->rk);
+    k->want = rd_kafka_topic_partition_list_new(8);
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(l, o->topic, RD_KAFKA_PARTITION_UA);
     rd_kafka_resp_err_t e = rd_kafka_subscribe(k->rk, l);
