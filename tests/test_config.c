@@ -727,7 +727,7 @@ static void test_sections(void **state)
         "kafka:\n"
         "  bootstrap.servers: localhost:9092\n"
         "  queued.max.messages.kbytes: 65536\n"
-        "  enable.auto.commit: false\n"
+        "  fetch.wait.max.ms: false\n"
         "  sasl.password: 's3cret'\n"
         "window: {size: 5m, slide: 1m}\n"
         "alerts:\n"
@@ -760,7 +760,7 @@ static void test_sections(void **state)
     assert_int_equal(c->nkafka, 4);
     assert_string_equal(c->kafka_keys[1], "queued.max.messages.kbytes");
     assert_string_equal(c->kafka_values[1], "65536");
-    assert_string_equal(c->kafka_keys[2], "enable.auto.commit");
+    assert_string_equal(c->kafka_keys[2], "fetch.wait.max.ms");
     assert_string_equal(c->kafka_values[2], "false");
     assert_string_equal(c->kafka_values[3], "s3cret");
     assert_int_equal(c->window.size_us, 300000000);
@@ -838,7 +838,7 @@ static void test_json_input(void **state)
         "{\n"
         "  \"asset\": \"orders\",\n"
         "  \"source\": {\"file\": \"orders.csv\", \"format\": \"csv\", \"header\": true},\n"
-        "  \"kafka\": {\"linger.ms\": 5, \"enable.idempotence\": true},\n"
+        "  \"kafka\": {\"linger.ms\": 5, \"socket.nagle.disable\": true},\n"
         "  \"window\": {\"size\": \"60s\", \"lateness\": \"5s\"},\n"
         "  \"rules\": [\n"
         "    {\"column\": \"amount\", \"check\": \"in_range\", \"min\": 0, \"max\": 1e6},\n"
@@ -970,6 +970,13 @@ static const struct bad {
     { "source: {kafka: {topic: t}, format: csv}\nkafka: {bootstrap.servers: 'h:1'}\n"
       "state: {dir: s}\ncolumns: [{name: a, type: int}]\n",
       "t.yaml:1:37: source.kafka: not supported yet: Kafka messages are read as NDJSON" },
+    { "source: {kafka: {topic: t}}\nkafka: {bootstrap.servers: 'h:1', enable.auto.commit: "
+      "true}\nstate: {dir: s}\ncolumns: [{name: a, type: int}]\n",
+      "t.yaml:2:55: kafka: enable.auto.commit: assay commits offsets itself" },
+    { "kafka: {bootstrap.servers: 'h:1', group.id: g}\n",
+      "t.yaml:1:45: kafka: group.id: set the group with source.kafka.group" },
+    { "kafka: {bootstrap.servers: 'h:1', transactional.id: x}\n",
+      "t.yaml:1:53: kafka: transactional.id: not supported yet" },
     { "source: {kafka: {topic: t, start: newest}}\n",
       "t.yaml:1:35: source.kafka.start: unknown start 'newest' (expected one of committed, "
       "earliest, latest" },

@@ -1019,8 +1019,12 @@ static const key_def top_keys[] = {
       .type = V_CUSTOM,
       .parse = parse_kafka_props,
       .doc_type = "mapping of properties",
-      .desc = "librdkafka properties (`bootstrap.servers`, `security.protocol`, ...), passed "
-              "through as text in file order. Values are never logged." },
+      .desc = "librdkafka properties (`bootstrap.servers`, `security.protocol`, ...) for the "
+              "consumer and the producer, passed through as text in file order; `${NAME}` "
+              "in a value is read from the environment. Values are never logged. Rejected: "
+              "`group.id`, `auto.offset.reset`, `enable.auto.commit`, "
+              "`enable.auto.offset.store`, `enable.idempotence` (assay's delivery depends "
+              "on them), `transactional.id` (not supported yet). See docs/kafka.md." },
     { .key = "columns",
       .type = V_CUSTOM,
       .parse = parse_columns,
@@ -2341,6 +2345,28 @@ static int validate_kafka(ctx *c)
     assay_config *cfg = c->cfg;
     const yt_node *root = c->root;
     const assay_sink_config *ks = first_kafka_sink(cfg);
+    /* properties whose meaning assay's delivery depends on are not the user's to set */
+    static const struct {
+        const char *key, *why;
+    } owned[] = {
+        { "group.id", "set the group with source.kafka.group" },
+        { "auto.offset.reset", "set where a partition starts with source.kafka.start" },
+        { "enable.auto.commit", "assay commits offsets itself, once the rows they cover "
+                                "are delivered and checkpointed" },
+        { "enable.auto.offset.store", "assay commits offsets itself, once the rows they "
+                                      "cover are delivered and checkpointed" },
+        { "enable.idempotence", "assay's producer is always idempotent (no duplicates "
+                                "from retries, order kept per partition)" },
+        { "transactional.id", "not supported yet: exactly-once delivery through a "
+                              "transactional producer is not in this build" },
+    };
+    for (size_t i = 0; i < cfg->nkafka; i++)
+        for (size_t j = 0; j < ASSAY_ARRAY_LEN(owned); j++)
+            if (!strcmp(cfg->kafka_keys[i], owned[j].key)) {
+                path_set(c, "kafka");
+                return errat(c, tree_at(root, "kafka", owned[j].key), "%s: %s",
+                             owned[j].key, owned[j].why);
+            }
     if ((cfg->source.kafka_topic || ks) && !has_kafka_prop(cfg, "bootstrap.servers")) {
         path_set(c, "kafka");
         if (cfg->source.kafka_topic)

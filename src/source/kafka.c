@@ -671,7 +671,10 @@ int assay_source_kafka(assay_source **out, const assay_kafka_source_options *o, 
         (rc = conf_set(conf, "enable.auto.commit", "false", err)) < 0 ||
         (rc = conf_set(conf, "enable.auto.offset.store", "false", err)) < 0 ||
         (rc = conf_set(conf, "auto.offset.reset", start == 2 ? "latest" : "earliest", err)) < 0 ||
-        (rc = conf_set(conf, "partition.assignment.strategy", "cooperative-sticky", err)) < 0)
+        (rc = conf_set(conf, "partition.assignment.strategy", "cooperative-sticky", err)) < 0 ||
+        /* prefetch: 16 MiB keeps the parser fed (chunks are 1 MiB) and bounds memory
+         * a quarter as tight as librdkafka's 64 MiB default */
+        (rc = conf_set(conf, "queued.max.messages.kbytes", "16384", err)) < 0)
         goto fail;
     for (size_t i = 0; i + 1 < 2 * o->nprops; i += 2)
         if (assay_kafka_prop_side(o->props[i]) != ASSAY_KAFKA_PRODUCER &&
