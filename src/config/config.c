@@ -2364,8 +2364,8 @@ static int validate_kafka(ctx *c)
         for (size_t j = 0; j < ASSAY_ARRAY_LEN(owned); j++)
             if (!strcmp(cfg->kafka_keys[i], owned[j].key)) {
                 path_set(c, "kafka");
-                return errat(c, tree_at(root, "kafka", owned[j].key), "%s: %s",
-                             owned[j].key, owned[j].why);
+                return errat(c, tree_at(root, "kafka", owned[j].key), "%s: %s", owned[j].key,
+                             owned[j].why);
             }
     if ((cfg->source.kafka_topic || ks) && !has_kafka_prop(cfg, "bootstrap.servers")) {
         path_set(c, "kafka");
