@@ -298,6 +298,7 @@ typedef struct assay_run_summary {
     uint64_t stalls;           /* times a full Kafka producer queue paused the source */
     bool stopped;              /* ended by o->stop, not by the end of input */
     double seconds;
+    double active_seconds; /* from the first chunk read to the last one folded */
 } assay_run_summary;
 
 /* Streaming: rows into event-time windows (o->cfg's window, event_time), one score

@@ -9,6 +9,7 @@
  * finish what is in flight, flush, checkpoint and exit 0. On a terminal (stderr) it
  * prints one line per closed window and a summary; nothing when not a terminal.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -40,6 +41,7 @@ static void run_usage(FILE *out)
 {
     fputs(
         "usage: assay run -c CONFIG [--threads N] [--from-beginning] [--now TIME]\n"
+        "                 [--summary FILE]\n"
         "\n"
         "Check rows as a stream: place them in event-time windows, write one score record\n"
         "per closed window to sinks.scores, route rows to sinks.clean and\n"
@@ -52,6 +54,9 @@ static void run_usage(FILE *out)
         "      --now TIME        judge every row at this clock (RFC 3339) instead of the\n"
         "                        wall clock: freshness rules, contracts' max_freshness and\n"
         "                        lag alerts over recorded data, as of that time\n"
+        "      --summary FILE    at the end, write the run's numbers there as one JSON\n"
+        "                        object (rows, rows/s, windows, alerts, checkpoints, stalls,\n"
+        "                        window close to records written p50/p99)\n"
         "  -h, --help            this help\n"
         "\n"
         "A file source is read to its end; stdin until it ends; source.follow: true keeps\n"
@@ -98,14 +103,44 @@ static void alert_line(void *ctx, const assay_alert *a)
             assay_alert_kind_name(a->kind), assay_severity_name(a->severity), a->title, a->id);
 }
 
+/* The run's numbers for scripts and benchmarks: one JSON object, written whole. */
+static int write_summary(const char *path, const assay_run_summary *s)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    double rps = s->active_seconds > 0 ? (double)s->rows / s->active_seconds : 0;
+    fprintf(f,
+            "{\"rows\": %llu, \"bytes\": %llu, \"bad_rows\": %llu, \"late_rows\": %llu, "
+            "\"clean_rows\": %llu, \"quarantined_rows\": %llu, \"windows\": %llu, "
+            "\"windows_open\": %llu, \"alerts_fired\": %llu, \"alerts_resolved\": %llu, "
+            "\"checkpoints\": %llu, \"stalls\": %llu, \"resumed\": %s, \"stopped\": %s, "
+            "\"seconds\": %.6f, \"active_seconds\": %.6f, \"rows_per_second\": %.1f, "
+            "\"alert_latency_ms\": {\"p50\": %.3f, \"p99\": %.3f, \"max\": %.3f}}\n",
+            (unsigned long long)s->rows, (unsigned long long)s->bytes,
+            (unsigned long long)s->bad_rows, (unsigned long long)s->late_rows,
+            (unsigned long long)s->clean_rows, (unsigned long long)s->quarantined_rows,
+            (unsigned long long)s->windows, (unsigned long long)s->windows_open,
+            (unsigned long long)s->alerts_fired, (unsigned long long)s->alerts_resolved,
+            (unsigned long long)s->checkpoints, (unsigned long long)s->stalls,
+            s->resumed ? "true" : "false", s->stopped ? "true" : "false", s->seconds,
+            s->active_seconds, rps, 1e3 * s->alert_latency_p50, 1e3 * s->alert_latency_p99,
+            1e3 * s->alert_latency_max);
+    return fclose(f) == 0 ? 0 : -1;
+}
+
 int assay_cmd_run(int argc, char **argv)
 {
     static const struct option opts[] = {
-        { "config", required_argument, NULL, 'c' },   { "threads", required_argument, NULL, 't' },
-        { "from-beginning", no_argument, NULL, 'B' }, { "now", required_argument, NULL, 'n' },
-        { "help", no_argument, NULL, 'h' },           { NULL, 0, NULL, 0 },
+        { "config", required_argument, NULL, 'c' },
+        { "threads", required_argument, NULL, 't' },
+        { "from-beginning", no_argument, NULL, 'B' },
+        { "now", required_argument, NULL, 'n' },
+        { "summary", required_argument, NULL, 'S' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
     };
-    const char *config_path = NULL;
+    const char *config_path = NULL, *summary_path = NULL;
     assay_engine_options eo;
     assay_engine_options_default(&eo);
     eo.profile = true; /* score records carry per-column statistics */
@@ -123,6 +158,9 @@ int assay_cmd_run(int argc, char **argv)
             break;
         case 'B':
             eo.from_beginning = true;
+            break;
+        case 'S':
+            summary_path = optarg;
             break;
         case 'n':
             if (assay_parse_timestamp(optarg, strlen(optarg), &eo.now_us) < 0) {
@@ -207,6 +245,12 @@ int assay_cmd_run(int argc, char **argv)
             fprintf(stderr,
                     "assay run: %llu open windows kept in the checkpoint for the next run\n",
                     (unsigned long long)sum.windows_open);
+    }
+    if (summary_path && write_summary(summary_path, &sum) < 0) {
+        fprintf(stderr, "assay run: --summary: cannot write %s: %s\n", summary_path,
+                strerror(errno));
+        assay_config_free(cfg);
+        return ASSAY_EXIT_ERROR;
     }
     if (sum.windows_open && !cfg->state.dir)
         fprintf(stderr,

@@ -91,6 +91,7 @@ typedef struct pipeline {
     uint64_t rows_written; /* --row-scores lines */
     assay_result *global;
     double read_seconds, merge_seconds;
+    double first_chunk_at, last_fold_at; /* the active span: first chunk read, last folded */
     int64_t last_data_us;
     double last_checkpoint;
     bool resumed;
@@ -261,7 +262,8 @@ static int fold_one(pipeline *p, bool wait, assay_error *err)
     double t0 = assay_mono_seconds();
     if (rc == 0)
         rc = assay_agg_fold(&p->agg, m, err);
-    p->merge_seconds += assay_mono_seconds() - t0;
+    p->last_fold_at = assay_mono_seconds();
+    p->merge_seconds += p->last_fold_at - t0;
     if (rc == 0)
         rc = write_row_scores(p, m, err);
     p->src->ops->release(p->src, &m->chunk);
@@ -307,7 +309,10 @@ static int next_chunk(pipeline *p, assay_chunk *ch, int timeout_ms, assay_error 
 {
     double t0 = assay_mono_seconds();
     int rc = p->src->ops->next(p->src, ch, timeout_ms, err);
-    p->read_seconds += assay_mono_seconds() - t0;
+    double t1 = assay_mono_seconds();
+    p->read_seconds += t1 - t0;
+    if (rc == 0 && p->first_chunk_at == 0)
+        p->first_chunk_at = t1;
     if (p->src->ops->parts && p->src->parts_gen != p->parts_gen && p->agg_ready) {
         uint32_t parts[1024];
         size_t n = p->src->ops->parts(p->src, parts, 1024);
@@ -734,9 +739,10 @@ static void on_stall(void *ctx, bool stalled)
     }
     if (p->o->notice)
         p->o->notice(p->o->notice_ctx,
-                     stalled ? "kafka: the producer's queue is full (a broker is away or "
-                               "slow); input paused until it drains"
-                             : "kafka: the producer's queue has room again; input resumed");
+                     stalled ? "kafka: the producer is waiting for a broker (its queue is "
+                               "full, or a checkpoint waits for acknowledgements); input "
+                               "paused until it drains"
+                             : "kafka: the producer caught up; input resumed");
 }
 
 /* Common to check and run: source, schema, rules, outputs, shards, aggregator. */
@@ -931,6 +937,8 @@ int assay_engine_run(const assay_engine_options *o, assay_run_summary *sum, assa
         sum->quarantined_rows = p.out.quarantined_rows;
         sum->windows_open = assay_agg_open_windows(&p.agg);
         sum->seconds = assay_mono_seconds() - t0;
+        if (p.first_chunk_at > 0 && p.last_fold_at > p.first_chunk_at)
+            sum->active_seconds = p.last_fold_at - p.first_chunk_at;
         sum->alert_latency_p50 = assay_latency_quantile(&p.latency, 0.50);
         sum->alert_latency_p99 = assay_latency_quantile(&p.latency, 0.99);
         sum->alert_latency_max = p.latency.max;

@@ -1109,7 +1109,7 @@ int assay_ndjson_keys(const char *buf, size_t len, uint32_t max_lines, char ***k
         goto out;
     }
     x->chunk = buf;
-    x->chunk_end = buf + len;
+    x->chunk_end = buf ? buf + len : buf; /* an empty chunk may have no buffer */
     x->sse2 = pick_sse2(assay_cpu_level());
     x->keys = &kv;
 

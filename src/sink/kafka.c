@@ -304,8 +304,19 @@ static int ks_flush(assay_sink *s, bool durable, assay_error *err)
     rd_kafka_poll(k->kp->rk, 0);
     if (durable) {
         /* every message acknowledged (or failed: message.timeout.ms bounds the wait) */
-        while (rd_kafka_outq_len(k->kp->rk) > 0 && !k->kp->failed)
+        bool stalled = false;
+        while (rd_kafka_outq_len(k->kp->rk) > 0 && !k->kp->failed) {
             rd_kafka_flush(k->kp->rk, 500);
+            if (!stalled && rd_kafka_outq_len(k->kp->rk) > 0 && k->kp->stall) {
+                /* a broker is away: the wait may be long, and the input is paused
+                 * meanwhile, as when the queue is full */
+                stalled = true;
+                k->kp->stalls++;
+                k->kp->stall(k->kp->stall_ctx, true);
+            }
+        }
+        if (stalled)
+            k->kp->stall(k->kp->stall_ctx, false);
     }
     return check_failed(k, err);
 }
