@@ -2,8 +2,8 @@
  * kafka_raw.c - assay-kafka-raw: the baseline for the sidecar benchmark. It consumes
  * a topic with librdkafka's high-level consumer in its own group, as assay does
  * (cooperative-sticky, from the earliest offset), touches every message and does
- * nothing else, so its rate is what the client and the broker can deliver here; the
- * benchmark (bench/kafka_sidecar.py) compares assay's rows/s against it.
+ * nothing else, so its rate is what the client and the broker can deliver here;
+ * assay's rows/s (`assay run --summary FILE`) on the same topic is compared with it.
  *
  *   assay-kafka-raw BOOTSTRAP TOPIC COUNT
  *
