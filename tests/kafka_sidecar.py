@@ -267,6 +267,21 @@ class Assay:
         return open(self.err_path).read()
 
 
+def all_through(prod, outs):
+    """Every produced message routed, and the windows closed so far count them all."""
+    return len(outs.rows_seen()) == prod.n and \
+        sum(r["rows"] + r["late_rows"] for r in outs.scores()) == prod.n
+
+
+def stop(a, outs):
+    """SIGTERM: exit 0, then read everything it produced; the seconds it took."""
+    rc, secs = a.term()
+    if rc != 0:
+        fail("assay exited %d after SIGTERM:\n%s" % (rc, a.stderr()))
+    outs.drain()
+    return secs
+
+
 def check_complete(prod, outs):
     """The three assertions every case makes."""
     n = prod.n
@@ -352,12 +367,8 @@ def case_basic(work, mock, prod, outs):
     prod.send(rows[6000:])
     a = Assay(work, mock.boot, "1")
     wait_for("every row routed and the last window closed",
-             lambda: len(outs.rows_seen()) == prod.n and
-             sum(r["rows"] + r["late_rows"] for r in outs.scores()) == prod.n, outs)
-    rc, secs = a.term()
-    if rc != 0:
-        fail("assay exited %d after SIGTERM:\n%s" % (rc, a.stderr()))
-    outs.drain()
+             lambda: all_through(prod, outs), outs)
+    secs = stop(a, outs)
     check_complete(prod, outs)
     check_messages(prod, outs)
     # poison pills: quarantined with the reason (or clean, for the pretty-printed row)
@@ -427,13 +438,9 @@ def case_sigkill(work, mock, prod, outs):
     t0 = time.time()
     a = Assay(work, mock.boot, "3")
     wait_for("every row routed and the last window closed",
-             lambda: len(outs.rows_seen()) == prod.n and
-             sum(r["rows"] + r["late_rows"] for r in outs.scores()) == prod.n, outs)
+             lambda: all_through(prod, outs), outs)
     log("the restart delivered the rest in %.1f s" % (time.time() - t0))
-    rc, _ = a.term()
-    if rc != 0:
-        fail("assay exited %d:\n%s" % (rc, a.stderr()))
-    outs.drain()
+    stop(a, outs)
     check_complete(prod, outs)
     check_messages(prod, outs)
 
@@ -481,10 +488,7 @@ def case_faults(work, mock, prod, outs):
         log("%s: every row so far delivered" % what)
     wait_for("the last window closed",
              lambda: sum(r["rows"] + r["late_rows"] for r in outs.scores()) == prod.n, outs)
-    rc, _ = a.term()
-    if rc != 0:
-        fail("assay exited %d:\n%s" % (rc, a.stderr()))
-    outs.drain()
+    stop(a, outs)
     check_complete(prod, outs)
     check_messages(prod, outs)
     co, end = committed(mock.boot), end_offsets(prod)
@@ -516,10 +520,7 @@ def case_idle(work, mock, prod, outs):
     last = outs.scores()[-1]
     end = datetime.fromisoformat(last["window_end"].replace("Z", "+00:00"))
     log("all partitions idle: the last window (ending %s) closed by the wall clock" % end)
-    rc, _ = a.term()
-    if rc != 0:
-        fail("assay exited %d:\n%s" % (rc, a.stderr()))
-    outs.drain()
+    stop(a, outs)
     check_complete(prod, outs)
 
 
@@ -544,12 +545,8 @@ def case_sigterm(work, mock, prod, outs):
     log("committed offsets %r cover only delivered rows" % co)
     a = Assay(work, mock.boot, "2")
     wait_for("the rest after the restart",
-             lambda: len(outs.rows_seen()) == prod.n and
-             sum(r["rows"] + r["late_rows"] for r in outs.scores()) == prod.n, outs)
-    rc, _ = a.term()
-    if rc != 0:
-        fail("assay exited %d" % rc)
-    outs.drain()
+             lambda: all_through(prod, outs), outs)
+    stop(a, outs)
     check_complete(prod, outs)
 
 
@@ -605,12 +602,8 @@ def case_stall(work, mock, prod, outs):
         fail("RSS grew by %.1f MiB with the output broker down (bound 32 MiB)" % grew)
     mock.cmd("up 3")
     wait_for("every row delivered after the broker came back",
-             lambda: len(outs.rows_seen()) == prod.n and
-             sum(r["rows"] + r["late_rows"] for r in outs.scores()) == prod.n, outs, 180)
-    rc, _ = a.term()
-    if rc != 0:
-        fail("assay exited %d:\n%s" % (rc, a.stderr()))
-    outs.drain()
+             lambda: all_through(prod, outs), outs, 180)
+    stop(a, outs)
     check_complete(prod, outs)
     if "input resumed" not in a.stderr():
         fail("the input was never resumed:\n" + a.stderr())
