@@ -88,10 +88,6 @@ ASSAY_API int assay_source_follow(assay_source **out, const char *path,
                                   const assay_reader_options *ro,
                                   const assay_source_position *resume, assay_error *err);
 
-/* A Kafka topic read by a consumer in a group (src/source/kafka.c): one message = one
- * row, chunks of one partition each (part = partition, offset = first offset, end =
- * last offset + 1, msgs = each row's key, headers, timestamp); done() commits (1 when
- * the commit failed and is left for the next call, err saying why). */
 /* Which client a librdkafka property of the shared `kafka:` section is for: the
  * source's consumer, the sinks' producer, or both (each client skips the other's). */
 typedef enum assay_kafka_side {
@@ -101,6 +97,11 @@ typedef enum assay_kafka_side {
 } assay_kafka_side;
 assay_kafka_side assay_kafka_prop_side(const char *key);
 
+/* A Kafka topic read by a consumer in a group (src/source/kafka.c): one message = one
+ * row, chunks of one partition each (part = partition, offset = first offset, end =
+ * last offset + 1, msgs = each row's key, headers, timestamp); done() commits
+ * asynchronously (1 while the last commit that finished failed: its offsets are sent
+ * again, err saying why). */
 typedef struct assay_kafka_resume {
     int32_t partition;
     int64_t offset; /* the next message to read */

@@ -146,6 +146,24 @@ static int check_failed(kafka_sink *k, assay_error *err)
                            k->topic, (unsigned long long)k->kp->failed, k->kp->last_error);
 }
 
+/* The producer cannot take more now (queue full, or acknowledgements outstanding):
+ * the pipeline pauses its input until stall_end. Once per wait. */
+static void stall_begin(assay_kafka_producer *kp, bool *stalled)
+{
+    if (*stalled)
+        return;
+    *stalled = true;
+    kp->stalls++;
+    if (kp->stall)
+        kp->stall(kp->stall_ctx, true);
+}
+
+static void stall_end(assay_kafka_producer *kp, bool stalled)
+{
+    if (stalled && kp->stall)
+        kp->stall(kp->stall_ctx, false);
+}
+
 /* Produce one message, waiting (and pausing the source) while the queue is full. */
 static int produce(kafka_sink *k, const void *key, size_t key_len, const void *val, size_t len,
                    rd_kafka_headers_t *hdrs, int64_t ts_ms, assay_error *err)
@@ -167,20 +185,14 @@ static int produce(kafka_sink *k, const void *key, size_t key_len, const void *v
                                  rd_kafka_err2str(e));
             break;
         }
-        if (!stalled) {
-            stalled = true;
-            kp->stalls++;
-            if (kp->stall)
-                kp->stall(kp->stall_ctx, true);
-        }
+        stall_begin(kp, &stalled);
         rd_kafka_poll(kp->rk, 100);
         if ((rc = check_failed(k, err)) < 0)
             break;
     }
     if (hdrs)
         rd_kafka_headers_destroy(hdrs);
-    if (stalled && kp->stall)
-        kp->stall(kp->stall_ctx, false);
+    stall_end(kp, stalled);
     if (rc == 0)
         rd_kafka_poll(kp->rk, 0);
     return rc;
@@ -307,16 +319,12 @@ static int ks_flush(assay_sink *s, bool durable, assay_error *err)
         bool stalled = false;
         while (rd_kafka_outq_len(k->kp->rk) > 0 && !k->kp->failed) {
             rd_kafka_flush(k->kp->rk, 500);
-            if (!stalled && rd_kafka_outq_len(k->kp->rk) > 0 && k->kp->stall) {
-                /* a broker is away: the wait may be long, and the input is paused
-                 * meanwhile, as when the queue is full */
-                stalled = true;
-                k->kp->stalls++;
-                k->kp->stall(k->kp->stall_ctx, true);
-            }
+            /* still waiting: a broker is away, and the input is paused meanwhile, as
+             * when the queue is full */
+            if (rd_kafka_outq_len(k->kp->rk) > 0)
+                stall_begin(k->kp, &stalled);
         }
-        if (stalled)
-            k->kp->stall(k->kp->stall_ctx, false);
+        stall_end(k->kp, stalled);
     }
     return check_failed(k, err);
 }

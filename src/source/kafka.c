@@ -112,8 +112,7 @@ typedef struct kafka_source {
     rd_kafka_queue_t *cq; /* commit results */
     rd_kafka_topic_partition_list_t *want; /* released offsets not yet acknowledged */
     bool commit_inflight;
-    rd_kafka_resp_err_t commit_err; /* the last commit's failure */
-    bool commit_failed;             /* the last commit that finished failed */
+    rd_kafka_resp_err_t commit_err; /* why the last commit failed; 0 once one succeeds */
 } kafka_source;
 
 static void assigned_update(kafka_source *k, const rd_kafka_topic_partition_list_t *l, bool add)
@@ -462,10 +461,10 @@ static void serve_commits(kafka_source *k, int timeout_ms)
                 rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_find(
                     k->want, l->elems[i].topic, l->elems[i].partition);
                 if (tp && tp->offset <= l->elems[i].offset)
-                    rd_kafka_topic_partition_list_del(k->want, tp->topic, tp->partition);
+                    rd_kafka_topic_partition_list_del(k->want, l->elems[i].topic,
+                                                      l->elems[i].partition);
             }
             k->commit_err = e;
-            k->commit_failed = e != RD_KAFKA_RESP_ERR_NO_ERROR;
         }
         rd_kafka_event_destroy(ev);
     }
@@ -493,7 +492,7 @@ static void send_commit(kafka_source *k)
     rd_kafka_resp_err_t e = rd_kafka_commit_queue(k->rk, l, k->cq, NULL, NULL);
     rd_kafka_topic_partition_list_destroy(l);
     if (e)
-        k->commit_err = e, k->commit_failed = true;
+        k->commit_err = e;
     else
         k->commit_inflight = true;
 }
@@ -509,16 +508,14 @@ static int kf_done(assay_source *s, uint64_t seq, assay_error *err)
     memmove(k->pending, k->pending + n, (k->npending - n) * sizeof(*k->pending));
     k->npending -= n;
     serve_commits(k, 0);
-    rd_kafka_resp_err_t failed = k->commit_err;
     send_commit(k);
-    if (k->commit_failed) {
-        /* until a commit succeeds: reported once by the pipeline, which says so again
-         * when one does */
-        /* the checkpoint holds the positions; the commit is tried again */
+    if (k->commit_err) {
+        /* until a commit succeeds (the checkpoint holds the positions meanwhile):
+         * reported once by the pipeline, which says so again when one does */
         assay_error_set(err, -EAGAIN,
                         "kafka topic %s: cannot commit offsets yet (%s); trying "
                         "again at the next checkpoint",
-                        k->topic, rd_kafka_err2str(failed ? failed : RD_KAFKA_RESP_ERR__FAIL));
+                        k->topic, rd_kafka_err2str(k->commit_err));
         return 1;
     }
     return 0;
@@ -534,7 +531,7 @@ static void final_commit(kafka_source *k)
     while (assay_mono_seconds() < until) {
         send_commit(k);
         if (!k->commit_inflight) {
-            if (!k->commit_failed || !k->want->cnt)
+            if (!k->commit_err || !k->want->cnt)
                 break; /* all acknowledged, or nothing assigned to commit */
             struct timespec ts = { 0, 100 * 1000 * 1000 };
             nanosleep(&ts, NULL); /* the coordinator is busy: try again shortly */

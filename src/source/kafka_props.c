@@ -64,9 +64,9 @@ assay_kafka_side assay_kafka_prop_side(const char *key)
                                             "sticky.partitioning.linger.ms",
                                             "max.in.flight.requests.per.connection",
                                             "max.in.flight" };
-    if (listed(key, consumer, sizeof(consumer) / sizeof(consumer[0])))
+    if (listed(key, consumer, ASSAY_ARRAY_LEN(consumer)))
         return ASSAY_KAFKA_CONSUMER;
-    if (listed(key, producer, sizeof(producer) / sizeof(producer[0])))
+    if (listed(key, producer, ASSAY_ARRAY_LEN(producer)))
         return ASSAY_KAFKA_PRODUCER;
     return ASSAY_KAFKA_BOTH;
 }
