@@ -365,12 +365,22 @@ def case_basic(work, mock, prod, outs):
     first_pill = prod.n
     prod.send([v for v, _ in pills])
     prod.send(rows[6000:])
-    a = Assay(work, mock.boot, "1")
+    summary = os.path.join(work, "summary.json")
+    a = Assay(work, mock.boot, "1", ["--summary", summary])
     wait_for("every row routed and the last window closed",
              lambda: all_through(prod, outs), outs)
     secs = stop(a, outs)
     check_complete(prod, outs)
     check_messages(prod, outs)
+    # --summary: the run's own numbers agree with what reached the topics
+    sm = json.load(open(summary))
+    routed = len(outs.msgs["orders.quarantine"])
+    if sm["rows"] != prod.n or sm["quarantined_rows"] != routed or \
+            sm["clean_rows"] + sm["quarantined_rows"] != prod.n or \
+            sm["windows"] != len(outs.scores()) or not sm["stopped"] or \
+            not sm["active_seconds"] > 0 or not sm["rows_per_second"] > 0:
+        fail("--summary %r disagrees with the topics (%d messages, %d quarantined, %d windows)"
+             % (sm, prod.n, routed, len(outs.scores())))
     # poison pills: quarantined with the reason (or clean, for the pretty-printed row)
     quar = {int(dict(m.headers)["n"]): m for m in outs.msgs["orders.quarantine"]}
     clean = {int(dict(m.headers)["n"]) for m in outs.msgs["orders.clean"]}
