@@ -967,9 +967,9 @@ static const struct bad {
     { "source: {kafka: {topic: t}}\nkafka: {bootstrap.servers: 'h:1'}\nstate: {dir: s}\n"
       "columns: [{name: a, type: int}, {name: b}]\n",
       "t.yaml:4:33: columns: column 'b' has no type: with a Kafka source" },
-    { "source: {kafka: {topic: t}, format: csv}\nkafka: {bootstrap.servers: 'h:1'}\n"
-      "state: {dir: s}\ncolumns: [{name: a, type: int}]\n",
-      "t.yaml:1:37: source.kafka: not supported yet: Kafka messages are read as NDJSON" },
+    { "source: {kafka: {topic: t}, format: csv, header: true}\nkafka: {bootstrap.servers: "
+      "'h:1'}\nstate: {dir: s}\ncolumns: [{name: a, type: int}]\n",
+      "t.yaml:1:50: source.kafka: a Kafka message is one CSV record, with no header line" },
     { "source: {kafka: {topic: t}}\nkafka: {bootstrap.servers: 'h:1', enable.auto.commit: "
       "true}\nstate: {dir: s}\ncolumns: [{name: a, type: int}]\n",
       "t.yaml:2:55: kafka: enable.auto.commit: assay commits offsets itself" },

@@ -210,6 +210,27 @@ static void test_blank_lines_skipped(void **state)
     assert_int_equal(flag(0, 0), ASSAY_CELL_QUOTED);
 }
 
+/* keep_blank (Kafka: one message is one row): every line has an ordinal, and a blank
+ * one is a bad row with 0 fields even when the schema has one column */
+static void test_blank_lines_kept(void **state)
+{
+    F.o.keep_blank = true;
+    assay_rowset *rs = parse("a,b\n\nc,d\n\r\n", 2);
+    assert_int_equal(rs->nrows, 2);
+    assert_int_equal(rs->nbad, 2);
+    assert_int_equal(F.row_ord[0], 0);
+    assert_int_equal(F.row_ord[1], 2);
+    assert_int_equal(rs->bad[0].row, 1);
+    assert_int_equal(rs->bad[0].reason, ASSAY_BAD_FIELD_COUNT);
+    assert_int_equal(rs->bad[0].detail, 0);
+    assert_int_equal(rs->bad[1].row, 3);
+    rs = parse("x\n\ny\n", 1);
+    assert_int_equal(rs->nrows, 2);
+    assert_int_equal(rs->nbad, 1);
+    assert_int_equal(rs->bad[0].row, 1);
+    assert_string_equal(cell(1, 0), "y");
+}
+
 static void test_other_delimiter_and_quote(void **state)
 {
     F.o.delimiter = ';';
@@ -561,6 +582,7 @@ int main(void)
         cmocka_unit_test_setup(test_null_vs_empty_string, setup),
         cmocka_unit_test_setup(test_last_row_without_newline, setup),
         cmocka_unit_test_setup(test_blank_lines_skipped, setup),
+        cmocka_unit_test_setup(test_blank_lines_kept, setup),
         cmocka_unit_test_setup(test_other_delimiter_and_quote, setup),
         cmocka_unit_test_setup(test_unwanted_columns_untouched, setup),
         cmocka_unit_test_setup(test_bad_field_count, setup),

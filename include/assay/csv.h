@@ -15,6 +15,8 @@ typedef struct assay_csv_options {
     bool header;            /* first row of each file names the columns (default true) */
     uint32_t max_row_bytes; /* longer rows are bad rows (default 1 MiB) */
     uint32_t max_fields;    /* rows with more fields are bad rows (default 4096) */
+    bool keep_blank;        /* a blank line is a bad row (field count 0), not skipped: one
+                             * Kafka message is one row, an empty one included (default false) */
 } assay_csv_options;
 
 ASSAY_API void assay_csv_options_default(assay_csv_options *o);
@@ -23,8 +25,9 @@ ASSAY_API void assay_csv_options_default(assay_csv_options *o);
  * end of the chunk. expect_fields is the schema's column count (rs->ncols). Uses the
  * SIMD level from assay_cpu_level(). Returns 0; never fails on data (bad data becomes
  * bad rows). The last row of a chunk may lack its line terminator. Blank lines are
- * skipped (no row, no ordinal). -EINVAL for unusable options (delimiter == quote, or
- * either a line break), rs->cap or rs->bad_cap of 0, or a chunk of 2 GiB or more.
+ * skipped (no row, no ordinal) unless o->keep_blank. -EINVAL for unusable options
+ * (delimiter == quote, or either a line break), rs->cap or rs->bad_cap of 0, or a chunk
+ * of 2 GiB or more.
  * rs->want may be NULL (no cells wanted); row_off/row_len/row_ord may be NULL. */
 ASSAY_API int assay_csv_parse(const assay_csv_options *o, assay_cursor *cur, assay_rowset *rs);
 

@@ -118,6 +118,7 @@ typedef struct assay_kafka_source_options {
     int linger_ms;                    /* ... or when its first message waited this long (100) */
     unsigned max_out;                 /* chunks out at once (8) */
     size_t max_row_bytes;             /* longer values are poison pills (0: no limit) */
+    char csv_quote;                   /* CSV messages: an odd count of it is a poison pill */
     uint64_t start_seq;               /* sequence number of the first chunk */
     const assay_kafka_resume *resume; /* partitions start here when first assigned */
     size_t nresume;

@@ -313,8 +313,9 @@ static const key_def source_keys[] = {
     { .key = "kafka",
       .type = V_SECTION,
       .sub = source_kafka_keys,
-      .desc = "`assay run`: consume a Kafka topic instead of a file, one message = one NDJSON "
-              "row; broker properties go in top-level `kafka`." },
+      .desc = "`assay run`: consume a Kafka topic instead of a file, one message = one row (an "
+              "NDJSON object, or with `format: csv` one CSV record whose fields are `columns:` "
+              "in order); broker properties go in top-level `kafka`." },
     { .key = "follow",
       .type = V_BOOL,
       .def = "false",
@@ -347,7 +348,8 @@ static const key_def source_keys[] = {
       .type = V_BOOL,
       .def = "true",
       .off = OFF(source.header),
-      .desc = "Whether the first CSV line names the columns." },
+      .desc = "Whether the first CSV line names the columns (files only: a Kafka message is "
+              "one record)." },
     { 0 },
 };
 
@@ -2382,10 +2384,11 @@ static int validate_kafka(ctx *c)
         return 0;
     const yt_node *kn = tree_at(root, "source", "kafka");
     path_set(c, "source.kafka");
-    if (cfg->source.format == ASSAY_FORMAT_CSV)
-        return errat(c, tree_at(root, "source", "format"),
-                     "not supported yet: Kafka messages are read as NDJSON objects; CSV messages "
-                     "are not supported in this build");
+    const yt_node *hn = tree_at(root, "source", "header");
+    if (cfg->source.format == ASSAY_FORMAT_CSV && hn && cfg->source.header)
+        return errat(c, hn,
+                     "a Kafka message is one CSV record, with no header line to read: remove "
+                     "`header` (the columns are the ones in `columns:`, in order)");
     if (cfg->source.follow)
         return errat(c, tree_at(root, "source", "follow"),
                      "follow applies to files; a Kafka source always keeps reading");
@@ -2408,7 +2411,8 @@ static int validate_kafka(ctx *c)
                                    c->file, cfg->columns[i].pos.line, cfg->columns[i].pos.col,
                                    cfg->columns[i].name);
         }
-    cfg->source.format = ASSAY_FORMAT_NDJSON;
+    if (cfg->source.format != ASSAY_FORMAT_CSV)
+        cfg->source.format = ASSAY_FORMAT_NDJSON;
     return 0;
 }
 

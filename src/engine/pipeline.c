@@ -361,10 +361,14 @@ static int open_kafka(pipeline *p, const assay_checkpoint_info *ck, assay_error 
     const assay_engine_options *o = p->o;
     const assay_config *cfg = o->cfg;
     assay_engine *e = &p->e;
-    e->format = ASSAY_FORMAT_NDJSON;
+    bool csv = cfg->source.format == ASSAY_FORMAT_CSV;
+    e->format = csv ? ASSAY_FORMAT_CSV : ASSAY_FORMAT_NDJSON;
     e->win.per_part = true;
     assay_engine_parser_options(e);
-    e->nj.skip_blank = false; /* an empty message is a row: a poison pill, quarantined */
+    /* an empty message is a row: a poison pill, quarantined */
+    e->nj.skip_blank = false;
+    e->csv.keep_blank = true;
+    e->csv.header = false; /* a message is one record: the columns come from `columns:` */
     e->messages = true;
     assay_reader_options_default(&p->ro);
     p->ro.nbuffers = ASSAY_MAX(8u, 3 * e->nshards + 2);
@@ -385,6 +389,7 @@ static int open_kafka(pipeline *p, const assay_checkpoint_info *ck, assay_error 
         .chunk_bytes = e->chunk_bytes,
         .max_out = p->ro.nbuffers,
         .max_row_bytes = cfg->limits.max_row_bytes,
+        .csv_quote = csv ? e->csv.quote : 0,
         .start_seq = ck->found ? ck->position.seq : 0,
         .resume = ck->found ? ck->resume : NULL,
         .nresume = ck->found ? ck->nresume : 0,

@@ -116,7 +116,9 @@ int assay_engine_schema(assay_engine *e, const assay_chunk *ch, const char *name
     int rc;
     *start = 0;
     if (e->format == ASSAY_FORMAT_CSV) {
-        if (ch->len > 0) {
+        /* without a header, declared columns need nothing from the data (a Kafka
+         * message that is not valid CSV must not stop the run) */
+        if (ch->len > 0 && (e->csv.header || !cfg->ncolumns)) {
             rc = assay_csv_read_row(&e->csv, ch->data, ch->len, &fields, &nf, &consumed, err);
             if (rc < 0)
                 return assay_error_prefix(err, "%s:1", name);

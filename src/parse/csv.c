@@ -56,6 +56,7 @@
  *   - a CR right before '\n' (or at the very end of the chunk) is not part of the row;
  *   - a blank line (no bytes, or only a CR, before '\n') is skipped: it is not a row,
  *     gets no ordinal, and is not a bad row (its '\n' still counts in rs->nlines);
+ *     with keep_blank it is a bad row ASSAY_BAD_FIELD_COUNT with 0 fields instead;
  *   - the last row of a chunk may lack its '\n'.
  *
  * Bad rows, in order of precedence when a row has several problems (the row is
@@ -106,6 +107,7 @@ void assay_csv_options_default(assay_csv_options *o)
     o->header = true;
     o->max_row_bytes = DEFAULT_MAX_ROW_BYTES;
     o->max_fields = DEFAULT_MAX_FIELDS;
+    o->keep_blank = false;
 }
 
 assay_csv_index_fn assay_csv_index_kernel(assay_simd_level level)
@@ -277,10 +279,12 @@ static inline bool finish_row(row_state *st, assay_rowset *rs, const assay_csv_o
                               counters *c, size_t e, uint32_t col)
 {
     size_t rlen = e - st->row_start;
-    if (ASSAY_UNLIKELY(rlen == 0))
-        return false; /* blank line: not a row */
     uint32_t reason = 0, at = 0, detail = 0;
-    if (ASSAY_UNLIKELY(rlen > o->max_row_bytes)) {
+    if (ASSAY_UNLIKELY(rlen == 0)) {
+        if (!o->keep_blank)
+            return false;               /* blank line: not a row */
+        reason = ASSAY_BAD_FIELD_COUNT; /* a row with no fields, even when ncols is 1 */
+    } else if (ASSAY_UNLIKELY(rlen > o->max_row_bytes)) {
         reason = ASSAY_BAD_ROW_TOO_LONG, at = o->max_row_bytes, detail = o->max_row_bytes;
     } else if (ASSAY_UNLIKELY(col > o->max_fields)) {
         reason = ASSAY_BAD_TOO_MANY_FIELDS, at = st->toomany_at, detail = o->max_fields;

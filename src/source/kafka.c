@@ -81,11 +81,15 @@ typedef struct out_chunk {
     int64_t last_off;
 } out_chunk;
 
-/* What a chunk owns, freed by release(). */
+/* What a chunk owns, given back by release(): to the spare list, whose buffers the
+ * next partition buffers start from. Reusing them matters: a fresh 1 MiB buffer per
+ * chunk is a page fault per 4 KiB on first touch, which cost more than the copy. */
 typedef struct chunk_mem {
     char *buf, *side;
+    size_t buf_cap, side_cap;
     assay_msg_meta *metas;
-    size_t nmetas;
+    size_t nmetas, metas_cap;
+    struct chunk_mem *next; /* on the spare list */
 } chunk_mem;
 
 typedef struct kafka_source {
@@ -96,6 +100,7 @@ typedef struct kafka_source {
     assay_kafka_resume *resume; /* where partitions go on after a checkpoint */
     size_t nresume;
     size_t max_row_bytes;
+    char csv_quote; /* CSV messages: quotes must pair up within one */
     size_t chunk_bytes;
     double linger;
     unsigned max_out, out;
@@ -108,6 +113,8 @@ typedef struct kafka_source {
     size_t nnames;
     char fatal[512]; /* a fatal consumer error, reported by the next next() */
     assigned_set assigned;
+    chunk_mem *spare; /* released chunks' memory, for the next buffers */
+    size_t nspare;
     bool paused;          /* pause() holds every assigned partition, later ones included */
     rd_kafka_queue_t *cq; /* commit results */
     rd_kafka_topic_partition_list_t *want; /* released offsets not yet acknowledged */
@@ -218,17 +225,84 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     }
 }
 
+/* Memory for one more chunk: a spare one, or new. */
+static chunk_mem *spare_take(kafka_source *k)
+{
+    chunk_mem *cm = k->spare;
+    if (!cm)
+        return calloc(1, sizeof(*cm));
+    k->spare = cm->next;
+    k->nspare--;
+    cm->next = NULL;
+    return cm;
+}
+
+static void chunk_mem_free(chunk_mem *cm)
+{
+    if (!cm)
+        return;
+    free(cm->metas);
+    free(cm->buf);
+    free(cm->side);
+    free(cm);
+}
+
+/* A chunk's memory back to the spare list; beyond what the chunks in flight and the
+ * partition buffers can use at once, it is freed. */
+static void spare_put(kafka_source *k, chunk_mem *cm)
+{
+    if (!cm)
+        return;
+    if (k->nspare >= k->max_out + 2) {
+        chunk_mem_free(cm);
+        return;
+    }
+    cm->nmetas = 0;
+    cm->next = k->spare;
+    k->spare = cm;
+    k->nspare++;
+}
+
+static int metas_room(chunk_mem *cm, size_t n)
+{
+    if (n <= cm->metas_cap && cm->metas)
+        return 0;
+    size_t cap = n ? n : 1;
+    assay_msg_meta *m = realloc(cm->metas, cap * sizeof(*m));
+    if (!m)
+        return -ENOMEM;
+    cm->metas = m;
+    cm->metas_cap = cap;
+    return 0;
+}
+
+/* The chunk takes the partition buffer's memory; the partition goes on with what
+ * cm held before (a spare chunk's buffers, or none). */
+static void spare_swap(kafka_source *k, chunk_mem *cm, part_buf *b)
+{
+    (void)k;
+    char *buf = cm->buf, *side = cm->side;
+    size_t buf_cap = cm->buf_cap, side_cap = cm->side_cap;
+    cm->buf = b->buf;
+    cm->buf_cap = b->cap;
+    cm->side = b->side;
+    cm->side_cap = b->side_cap;
+    b->buf = buf;
+    b->cap = buf_cap;
+    b->side = side;
+    b->side_cap = side_cap;
+}
+
 /* The buffer of p as a chunk. */
 static int emit(kafka_source *k, part_buf *b, assay_chunk *c)
 {
-    chunk_mem *cm = calloc(1, sizeof(*cm));
-    assay_msg_meta *metas = malloc((b->nmetas ? b->nmetas : 1) * sizeof(*metas));
-    if (!cm || !metas || ASSAY_RESERVE(k->pending, k->npending, k->pending_cap, 16) < 0 ||
-        name_partition(k, b->partition) < 0) {
-        free(cm);
-        free(metas);
+    chunk_mem *cm = spare_take(k);
+    if (!cm || ASSAY_RESERVE(k->pending, k->npending, k->pending_cap, 16) < 0 ||
+        name_partition(k, b->partition) < 0 || metas_room(cm, b->nmetas) < 0) {
+        spare_put(k, cm);
         return -ENOMEM;
     }
+    assay_msg_meta *metas = cm->metas;
     for (size_t i = 0; i < b->nmetas; i++) {
         const meta_build *mb = &b->metas[i];
         metas[i] = mb->m;
@@ -237,9 +311,12 @@ static int emit(kafka_source *k, part_buf *b, assay_chunk *c)
             metas[i].poison = b->side + ((uintptr_t)mb->m.poison - 1);
         metas[i].orig = mb->orig_off != SIZE_MAX ? b->side + mb->orig_off : NULL;
     }
-    *cm = (chunk_mem){ .buf = b->buf, .side = b->side, .metas = metas, .nmetas = b->nmetas };
+    /* the chunk takes the buffers; the partition starts its next ones from the spare
+     * list, and cm's old buffers (if any) go there in their place */
+    spare_swap(k, cm, b);
+    cm->nmetas = b->nmetas;
     memset(c, 0, sizeof(*c));
-    c->data = b->buf;
+    c->data = cm->buf;
     c->len = b->len;
     c->seq = k->seq++;
     c->file = (uint32_t)b->partition;
@@ -251,8 +328,7 @@ static int emit(kafka_source *k, part_buf *b, assay_chunk *c)
     c->priv = cm;
     k->pending[k->npending++] =
         (out_chunk){ .seq = c->seq, .partition = b->partition, .last_off = b->last_off };
-    b->buf = b->side = NULL;
-    b->len = b->cap = b->side_len = b->side_cap = 0;
+    b->len = b->side_len = 0;
     b->nmetas = 0;
     k->out++;
     return 0;
@@ -290,6 +366,14 @@ static int side_put(part_buf *b, const void *p, size_t n, size_t *off)
     return 0;
 }
 
+static bool odd_quotes(const char *v, size_t n, char q)
+{
+    size_t c = 0;
+    for (const char *p = memchr(v, q, n); p; p = memchr(p + 1, q, n - (size_t)(p + 1 - v)))
+        c++;
+    return c & 1;
+}
+
 static int append(kafka_source *k, const rd_kafka_message_t *m)
 {
     part_buf *b = part_get(k, m->partition);
@@ -306,6 +390,14 @@ static int append(kafka_source *k, const rd_kafka_message_t *m)
     else if (k->max_row_bytes && vlen > k->max_row_bytes) {
         snprintf(why, sizeof(why), "message of %zu bytes is longer than limits.max_row_bytes (%zu)",
                  vlen, k->max_row_bytes);
+        poison = why;
+    } else if (k->csv_quote && odd_quotes(v, vlen, k->csv_quote)) {
+        /* the parser's quote state runs across lines: an unpaired quote would swallow
+         * the messages after it into this row */
+        snprintf(why, sizeof(why),
+                 "CSV message with an unterminated quoted field (an odd "
+                 "number of %c)",
+                 k->csv_quote);
         poison = why;
     }
     bool breaks = !poison && (memchr(v, '\n', vlen) || memchr(v, '\r', vlen));
@@ -407,23 +499,14 @@ static int kf_next(assay_source *s, assay_chunk *c, int timeout_ms, assay_error 
     }
 }
 
-static void chunk_mem_free(chunk_mem *cm)
-{
-    if (!cm)
-        return;
-    for (size_t i = 0; i < cm->nmetas; i++)
-        if (cm->metas[i].headers)
-            rd_kafka_headers_destroy(cm->metas[i].headers);
-    free(cm->metas);
-    free(cm->buf);
-    free(cm->side);
-    free(cm);
-}
-
 static void kf_release(assay_source *s, const assay_chunk *c)
 {
     kafka_source *k = (kafka_source *)s;
-    chunk_mem_free(c->priv);
+    chunk_mem *cm = c->priv;
+    for (size_t i = 0; cm && i < cm->nmetas; i++)
+        if (cm->metas[i].headers)
+            rd_kafka_headers_destroy(cm->metas[i].headers);
+    spare_put(k, cm);
     k->out--;
 }
 
@@ -593,6 +676,11 @@ static void kf_close(assay_source *s)
         free(k->parts[i].buf);
     }
     free(k->parts);
+    while (k->spare) {
+        chunk_mem *cm = k->spare;
+        k->spare = cm->next;
+        chunk_mem_free(cm);
+    }
     free(k->resume);
     free(k->assigned.v);
     free(k->pending);
@@ -652,6 +740,7 @@ int assay_source_kafka(assay_source **out, const assay_kafka_source_options *o, 
     k->linger = (o->linger_ms > 0 ? o->linger_ms : 100) / 1e3;
     k->max_out = o->max_out ? o->max_out : 8;
     k->max_row_bytes = o->max_row_bytes;
+    k->csv_quote = o->csv_quote;
     k->seq = o->start_seq;
     if (o->nresume) {
         if (!(k->resume = malloc(o->nresume * sizeof(*k->resume)))) {

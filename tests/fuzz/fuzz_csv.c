@@ -137,6 +137,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     setup s;
     assay_csv_options_default(&s.o);
     s.ncols = 1 + (data[0] & 7);
+    s.o.keep_blank = data[0] & 0x08; /* Kafka's one row per line, blank ones included */
     for (int c = 0; c < MAXC; c++)
         s.want[c] = (data[1] >> c) & 1;
     s.o.delimiter = delims[data[2] & 3];
