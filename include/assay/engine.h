@@ -283,7 +283,8 @@ typedef struct assay_quarantine_row {
 
 /* What a run did, for the closing summary. */
 typedef struct assay_run_summary {
-    uint64_t rows, bytes, bad_rows, late_rows;
+    uint64_t rows, bytes, bad_rows, late_rows; /* of the stream, a resumed run's included */
+    uint64_t rows_read; /* by this run (rows less what the checkpoint had counted) */
     uint64_t clean_rows, quarantined_rows;
     uint64_t windows, windows_skipped, windows_open; /* open: left in the checkpoint */
     int64_t gap_from, gap_to; /* the first run of skipped windows (start times) */

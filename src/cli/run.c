@@ -109,15 +109,16 @@ static int write_summary(const char *path, const assay_run_summary *s)
     FILE *f = fopen(path, "w");
     if (!f)
         return -1;
-    double rps = s->active_seconds > 0 ? (double)s->rows / s->active_seconds : 0;
+    double rps = s->active_seconds > 0 ? (double)s->rows_read / s->active_seconds : 0;
     fprintf(f,
-            "{\"rows\": %llu, \"bytes\": %llu, \"bad_rows\": %llu, \"late_rows\": %llu, "
+            "{\"rows\": %llu, \"rows_read\": %llu, \"bytes\": %llu, \"bad_rows\": %llu, \"late_rows\": %llu, "
             "\"clean_rows\": %llu, \"quarantined_rows\": %llu, \"windows\": %llu, "
             "\"windows_open\": %llu, \"alerts_fired\": %llu, \"alerts_resolved\": %llu, "
             "\"checkpoints\": %llu, \"stalls\": %llu, \"resumed\": %s, \"stopped\": %s, "
             "\"seconds\": %.6f, \"active_seconds\": %.6f, \"rows_per_second\": %.1f, "
             "\"alert_latency_ms\": {\"p50\": %.3f, \"p99\": %.3f, \"max\": %.3f}}\n",
-            (unsigned long long)s->rows, (unsigned long long)s->bytes,
+            (unsigned long long)s->rows, (unsigned long long)s->rows_read,
+            (unsigned long long)s->bytes,
             (unsigned long long)s->bad_rows, (unsigned long long)s->late_rows,
             (unsigned long long)s->clean_rows, (unsigned long long)s->quarantined_rows,
             (unsigned long long)s->windows, (unsigned long long)s->windows_open,

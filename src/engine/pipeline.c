@@ -92,6 +92,7 @@ typedef struct pipeline {
     assay_result *global;
     double read_seconds, merge_seconds;
     double first_chunk_at, last_fold_at; /* the active span: first chunk read, last folded */
+    uint64_t rows_before; /* rows a loaded checkpoint had already counted */
     int64_t last_data_us;
     double last_checkpoint;
     bool resumed;
@@ -311,8 +312,10 @@ static int next_chunk(pipeline *p, assay_chunk *ch, int timeout_ms, assay_error 
     int rc = p->src->ops->next(p->src, ch, timeout_ms, err);
     double t1 = assay_mono_seconds();
     p->read_seconds += t1 - t0;
-    if (rc == 0 && p->first_chunk_at == 0)
+    if (rc == 0 && p->first_chunk_at == 0) {
         p->first_chunk_at = t1;
+        p->rows_before = p->agg.rows;
+    }
     if (p->src->ops->parts && p->src->parts_gen != p->parts_gen && p->agg_ready) {
         uint32_t parts[1024];
         size_t n = p->src->ops->parts(p->src, parts, 1024);
@@ -936,6 +939,7 @@ int assay_engine_run(const assay_engine_options *o, assay_run_summary *sum, assa
         rc = o->cfg->state.dir ? checkpoint(&p, err) : assay_outputs_flush(&p.out, false, err);
     if (rc >= 0) {
         sum->rows = p.agg.rows;
+        sum->rows_read = p.agg.rows - p.rows_before;
         sum->bytes = p.agg.bytes;
         sum->bad_rows = p.agg.nbad;
         sum->clean_rows = p.out.clean_rows;
