@@ -12,7 +12,8 @@ struct assay_bench_state {
     benchmark::State *st;
 };
 
-namespace {
+namespace
+{
 struct pending {
     std::string name;
     assay_bench_fn fn;

@@ -111,22 +111,22 @@ static int write_summary(const char *path, const assay_run_summary *s)
         return -1;
     double rps = s->active_seconds > 0 ? (double)s->rows_read / s->active_seconds : 0;
     fprintf(f,
-            "{\"rows\": %llu, \"rows_read\": %llu, \"bytes\": %llu, \"bad_rows\": %llu, \"late_rows\": %llu, "
+            "{\"rows\": %llu, \"rows_read\": %llu, \"bytes\": %llu, \"bad_rows\": %llu, "
+            "\"late_rows\": %llu, "
             "\"clean_rows\": %llu, \"quarantined_rows\": %llu, \"windows\": %llu, "
             "\"windows_open\": %llu, \"alerts_fired\": %llu, \"alerts_resolved\": %llu, "
             "\"checkpoints\": %llu, \"stalls\": %llu, \"resumed\": %s, \"stopped\": %s, "
             "\"seconds\": %.6f, \"active_seconds\": %.6f, \"rows_per_second\": %.1f, "
             "\"alert_latency_ms\": {\"p50\": %.3f, \"p99\": %.3f, \"max\": %.3f}}\n",
             (unsigned long long)s->rows, (unsigned long long)s->rows_read,
-            (unsigned long long)s->bytes,
-            (unsigned long long)s->bad_rows, (unsigned long long)s->late_rows,
-            (unsigned long long)s->clean_rows, (unsigned long long)s->quarantined_rows,
-            (unsigned long long)s->windows, (unsigned long long)s->windows_open,
-            (unsigned long long)s->alerts_fired, (unsigned long long)s->alerts_resolved,
-            (unsigned long long)s->checkpoints, (unsigned long long)s->stalls,
-            s->resumed ? "true" : "false", s->stopped ? "true" : "false", s->seconds,
-            s->active_seconds, rps, 1e3 * s->alert_latency_p50, 1e3 * s->alert_latency_p99,
-            1e3 * s->alert_latency_max);
+            (unsigned long long)s->bytes, (unsigned long long)s->bad_rows,
+            (unsigned long long)s->late_rows, (unsigned long long)s->clean_rows,
+            (unsigned long long)s->quarantined_rows, (unsigned long long)s->windows,
+            (unsigned long long)s->windows_open, (unsigned long long)s->alerts_fired,
+            (unsigned long long)s->alerts_resolved, (unsigned long long)s->checkpoints,
+            (unsigned long long)s->stalls, s->resumed ? "true" : "false",
+            s->stopped ? "true" : "false", s->seconds, s->active_seconds, rps,
+            1e3 * s->alert_latency_p50, 1e3 * s->alert_latency_p99, 1e3 * s->alert_latency_max);
     return fclose(f) == 0 ? 0 : -1;
 }
 

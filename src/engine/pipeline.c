@@ -92,7 +92,7 @@ typedef struct pipeline {
     assay_result *global;
     double read_seconds, merge_seconds;
     double first_chunk_at, last_fold_at; /* the active span: first chunk read, last folded */
-    uint64_t rows_before; /* rows a loaded checkpoint had already counted */
+    uint64_t rows_before;                /* rows a loaded checkpoint had already counted */
     int64_t last_data_us;
     double last_checkpoint;
     bool resumed;
