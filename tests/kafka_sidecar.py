@@ -27,6 +27,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import datetime, timedelta, timezone
 
@@ -78,14 +79,15 @@ class Mock:
             self.p.wait(10)
 
 
-def gen_rows(work, rows, rate, faults):
+def gen_rows(work, rows, rate, faults, extra=()):
     """NDJSON orders whose event time ends a few minutes before now."""
     start = datetime.now(timezone.utc) - timedelta(seconds=rows / rate + 240)
     start = start.replace(microsecond=0)
     path = os.path.join(work, "orders.ndjson")
     subprocess.run([ASSAY, "gen", "--rows", str(rows), "--rate", str(rate), "--seed", "11",
                     "--format", "ndjson", "--start", start.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                    "-o", path] + (["--faults", faults] if faults != "default" else []),
+                    "-o", path] + (["--faults", faults] if faults != "default" else []) +
+                   list(extra),
                    check=True)
     return [l.rstrip("\n").encode() for l in open(path, encoding="utf-8", errors="surrogateescape")]
 
@@ -615,6 +617,87 @@ def case_sigterm(work, mock, prod, outs):
     check_complete(prod, outs)
 
 
+def wait_exit(a, what, bound=90):
+    a.expected_exit = True
+    try:
+        return a.p.wait(bound)
+    except subprocess.TimeoutExpired:
+        fail("%s: still running after %d s" % (what, bound))
+
+
+def case_second(work, mock, prod, outs):
+    """A second instance, with a state.dir of its own, joins the group twice and leaves:
+    it reads nothing while it holds only some partitions and gives up with a message;
+    the first keeps the window state of the partitions it lost and its windows wait."""
+    # no late or stale rows in the data: each partition's event time only grows, so a row is
+    # late only if windows closed without the partitions the other instance held
+    rows = gen_rows(work, 24000, 40, "stale=0", ["--late", "0"])
+    third = len(rows) // 3
+    prod.send(rows[:third])
+    a = Assay(work, mock.boot, "1")
+    wait_for("the first clean rows", lambda: len(outs.msgs["orders.clean"]) > 2000, outs)
+    # the rest trickles in while the second instance comes and goes, so the topic is
+    # never silent for window.idle (that would let the clock close the windows, which
+    # is right, but not what this case is about)
+    sending = threading.Thread(target=lambda: [prod.send(rows[i:i + 100]) or time.sleep(0.1)
+                                               for i in range(third, len(rows), 100)])
+    sending.start()
+    other = os.path.join(work, "other")
+    os.makedirs(other)
+    shutil.copy(os.path.join(work, "sidecar.yaml"), other)
+    try:
+        for r in range(2):
+            b = Assay(other, mock.boot, "other-%d" % r)
+            b.expected_exit = True
+            rc = wait_exit(b, "the second instance")
+            err = b.stderr()
+            if rc != 2 or "one instance per consumer group" not in err or "read nothing" not in err:
+                fail("second instance: exit %d, expected 2 with the reason:\n%s" % (rc, err[-2000:]))
+            log("round %d: the second instance left with exit 2: %s" % (r + 1, err.strip().splitlines()[-1][:160]))
+    finally:
+        sending.join()
+    if "to another member" not in a.stderr():
+        fail("the first instance did not say it lost partitions:\n%s" % a.stderr()[-2000:])
+    wait_for("every row routed and the last window closed",
+             lambda: all_through(prod, outs), outs)
+    stop(a, outs)
+    if "4 of the 4" in a.stderr():
+        fail("leaving the group at the stop was reported as partitions lost:\n%s" % a.stderr()[-2000:])
+    check_complete(prod, outs)
+    check_messages(prod, outs)
+    late = [(r["window_start"], r["late_rows"]) for r in outs.scores() if r["late_rows"]]
+    if late:
+        fail("%d rows counted late (window, late rows: %r): windows closed without the "
+             "partitions that were away\n%s" % (sum(n for _, n in late), late, a.stderr()[-3000:]))
+    co, end = committed(mock.boot), end_offsets(prod)
+    if co != end:
+        fail("committed offsets %r, end of the topic %r" % (co, end))
+
+
+def case_standby(work, mock, prod, outs):
+    """A second instance on the same state.dir is a standby: it waits on the lock,
+    and takes over - checkpoint and all - when the first is SIGKILLed."""
+    rows = gen_rows(work, 20000, 40, "default")
+    half = len(rows) // 2
+    prod.send(rows[:half])
+    a = Assay(work, mock.boot, "1")
+    wait_for("the first clean rows", lambda: len(outs.msgs["orders.clean"]) > 2000, outs)
+    b = Assay(work, mock.boot, "2")
+    wait_for("the standby's notice", lambda: "standby" in b.stderr(), outs, 30)
+    n_before = len(outs.msgs["dq.scores"])
+    a.kill()
+    log("SIGKILL of the active instance with %d score records out" % n_before)
+    prod.send(rows[half:])
+    t0 = time.time()
+    wait_for("every row through the standby", lambda: all_through(prod, outs), outs)
+    log("the standby took over and delivered the rest in %.1f s" % (time.time() - t0))
+    if "taking over" not in b.stderr():
+        fail("the standby did not say it took over:\n%s" % b.stderr()[-2000:])
+    stop(b, outs)
+    check_complete(prod, outs)
+    check_messages(prod, outs)
+
+
 def rss_kib(pid):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
@@ -685,7 +768,7 @@ def main():
         outs = Outputs(mock.boot)
         {"basic": case_basic, "csv": case_csv, "sigkill": case_sigkill, "faults": case_faults,
          "idle": case_idle, "sigterm": case_sigterm,
-         "stall": case_stall}[CASE](work, mock, prod, outs)
+         "stall": case_stall, "second": case_second, "standby": case_standby}[CASE](work, mock, prod, outs)
         ok = True
     finally:
         for p in procs:

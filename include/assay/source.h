@@ -122,6 +122,9 @@ typedef struct assay_kafka_source_options {
     uint64_t start_seq;               /* sequence number of the first chunk */
     const assay_kafka_resume *resume; /* partitions start here when first assigned */
     size_t nresume;
+    /* what the user should know (another member took partitions, ...), or NULL */
+    void (*notice)(void *ctx, const char *msg);
+    void *notice_ctx;
 } assay_kafka_source_options;
 
 ASSAY_API int assay_source_kafka(assay_source **out, const assay_kafka_source_options *o,

@@ -40,6 +40,7 @@
 #include "engine/engine_internal.h"
 #include "sink/outputs.h"
 #include "state/checkpoint.h"
+#include "state/lock.h"
 #include "window/aggregator.h"
 #include "alert/alerts.h"
 #include "core/clock.h"
@@ -396,6 +397,8 @@ static int open_kafka(pipeline *p, const assay_checkpoint_info *ck, assay_error 
         .start_seq = ck->found ? ck->position.seq : 0,
         .resume = ck->found ? ck->resume : NULL,
         .nresume = ck->found ? ck->nresume : 0,
+        .notice = o->notice,
+        .notice_ctx = o->notice_ctx,
     };
     int rc = assay_source_kafka(&p->src, &ko, err);
     free(props);
@@ -915,6 +918,19 @@ int assay_engine_run(const assay_engine_options *o, assay_run_summary *sum, assa
     bool have_first = false;
     double t0 = assay_mono_seconds();
     memset(sum, 0, sizeof(*sum));
+    /* one run per state.dir; a Kafka run waits for it as a standby (src/state/lock.c) */
+    int lock_fd = -1;
+    if (o->cfg->state.dir) {
+        bool kafka = o->cfg->source.kafka_topic && !o->mem && o->npaths == 0;
+        int lr = assay_state_lock(o->cfg->state.dir, kafka, o->stop, o->notice, o->notice_ctx,
+                                  &lock_fd, err);
+        if (lr < 0)
+            return lr;
+        if (lr == 1) {
+            sum->stopped = true;
+            return 0;
+        }
+    }
     int rc = pipeline_open(&p, o, true, &first, &have_first, err);
     p.sum = sum;
     sum->resumed = p.resumed;
@@ -955,6 +971,8 @@ int assay_engine_run(const assay_engine_options *o, assay_run_summary *sum, assa
     if (rc >= 0)
         assay_outputs_health(&p.out, true, o->notice, o->notice_ctx);
     pipeline_free(&p);
+    if (lock_fd >= 0)
+        close(lock_fd); /* after the last checkpoint: a standby may take over now */
     return rc < 0 ? rc : 0;
 }
 

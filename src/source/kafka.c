@@ -36,6 +36,17 @@
  * Resuming. A checkpoint says where each partition's next unfolded message is; a
  * partition in that list starts there when it is first assigned, whatever the group
  * committed (the commit follows the checkpoint, so it can only be behind it).
+ *
+ * One instance per group. A window counts the rows of every partition, and its state
+ * lives in this process's checkpoint, so an instance that holds only some partitions
+ * cannot emit a correct window. The topic's partition count comes from its metadata at
+ * each rebalance. An instance that has not held them all yet (a newcomer while another
+ * instance runs) reads nothing: its partitions are paused and no chunk is handed out
+ * until it holds every one; if that takes longer than twice session.timeout.ms (time
+ * enough for a stopped instance's session to expire) it fails, which leaves the group
+ * and gives the partitions back. An instance that held them all and loses some keeps
+ * their window state and position; the pipeline's windows wait for them (a part away
+ * holds the watermark), and a partition that comes back goes on after what was read.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,7 +131,24 @@ typedef struct kafka_source {
     rd_kafka_topic_partition_list_t *want; /* released offsets not yet acknowledged */
     bool commit_inflight;
     rd_kafka_resp_err_t commit_err; /* why the last commit failed; 0 once one succeeds */
+
+    /* one instance per group (see the top) */
+    int topic_parts;      /* partitions of the topic, from the last metadata read; 0 unknown */
+    bool full_once;       /* every partition has been assigned to this process */
+    double partial_since; /* monotonic seconds a newcomer's wait for the rest began; 0 none */
+    double partial_bound; /* seconds it may wait: twice session.timeout.ms */
+    bool told_wait, told_away;
+    bool closing; /* leaving the group: the revocation that follows is ours */
+    char *group;
+    void (*notice)(void *ctx, const char *msg);
+    void *notice_ctx;
 } kafka_source;
+
+static void say(kafka_source *k, const char *msg)
+{
+    if (k->notice)
+        k->notice(k->notice_ctx, msg);
+}
 
 static void assigned_update(kafka_source *k, const rd_kafka_topic_partition_list_t *l, bool add)
 {
@@ -141,6 +169,8 @@ static void assigned_update(kafka_source *k, const rd_kafka_topic_partition_list
 static size_t kf_parts(assay_source *s, uint32_t *out, size_t cap)
 {
     kafka_source *k = (kafka_source *)s;
+    if (!k->full_once)
+        return 0; /* a newcomer waiting for the rest reads nothing, so holds nothing */
     for (size_t i = 0; i < k->assigned.n && i < cap; i++)
         out[i] = (uint32_t)k->assigned.v[i];
     return k->assigned.n;
@@ -180,6 +210,72 @@ static int name_partition(kafka_source *k, int32_t p)
     return 0;
 }
 
+/* The topic's partition count from the cluster's metadata (0 when it cannot be had:
+ * the last count known stays). Called at rebalances only, on the consumer's thread. */
+static void read_topic_parts(kafka_source *k)
+{
+    rd_kafka_topic_t *t = rd_kafka_topic_new(k->rk, k->topic, NULL);
+    const struct rd_kafka_metadata *md = NULL;
+    if (t && rd_kafka_metadata(k->rk, 0, t, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR && md) {
+        if (md->topic_cnt == 1 && !md->topics[0].err && md->topics[0].partition_cnt > 0)
+            k->topic_parts = md->topics[0].partition_cnt;
+    }
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    if (t)
+        rd_kafka_topic_destroy(t);
+}
+
+static void resume_assigned(kafka_source *k)
+{
+    rd_kafka_topic_partition_list_t *l = NULL;
+    if (rd_kafka_assignment(k->rk, &l) == RD_KAFKA_RESP_ERR_NO_ERROR && l) {
+        rd_kafka_resume_partitions(k->rk, l);
+        rd_kafka_topic_partition_list_destroy(l);
+    }
+}
+
+/* After a rebalance: does this process hold every partition of the topic? */
+static void check_share(kafka_source *k, bool lost)
+{
+    if (k->closing)
+        return;
+    read_topic_parts(k);
+    char msg[512];
+    bool full = k->topic_parts > 0 && k->assigned.n >= (size_t)k->topic_parts;
+    if (full) {
+        if (!k->full_once) {
+            k->full_once = true;
+            if (k->told_wait) {
+                snprintf(msg, sizeof(msg), "kafka: every partition of %s assigned: reading",
+                         k->topic);
+                say(k, msg);
+            }
+            if (!k->paused)
+                resume_assigned(k);
+        } else if (k->told_away) {
+            snprintf(msg, sizeof(msg), "kafka: every partition of %s assigned again: windows go on",
+                     k->topic);
+            say(k, msg);
+        }
+        k->partial_since = 0;
+        k->told_away = false;
+        return;
+    }
+    if (!k->full_once) {
+        if (k->partial_since == 0)
+            k->partial_since = assay_mono_seconds();
+    } else if (!lost && !k->told_away && k->topic_parts > 0) {
+        snprintf(msg, sizeof(msg),
+                 "kafka: group %s gave %d of the %d partitions of %s to another member; "
+                 "their window state stays here and the windows wait for them to come "
+                 "back (assay runs one instance per consumer group)",
+                 k->group, k->topic_parts - (int)k->assigned.n, k->topic_parts, k->topic);
+        say(k, msg);
+        k->told_away = true;
+    }
+}
+
 /* Cooperative rebalancing: add or remove only the partitions that move. A partition
  * this process reads for the first time starts where `start` says. */
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
@@ -214,14 +310,19 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             rd_kafka_error_destroy(e);
         } else {
             assigned_update(k, parts, true);
-            if (k->paused) /* taken while a full producer queue holds the input */
+            check_share(k, false);
+            /* taken while a full producer queue holds the input, or by a newcomer
+             * that does not hold every partition yet */
+            if (k->paused || !k->full_once)
                 rd_kafka_pause_partitions(rk, parts);
         }
     } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+        bool lost = rd_kafka_assignment_lost(rk);
         rd_kafka_error_t *e = rd_kafka_incremental_unassign(rk, parts);
         if (e)
             rd_kafka_error_destroy(e);
         assigned_update(k, parts, false);
+        check_share(k, lost);
     }
 }
 
@@ -459,6 +560,34 @@ static int append(kafka_source *k, const rd_kafka_message_t *m)
     return 0;
 }
 
+/* A newcomer holding only some partitions: say so once it has waited a moment (the
+ * first rounds of a cooperative rebalance give partial assignments on their way), and
+ * give up at the bound. */
+static bool hold_expired(kafka_source *k, double now, assay_error *err)
+{
+    double waited = now - k->partial_since;
+    if (!k->told_wait && waited >= 2) {
+        char msg[512];
+        snprintf(msg, sizeof(msg),
+                 "kafka: group %s gives this instance %zu of the %d partitions of %s; "
+                 "reading nothing until it holds them all (waiting up to %.0f s: a stopped "
+                 "instance's session may still be expiring)",
+                 k->group, k->assigned.n, k->topic_parts, k->topic, k->partial_bound);
+        say(k, msg);
+        k->told_wait = true;
+    }
+    if (waited < k->partial_bound)
+        return false;
+    assay_error_set(err, -EBUSY,
+                    "kafka topic %s: group %s still gives this instance only %zu of its %d "
+                    "partitions after %.0f s: another instance consumes in this group. assay "
+                    "runs one instance per consumer group (window state is not shared between "
+                    "instances yet), so this one read nothing and leaves the group: stop the "
+                    "other instance, or give this one a group of its own",
+                    k->topic, k->group, k->assigned.n, k->topic_parts, waited);
+    return true;
+}
+
 static int kf_next(assay_source *s, assay_chunk *c, int timeout_ms, assay_error *err)
 {
     kafka_source *k = (kafka_source *)s;
@@ -469,12 +598,14 @@ static int kf_next(assay_source *s, assay_chunk *c, int timeout_ms, assay_error 
         if (*k->fatal)
             return assay_error_set(err, -EIO, "kafka topic %s: %s", k->topic, k->fatal);
         double now = assay_mono_seconds();
-        part_buf *b = due(k, now, false);
+        if (!k->full_once && k->partial_since > 0 && hold_expired(k, now, err))
+            return -EBUSY;
+        part_buf *b = k->full_once ? due(k, now, false) : NULL;
         if (b)
             return emit(k, b, c) < 0 ? assay_error_set(err, -ENOMEM, "out of memory") : 0;
         if (now >= deadline) {
             /* the caller's wait is over: hand out what has arrived rather than nothing */
-            if ((b = due(k, now, true)))
+            if (k->full_once && (b = due(k, now, true)))
                 return emit(k, b, c) < 0 ? assay_error_set(err, -ENOMEM, "out of memory") : 0;
             return -ETIMEDOUT;
         }
@@ -629,6 +760,8 @@ static void final_commit(kafka_source *k)
 static void set_paused(kafka_source *k, bool pause)
 {
     k->paused = pause;
+    if (!pause && !k->full_once)
+        return; /* a newcomer's partitions stay paused until it holds them all */
     rd_kafka_topic_partition_list_t *l = NULL;
     if (rd_kafka_assignment(k->rk, &l) == RD_KAFKA_RESP_ERR_NO_ERROR && l) {
         if (pause)
@@ -662,6 +795,7 @@ static void kf_close(assay_source *s)
     if (k->rk) {
         if (k->cq && k->want)
             final_commit(k);
+        k->closing = true;
         rd_kafka_consumer_close(k->rk);
         if (k->cq)
             rd_kafka_queue_destroy(k->cq);
@@ -690,6 +824,7 @@ static void kf_close(assay_source *s)
         free(k->names[i]);
     free(k->names);
     free(k->topic);
+    free(k->group);
     free(k);
 }
 
@@ -729,10 +864,14 @@ int assay_source_kafka(assay_source **out, const assay_kafka_source_options *o, 
             err, -EINVAL, "kafka source: start must be committed, earliest or latest, got '%s'",
             o->start);
     kafka_source *k = calloc(1, sizeof(*k));
-    if (!k || !(k->topic = strdup(o->topic))) {
+    if (!k || !(k->topic = strdup(o->topic)) || !(k->group = strdup(o->group))) {
+        if (k)
+            free(k->topic);
         free(k);
         return assay_error_set(err, -ENOMEM, "out of memory");
     }
+    k->notice = o->notice;
+    k->notice_ctx = o->notice_ctx;
     k->base.ops = &kafka_ops;
     k->base.ordered = false;
     k->start = start;
@@ -766,6 +905,11 @@ int assay_source_kafka(assay_source **out, const assay_kafka_source_options *o, 
         if (assay_kafka_prop_side(o->props[i]) != ASSAY_KAFKA_PRODUCER &&
             (rc = conf_set(conf, o->props[i], o->props[i + 1], err)) < 0)
             goto fail;
+    char st[32];
+    size_t stn = sizeof(st);
+    k->partial_bound = 90; /* twice librdkafka's default session.timeout.ms */
+    if (rd_kafka_conf_get(conf, "session.timeout.ms", st, &stn) == RD_KAFKA_CONF_OK)
+        k->partial_bound = ASSAY_MAX(10.0, 2 * atof(st) / 1e3);
     rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
     rd_kafka_conf_set_opaque(conf, k);
     char why[512];

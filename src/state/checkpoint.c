@@ -40,6 +40,7 @@
 #include "core/clock.h"
 #include "core/grow.h"
 #include "state/checkpoint.h"
+#include "state/lock.h"
 
 #define CK_MAGIC   "ACKP"
 #define CK_VERSION 6u
@@ -495,31 +496,12 @@ static void w_alerts(ckw *w, const assay_alerter *al)
     }
 }
 
-static int mkdir_p(const char *dir)
-{
-    char path[4096];
-    size_t n = strlen(dir);
-    if (n == 0 || n >= sizeof(path))
-        return -ENAMETOOLONG;
-    memcpy(path, dir, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (path[i] != '/' && path[i] != '\0')
-            continue;
-        char c = path[i];
-        path[i] = '\0';
-        if (mkdir(path, 0755) < 0 && errno != EEXIST)
-            return -errno;
-        path[i] = c;
-    }
-    return 0;
-}
-
 int assay_checkpoint_write(const char *dir, const assay_engine *e, const assay_agg *a,
                            const assay_checkpoint_source *src, const assay_sink_marks *sinks,
                            assay_error *err)
 {
     char path[4096], tmp[4096];
-    int rc = mkdir_p(dir);
+    int rc = assay_state_mkdir(dir);
     if (rc < 0)
         return assay_error_set(err, rc, "state.dir %s: cannot create: %s", dir, strerror(-rc));
     snprintf(path, sizeof(path), "%s/%s", dir, CK_NAME);

@@ -629,7 +629,7 @@ static int64_t parts_front(const assay_agg *a, int64_t now_us)
     int64_t idle = a->e->win.idle_us, best = ASSAY_TIME_NONE;
     for (size_t i = 0; i < a->nparts; i++) {
         const agg_part *p = &a->parts[i];
-        if (idle > 0 && now_us - p->heard_us >= idle)
+        if (idle > 0 && !p->away && now_us - p->heard_us >= idle)
             continue;
         if (p->max_event == ASSAY_TIME_NONE)
             return ASSAY_TIME_NONE; /* assigned, not heard from yet: wait for it (or idle) */
@@ -660,7 +660,7 @@ static int64_t part_frontier_before(const assay_agg *a, uint32_t part)
 bool assay_agg_all_idle(const assay_agg *a, int64_t now_us)
 {
     for (size_t i = 0; i < a->nparts; i++)
-        if (now_us - a->parts[i].heard_us < a->e->win.idle_us)
+        if (a->parts[i].away || now_us - a->parts[i].heard_us < a->e->win.idle_us)
             return false;
     return a->parts_synced && a->nparts > 0;
 }
@@ -668,24 +668,28 @@ bool assay_agg_all_idle(const assay_agg *a, int64_t now_us)
 void assay_agg_sync_parts(assay_agg *a, const uint32_t *parts, size_t n, int64_t now_us)
 {
     for (size_t i = 0; i < n; i++) {
-        bool known = false;
-        for (size_t j = 0; j < a->nparts && !known; j++)
-            known = a->parts[j].part == parts[i];
-        /* its idle time counts from its assignment (parts loaded from a checkpoint
-         * included: their silence before the group was joined does not count) */
-        agg_part *p = known && a->parts_synced ? NULL : assay_agg_part(a, parts[i]);
-        if (p)
-            p->heard_us = now_us;
+        agg_part *p = NULL;
+        for (size_t j = 0; j < a->nparts && !p; j++)
+            if (a->parts[j].part == parts[i])
+                p = &a->parts[j];
+        /* its idle time counts from its assignment (parts loaded from a checkpoint or
+         * back from away included: their silence while not ours does not count) */
+        if (!p || !a->parts_synced || p->away) {
+            if (!p)
+                p = assay_agg_part(a, parts[i]);
+            if (p) {
+                p->heard_us = now_us;
+                p->away = false;
+            }
+        }
     }
-    size_t w = 0;
     for (size_t j = 0; j < a->nparts; j++) {
         bool kept = false;
         for (size_t i = 0; i < n && !kept; i++)
             kept = a->parts[j].part == parts[i];
-        if (kept)
-            a->parts[w++] = a->parts[j];
+        if (!kept)
+            a->parts[j].away = true;
     }
-    a->nparts = w;
     a->parts_synced = true;
 }
 

@@ -48,6 +48,7 @@ typedef struct agg_part {
     int64_t max_event; /* largest event time folded from it */
     int64_t heard_us;  /* arrival stamp of its last chunk (not checkpointed: now on load) */
     uint64_t next_off; /* position after its last folded chunk (Kafka: next offset) */
+    bool away;         /* not assigned now: it holds the windows until it is back */
 } agg_part;
 
 typedef struct assay_agg {
@@ -121,7 +122,9 @@ agg_part *assay_agg_part(assay_agg *a, uint32_t part);
 
 /* Per-part streams: the parts assigned now. New ones are added (with no rows yet, they
  * hold the watermark back until they deliver or stay silent for window.idle); parts
- * no longer assigned (given to another instance) are dropped. */
+ * no longer assigned (a lost session, another member of the group) are kept as away:
+ * their rows so far are in the windows and the rest has not been counted, so they
+ * hold the watermark - never idle - until they are assigned again. */
 void assay_agg_sync_parts(assay_agg *a, const uint32_t *parts, size_t n, int64_t now_us);
 
 /* Every part known (assigned) has been silent for window.idle; false when none is. */
