@@ -693,7 +693,9 @@ static const key_def state_keys[] = {
       .off = OFF(state.dir),
       .flags = F_REQUIRED,
       .desc = "Directory for checkpoints of open windows and the source position "
-              "(`assay run` resumes from it)." },
+              "(`assay run` resumes from it). One run holds it at a time (`flock` on "
+              "`lock` inside): a second file run fails, a second Kafka run waits as a "
+              "standby and takes over when the first stops." },
     { .key = "interval",
       .type = V_DURATION,
       .def = "10s",
