@@ -154,6 +154,11 @@ with open(sys.argv[2], "w", newline="") as f:
 PY
 "$ASSAY" profile --json "$T/dup.csv" | python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if d["duplicate_rows"]==100 and d["rows"]==400 else 1)' \
   && ok "profile counts 100 repeated rows exactly" || bad "duplicate_rows wrong"
+# outliers are only values strictly beyond the fences: with IQR = 0 (471 zeros, 35 ones)
+# the fences are [0, 0] and the 35 ones are the outliers, not all 506 rows
+python3 -c 'import random; random.seed(3); v=[0]*471+[1]*35; random.shuffle(v); print("flag"); print("\n".join(map(str, v)))' > "$T/zo.csv"
+"$ASSAY" profile --json "$T/zo.csv" | python3 -c 'import json,sys; c=json.load(sys.stdin)["columns"][0]; sys.exit(0 if c["outliers"]==35 else "outliers %s" % c["outliers"])' \
+  && ok "profile: IQR 0 counts only the values beyond the fences as outliers" || bad "outliers with IQR 0"
 for t in 1 7; do
   "$ASSAY" profile --json --threads $t "$T/o.csv" > "$T/p$t.json"
 done

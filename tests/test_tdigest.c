@@ -900,6 +900,78 @@ static void test_save_restore(void **state)
     assay_tdigest_free(b);
 }
 
+/* Strict tails (values below / above a fence, the fence's own value in neither) against
+ * exact counts: a column of repeats where the fence sits on the repeated value, rounded
+ * data full of ties, and continuous data; the same rank bound as the quantiles. */
+static void check_tails(assay_tdigest *t, double *s, size_t n, const char *what)
+{
+    qsort(s, n, sizeof(*s), cmp_double);
+    const double probes[] = { 0.0, 0.001, 0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99, 0.999, 1.0 };
+    for (size_t k = 0; k < ASSAY_ARRAY_LEN(probes); k++) {
+        size_t at = (size_t)(probes[k] * (double)(n - 1));
+        double x = s[at];
+        size_t lt, le;
+        rank_range(s, n, x, &lt, &le);
+        double below = assay_tdigest_count_below(t, x), above = assay_tdigest_count_above(t, x);
+        double tol = bound_for(probes[k]) * (double)n;
+        if (!(fabs(below - (double)lt) <= tol) || !(fabs(above - (double)(n - le)) <= tol))
+            fail_msg("%s: at %.17g: below %.1f (exact %zu), above %.1f (exact %zu), tolerance "
+                     "%.1f",
+                     what, x, below, lt, above, n - le, tol);
+    }
+    /* exact at and beyond the ends */
+    assert_true(assay_tdigest_count_below(t, s[0]) == 0);
+    assert_true(assay_tdigest_count_above(t, s[n - 1]) == 0);
+    assert_true(assay_tdigest_count_below(t, s[n - 1] + 1) == (double)n);
+    assert_true(assay_tdigest_count_above(t, s[0] - 1) == (double)n);
+    assert_true(isnan(assay_tdigest_count_below(t, NAN)));
+}
+
+static void test_strict_tails(void **state)
+{
+    (void)state;
+    rng r = { 42 };
+    assay_tdigest *t;
+
+    /* 471 zeros and 35 ones: Tukey's fences are [0, 0]; exactly the 35 ones lie beyond */
+    size_t n = 506;
+    double *s = malloc(1000000 * sizeof(*s));
+    assert_non_null(s);
+    for (size_t i = 0; i < n; i++)
+        s[i] = i < 471 ? 0.0 : 1.0;
+    for (size_t i = n - 1; i > 0; i--) {
+        size_t j = rnd(&r) % (i + 1);
+        double x = s[i];
+        s[i] = s[j];
+        s[j] = x;
+    }
+    assert_int_equal(assay_tdigest_new(&t, 100), 0);
+    assay_tdigest_add_batch(t, s, n);
+    assert_true(fabs(assay_tdigest_count_above(t, 0.0) - 35) < 0.5);
+    assert_true(assay_tdigest_count_below(t, 0.0) == 0);
+    assert_true(fabs(assay_tdigest_count_below(t, 1.0) - 471) < 0.5);
+    check_tails(t, s, n, "zeros and ones");
+    assay_tdigest_free(t);
+
+    /* a normal rounded to one decimal: every value repeated */
+    n = 1000000;
+    assert_int_equal(assay_tdigest_new(&t, 100), 0);
+    for (size_t i = 0; i < n; i++)
+        s[i] = round(gauss(&r) * 10) / 10;
+    assay_tdigest_add_batch(t, s, n);
+    check_tails(t, s, n, "rounded normal");
+    assay_tdigest_free(t);
+
+    /* continuous */
+    assert_int_equal(assay_tdigest_new(&t, 100), 0);
+    for (size_t i = 0; i < n; i++)
+        s[i] = gauss(&r);
+    assay_tdigest_add_batch(t, s, n);
+    check_tails(t, s, n, "normal");
+    assay_tdigest_free(t);
+    free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -910,6 +982,7 @@ int main(void)
         cmocka_unit_test(test_deterministic),   cmocka_unit_test(test_large_delta),
         cmocka_unit_test(test_roundtrip),       cmocka_unit_test(test_corrupted),
         cmocka_unit_test(test_save_restore),    cmocka_unit_test(test_accuracy),
+        cmocka_unit_test(test_strict_tails),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

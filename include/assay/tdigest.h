@@ -39,6 +39,12 @@ ASSAY_API double assay_tdigest_max(const assay_tdigest *t);
 ASSAY_API double assay_tdigest_quantile(assay_tdigest *t, double q);
 ASSAY_API double assay_tdigest_cdf(assay_tdigest *t, double x);
 
+/* Estimated number of values strictly below / strictly above x (0 when empty, NaN when x
+ * is NaN): a value equal to x counts in neither, so a fence at a repeated value does not
+ * split the repeats. Exact at and beyond min and max. */
+ASSAY_API double assay_tdigest_count_below(assay_tdigest *t, double x);
+ASSAY_API double assay_tdigest_count_above(assay_tdigest *t, double x);
+
 /* Fold buffered values into the centroids now. */
 ASSAY_API void assay_tdigest_flush(assay_tdigest *t);
 

@@ -52,8 +52,9 @@
  *   constant              every non-null value is the same
  *   mixed_types           a typed column has values that are not of its type, or a
  *                         string column's first rows parse as numbers 10-90% of the time
- *   outliers              values beyond Q1 - 1.5 IQR / Q3 + 1.5 IQR (Tukey 1977), counted
- *                         from the t-digest's CDF (an estimate)
+ *   outliers              values strictly beyond Q1 - 1.5 IQR / Q3 + 1.5 IQR (Tukey 1977),
+ *                         counted from the t-digest's strict tails (an estimate; a value
+ *                         on a fence is inside, so IQR = 0 flags only the other values)
  *   high_cardinality_key  (nearly) every value is distinct: looks like a key
  *   duplicates            near-unique (>= 95% distinct) but clearly not unique: the HLL
  *                         estimate is more than 3 standard errors below the count
@@ -466,9 +467,9 @@ int assay_profile_result(const assay_engine *e, uint32_t c, col_profile *d, assa
             cr->quantiles[q] = assay_tdigest_quantile(d->td, assay_profile_q[q]);
         double q1 = cr->quantiles[2], q3 = cr->quantiles[4], iqr = q3 - q1;
         double lo = q1 - 1.5 * iqr, hi = q3 + 1.5 * iqr;
-        double n = (double)assay_tdigest_count(d->td);
-        double out = n * (assay_tdigest_cdf(d->td, lo) + (1.0 - assay_tdigest_cdf(d->td, hi)));
-        /* values exactly at min/max inside the fences count nothing */
+        /* only values strictly outside the fences: with IQR = 0 the fences sit on the
+         * repeated value, which is not an outlier however often it occurs */
+        double out = assay_tdigest_count_below(d->td, lo) + assay_tdigest_count_above(d->td, hi);
         if (d->mom.min >= lo && d->mom.max <= hi)
             out = 0;
         cr->outliers = out > 0.5 ? (uint64_t)llround(out) : 0;

@@ -760,6 +760,67 @@ double assay_tdigest_cdf(assay_tdigest *t, double x)
     return (left + (right - left) * (x - m[i]) / (m[i + 1] - m[i])) / n;
 }
 
+/* Centroids [*a, *b] whose mean is exactly x (a repeated value: its rank range is
+ * [cum[a], cum[b] + w[b]]); false when none is. The digest is flushed. */
+static bool atom_run(const assay_tdigest *t, double x, size_t *a, size_t *b)
+{
+    size_t lo = 0, hi = t->nc;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (t->mean[mid] < x)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo >= t->nc || t->mean[lo] != x)
+        return false;
+    size_t end = lo;
+    while (end + 1 < t->nc && t->mean[end + 1] == x)
+        end++;
+    *a = lo;
+    *b = end;
+    return true;
+}
+
+/* Strict tails, for fences: a value equal to x is in neither. cdf's "middle of the rank
+ * range" is the right answer for a rank but not for "how many lie beyond x": at a value
+ * repeated half the column, it would call half of the repeats beyond. */
+double assay_tdigest_count_below(assay_tdigest *t, double x)
+{
+    if (isnan(x))
+        return NAN;
+    assay_tdigest_flush(t);
+    if (t->nc == 0 || x <= t->min)
+        return 0;
+    double n = (double)t->count;
+    if (x > t->max)
+        return n;
+    size_t a, b;
+    if (atom_run(t, x, &a, &b))
+        return t->cum[a];
+    if (x == t->max)
+        return n - 1; /* the maximum itself, seen at least once */
+    return n * assay_tdigest_cdf(t, x);
+}
+
+double assay_tdigest_count_above(assay_tdigest *t, double x)
+{
+    if (isnan(x))
+        return NAN;
+    assay_tdigest_flush(t);
+    if (t->nc == 0 || x >= t->max)
+        return 0;
+    double n = (double)t->count;
+    if (x < t->min)
+        return n;
+    size_t a, b;
+    if (atom_run(t, x, &a, &b))
+        return n - (t->cum[b] + t->weight[b]);
+    if (x == t->min)
+        return n - 1;
+    return n * (1.0 - assay_tdigest_cdf(t, x));
+}
+
 /* ------------------------------------------------------------------------------------ */
 /* Serialization                                                                        */
 /* ------------------------------------------------------------------------------------ */
