@@ -159,6 +159,10 @@ PY
 python3 -c 'import random; random.seed(3); v=[0]*471+[1]*35; random.shuffle(v); print("flag"); print("\n".join(map(str, v)))' > "$T/zo.csv"
 "$ASSAY" profile --json "$T/zo.csv" | python3 -c 'import json,sys; c=json.load(sys.stdin)["columns"][0]; sys.exit(0 if c["outliers"]==35 else "outliers %s" % c["outliers"])' \
   && ok "profile: IQR 0 counts only the values beyond the fences as outliers" || bad "outliers with IQR 0"
+# the leading-zero rule (README): zip codes stay strings, 0 and 0.5 are numbers
+printf 'zip,x\n01234,0.5\n02139,0\n10001,1.5\n94105,2\n' > "$T/zip.csv"
+"$ASSAY" profile --json "$T/zip.csv" | python3 -c 'import json,sys; c=json.load(sys.stdin)["columns"]; t=[x["type"] for x in c]; sys.exit(0 if t==["string","float"] and c[0]["min"]=="01234" else "types %s" % t)' \
+  && ok "profile: digit strings with a leading zero stay strings (zip codes)" || bad "leading-zero rule"
 for t in 1 7; do
   "$ASSAY" profile --json --threads $t "$T/o.csv" > "$T/p$t.json"
 done
