@@ -353,24 +353,24 @@ static void test_bad_row_text_describes(void **state)
 {
     char buf[128];
     assay_bad_row b = { .reason = ASSAY_BAD_FIELD_COUNT, .detail = 9 };
-    assay_bad_row_describe(&b, 10, buf, sizeof(buf));
+    assay_bad_row_describe(&b, 10, NULL, buf, sizeof(buf));
     assert_string_equal(buf, "wrong field count: expected 10, found 9");
     b = (assay_bad_row){ .reason = ASSAY_BAD_UNTERMINATED_QUOTE, .at = 17 };
-    assay_bad_row_describe(&b, 10, buf, sizeof(buf));
+    assay_bad_row_describe(&b, 10, NULL, buf, sizeof(buf));
     assert_string_equal(buf, "unterminated quote at byte 17");
     for (uint32_t r = 1; r <= ASSAY_BAD_REASON_COUNT; r++) {
         b = (assay_bad_row){ .reason = r, .at = 3, .detail = 1, .len = 4 };
-        size_t n = assay_bad_row_describe(&b, 2, buf, sizeof(buf));
+        size_t n = assay_bad_row_describe(&b, 2, NULL, buf, sizeof(buf));
         assert_int_equal(n, strlen(buf));
         assert_true(n > 10);
     }
     /* truncation: returns the length it wanted, writes a NUL within cap */
     b = (assay_bad_row){ .reason = ASSAY_BAD_FIELD_COUNT, .detail = 9 };
     char small[8];
-    size_t want = assay_bad_row_describe(&b, 10, small, sizeof(small));
+    size_t want = assay_bad_row_describe(&b, 10, NULL, small, sizeof(small));
     assert_int_equal(want, strlen("wrong field count: expected 10, found 9"));
     assert_string_equal(small, "wrong f");
-    assert_int_equal(assay_bad_row_describe(&b, 10, NULL, 0), want);
+    assert_int_equal(assay_bad_row_describe(&b, 10, NULL, NULL, 0), want);
 }
 
 /* ---------------------------------------------------------------- cursor and caps */

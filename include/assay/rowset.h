@@ -94,9 +94,11 @@ ASSAY_API int assay_rowset_init(assay_rowset *rs, uint32_t ncols, const uint8_t 
 ASSAY_API void assay_rowset_free(assay_rowset *rs);
 
 /* Human text for a bad row, e.g. "wrong field count: expected 10, found 9" or
- * "unterminated quote at byte 17". ncols is the schema's column count. Writes at
- * most cap bytes including the NUL; returns the length it wanted. */
-ASSAY_API size_t assay_bad_row_describe(const assay_bad_row *b, uint32_t ncols, char *out,
-                                        size_t cap);
+ * "invalid UTF-8 at byte 12 (in column 'email')". ncols is the schema's column count;
+ * names (may be NULL: then columns are given by number) its column names, so a reason
+ * names the column the user knows. Writes at most cap bytes including the NUL; returns
+ * the length it wanted. */
+ASSAY_API size_t assay_bad_row_describe(const assay_bad_row *b, uint32_t ncols,
+                                        const char *const *names, char *out, size_t cap);
 
 #endif

@@ -48,9 +48,24 @@ void assay_rowset_free(assay_rowset *rs)
     memset(rs, 0, sizeof(*rs));
 }
 
-size_t assay_bad_row_describe(const assay_bad_row *b, uint32_t ncols, char *out, size_t cap)
+/* "column 'email'" (or "column 3" without names); a column the schema lacks (an NDJSON
+ * key that is not one) says so. Names are cut to keep the reason one short line. */
+static void column_text(uint32_t col, uint32_t ncols, const char *const *names, char *out,
+                        size_t cap)
+{
+    if (col >= ncols)
+        snprintf(out, cap, "a key that is not a column");
+    else if (names && names[col])
+        snprintf(out, cap, "column '%.64s%s'", names[col], strlen(names[col]) > 64 ? "..." : "");
+    else
+        snprintf(out, cap, "column %u", col);
+}
+
+size_t assay_bad_row_describe(const assay_bad_row *b, uint32_t ncols, const char *const *names,
+                              char *out, size_t cap)
 {
     int n;
+    char col[96];
     switch ((assay_bad_reason)b->reason) {
     case ASSAY_BAD_FIELD_COUNT:
         n = snprintf(out, cap, "wrong field count: expected %u, found %u", ncols, b->detail);
@@ -73,7 +88,8 @@ size_t assay_bad_row_describe(const assay_bad_row *b, uint32_t ncols, char *out,
                      b->detail, b->at);
         break;
     case ASSAY_BAD_UTF8:
-        n = snprintf(out, cap, "invalid UTF-8 at byte %u (column %u)", b->at, b->detail);
+        column_text(b->detail, ncols, names, col, sizeof(col));
+        n = snprintf(out, cap, "invalid UTF-8 at byte %u (in %s)", b->at, col);
         break;
     case ASSAY_BAD_JSON_SYNTAX: {
         const char *what = b->detail < ASSAY_JSON_ERROR_COUNT
@@ -87,7 +103,8 @@ size_t assay_bad_row_describe(const assay_bad_row *b, uint32_t ncols, char *out,
         n = snprintf(out, cap, "line is valid JSON but not an object");
         break;
     case ASSAY_BAD_JSON_DUPLICATE_KEY:
-        n = snprintf(out, cap, "duplicate key for column %u at byte %u", b->detail, b->at);
+        column_text(b->detail, ncols, names, col, sizeof(col));
+        n = snprintf(out, cap, "duplicate key for %s at byte %u", col, b->at);
         break;
     default:
         n = snprintf(out, cap, "unknown bad-row reason %u", b->reason);

@@ -110,7 +110,7 @@ static void collect(const setup *s, const char *buf, size_t len, assay_simd_leve
                 x.at = bad[b].at;
                 x.detail = bad[b].detail;
                 char text[160];
-                assay_bad_row_describe(&bad[b], s->ncols, text, sizeof(text));
+                assay_bad_row_describe(&bad[b], s->ncols, NULL, text, sizeof(text));
                 b++;
             }
             push(res, &x);
