@@ -360,6 +360,12 @@ static int setup_engine(pipeline *p, const assay_engine_options *o, assay_error 
 
 /* source.kafka (assay run without files): a consumer in the group; rows are NDJSON
  * messages with the declared columns; each partition has its own watermark. */
+/* The config names a Kafka topic and no files or memory input replace it. */
+static bool reads_kafka(const assay_engine_options *o)
+{
+    return o->cfg->source.kafka_topic && !o->mem && o->npaths == 0;
+}
+
 static int open_kafka(pipeline *p, const assay_checkpoint_info *ck, assay_error *err)
 {
     const assay_engine_options *o = p->o;
@@ -412,7 +418,7 @@ static int open_source(pipeline *p, const assay_checkpoint_info *ck, assay_error
     assay_engine *e = &p->e;
     const assay_source_position *resume = ck->found ? &ck->position : NULL;
     static const char *const mem_name[] = { "(memory)" };
-    if (p->windowed && cfg->source.kafka_topic && !o->mem && o->npaths == 0)
+    if (p->windowed && reads_kafka(o))
         return open_kafka(p, ck, err);
     if (o->mem) {
         p->paths = mem_name;
@@ -921,9 +927,8 @@ int assay_engine_run(const assay_engine_options *o, assay_run_summary *sum, assa
     /* one run per state.dir; a Kafka run waits for it as a standby (src/state/lock.c) */
     int lock_fd = -1;
     if (o->cfg->state.dir) {
-        bool kafka = o->cfg->source.kafka_topic && !o->mem && o->npaths == 0;
-        int lr = assay_state_lock(o->cfg->state.dir, kafka, o->stop, o->notice, o->notice_ctx,
-                                  &lock_fd, err);
+        int lr = assay_state_lock(o->cfg->state.dir, reads_kafka(o), o->stop, o->notice,
+                                  o->notice_ctx, &lock_fd, err);
         if (lr < 0)
             return lr;
         if (lr == 1) {

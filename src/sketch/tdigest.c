@@ -705,6 +705,29 @@ double assay_tdigest_quantile(assay_tdigest *t, double q)
     return ml + f * (mr - ml);
 }
 
+/* *a = the first centroid whose mean is >= x. True when centroids [*a, *b] have mean
+ * exactly x (a repeated value: its rank range is [cum[a], cum[b] + w[b]]). The digest
+ * is flushed. */
+static bool atom_run(const assay_tdigest *t, double x, size_t *a, size_t *b)
+{
+    size_t lo = 0, hi = t->nc;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (t->mean[mid] < x)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *a = lo;
+    if (lo >= t->nc || t->mean[lo] != x)
+        return false;
+    size_t end = lo;
+    while (end + 1 < t->nc && t->mean[end + 1] == x)
+        end++;
+    *b = end;
+    return true;
+}
+
 double assay_tdigest_cdf(assay_tdigest *t, double x)
 {
     if (isnan(x))
@@ -733,22 +756,9 @@ double assay_tdigest_cdf(assay_tdigest *t, double x)
         double r = 1.0 + f * (w[nc - 1] / 2 - 1.0);
         return 1.0 - (r > w[nc - 1] / 2 ? w[nc - 1] / 2 : r) / n;
     }
-    /* First centroid with mean >= x. */
-    size_t lo = 0, hi = nc;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (m[mid] < x)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    if (lo < nc && m[lo] == x) { /* an atom: middle of its rank range */
-        size_t end = lo;
-        while (end + 1 < nc && m[end + 1] == x)
-            end++;
-        double a = cum[lo], b = cum[end] + w[end];
-        return (a + b) / 2 / n;
-    }
+    size_t lo, end;
+    if (atom_run(t, x, &lo, &end)) /* an atom: middle of its rank range */
+        return (cum[lo] + cum[end] + w[end]) / 2 / n;
     size_t i = lo - 1; /* m[i] < x < m[i + 1]; lo >= 1 since x >= m[0] */
     if (isinf(m[i]) || isinf(m[i + 1]))
         return cum[i + 1] / n;
@@ -758,28 +768,6 @@ double assay_tdigest_cdf(assay_tdigest *t, double x)
     if (t->pure[i + 1])
         right = cum[i + 1];
     return (left + (right - left) * (x - m[i]) / (m[i + 1] - m[i])) / n;
-}
-
-/* Centroids [*a, *b] whose mean is exactly x (a repeated value: its rank range is
- * [cum[a], cum[b] + w[b]]); false when none is. The digest is flushed. */
-static bool atom_run(const assay_tdigest *t, double x, size_t *a, size_t *b)
-{
-    size_t lo = 0, hi = t->nc;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (t->mean[mid] < x)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    if (lo >= t->nc || t->mean[lo] != x)
-        return false;
-    size_t end = lo;
-    while (end + 1 < t->nc && t->mean[end + 1] == x)
-        end++;
-    *a = lo;
-    *b = end;
-    return true;
 }
 
 /* Strict tails, for fences: a value equal to x is in neither. cdf's "middle of the rank

@@ -226,11 +226,17 @@ static void read_topic_parts(kafka_source *k)
         rd_kafka_topic_destroy(t);
 }
 
-static void resume_assigned(kafka_source *k)
+static void set_paused(kafka_source *k, bool pause)
 {
+    k->paused = pause;
+    if (!pause && !k->full_once)
+        return; /* a newcomer's partitions stay paused until it holds them all */
     rd_kafka_topic_partition_list_t *l = NULL;
     if (rd_kafka_assignment(k->rk, &l) == RD_KAFKA_RESP_ERR_NO_ERROR && l) {
-        rd_kafka_resume_partitions(k->rk, l);
+        if (pause)
+            rd_kafka_pause_partitions(k->rk, l);
+        else
+            rd_kafka_resume_partitions(k->rk, l);
         rd_kafka_topic_partition_list_destroy(l);
     }
 }
@@ -252,7 +258,7 @@ static void check_share(kafka_source *k, bool lost)
                 say(k, msg);
             }
             if (!k->paused)
-                resume_assigned(k);
+                set_paused(k, false);
         } else if (k->told_away) {
             snprintf(msg, sizeof(msg), "kafka: every partition of %s assigned again: windows go on",
                      k->topic);
@@ -754,21 +760,6 @@ static void final_commit(kafka_source *k)
         rd_kafka_message_t *m = rd_kafka_consumer_poll(k->rk, 0);
         if (m)
             rd_kafka_message_destroy(m);
-    }
-}
-
-static void set_paused(kafka_source *k, bool pause)
-{
-    k->paused = pause;
-    if (!pause && !k->full_once)
-        return; /* a newcomer's partitions stay paused until it holds them all */
-    rd_kafka_topic_partition_list_t *l = NULL;
-    if (rd_kafka_assignment(k->rk, &l) == RD_KAFKA_RESP_ERR_NO_ERROR && l) {
-        if (pause)
-            rd_kafka_pause_partitions(k->rk, l);
-        else
-            rd_kafka_resume_partitions(k->rk, l);
-        rd_kafka_topic_partition_list_destroy(l);
     }
 }
 
