@@ -26,6 +26,7 @@ typedef enum assay_alert_kind {
 typedef enum assay_alert_state {
     ASSAY_ALERT_FIRING = 0,
     ASSAY_ALERT_RESOLVED,
+    ASSAY_ALERT_ACKED, /* a person acknowledged it (HTTP API): still active; an alert_ack record */
 } assay_alert_state;
 
 ASSAY_API const char *assay_alert_kind_name(assay_alert_kind k);

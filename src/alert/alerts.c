@@ -373,6 +373,99 @@ static void settle(judge *j)
 }
 
 /* ---------------------------------------------------------------------------------
+ * A person's hand: acknowledge, resolve
+ * ------------------------------------------------------------------------------- */
+
+static assay_alert_active *active_by_id(assay_alerter *al, const char *id, size_t *at)
+{
+    for (size_t i = 0; i < al->nact; i++)
+        if (strcmp(al->act[i].id, id) == 0) {
+            *at = i;
+            return &al->act[i];
+        }
+    return NULL;
+}
+
+/* The record of an active alert as it stands, for an ack or a resolve by hand; the
+ * strings are the active entry's (title and explanation are the caller's). */
+static assay_alert by_hand(const assay_alerter *al, const assay_alert_active *x,
+                           assay_alert_state state)
+{
+    bool last = al->last_end > al->last_start && al->last_start >= x->fired_start;
+    assay_alert a = {
+        .state = state,
+        .kind = x->kind,
+        .severity = x->severity,
+        .asset = al->cfg->asset,
+        .subject = x->subject,
+        .column = x->column,
+        .rule = x->rule,
+        .metric = x->metric,
+        .threshold = x->threshold,
+        .value = state == ASSAY_ALERT_ACKED ? x->fired_value : NAN,
+        .previous = state == ASSAY_ALERT_ACKED ? NAN : x->fired_value,
+        .window_start = last ? al->last_start : x->fired_start,
+        .window_end = last ? al->last_end : x->fired_end,
+        .fired_start = x->fired_start,
+        .fired_end = x->fired_end,
+        .acked = x->acked,
+        .forecast_windows_to_breach = -1,
+    };
+    memcpy(a.id, x->id, sizeof(a.id));
+    return a;
+}
+
+static int emit_by_hand(assay_alert *a, assay_alert_emit_fn emit, void *ctx, assay_error *err)
+{
+    int rc = (a->title && a->explanation) ? emit(ctx, a, err)
+                                          : assay_error_set(err, -ENOMEM, "out of memory");
+    free(a->title);
+    free(a->explanation);
+    return rc;
+}
+
+int assay_alerter_ack(assay_alerter *al, const char *id, const char *by, assay_alert_emit_fn emit,
+                      void *ctx, assay_error *err)
+{
+    size_t at;
+    assay_alert_active *x = active_by_id(al, id, &at);
+    if (!x)
+        return assay_error_set(err, -ENOENT, "no active alert has id '%s'", id);
+    if (x->acked)
+        return 1;
+    x->acked = true;
+    assay_alert a = by_hand(al, x, ASSAY_ALERT_ACKED);
+    a.title = xprintf("Acknowledged: %s", x->title);
+    a.explanation = xprintf("acknowledged through the HTTP API by %s; it stays active until "
+                            "its condition has been clear for %u windows or it is resolved",
+                            by ? by : "a client", al->cfg->alerts.resolve_after);
+    return emit_by_hand(&a, emit, ctx, err);
+}
+
+int assay_alerter_resolve(assay_alerter *al, const char *id, const char *by,
+                          assay_alert_emit_fn emit, void *ctx, assay_error *err)
+{
+    size_t at;
+    assay_alert_active *x = active_by_id(al, id, &at);
+    if (!x)
+        return assay_error_set(err, -ENOENT, "no active alert has id '%s'", id);
+    char ft[96];
+    window_text(x->fired_start, x->fired_end, ft, sizeof(ft));
+    assay_alert a = by_hand(al, x, ASSAY_ALERT_RESOLVED);
+    a.title = xprintf("Resolved: %s", x->title);
+    a.explanation = xprintf("resolved by hand through the HTTP API by %s; it fired in %s (it "
+                            "fires again, with a new id, if its condition still holds)",
+                            by ? by : "a client", ft);
+    int rc = emit_by_hand(&a, emit, ctx, err);
+    if (rc < 0)
+        return rc;
+    active_free(x);
+    memmove(&al->act[at], &al->act[at + 1], (al->nact - at - 1) * sizeof(al->act[0]));
+    al->nact--;
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------------
  * Evidence, impact, forecast
  * ------------------------------------------------------------------------------- */
 
@@ -1281,6 +1374,10 @@ int assay_alerter_window(assay_alerter *al, const assay_result *w, bool partial,
     settle(&j);
     if (j.rc < 0)
         return j.rc;
+    if (w->windowed) {
+        al->last_start = w->window_start;
+        al->last_end = w->window_end;
+    }
     if (w->rows > 0 && remember(al, w) < 0)
         return assay_error_set(err, -ENOMEM, "out of memory");
     return 0;

@@ -89,6 +89,8 @@ typedef struct assay_alerter {
     size_t nschema;
     uint8_t *schema_seen; /* [ncols] 1: it has had values */
 
+    int64_t last_start, last_end; /* the last window judged (0, 0: none since start) */
+
 } assay_alerter;
 
 typedef int (*assay_alert_emit_fn)(void *ctx, const assay_alert *a, assay_error *err);
@@ -102,6 +104,17 @@ void assay_alerter_free(assay_alerter *al);
  * judges nor learns from it. Each record (firing, resolved) goes to emit. */
 int assay_alerter_window(assay_alerter *al, const assay_result *w, bool partial,
                          assay_alert_emit_fn emit, void *ctx, assay_error *err);
+
+/* A person's hand on an active alert (the HTTP API's POST alerts/{id}/ack and
+ * /resolve, applied on the pipeline's thread between windows). ack marks it
+ * acknowledged and emits an ASSAY_ALERT_ACKED record (once: 1 when it already was);
+ * resolve ends it now with a resolved record saying so - when its condition still holds
+ * in the next window it fires again, under a new id. by: who asked (a client address),
+ * for the explanation. -ENOENT: no active alert has this id. */
+int assay_alerter_ack(assay_alerter *al, const char *id, const char *by, assay_alert_emit_fn emit,
+                      void *ctx, assay_error *err);
+int assay_alerter_resolve(assay_alerter *al, const char *id, const char *by,
+                          assay_alert_emit_fn emit, void *ctx, assay_error *err);
 
 /* Drift: make the per-column baselines once the window's columns are known. */
 int assay_alerter_bind(assay_alerter *al, const assay_result *w, assay_error *err);

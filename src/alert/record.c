@@ -26,7 +26,9 @@ const char *assay_alert_kind_name(assay_alert_kind k)
 
 const char *assay_alert_state_name(assay_alert_state s)
 {
-    return s == ASSAY_ALERT_RESOLVED ? "resolved" : "firing";
+    return s == ASSAY_ALERT_RESOLVED ? "resolved"
+           : s == ASSAY_ALERT_ACKED  ? "acknowledged"
+                                     : "firing";
 }
 
 void assay_alert_make_id(const char *asset, assay_alert_kind k, const char *subject,

@@ -82,6 +82,10 @@ int assay_encode_alert_am(const assay_alert *a, const assay_config *cfg, char **
     assay_json_str(&j, window);
     assay_json_key(&j, "id");
     assay_json_str(&j, a->id);
+    if (a->acked) { /* Alertmanager has no acknowledgement: an annotation tells the receiver */
+        assay_json_key(&j, "acknowledged");
+        assay_json_str(&j, "true");
+    }
     assay_json_obj_close(&j);
 
     timestamp(&j, "startsAt", a->fired_start);

@@ -25,7 +25,7 @@ static void time_or_null(assay_json *j, bool has, int64_t us)
     assay_json_time(j, us);
 }
 
-static void score_column(assay_json *j, const assay_column_result *c)
+void assay_json_score_column(assay_json *j, const assay_column_result *c)
 {
     assay_json_obj_open(j);
     assay_json_key(j, "name");
@@ -97,7 +97,7 @@ int assay_encode_score_json(const assay_result *w, const assay_config *cfg, char
     assay_json_key(&j, "columns");
     assay_json_arr_open(&j);
     for (size_t c = 0; c < w->ncolumns; c++)
-        score_column(&j, &w->columns[c]);
+        assay_json_score_column(&j, &w->columns[c]);
     assay_json_arr_close(&j);
     if (w->nnew_columns) { /* keys outside the schema (NDJSON): only when there are some */
         assay_json_key(&j, "new_columns");
@@ -199,7 +199,7 @@ void assay_json_alert(assay_json *j, const assay_alert *a)
 {
     assay_json_obj_open(j);
     assay_json_key(j, "type");
-    assay_json_str(j, "alert");
+    assay_json_str(j, a->state == ASSAY_ALERT_ACKED ? "alert_ack" : "alert");
     assay_json_key(j, "id");
     assay_json_str(j, a->id);
     assay_json_key(j, "state");
