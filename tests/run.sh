@@ -409,9 +409,19 @@ sed -i 's/created_at/order_id/' "$T/e1.yaml"
 "$ASSAY" run -c "$T/e1.yaml" 2> "$T/e1.err"
 expect_eq "$?" 2 "event_time on a non-timestamp column exits 2"
 grep -q "e1.yaml:2:13: event_time: column 'order_id' is int" "$T/e1.err" && ok "event_time error names file:line:col" || bad "event_time error: $(cat "$T/e1.err")"
-printf 'source: {file: x.csv}\nhttp: {listen: 127.0.0.1:1}\n' > "$T/e2.yaml"
+printf 'source: {file: x.csv, null_values: [NA]}\n' > "$T/e2.yaml"
 "$ASSAY" run -c "$T/e2.yaml" 2> "$T/e2.err"
-grep -q "e2.yaml:2:1: http: not supported in this build yet" "$T/e2.err" && ok "keys of later builds are rejected, not ignored" || bad "http key: $(cat "$T/e2.err")"
+grep -q "e2.yaml:1:23: source.null_values: not supported in this build yet" "$T/e2.err" && ok "keys of later builds are rejected, not ignored" || bad "later key: $(cat "$T/e2.err")"
+# the HTTP surface refuses to start half-configured: a missing token file, a busy port
+printf 'source: {file: x.csv}\nhttp: {listen: 127.0.0.1:0, token_file: nope}\n' > "$T/e4.yaml"
+"$ASSAY" run -c "$T/e4.yaml" 2> "$T/e4.err"; rc=$?
+[ $rc -eq 2 ] && grep -q "http.token_file: cannot read $T/nope: No such file" "$T/e4.err" && ok "a missing http.token_file exits 2 naming it" || bad "token_file: rc $rc $(cat "$T/e4.err")"
+python3 -c 'import socket,time,sys; s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(); print(s.getsockname()[1], flush=True); time.sleep(30)' > "$T/port" & busy=$!
+wait_for 10 test -s "$T/port"
+printf 'source: {file: x.csv}\nhttp: {listen: 127.0.0.1:%s}\n' "$(cat "$T/port")" > "$T/e5.yaml"
+"$ASSAY" run -c "$T/e5.yaml" 2> "$T/e5.err"; rc=$?
+kill $busy; wait $busy 2>/dev/null
+[ $rc -eq 2 ] && grep -q "http.listen: cannot listen on 127.0.0.1:$(cat "$T/port")" "$T/e5.err" && ok "a busy http.listen port exits 2 naming it" || bad "busy port: rc $rc $(cat "$T/e5.err")"
 printf 'source: {file: x.csv}\nwindow: {size: 60s, slide: 40s}\n' > "$T/e3.yaml"
 "$ASSAY" run -c "$T/e3.yaml" 2> "$T/e3.err"
 grep -q "e3.yaml:2:28: window.slide: window.size (1m) must be a multiple of the slide (40s)" "$T/e3.err" && ok "window shape error names file:line:col" || bad "window error: $(cat "$T/e3.err")"

@@ -569,7 +569,8 @@ static void test_design_example(void **state)
     assert_string_equal(c->sinks.clean.v[0].topic, "orders.clean");
 
     assert_string_equal(c->http.listen, "127.0.0.1:9464");
-    assert_null(c->http.token);
+    assert_null(c->http.token_file);
+    assert_int_equal(c->http.rate_limit, 60);
     assay_config_free(c);
 }
 
@@ -747,7 +748,7 @@ static void test_sections(void **state)
         "  clean: [{file: c.csv}, {stdout: true}]\n"
         "state: {dir: st, interval: 2s}\n"
         "columns: [{name: a, type: int}]\n"
-        "http: {listen: '[::1]:8080', token: abc}\n"
+        "http: {listen: '[::1]:8080', token_file: tok, origins: ['http://x:1'], rate_limit: 5}\n"
         "limits: {max_row_bytes: 64KiB, max_fields: 10, unique_memory: 2GB, samples: 0}\n";
     assay_config *c = parse_all_ok(y, "sub/dir/s.yaml");
     assert_string_equal(c->asset, "s");
@@ -795,7 +796,10 @@ static void test_sections(void **state)
     assert_string_equal(c->state.dir, "sub/dir/st");
     assert_int_equal(c->state.interval_us, 2000000);
     assert_string_equal(c->http.listen, "[::1]:8080");
-    assert_string_equal(c->http.token, "abc");
+    assert_string_equal(c->http.token_file, "sub/dir/tok");
+    assert_int_equal(c->http.norigins, 1);
+    assert_string_equal(c->http.origins[0], "http://x:1");
+    assert_int_equal(c->http.rate_limit, 5);
     assert_int_equal(c->limits.max_row_bytes, 65536);
     assert_int_equal(c->limits.max_fields, 10);
     assert_int_equal(c->limits.unique_memory, 2000000000ULL);
@@ -1000,7 +1004,7 @@ static const struct bad {
     { "source: {asset: x}\n", "t.yaml:1:10: source.asset: unknown key here (asset belongs at the "
                               "top level)" },
     { "http: {port: 80}\n", "t.yaml:1:8: http.port: unknown key 'port' (expected one of listen, "
-                            "token)" },
+                            "token_file, origins, rate_limit)" },
     { "scoring: {weights: {completness: 0.3}}\n",
       "t.yaml:1:21: scoring.weights.completness: unknown dimension (did you mean "
       "'completeness'?)" },
@@ -1272,8 +1276,6 @@ static void test_bad_configs(void **state)
 static const struct bad later_keys[] = {
     { "source: {file: a.csv, null_values: [NA]}\n",
       "t.yaml:1:23: source.null_values: not supported in this build yet" },
-    { "http: {listen: '127.0.0.1:9464'}\n", "t.yaml:1:1: http: not supported in this build yet" },
-    { "history: {sqlite: h.db}\n", "t.yaml:1:1: history: not supported in this build yet" },
 };
 
 static void test_later_keys(void **state)
@@ -1376,7 +1378,8 @@ static void test_reference(void **state)
         "`sinks.scores.kafka.format`",
         "`sinks.scores.stdout`",
         "`http.listen`",
-        "`http.token`",
+        "`http.token_file`",
+        "`history.sqlite`",
         "`limits.max_row_bytes`",
         "`limits.max_fields`",
         "`limits.unique_memory`",

@@ -245,8 +245,11 @@ typedef struct assay_config {
     } history;
 
     struct {
-        char *listen; /* NULL when no http: section */
-        char *token;
+        char *listen;     /* NULL when no http: section */
+        char *token_file; /* NULL: mutating endpoints open to whoever reaches listen */
+        char **origins;   /* allowed Origin values besides the server's own */
+        size_t norigins;
+        unsigned rate_limit; /* mutating requests per minute per client address */
     } http;
 
     struct {

@@ -14,6 +14,7 @@
 #include "assay/common.h"
 #include "assay/config.h"
 #include "assay/reader.h"
+#include "assay/source.h"
 
 #define ASSAY_SAMPLE_VALUE_MAX 200 /* bytes of a sample value kept (then "...") */
 #define ASSAY_BAD_SAMPLES      20  /* bad rows kept with line and reason */
@@ -23,6 +24,8 @@ typedef void (*assay_progress_fn)(void *ctx, uint64_t bytes, uint64_t total, uin
 struct assay_result;
 struct assay_alert;
 struct assay_partial;
+
+typedef struct assay_engine_hand assay_engine_hand; /* a running pipeline, in on_poll */
 
 typedef struct assay_engine_options {
     const assay_config *cfg;
@@ -44,7 +47,8 @@ typedef struct assay_engine_options {
     /* assay run */
     bool from_beginning;      /* ignore a checkpoint's position: start over */
     volatile const int *stop; /* set (by a signal handler) to stop gracefully */
-    /* called after each closed window was written to the sinks (terminal lines) */
+    /* called when a closed window's score record was written to the sinks, before its
+     * alerts are judged (terminal lines, the HTTP surface) */
     void (*on_window)(void *ctx, const struct assay_result *w);
     void *on_window_ctx;
     /* called with each alert record (firing, resolved) as it goes to the sinks; the
@@ -53,9 +57,37 @@ typedef struct assay_engine_options {
     /* what the user should know that does not stop the run (one sentence, no newline) */
     void (*notice)(void *ctx, const char *msg);
     void *notice_ctx;
+    /* called on the pipeline's thread between chunks, at most every 20 ms and at least
+     * every 100 ms while the run is in its loop: where the HTTP surface reads the live
+     * numbers (assay_engine_live) and applies acks and resolves (same ctx as on_window) */
+    void (*on_poll)(void *ctx, assay_engine_hand *h);
 } assay_engine_options;
 
 ASSAY_API void assay_engine_options_default(assay_engine_options *o);
+
+/* What a run has done so far, for metrics and readiness (assay_engine_live). */
+#define ASSAY_LIVE_PARTS 256 /* partitions whose lag is reported */
+typedef struct assay_run_live {
+    uint64_t rows, bytes, bad_rows, late_rows; /* of the stream, a resumed run's included */
+    uint64_t clean_rows, quarantined_rows, score_records, alert_records;
+    uint64_t windows, alerts_fired, alerts_resolved, alerts_acked, checkpoints, stalls;
+    uint64_t sink_errors;  /* deliveries that failed: Kafka produce errors, Alertmanager POSTs */
+    double checkpoint_age; /* seconds since the last checkpoint was written; -1: none */
+    bool source_ready;     /* reading: files open, or Kafka partitions assigned */
+    bool paused;           /* a sink's backpressure holds the source */
+    int64_t watermark;     /* event time the windows have closed up to (us); INT64_MIN none */
+    size_t nlag;           /* Kafka: consumer lag per assigned partition */
+    assay_part_lag lag[ASSAY_LIVE_PARTS];
+} assay_run_live;
+
+ASSAY_API void assay_engine_live(assay_engine_hand *h, assay_run_live *out);
+/* Acknowledge / resolve an active alert by id (see assay_alerter_ack in
+ * src/alert/alerts.h): its record goes to the alert sinks and on_alert at once. 0 done,
+ * 1 already acknowledged, -ENOENT no active alert has the id. */
+ASSAY_API int assay_engine_ack(assay_engine_hand *h, const char *id, const char *by,
+                               assay_error *err);
+ASSAY_API int assay_engine_resolve(assay_engine_hand *h, const char *id, const char *by,
+                                   assay_error *err);
 
 /* Where the time of a pass goes (assay bench). Stage times are summed over shards
  * from per-batch clock readings (never per row), so they are CPU-like seconds. */
@@ -288,7 +320,7 @@ typedef struct assay_run_summary {
     uint64_t clean_rows, quarantined_rows;
     uint64_t windows, windows_skipped, windows_open; /* open: left in the checkpoint */
     int64_t gap_from, gap_to; /* the first run of skipped windows (start times) */
-    uint64_t alerts_fired, alerts_resolved;
+    uint64_t alerts_fired, alerts_resolved, alerts_acked;
     double alert_seconds;     /* time spent judging windows for alerts (and writing them) */
     double alert_latency_max; /* longest time from a window's close to its alerts written */
     double alert_latency_p50, alert_latency_p99; /* the same, over every window (1 % bins) */

@@ -32,6 +32,11 @@ typedef struct assay_source_stats {
     bool io_uring;
 } assay_source_stats;
 
+typedef struct assay_part_lag {
+    uint32_t part;
+    int64_t messages; /* -1: not known yet (no fetch has reported the high watermark) */
+} assay_part_lag;
+
 typedef struct assay_source_ops {
     const char *name;
     /* The next chunk. 0: *out filled (arrival_us set); 1: end of input; -EAGAIN: every
@@ -53,6 +58,10 @@ typedef struct assay_source_ops {
     /* The parts assigned now (Kafka partitions), up to cap of them into out; their
      * number. NULL for sources whose parts are all known up front (files). */
     size_t (*parts)(assay_source *s, uint32_t *out, size_t cap);
+    /* Consumer lag of the assigned parts (Kafka: the partition's high watermark, as the
+     * last fetch saw it, less the next offset to read), up to cap of them; their
+     * number. NULL for sources without a lag (files). */
+    size_t (*lag)(assay_source *s, assay_part_lag *out, size_t cap);
 } assay_source_ops;
 
 struct assay_source {

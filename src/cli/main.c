@@ -44,7 +44,9 @@ int assay_cli_format(const char *cmd, const char *arg, int *out)
     return 0;
 }
 
-#define ASSAY_VERSION "0.1.0"
+#ifndef ASSAY_VERSION
+#define ASSAY_VERSION "unknown"
+#endif
 
 static void usage(FILE *out)
 {

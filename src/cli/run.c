@@ -21,6 +21,7 @@
 #include "assay/alert.h"
 #include "assay/engine.h"
 #include "assay/number.h"
+#include "assay/serve.h"
 #include "cli/cli.h"
 
 static volatile int stop_flag;
@@ -65,9 +66,14 @@ static void run_usage(FILE *out)
         out);
 }
 
-static void window_line(void *ctx, const assay_result *w)
+/* What the engine's hooks reach: the terminal and the HTTP surface. */
+typedef struct run_ctx {
+    bool tty;
+    assay_server *server;
+} run_ctx;
+
+static void window_line(const assay_result *w)
 {
-    (void)ctx;
     if (!w->windowed)
         return;
     char a[40], b[40];
@@ -98,9 +104,24 @@ static void window_line(void *ctx, const assay_result *w)
  * are what a person watching needs to see. */
 static void alert_line(void *ctx, const assay_alert *a)
 {
-    (void)ctx;
+    run_ctx *rc = ctx;
+    assay_server_alert(rc->server, a);
     fprintf(stderr, "assay run: alert %s %s [%s] %s (id %s)\n", assay_alert_state_name(a->state),
             assay_alert_kind_name(a->kind), assay_severity_name(a->severity), a->title, a->id);
+}
+
+static void on_window(void *ctx, const assay_result *w)
+{
+    run_ctx *rc = ctx;
+    assay_server_window(rc->server, w);
+    if (rc->tty)
+        window_line(w);
+}
+
+static void on_poll(void *ctx, assay_engine_hand *h)
+{
+    run_ctx *rc = ctx;
+    assay_server_poll(rc->server, h);
 }
 
 /* The run's numbers for scripts and benchmarks: one JSON object, written whole. */
@@ -211,16 +232,29 @@ int assay_cmd_run(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     bool tty = isatty(STDERR_FILENO);
+    run_ctx ctx = { .tty = tty };
+    if (assay_server_start(&ctx.server, cfg, &err) < 0) {
+        fprintf(stderr, "assay run: %s\n", err.msg);
+        assay_config_free(cfg);
+        return ASSAY_EXIT_ERROR;
+    }
+    if (assay_server_address(ctx.server))
+        fprintf(stderr,
+                "assay run: serving http://%s/ (live page), /metrics, /api/v1 (docs/serving.md)\n",
+                assay_server_address(ctx.server));
     eo.cfg = cfg;
     eo.stop = &stop_flag;
     eo.notice = notice_line;
-    if (tty)
-        eo.on_window = window_line;
+    eo.on_window = on_window;
     eo.on_alert = alert_line;
+    eo.on_poll = on_poll;
+    eo.on_window_ctx = &ctx;
     assay_run_summary sum;
     int rc = assay_engine_run(&eo, &sum, &err);
+    assay_server_finished(ctx.server);
     if (rc < 0) {
         fprintf(stderr, "assay run: %s\n", err.msg);
+        assay_server_stop(ctx.server);
         assay_config_free(cfg);
         return ASSAY_EXIT_ERROR;
     }
@@ -247,6 +281,7 @@ int assay_cmd_run(int argc, char **argv)
                     "assay run: %llu open windows kept in the checkpoint for the next run\n",
                     (unsigned long long)sum.windows_open);
     }
+    assay_server_stop(ctx.server);
     if (summary_path && write_summary(summary_path, &sum) < 0) {
         fprintf(stderr, "assay run: --summary: cannot write %s: %s\n", summary_path,
                 strerror(errno));

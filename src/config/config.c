@@ -709,12 +709,17 @@ static const key_def history_keys[] = {
     { .key = "sqlite",
       .type = V_PATH,
       .off = OFF(history.sqlite),
-      .desc = "SQLite file keeping score and alert records." },
+      .doc_def = "STATE.DIR/history.db",
+      .desc = "SQLite file keeping score and alert records (created when missing). Default: "
+              "`history.db` in `state.dir`; without `state.dir` the history is kept in memory "
+              "and lost when the run ends." },
     { .key = "retention",
       .type = V_DURATION,
       .def = "90d",
       .off = OFF(history.retention_us),
-      .desc = "How long records are kept." },
+      .flags = F_POSITIVE,
+      .desc = "How long records are kept, in event time: scores and resolved alerts whose "
+              "window ended longer than this before the newest stored window are deleted." },
     { 0 },
 };
 
@@ -724,11 +729,30 @@ static const key_def http_keys[] = {
       .off = OFF(http.listen),
       .parse = parse_listen,
       .doc_type = "HOST:PORT",
-      .desc = "HOST:PORT of the HTTP API (metrics, alerts, acknowledgements); off when absent." },
-    { .key = "token",
-      .type = V_STR,
-      .off = OFF(http.token),
-      .desc = "Bearer token required by mutating endpoints." },
+      .desc = "`assay run`: HOST:PORT of the HTTP surface (metrics, health, REST API, WebSocket "
+              "feed, live page; docs/serving.md); port 0 picks a free port (printed on stderr); "
+              "loopback unless you name another address; off when absent." },
+    { .key = "token_file",
+      .type = V_PATH,
+      .off = OFF(http.token_file),
+      .desc = "File holding the bearer token that `POST /api/v1/alerts/{id}/ack` and `/resolve` "
+              "require (surrounding whitespace ignored; read at start). Without it anyone who "
+              "can reach the address may acknowledge and resolve alerts." },
+    { .key = "origins",
+      .type = V_STRLIST,
+      .off = OFF(http.origins),
+      .off2 = OFF(http.norigins),
+      .desc = "Origins (`http://host:port`) allowed to open the WebSocket feed and to POST, "
+              "besides the server's own address; browsers send Origin, scripts usually do not." },
+    { .key = "rate_limit",
+      .type = V_UINT,
+      .def = "60",
+      .off = OFF(http.rate_limit),
+      .flags = F_MIN | F_MAX,
+      .lo = 1,
+      .hi = 1000000,
+      .desc = "Mutating requests (ack, resolve) a client address may make per minute; more get "
+              "429 with Retry-After." },
     { 0 },
 };
 
@@ -1076,9 +1100,9 @@ static const key_def top_keys[] = {
     { .key = "history",
       .type = V_SECTION,
       .sub = history_keys,
-      .flags = F_LATER,
-      .desc = "Score and alert history." },
-    { .key = "http", .type = V_SECTION, .sub = http_keys, .flags = F_LATER, .desc = "HTTP API." },
+      .desc = "Score and alert history in SQLite: what `GET /api/v1/scores` and `alerts` "
+              "answer from, after a restart too." },
+    { .key = "http", .type = V_SECTION, .sub = http_keys, .desc = "HTTP surface of `assay run`." },
     { .key = "limits", .type = V_SECTION, .sub = limits_keys, .desc = "Resource limits." },
     { 0 },
 };
@@ -2009,7 +2033,7 @@ static int parse_listen(ctx *c, const key_def *k, const yt_node *v, void *base)
     const char *colon = strrchr(v->text, ':');
     uint64_t port = 0;
     bool ok = colon && colon > v->text && parse_uint_text(colon + 1, strlen(colon + 1), &port) &&
-              port >= 1 && port <= 65535;
+              port <= 65535;
     if (ok && v->text[0] == '[')
         ok = colon[-1] == ']';
     else if (ok)

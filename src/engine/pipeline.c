@@ -104,7 +104,14 @@ typedef struct pipeline {
     unsigned commit_failures; /* checkpoints in a row whose offsets could not be committed */
     bool stalled;             /* a sink's full queue paused the source */
     uint64_t parts_gen;       /* the source's assignment the aggregator knows */
+    double last_poll;         /* when on_poll was last called (monotonic seconds) */
+    bool checkpointed;        /* a checkpoint has been written by this run */
 } pipeline;
+
+/* What on_poll gets: the pipeline itself, behind the public name. */
+struct assay_engine_hand {
+    pipeline p;
+};
 
 /* ---------------------------------------------------------------------------------
  * Aggregator hooks: closed windows and routed rows to the outputs
@@ -117,8 +124,10 @@ static int on_alert(void *ctx, const assay_alert *a, assay_error *err)
     if (p->sum) {
         if (a->state == ASSAY_ALERT_FIRING)
             p->sum->alerts_fired++;
-        else
+        else if (a->state == ASSAY_ALERT_RESOLVED)
             p->sum->alerts_resolved++;
+        else
+            p->sum->alerts_acked++;
     }
     if (p->o->on_alert)
         p->o->on_alert(p->o->on_window_ctx, a);
@@ -142,6 +151,9 @@ static int on_window(void *ctx, assay_result *w, assay_error *err)
 {
     pipeline *p = ctx;
     int rc = assay_outputs_score(&p->out, w, err);
+    /* before its alerts, as on the sinks: a window's line or event, then what it raised */
+    if (rc == 0 && w->windowed && p->o->on_window)
+        p->o->on_window(p->o->on_window_ctx, w);
     double t0 = assay_mono_seconds();
     if (rc == 0 && p->alerter_ready)
         rc = w->windowed ? assay_alerter_window(&p->alerter, w, w->closed_by_end, on_alert, p, err)
@@ -167,7 +179,7 @@ static int on_window(void *ctx, assay_result *w, assay_error *err)
         p->sum->windows++;
         p->sum->late_rows += w->late_rows;
     }
-    if (p->o->on_window)
+    if (!w->windowed && p->o->on_window)
         p->o->on_window(p->o->on_window_ctx, w);
     if (!w->windowed && !p->global) {
         p->global = w;
@@ -668,6 +680,13 @@ static int run_loop(pipeline *p, assay_chunk *first, bool have_first, assay_erro
                 p->sum->stopped = true;
             return 0;
         }
+        if (o->on_poll) {
+            double now = assay_mono_seconds();
+            if (now - p->last_poll >= 0.02) {
+                p->last_poll = now;
+                o->on_poll(o->on_window_ctx, (assay_engine_hand *)p);
+            }
+        }
         if (cfg->state.dir && p->windowed &&
             assay_mono_seconds() - p->last_checkpoint >= interval) {
             int rc = checkpoint(p, err);
@@ -858,6 +877,62 @@ static int pipeline_open(pipeline *p, const assay_engine_options *o, bool window
     p->last_checkpoint = assay_mono_seconds();
     p->last_data_us = assay_wall_us();
     return launch_shards(p, err);
+}
+
+/* ---------------------------------------------------------------------------------
+ * The hand the HTTP surface gets through on_poll
+ * ------------------------------------------------------------------------------- */
+
+void assay_engine_live(assay_engine_hand *h, assay_run_live *out)
+{
+    pipeline *p = &h->p;
+    memset(out, 0, sizeof(*out));
+    out->rows = p->agg.rows;
+    out->bytes = p->agg.bytes;
+    out->bad_rows = p->agg.nbad;
+    out->clean_rows = p->out.clean_rows;
+    out->quarantined_rows = p->out.quarantined_rows;
+    out->score_records = p->out.score_records;
+    out->alert_records = p->out.alert_records;
+    if (p->sum) {
+        out->late_rows = p->sum->late_rows;
+        out->windows = p->sum->windows;
+        out->alerts_fired = p->sum->alerts_fired;
+        out->alerts_resolved = p->sum->alerts_resolved;
+        out->alerts_acked = p->sum->alerts_acked;
+        out->checkpoints = p->sum->checkpoints;
+        out->stalls = p->sum->stalls;
+    }
+    out->sink_errors = assay_outputs_errors(&p->out);
+    out->checkpoint_age = p->checkpointed ? assay_mono_seconds() - p->last_checkpoint : -1;
+    out->paused = p->stalled;
+    out->watermark = p->agg.started ? p->agg.wm : INT64_MIN;
+    if (p->src->ops->parts) {
+        uint32_t parts[1];
+        out->source_ready = p->src->ops->parts(p->src, parts, 1) > 0;
+    } else {
+        out->source_ready = true;
+    }
+    if (p->src->ops->lag)
+        out->nlag = p->src->ops->lag(p->src, out->lag, ASSAY_LIVE_PARTS);
+}
+
+int assay_engine_ack(assay_engine_hand *h, const char *id, const char *by, assay_error *err)
+{
+    pipeline *p = &h->p;
+    int rc = assay_alerter_ack(&p->alerter, id, by, on_alert, p, err);
+    if (rc == 0)
+        rc = assay_outputs_flush_records(&p->out, err) < 0 ? -EIO : 0;
+    return rc;
+}
+
+int assay_engine_resolve(assay_engine_hand *h, const char *id, const char *by, assay_error *err)
+{
+    pipeline *p = &h->p;
+    int rc = assay_alerter_resolve(&p->alerter, id, by, on_alert, p, err);
+    if (rc == 0)
+        rc = assay_outputs_flush_records(&p->out, err) < 0 ? -EIO : 0;
+    return rc;
 }
 
 int assay_engine_check(const assay_engine_options *o, assay_result **out, assay_error *err)

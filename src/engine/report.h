@@ -28,5 +28,7 @@ void assay_json_column_quantiles(assay_json *j, const assay_column_result *c);
 /* One alert record as a JSON object (src/sink/encode_json.c). */
 struct assay_alert;
 void assay_json_alert(assay_json *j, const struct assay_alert *a);
+/* A column of a score record (src/sink/encode_json.c). */
+void assay_json_score_column(assay_json *j, const assay_column_result *c);
 
 #endif

@@ -289,6 +289,24 @@ int assay_outputs_flush_records(assay_outputs *o, assay_error *err)
     return 0;
 }
 
+uint64_t assay_outputs_errors(const assay_outputs *o)
+{
+    uint64_t n = 0;
+    if (o->kafka) {
+        assay_kafka_producer_stats_t st;
+        assay_kafka_producer_stats(o->kafka, &st);
+        n += st.failed;
+    }
+    for (size_t i = 0; i < o->nalerts; i++) {
+        if (o->alerts[i]->format != ASSAY_SINK_AM_V2)
+            continue;
+        assay_am_stats st;
+        assay_sink_alertmanager_stats(o->alerts[i], &st);
+        n += st.posts_failed;
+    }
+    return n;
+}
+
 void assay_outputs_health(assay_outputs *o, bool final, void (*notice)(void *, const char *),
                           void *ctx)
 {

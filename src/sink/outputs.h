@@ -44,6 +44,10 @@ int assay_outputs_flush_records(assay_outputs *o, assay_error *err);
 void assay_outputs_health(assay_outputs *o, bool final, void (*notice)(void *, const char *),
                           void *ctx);
 
+/* Deliveries that failed so far, over every sink: Kafka produce errors and failed
+ * Alertmanager POSTs (file sinks fail the run instead). */
+uint64_t assay_outputs_errors(const assay_outputs *o);
+
 /* The marks of every sink that can be cut back (file sinks), after a durable flush. */
 typedef struct assay_sink_marks {
     size_t n;

@@ -176,11 +176,39 @@ static size_t kf_parts(assay_source *s, uint32_t *out, size_t cap)
     return k->assigned.n;
 }
 
-static part_buf *part_get(kafka_source *k, int32_t p)
+static part_buf *part_find(kafka_source *k, int32_t p)
 {
     for (size_t i = 0; i < k->nparts; i++)
         if (k->parts[i].partition == p)
             return &k->parts[i];
+    return NULL;
+}
+
+/* Watermarks come from librdkafka's cache of the last fetch responses: no request. */
+static size_t kf_lag(assay_source *s, assay_part_lag *out, size_t cap)
+{
+    kafka_source *k = (kafka_source *)s;
+    size_t n = 0;
+    for (size_t i = 0; i < k->assigned.n && n < cap; i++) {
+        int32_t p = k->assigned.v[i];
+        int64_t lo = -1, hi = -1;
+        out[n].part = (uint32_t)p;
+        out[n].messages = -1;
+        if (rd_kafka_get_watermark_offsets(k->rk, k->topic, p, &lo, &hi) == 0 && hi >= 0) {
+            const part_buf *b = part_find(k, p);
+            int64_t next = b && b->next_read >= 0 ? b->next_read : lo;
+            out[n].messages = next >= 0 && hi > next ? hi - next : 0;
+        }
+        n++;
+    }
+    return n;
+}
+
+static part_buf *part_get(kafka_source *k, int32_t p)
+{
+    part_buf *have = part_find(k, p);
+    if (have)
+        return have;
     if (ASSAY_RESERVE(k->parts, k->nparts, k->parts_cap, 8) < 0)
         return NULL;
     part_buf *b = &k->parts[k->nparts++];
@@ -829,6 +857,7 @@ static const assay_source_ops kafka_ops = {
     .stats = kf_stats,
     .close = kf_close,
     .parts = kf_parts,
+    .lag = kf_lag,
 };
 
 static int conf_set(rd_kafka_conf_t *conf, const char *key, const char *val, assay_error *err)
