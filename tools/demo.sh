@@ -9,6 +9,8 @@
 #   3. `assay run -c examples/kafka.yaml` consumes them as a sidecar in its consumer
 #      group: one line per closed window on the terminal; the last windows close by the
 #      wall clock once every partition is silent (window.idle);
+#      meanwhile /api/v1/status and /metrics answer on http://127.0.0.1:9464 (the live
+#      page is at /);
 #   4. SIGTERM: assay flushes, checkpoints, commits and leaves the group;
 #   5. kcat reads the alerts back from `orders.dq.alerts`, and counts the other topics.
 # ROWS (default 60000) sets the stream's size; the event rate follows, so it stays ten
@@ -70,6 +72,15 @@ while [ "$(date +%s)" -lt "$want" ]; do
   [ "$scores" -ge 11 ] && break
   sleep 1
 done
+
+echo "== 3b. the HTTP surface (http://127.0.0.1:9464/ is the live page while it runs)"
+curl -s http://127.0.0.1:9464/api/v1/status | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+print("   /api/v1/status: %d rows, %d bad, %d late, %d windows, %d alerts active" % (
+      s["rows"], s["bad_rows"], s["late_rows"], s["windows"], s["alerts_active"]))
+' || echo "   (the HTTP surface did not answer)"
+curl -s http://127.0.0.1:9464/metrics | grep -E '^assay_(quality_score|rows_total|alerts_fired_total) ' | sed 's/^/   \/metrics: /'
 
 echo "== 4. SIGTERM"
 kill -TERM "$assay_pid"

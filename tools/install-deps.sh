@@ -8,7 +8,7 @@ pkgs=(
   meson ninja-build pkg-config gcc g++ clang libclang-rt-14-dev
   liburing-dev librdkafka-dev libjemalloc-dev libxxhash-dev libyaml-dev
   libcmocka-dev libbenchmark-dev flatbuffers-compiler libflatbuffers-dev
-  python3 clang-format libcurl4-openssl-dev prometheus-alertmanager
+  python3 clang-format libcurl4-openssl-dev curl prometheus-alertmanager
   kcat python3-kafka libwebsockets-dev libsqlite3-dev prometheus wrk
   python3-websockets chromium
 )

@@ -705,7 +705,10 @@ static int run_loop(pipeline *p, assay_chunk *first, bool have_first, assay_erro
             use_first = false;
             nrc = 0;
         } else {
-            nrc = next_chunk(p, &ch, timeout, err);
+            /* with chunks at the shards, do not sleep a whole timeout on a quiet source:
+             * their windows could close (and alert) only when it ends */
+            nrc =
+                next_chunk(p, &ch, p->windowed && p->dispatched != p->returned ? 1 : timeout, err);
         }
         if (nrc == -EAGAIN) {
             if (p->dispatched == p->returned)

@@ -258,11 +258,13 @@ void hub_window(assay_hub *h, const assay_result *w)
     h->dims = dims;
     h->rules = rules;
     h->profile = profile;
-    h->has_overall = w->rows > 0;
-    h->overall = w->overall;
-    memcpy(h->dim_score, w->dims, sizeof(h->dim_score));
-    for (int d = 0; d < ASSAY_DIM_COUNT; d++)
-        h->dim_present[d] = w->dim_present[d] && w->rows > 0;
+    if (w->rows > 0) { /* the gauges keep the last window that had rows to score */
+        h->has_overall = true;
+        h->overall = w->overall;
+        memcpy(h->dim_score, w->dims, sizeof(h->dim_score));
+        for (int d = 0; d < ASSAY_DIM_COUNT; d++)
+            h->dim_present[d] = w->dim_present[d];
+    }
     h->window_start = w->window_start;
     h->window_end = w->window_end;
     h->close_lag = lag;

@@ -177,10 +177,11 @@ void metrics_render(assay_hub *h, const serve_stats *ss, assay_strbuf *o)
 
     family(o, "assay_quality_score", "gauge",
            "Overall quality score (0..100) of the last closed window that had rows.");
-    if (h->has_window)
-        sample(o, "assay_quality_score", h->has_overall ? h->overall : NAN);
+    if (h->has_overall)
+        sample(o, "assay_quality_score", h->overall);
     family(o, "assay_quality_dimension_score", "gauge",
-           "Score (0..100) of each quality dimension that had checks in the last closed window.");
+           "Score (0..100) of each quality dimension that had checks in the last closed window "
+           "that had rows.");
     for (int d = 0; d < ASSAY_DIM_COUNT; d++)
         if (h->dim_present[d])
             sample1(o, "assay_quality_dimension_score", "dimension",

@@ -27,6 +27,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <libwebsockets.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -535,7 +536,7 @@ static void lws_log(int level, const char *line)
 
 static void on_tick(lws_sorted_usec_list_t *sul)
 {
-    assay_server *s = lws_container_of(sul, assay_server, tick);
+    assay_server *s = (assay_server *)(void *)((char *)sul - offsetof(assay_server, tick));
     service(s);
     lws_sul_schedule(s->lws, 0, &s->tick, on_tick, 200 * LWS_US_PER_MS);
 }
@@ -543,6 +544,7 @@ static void on_tick(lws_sorted_usec_list_t *sul)
 static void *serve_main(void *arg)
 {
     assay_server *s = arg;
+    pthread_setname_np(pthread_self(), "assay-http"); /* for top -H and the benchmark */
     if (s->lws) {
         lws_sul_schedule(s->lws, 0, &s->tick, on_tick, 200 * LWS_US_PER_MS);
         while (!s->stop)
