@@ -22,6 +22,7 @@ signalled, and all of them end.
 """
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -29,6 +30,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from datetime import datetime, timedelta, timezone
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -363,7 +365,18 @@ def end_offsets(prod):
     return end
 
 
+def serving(a):
+    """The HTTP surface of a sidecar: its base URL from the serving line on stderr."""
+    for _ in range(500):
+        m = re.search(r"serving http://([0-9.]+:\d+)/", a.stderr())
+        if m:
+            return "http://" + m.group(1)
+        time.sleep(0.02)
+    fail("no serving line on stderr:\n" + a.stderr()[-2000:])
+
+
 def case_basic(work, mock, prod, outs):
+    write_config(work, mock.boot, extra="http: {listen: '127.0.0.1:0'}\n")
     rows = gen_rows(work, 12000, 40, "default")
     pills = poison_pills(rows)
     prod.send(rows[:6000])
@@ -372,8 +385,21 @@ def case_basic(work, mock, prod, outs):
     prod.send(rows[6000:])
     summary = os.path.join(work, "summary.json")
     a = Assay(work, mock.boot, "1", ["--summary", summary])
+    base = serving(a)
     wait_for("every row routed and the last window closed",
              lambda: all_through(prod, outs), outs)
+    # the HTTP surface of a sidecar: ready, consumer lag per partition, no secret
+    with urllib.request.urlopen(base + "/readyz", timeout=10) as r:
+        if r.status != 200:
+            fail("/readyz %d with every partition assigned" % r.status)
+    with urllib.request.urlopen(base + "/metrics", timeout=10) as r:
+        metrics = r.read().decode()
+    lags = dict(re.findall(r'^assay_consumer_lag_messages\{partition="(\d+)"\} (\d+)', metrics, re.M))
+    if sorted(map(int, lags)) != list(range(PARTS)) or any(int(v) != 0 for v in lags.values()):
+        fail("consumer lag after every row was read: %r (want 0 for each of %d partitions)" % (lags, PARTS))
+    if SECRET in metrics:
+        fail("the configured password appears in /metrics")
+    log("/readyz 200, /metrics shows lag 0 for each of the %d partitions" % PARTS)
     secs = stop(a, outs)
     check_complete(prod, outs)
     check_messages(prod, outs)

@@ -355,9 +355,10 @@ def case_api(work):
     prof = get_json(base, "/api/v1/profile")
     if prof["columns"] != scores[-1]["columns"]:
         fail("/profile columns differ from the last score record's")
-    status = get_json(base, "/api/v1/status")
-    if status["windows"] < len(scores) or status["rows"] < len(scores) * PER_WINDOW or not status["ready"]:
-        fail("/status %r does not cover the %d windows written" % (status, len(scores)))
+    # live numbers are copied from the pipeline's loop at least every 100 ms
+    wait_for("/status to cover the windows written",
+             lambda: (lambda st: st["windows"] >= len(scores) and st["rows"] >= len(scores) * PER_WINDOW
+                      and st["ready"])(get_json(base, "/api/v1/status")), 10, a)
 
     # history
     all_scores = get_json(base, "/api/v1/scores?limit=10000")

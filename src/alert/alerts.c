@@ -317,6 +317,35 @@ static bool needs_rows(const assay_alert_active *x)
     return x->kind != ASSAY_ALERT_FRESHNESS || strcmp(x->subject, "idle") != 0;
 }
 
+/* The record of an active alert in a later window (ws, we): a resolved one, or an
+ * acknowledgement; its strings are the active entry's (title and explanation are the
+ * caller's). */
+static assay_alert record_of(const assay_alerter *al, const assay_alert_active *x,
+                             assay_alert_state state, int64_t ws, int64_t we)
+{
+    assay_alert a = {
+        .state = state,
+        .kind = x->kind,
+        .severity = x->severity,
+        .asset = al->cfg->asset,
+        .subject = x->subject,
+        .column = x->column,
+        .rule = x->rule,
+        .metric = x->metric,
+        .threshold = x->threshold,
+        .value = state == ASSAY_ALERT_ACKED ? x->fired_value : NAN,
+        .previous = state == ASSAY_ALERT_ACKED ? NAN : x->fired_value,
+        .window_start = ws,
+        .window_end = we,
+        .fired_start = x->fired_start,
+        .fired_end = x->fired_end,
+        .acked = x->acked,
+        .forecast_windows_to_breach = -1,
+    };
+    memcpy(a.id, x->id, sizeof(a.id));
+    return a;
+}
+
 /* After every condition of the window was judged: count clear windows, resolve. */
 static void settle(judge *j)
 {
@@ -337,27 +366,7 @@ static void settle(judge *j)
         char wt[96], ft[96];
         window_text(w->window_start, w->window_end, wt, sizeof(wt));
         window_text(x->fired_start, x->fired_end, ft, sizeof(ft));
-        assay_alert a = {
-            .state = ASSAY_ALERT_RESOLVED,
-            .kind = x->kind,
-            .severity = x->severity,
-            .asset = al->cfg->asset,
-            .subject = x->subject,
-            .column = x->column,
-            .rule = x->rule,
-            .metric = x->metric,
-            .threshold = x->threshold,
-            .value = NAN,
-            .previous = x->fired_value,
-            .window_start = w->window_start,
-            .window_end = w->window_end,
-            .fired_start = x->fired_start,
-            .fired_end = x->fired_end,
-            .acked = x->acked,
-            .nforecast = 0,
-            .forecast_windows_to_breach = -1,
-        };
-        memcpy(a.id, x->id, sizeof(a.id));
+        assay_alert a = record_of(al, x, ASSAY_ALERT_RESOLVED, w->window_start, w->window_end);
         a.title = xprintf("Resolved: %s", x->title);
         a.explanation =
             xprintf("clear for %u windows in a row (through %s); it fired in %s", after, wt, ft);
@@ -386,33 +395,14 @@ static assay_alert_active *active_by_id(assay_alerter *al, const char *id, size_
     return NULL;
 }
 
-/* The record of an active alert as it stands, for an ack or a resolve by hand; the
- * strings are the active entry's (title and explanation are the caller's). */
+/* The record of an active alert for an ack or a resolve by hand: about the last window
+ * judged (the fired one when none was judged since). */
 static assay_alert by_hand(const assay_alerter *al, const assay_alert_active *x,
                            assay_alert_state state)
 {
     bool last = al->last_end > al->last_start && al->last_start >= x->fired_start;
-    assay_alert a = {
-        .state = state,
-        .kind = x->kind,
-        .severity = x->severity,
-        .asset = al->cfg->asset,
-        .subject = x->subject,
-        .column = x->column,
-        .rule = x->rule,
-        .metric = x->metric,
-        .threshold = x->threshold,
-        .value = state == ASSAY_ALERT_ACKED ? x->fired_value : NAN,
-        .previous = state == ASSAY_ALERT_ACKED ? NAN : x->fired_value,
-        .window_start = last ? al->last_start : x->fired_start,
-        .window_end = last ? al->last_end : x->fired_end,
-        .fired_start = x->fired_start,
-        .fired_end = x->fired_end,
-        .acked = x->acked,
-        .forecast_windows_to_breach = -1,
-    };
-    memcpy(a.id, x->id, sizeof(a.id));
-    return a;
+    return record_of(al, x, state, last ? al->last_start : x->fired_start,
+                     last ? al->last_end : x->fired_end);
 }
 
 static int emit_by_hand(assay_alert *a, assay_alert_emit_fn emit, void *ctx, assay_error *err)

@@ -55,6 +55,20 @@ void assay_json_anomaly_counts(assay_json *j, const assay_anomaly_result *a)
     assay_json_f64(j, a->rate);
 }
 
+void assay_json_rule_head(assay_json *j, const assay_rule_config *c)
+{
+    assay_json_key(j, "name");
+    assay_json_str(j, c->name);
+    assay_json_key(j, "column");
+    assay_json_str(j, c->column);
+    assay_json_key(j, "check");
+    assay_json_str(j, assay_check_name(c->check));
+    assay_json_key(j, "dimension");
+    assay_json_str(j, assay_dimension_name(c->dimension));
+    assay_json_key(j, "severity");
+    assay_json_str(j, assay_severity_name(c->severity));
+}
+
 void assay_json_dimensions(assay_json *j, const bool *present, const double *dims, int digits)
 {
     assay_json_key(j, "dimensions");
@@ -324,16 +338,7 @@ char *assay_result_json(const assay_result *r, const assay_config *cfg)
         const assay_rule_result *rr = &r->rules[i];
         const assay_rule_config *c = rr->cfg;
         assay_json_obj_open(&j);
-        assay_json_key(&j, "name");
-        assay_json_str(&j, c->name);
-        assay_json_key(&j, "column");
-        assay_json_str(&j, c->column);
-        assay_json_key(&j, "check");
-        assay_json_str(&j, assay_check_name(c->check));
-        assay_json_key(&j, "dimension");
-        assay_json_str(&j, assay_dimension_name(c->dimension));
-        assay_json_key(&j, "severity");
-        assay_json_str(&j, assay_severity_name(c->severity));
+        assay_json_rule_head(&j, c);
         assay_json_key(&j, "evaluated");
         assay_json_u64(&j, rr->evaluated);
         assay_json_key(&j, "failed");

@@ -17,6 +17,9 @@ double assay_column_spread(const assay_column_result *c, double v);
 /* The forest's counts: scored, not_ready, judged, count (anomalies) and rate. */
 void assay_json_anomaly_counts(assay_json *j, const assay_anomaly_result *a);
 
+/* A rule's name, column, check, dimension and severity, as keys of an open object. */
+void assay_json_rule_head(assay_json *j, const assay_rule_config *c);
+
 /* "dimensions": the score of each dimension present, with the given decimals. */
 void assay_json_dimensions(assay_json *j, const bool *present, const double *dims, int digits);
 

@@ -186,10 +186,9 @@ static void no_window(api_response *rs)
               "no window has closed yet (the first closes when event time passes its end)");
 }
 
-static void get_window_text(assay_server *s, bool (*copy)(assay_hub *, assay_strbuf *),
-                            api_response *rs)
+static void get_window_text(assay_server *s, hub_text which, api_response *rs)
 {
-    if (copy(&s->hub, &rs->body))
+    if (hub_copy(&s->hub, which, &rs->body))
         ok_text(rs, JSON);
     else
         no_window(rs);
@@ -531,19 +530,19 @@ void api_handle(assay_server *s, const api_request *rq, api_response *rs)
         return;
     case R_SCORE:
         if (args_known(rq, "", rs))
-            get_window_text(s, hub_copy_score, rs);
+            get_window_text(s, HUB_SCORE, rs);
         return;
     case R_DIMS:
         if (args_known(rq, "", rs))
-            get_window_text(s, hub_copy_dims, rs);
+            get_window_text(s, HUB_DIMS, rs);
         return;
     case R_RULES:
         if (args_known(rq, "", rs))
-            get_window_text(s, hub_copy_rules, rs);
+            get_window_text(s, HUB_RULES, rs);
         return;
     case R_PROFILE:
         if (args_known(rq, "", rs))
-            get_window_text(s, hub_copy_profile, rs);
+            get_window_text(s, HUB_PROFILE, rs);
         return;
     case R_CONTRACTS:
         if (args_known(rq, "", rs)) {

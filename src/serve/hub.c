@@ -170,16 +170,7 @@ static char *rules_json(const assay_hub *h, const assay_result *w)
         const assay_rule_result *rr = &w->rules[r];
         const assay_rule_config *rc = rr->cfg;
         assay_json_obj_open(&j);
-        assay_json_key(&j, "name");
-        assay_json_str(&j, rc->name);
-        assay_json_key(&j, "column");
-        assay_json_str(&j, rc->column);
-        assay_json_key(&j, "check");
-        assay_json_str(&j, assay_check_name(rc->check));
-        assay_json_key(&j, "dimension");
-        assay_json_str(&j, assay_dimension_name(rc->dimension));
-        assay_json_key(&j, "severity");
-        assay_json_str(&j, assay_severity_name(rc->severity));
+        assay_json_rule_head(&j, rc);
         assay_json_key(&j, "threshold");
         assay_json_f64(&j, rc->threshold);
         assay_json_key(&j, "window");
@@ -468,21 +459,10 @@ static bool copy_text(assay_hub *h, char *const *p, assay_strbuf *out)
     return have;
 }
 
-bool hub_copy_score(assay_hub *h, assay_strbuf *out)
+bool hub_copy(assay_hub *h, hub_text which, assay_strbuf *out)
 {
-    return copy_text(h, &h->score, out);
-}
-bool hub_copy_dims(assay_hub *h, assay_strbuf *out)
-{
-    return copy_text(h, &h->dims, out);
-}
-bool hub_copy_rules(assay_hub *h, assay_strbuf *out)
-{
-    return copy_text(h, &h->rules, out);
-}
-bool hub_copy_profile(assay_hub *h, assay_strbuf *out)
-{
-    return copy_text(h, &h->profile, out);
+    char *const *texts[] = { &h->score, &h->dims, &h->rules, &h->profile };
+    return copy_text(h, texts[which], out);
 }
 
 /* Under the lock. */

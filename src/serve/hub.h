@@ -127,10 +127,8 @@ int hub_command_result(assay_hub *h, uint64_t seq, int *rc, char *msg, size_t ca
 void hub_command_expire(assay_hub *h, double before);
 
 /* Copies for the API, under the lock: append the text to out; false when there is none. */
-bool hub_copy_score(assay_hub *h, assay_strbuf *out);
-bool hub_copy_dims(assay_hub *h, assay_strbuf *out);
-bool hub_copy_rules(assay_hub *h, assay_strbuf *out);
-bool hub_copy_profile(assay_hub *h, assay_strbuf *out);
+typedef enum hub_text { HUB_SCORE = 0, HUB_DIMS, HUB_RULES, HUB_PROFILE } hub_text;
+bool hub_copy(assay_hub *h, hub_text which, assay_strbuf *out);
 void hub_status_json(assay_hub *h, assay_strbuf *out);
 void hub_contracts_json(assay_hub *h, assay_strbuf *out);
 bool hub_ready(assay_hub *h, char *why, size_t cap);

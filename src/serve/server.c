@@ -58,6 +58,7 @@ typedef struct session {
     char *args[MAX_ARGS];
     bool chunked_body, close_after, answered, headers_sent, head_only;
     bool handled; /* api_handle ran for this request (lws may still report a body end) */
+    bool too_big; /* the body is over SERVE_MAX_BODY: read and dropped, then 413 */
     api_response rs;
     size_t out_off;
     double wait_at;
@@ -327,6 +328,19 @@ static int answer(assay_server *s, session *ss)
     return 0;
 }
 
+/* 413: the body is over SERVE_MAX_BODY (close: it was not read). */
+static int too_big(session *ss, bool close)
+{
+    ss->close_after = close;
+    ss->handled = true;
+    assay_sb_init(&ss->rs.body);
+    api_error(&ss->rs, 413, "too_large", NULL, "request body of %zu bytes is over %d",
+              ss->rq.body_len, SERVE_MAX_BODY);
+    ss->answered = true;
+    lws_callback_on_writable(ss->wsi);
+    return 0;
+}
+
 static int write_headers(assay_server *s, session *ss)
 {
     unsigned char buf[LWS_PRE + 2048], *start = buf + LWS_PRE, *p = start,
@@ -441,27 +455,24 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         ss->wsi = wsi;
         read_request(ss, wsi, in);
         if (ss->rq.body_len > SERVE_MAX_BODY) {
-            ss->close_after = true; /* the body is not read: the connection cannot go on */
-            assay_sb_init(&ss->rs.body);
-            api_error(&ss->rs, 413, "too_large", NULL, "request body of %zu bytes is over %d",
-                      ss->rq.body_len, SERVE_MAX_BODY);
-            ss->answered = true;
-            lws_callback_on_writable(wsi);
-            return 0;
+            /* up to SERVE_DRAIN_BODY the body is read and dropped, so the client reads the
+             * 413 (closing on unread data would reset the connection under it); beyond,
+             * the answer goes out and the connection closes */
+            ss->too_big = true;
+            if (ss->rq.body_len <= SERVE_DRAIN_BODY)
+                return 0;
+            return too_big(ss, true);
         }
         if (ss->rq.method == API_POST && (ss->rq.body_len > 0 || ss->chunked_body))
             return 0; /* answered at HTTP_BODY_COMPLETION */
         return answer(s, ss);
     case LWS_CALLBACK_HTTP_BODY:
-        if (ss->rq.body_len < SERVE_MAX_BODY + 1)
-            ss->rq.body_len += ss->chunked_body ? len : 0;
-        if (ss->rq.body_len > SERVE_MAX_BODY) {
-            ss->close_after = true;
-            return -1;
-        }
-        return 0;
+        if (ss->too_big || !ss->chunked_body)
+            return 0;           /* its length is known: dropped as it comes */
+        ss->rq.body_len += len; /* chunked: counted, and cut off past the limit */
+        return ss->rq.body_len > SERVE_MAX_BODY ? -1 : 0;
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-        return answer(s, ss);
+        return ss->too_big ? too_big(ss, false) : answer(s, ss);
     case LWS_CALLBACK_HTTP_WRITEABLE:
         return http_writeable(s, ss);
     case LWS_CALLBACK_CLOSED_HTTP:
@@ -487,7 +498,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         s->ss.ws_clients++;
         assay_strbuf sb; /* the newcomer starts from the last window */
         assay_sb_init(&sb);
-        if (hub_copy_score(&s->hub, &sb) && !sb.oom) {
+        if (hub_copy(&s->hub, HUB_SCORE, &sb) && !sb.oom) {
             ws_msg *m = msg_make("score", sb.data, sb.len);
             if (m) {
                 client_push(s, ss, m);

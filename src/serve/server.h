@@ -15,6 +15,7 @@
 #include "serve/metrics.h"
 
 #define SERVE_MAX_BODY       (64 * 1024)  /* request bodies: larger ones get 413 */
+#define SERVE_DRAIN_BODY     (1 << 20)    /* ... read and dropped first up to this size */
 #define SERVE_MAX_HEADERS    4096         /* request header bytes (libwebsockets' pool) */
 #define SERVE_WS_QUEUE       256          /* events waiting per WebSocket client ... */
 #define SERVE_WS_QUEUE_BYTES (8u << 20)   /* ... or bytes: past either it is disconnected */
