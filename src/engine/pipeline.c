@@ -627,6 +627,7 @@ static int checkpoint(pipeline *p, assay_error *err)
         }
     }
     p->last_checkpoint = assay_mono_seconds();
+    p->checkpointed = p->checkpointed || rc == 0;
     if (rc == 0 && p->sum) {
         p->sum->checkpoints++;
         p->sum->checkpoint_seconds += p->last_checkpoint - t0;
