@@ -578,6 +578,10 @@ def case_prometheus(work):
     stream.append_windows(10)
     scores_path = os.path.join(work, "scores.ndjson")
     wait_for("9 windows", lambda: len(records(scores_path)) >= 9, 60, a)
+    # the live counters are copied from the pipeline's loop at least every 100 ms
+    wait_for("assay_rows_total to cover the closed windows", lambda: int(
+        (re.search(r"^assay_rows_total (\d+)", http(a.base, "/metrics")[2].decode(), re.M) or [0, "0"])[1])
+        >= 9 * PER_WINDOW, 10, a)
     st, h, body = http(a.base, "/metrics")
     if st != 200 or not h.get("content-type", "").startswith("text/plain; version=0.0.4"):
         fail("/metrics: %d %r" % (st, h.get("content-type")))
