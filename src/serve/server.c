@@ -29,6 +29,7 @@
 #include <fcntl.h>
 #include <stddef.h>
 #include <libwebsockets.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -650,6 +651,35 @@ static int open_history(assay_server *s, assay_error *err)
     return 0;
 }
 
+/* Bind (and immediately close) a TCP socket on the address http.listen names; returns
+ * 0 or the errno of the failure. SO_REUSEADDR matches what libwebsockets sets, so a
+ * port in TIME_WAIT is not reported as busy. */
+static int probe_bind(const char *host, int port, bool v6)
+{
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = v6 ? AF_INET6 : AF_INET;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    char ps[16];
+    snprintf(ps, sizeof(ps), "%d", port);
+    if (getaddrinfo(host, ps, &hints, &res) != 0 || !res)
+        return EADDRNOTAVAIL;
+    int e = 0;
+    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        e = errno;
+    else {
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (bind(fd, res->ai_addr, res->ai_addrlen) < 0)
+            e = errno;
+        close(fd);
+    }
+    freeaddrinfo(res);
+    return e;
+}
+
 static int start_http(assay_server *s, assay_error *err)
 {
     const char *listen = s->cfg->http.listen;
@@ -664,6 +694,16 @@ static int start_http(assay_server *s, assay_error *err)
     s->host[hn] = 0;
     int want = atoi(colon + 1);
 
+    /* Probe the address with a socket of our own first: the error then says which of
+     * the two failures it is, and libwebsockets 4.1 leaks its partial context when the
+     * bind fails inside lws_create_context. */
+    int perr = probe_bind(s->host, want, v6);
+    if (perr)
+        return assay_error_set(
+            err, -perr, "http.listen: cannot listen on %s: %s%s", listen, strerror(perr),
+            perr == EADDRINUSE      ? " (another process holds the port)"
+            : perr == EADDRNOTAVAIL ? " (the host is not an address of this machine)"
+                                    : "");
     lws_set_log_level(LLL_ERR, lws_log);
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof(info));
