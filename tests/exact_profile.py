@@ -5,7 +5,8 @@ Checks (exit 1 with a line per failure):
   rows, nulls, count exact; distinct within 3 HLL standard errors (p = 16: 1.22%);
   numeric min/max exact, mean to 1e-9 relative, stddev to 1e-6 relative;
   quantiles: rank error <= 0.5% at p25..p75 and <= 0.1% at p01/p99 (ties count);
-  top values: exact counts for columns with <= 64 distinct values;
+  top values: exact counts for columns with <= 64 distinct values; above that every
+    listed count range holds the true count and no value left out is more frequent;
   duplicate_rows: exact (rows whose text repeats an earlier row)."""
 import bisect, csv, json, math, re, sys
 from datetime import datetime, timezone
@@ -91,6 +92,24 @@ for i, name in enumerate(header):
         got = [(x["value"], x["count"]) for x in c["top"]]
         if got != want:
             bad("%s: top list %s, exact %s" % (name, got[:5], want[:5]))
+    elif t == "string":
+        # estimated top values: each true count inside the stated range, and no value
+        # left out more frequent than a listed one's guaranteed count
+        exact = {}
+        for v in nonnull:
+            exact[v] = exact.get(v, 0) + 1
+        listed = set()
+        for item in c["top"]:
+            lo = item.get("count_min", item["count"])
+            tv = exact.get(item["value"], 0)
+            if not (lo <= tv <= item["count"]) or (not item.get("estimated") and tv != item["count"]):
+                bad("%s: top %r says [%d, %d], exact %d" % (name, item["value"], lo, item["count"], tv))
+            listed.add(item["value"])
+        if c["top"]:
+            least = min(x.get("count_min", x["count"]) for x in c["top"])
+            rest = max((n for v, n in exact.items() if v not in listed), default=0)
+            if rest > least:
+                bad("%s: a value left out occurs %d times, more than a listed one's %d" % (name, rest, least))
 # type-inference counters: non-null values among the first 10,000 rows; int = fits int64
 for i, name in enumerate(header):
     c = cols[name]

@@ -331,6 +331,161 @@ static void test_zipf_guarantees(void **state)
 
 /* Weighted adds: guarantees hold with N = total weight, and w unit adds of a tracked
  * value equal one add of weight w. */
+/* Blocks summarized by their exact counts, the way the profile feeds a column once its
+ * summary is inexact: the k most frequent of each block whose count exceeds the
+ * block's (k+1)-th count F, with F as the bound for the rest. The Space-Saving
+ * guarantees must hold, the floor must bound every value left out, and a stream of
+ * distinct values must leave no value with a guaranteed count above the floor. */
+static void absorb_block(assay_topk *t, const uint32_t *ids, size_t n, uint32_t k)
+{
+    uint32_t *uniq = malloc(n * sizeof(uint32_t));
+    uint64_t *cnt = calloc(n, sizeof(uint64_t));
+    assert_non_null(uniq);
+    assert_non_null(cnt);
+    size_t nu = 0;
+    for (size_t i = 0; i < n; i++) { /* quadratic, but blocks are small */
+        size_t j = 0;
+        while (j < nu && uniq[j] != ids[i])
+            j++;
+        if (j == nu)
+            uniq[nu++] = ids[i];
+        cnt[j]++;
+    }
+    uint64_t floor = 0;
+    if (nu > k) { /* the (k+1)-th largest count */
+        uint64_t *sorted = malloc(nu * sizeof(uint64_t));
+        assert_non_null(sorted);
+        memcpy(sorted, cnt, nu * sizeof(uint64_t));
+        for (size_t a = 0; a <= k; a++)
+            for (size_t b = a + 1; b < nu; b++)
+                if (sorted[b] > sorted[a]) {
+                    uint64_t x = sorted[a];
+                    sorted[a] = sorted[b];
+                    sorted[b] = x;
+                }
+        floor = sorted[k];
+        free(sorted);
+    }
+    char(*text)[24] = malloc(nu * sizeof(*text));
+    assay_topk_item *it = malloc(nu * sizeof(*it));
+    uint64_t *h = malloc(nu * sizeof(uint64_t));
+    assert_non_null(text);
+    assert_non_null(it);
+    assert_non_null(h);
+    size_t ni = 0;
+    for (size_t j = 0; j < nu; j++) {
+        if (floor && cnt[j] <= floor)
+            continue;
+        uint32_t len = value_of(uniq[j], text[ni]);
+        it[ni] = (assay_topk_item){ .value = text[ni], .len = len, .count = cnt[j] };
+        h[ni] = assay_hash_bytes(text[ni], len);
+        ni++;
+    }
+    assert_int_equal(assay_topk_absorb(t, it, h, ni, floor, n), 0);
+    free(text);
+    free(it);
+    free(h);
+    free(uniq);
+    free(cnt);
+}
+
+static void test_absorb_blocks(void **state)
+{
+    (void)state;
+    const uint32_t u = 20000, k = 64;
+    const size_t n = 60000, block = 1500;
+    zipf z;
+    zipf_init(&z, u, 1.1);
+    uint64_t *truth = calloc(u, sizeof(uint64_t));
+    uint32_t *ids = malloc(n * sizeof(uint32_t));
+    assert_non_null(truth);
+    assert_non_null(ids);
+    for (size_t i = 0; i < n; i++)
+        truth[ids[i] = zipf_draw(&z)]++;
+    assay_topk *t;
+    assert_int_equal(assay_topk_new(&t, k, 256), 0);
+    size_t i = 0;
+    while (i < n && assay_topk_exact(t))
+        add_id(t, ids[i++]);
+    for (; i < n; i += block)
+        absorb_block(t, ids + i, ASSAY_MIN(block, n - i), k);
+    check_guarantees("zipf 1.1 in exact blocks, k 64", t, truth, u, n, k);
+    uint64_t floor = assay_topk_floor(t);
+    assert_true(floor > 0);
+    assay_topk_item items[64];
+    size_t nl = assay_topk_list(t, items, 64);
+    bool *listed = calloc(u, 1);
+    assert_non_null(listed);
+    for (size_t j = 0; j < nl; j++)
+        listed[id_of(&items[j])] = true;
+    for (uint32_t id = 0; id < u; id++)
+        if (!listed[id] && truth[id] > floor) {
+            print_error("v%u occurs %llu times, above the floor %llu, and is not listed\n", id,
+                        (unsigned long long)truth[id], (unsigned long long)floor);
+            fail();
+        }
+    /* the most frequent values have guaranteed counts above the floor */
+    assert_true(items[0].count - items[0].error > floor);
+    assay_topk_free(t);
+
+    /* all distinct: no value is guaranteed more frequent than the floor */
+    assert_int_equal(assay_topk_new(&t, k, 256), 0);
+    for (i = 0; i < n; i++)
+        ids[i] = (uint32_t)i;
+    i = 0;
+    while (i < n && assay_topk_exact(t))
+        add_id(t, ids[i++]);
+    for (; i < n; i += block)
+        absorb_block(t, ids + i, ASSAY_MIN(block, n - i), k);
+    assert_int_equal(assay_topk_total(t), n);
+    floor = assay_topk_floor(t);
+    nl = assay_topk_list(t, items, 64);
+    assert_int_equal(nl, k);
+    for (size_t j = 0; j < nl; j++)
+        assert_true(items[j].count - items[j].error <= 1 &&
+                    items[j].count - items[j].error <= floor);
+    /* a bound-only absorb (no items, on a full inexact sketch: the fast path) adds the
+     * bound to every counter and its error and keeps the order; an exact summary with
+     * free slots refuses it */
+    for (int full = 0; full < 2; full++) {
+        assay_topk *a;
+        assert_int_equal(assay_topk_new(&a, 8, 64), 0);
+        for (uint32_t id = 0; id < (full ? 20u : 5u); id++)
+            for (uint32_t r = 0; r <= id % 5; r++)
+                add_id(a, id);
+        assert_int_equal(assay_topk_exact(a), !full);
+        assay_topk_item before[8], after[8];
+        char keep[8][24];
+        size_t nb = assay_topk_list(a, before, 8);
+        for (size_t j = 0; j < nb; j++) {
+            memcpy(keep[j], before[j].value, before[j].len);
+            before[j].value = keep[j];
+        }
+        uint64_t tot = assay_topk_total(a);
+        if (!full) { /* an exact, half-empty summary cannot take a bare bound */
+            assert_int_equal(assay_topk_absorb(a, NULL, NULL, 0, 3, 50), -EINVAL);
+            assert_true(assay_topk_exact(a));
+            assay_topk_free(a);
+            continue;
+        }
+        assert_int_equal(assay_topk_absorb(a, NULL, NULL, 0, 3, 50), 0);
+        assert_int_equal(assay_topk_total(a), tot + 50);
+        assert_false(assay_topk_exact(a));
+        assert_int_equal(assay_topk_list(a, after, 8), nb);
+        for (size_t j = 0; j < nb; j++) {
+            assert_int_equal(after[j].len, before[j].len);
+            assert_memory_equal(after[j].value, before[j].value, before[j].len);
+            assert_int_equal(after[j].count, before[j].count + 3);
+            assert_int_equal(after[j].error, before[j].error + 3);
+        }
+        assay_topk_free(a);
+    }
+    free(listed);
+    free(ids);
+    free(truth);
+    free(z.cdf);
+}
+
 static void test_weighted(void **state)
 {
     (void)state;
@@ -860,6 +1015,7 @@ int main(void)
         cmocka_unit_test(test_merge_splits),      cmocka_unit_test(test_merge_exact),
         cmocka_unit_test(test_truncation),        cmocka_unit_test(test_serialize_roundtrip),
         cmocka_unit_test(test_serialize_corrupt), cmocka_unit_test(test_weighted),
+        cmocka_unit_test(test_absorb_blocks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

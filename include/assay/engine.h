@@ -151,8 +151,9 @@ typedef struct assay_bad_sample {
 
 typedef struct assay_top_value {
     char *value;
-    uint64_t count;
-    bool exact; /* false: a Space-Saving estimate (an upper bound) */
+    uint64_t count;     /* exact, or an estimate that is an upper bound */
+    uint64_t count_min; /* the guaranteed count (= count when exact) */
+    bool exact;         /* false: the true count is in [count_min, count] */
 } assay_top_value;
 
 /* Quantiles reported, in this order: p01 p05 p25 p50 p75 p95 p99. */

@@ -36,6 +36,20 @@ ASSAY_API void assay_topk_add_weighted(assay_topk *t, const char *value, uint32_
  * add counts, keep the k largest; errors add). */
 ASSAY_API int assay_topk_merge(assay_topk *dst, const assay_topk *src);
 
+/* dst absorbs the exact counts of a block of values summarized as its most frequent
+ * items (distinct values with exact counts, error 0; hashes from assay_hash_bytes),
+ * floor = the largest count among the values left out (0: items lists every value of
+ * the block) and total = every occurrence in the block. This is the same merge with a
+ * summary whose unmonitored values are bounded by floor, so the guarantees hold.
+ * floor > 0 needs a full, inexact dst or at least k items (-EINVAL otherwise). */
+ASSAY_API int assay_topk_absorb(assay_topk *dst, const assay_topk_item *items,
+                                const uint64_t *hashes, size_t n, uint64_t floor, uint64_t total);
+
+/* The most an unmonitored value can have occurred: 0 while exact, else the minimum
+ * counter. A listed value is certainly more frequent than every value not listed when
+ * count - error > floor. */
+ASSAY_API uint64_t assay_topk_floor(const assay_topk *t);
+
 /* Total occurrences counted, and whether every count is exact (never more than k
  * distinct values were seen). */
 ASSAY_API uint64_t assay_topk_total(const assay_topk *t);

@@ -331,8 +331,9 @@ typedef struct assay_shard {
     double stage[ASSAY_STAGE_COUNT]; /* seconds, see assay_stage */
 
     /* profile scratch */
-    uint64_t *hbuf; /* value hashes */
-    double *dbuf;   /* numeric values */
+    uint64_t *hbuf;         /* value hashes */
+    double *dbuf;           /* numeric values */
+    struct topk_block *tkb; /* exact value counts of one column's batch (profile.c) */
 
     /* anomaly detection (src/engine/anomaly.c): forests of the partitions it owns */
     assay_iforest *forests[ASSAY_VPARTS];

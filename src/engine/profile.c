@@ -20,16 +20,21 @@
  *              (about 4 KiB per chunk and column).
  *   text       string and bool columns: Space-Saving top-k (k = 64, exact while the
  *              column has at most 64 distinct values), bytewise min/max value, and
- *              length in code points (min, max, mean). Once a chunk's top-k has
- *              seen more than k distinct values (its counts are estimates from then
- *              on), the rest of the chunk feeds it a 1-in-16 sample of rows with
- *              weight 16 (weighted Space-Saving keeps its bound with N the total
- *              weight). On a high-cardinality column every unsampled value would
- *              replace the minimum counter - the most expensive step - and measured
- *              on 10M orders rows that was a quarter of the whole profile. Rows are
- *              sampled by a hash of their position, so the sample does not depend on
- *              the number of threads. Columns with at most 64 distinct values per
- *              chunk stay exact.
+ *              length in code points (min, max, mean). Once a partial's summary has
+ *              seen more than k distinct values, a batch's values are first counted
+ *              exactly in a small per-shard table; the batch's k most frequent values
+ *              then go into the summary with their exact counts, and the (k+1)-th
+ *              count bounds every value left out (the mergeable-summary step of
+ *              src/sketch/topk.c). This costs one hash-table increment per value
+ *              instead of a Space-Saving takeover per new value, and it invents
+ *              nothing: an earlier version fed a 1-in-16 row sample with weight 16
+ *              there, which gave values seen once counts of 16 and more.
+ *              What is reported: a value is listed only while its guaranteed count
+ *              (count - error) is above the floor (the most any value outside the
+ *              summary can have) and at least the estimate of the next value, so the
+ *              listed values are certainly the most frequent ones; estimated counts
+ *              carry their range [count - error, count]. A column where every value
+ *              is (nearly) unique lists nothing rather than arbitrary values.
  * Where the state lives: every sketch is kept per partial (one sub-pane's rows of one
  * chunk, src/window/partial.c), travels back with the chunk and is folded by the
  * aggregator in stream order; windows merge their sub-panes in a fixed order. So the
@@ -226,15 +231,68 @@ int assay_col_profile_merge(const assay_engine *e, uint32_t c, col_profile *d, c
     return 0;
 }
 
+/* How many of the listed items (count order, nt of them, the first ASSAY_PROFILE_TOP
+ * wanted) are certainly the most frequent values: the largest L such that every one of
+ * the first L has a guaranteed count above the sketch's floor and at least the
+ * estimate of item L (the first one left out). An exact summary lists them all. */
+static size_t listed_top(const assay_topk *t, const assay_topk_item *it, size_t nt)
+{
+    size_t want = ASSAY_MIN(nt, (size_t)ASSAY_PROFILE_TOP);
+    if (assay_topk_exact(t))
+        return want;
+    uint64_t floor = assay_topk_floor(t);
+    size_t best = 0;
+    uint64_t lo_min = UINT64_MAX;
+    for (size_t l = 1; l <= want; l++) {
+        uint64_t lo = it[l - 1].count - it[l - 1].error;
+        if (lo <= floor)
+            break;
+        lo_min = ASSAY_MIN(lo_min, lo);
+        uint64_t next = l < nt ? it[l].count : floor;
+        if (lo_min >= next)
+            best = l;
+    }
+    return best;
+}
+
 /* ---------------------------------------------------------------------------------
  * Feeding a batch
  * ------------------------------------------------------------------------------- */
+
+/* Exact counts of the distinct values of one column within one batch: open addressing
+ * keyed by the value hash (confirmed by the bytes, which stay valid for the batch),
+ * at most batch_rows entries in a table of twice that. */
+typedef struct topk_block {
+    uint32_t *tab; /* entry + 1, 0 = empty */
+    uint32_t mask;
+    uint32_t n;
+    assay_topk_item *items; /* [batch_rows]: value, len, exact count (error 0) */
+    uint64_t *hash;         /* [batch_rows] */
+    uint32_t *slot;         /* [batch_rows] table slot, to clear only what was used */
+    uint32_t *heap;         /* [TOPK_K + 1] selection of the most frequent */
+    assay_topk_item *sel;   /* [TOPK_K] */
+    uint64_t *sel_hash;     /* [TOPK_K] */
+} topk_block;
 
 int assay_profile_shard_init(assay_engine *e, assay_shard *s)
 {
     s->hbuf = malloc(e->batch_rows * sizeof(uint64_t));
     s->dbuf = malloc(e->batch_rows * sizeof(double));
-    if (!s->hbuf || !s->dbuf)
+    topk_block *b = s->tkb = calloc(1, sizeof(topk_block));
+    if (!s->hbuf || !s->dbuf || !b)
+        return -ENOMEM;
+    uint32_t ts = 16;
+    while (ts < 2 * e->batch_rows)
+        ts <<= 1;
+    b->mask = ts - 1;
+    b->tab = calloc(ts, sizeof(uint32_t));
+    b->items = malloc(e->batch_rows * sizeof(assay_topk_item));
+    b->hash = malloc(e->batch_rows * sizeof(uint64_t));
+    b->slot = malloc(e->batch_rows * sizeof(uint32_t));
+    b->heap = malloc((TOPK_K + 1) * sizeof(uint32_t));
+    b->sel = malloc(TOPK_K * sizeof(assay_topk_item));
+    b->sel_hash = malloc(TOPK_K * sizeof(uint64_t));
+    if (!b->tab || !b->items || !b->hash || !b->slot || !b->heap || !b->sel || !b->sel_hash)
         return -ENOMEM;
     return 0;
 }
@@ -245,6 +303,104 @@ void assay_profile_shard_free(assay_shard *s)
     free(s->dbuf);
     s->hbuf = NULL;
     s->dbuf = NULL;
+    topk_block *b = s->tkb;
+    if (b) {
+        free(b->tab);
+        free(b->items);
+        free(b->hash);
+        free(b->slot);
+        free(b->heap);
+        free(b->sel);
+        free(b->sel_hash);
+        free(b);
+        s->tkb = NULL;
+    }
+}
+
+static void block_count(topk_block *b, const char *v, uint32_t len, uint64_t h)
+{
+    if (ASSAY_UNLIKELY(len > TOPK_MAXLEN)) { /* counted as its prefix, as the sketch does */
+        len = TOPK_MAXLEN;
+        h = assay_hash_bytes(v, len);
+    }
+    uint32_t i = (uint32_t)h & b->mask;
+    for (; b->tab[i]; i = (i + 1) & b->mask) {
+        uint32_t x = b->tab[i] - 1;
+        if (b->hash[x] == h && b->items[x].len == len && memcmp(b->items[x].value, v, len) == 0) {
+            b->items[x].count++;
+            return;
+        }
+    }
+    uint32_t x = b->n++;
+    b->items[x] = (assay_topk_item){ .value = v, .len = len, .count = 1 };
+    b->hash[x] = h;
+    b->slot[x] = i;
+    b->tab[i] = x + 1;
+}
+
+/* heap[0..n) of entries with the least frequent at the root; which of several equal
+ * counts stays depends only on the batch's order, so the result is deterministic. */
+static void block_sift(topk_block *b, uint32_t n, uint32_t pos)
+{
+    for (;;) {
+        uint32_t l = 2 * pos + 1, w = pos;
+        if (l < n && b->items[b->heap[l]].count < b->items[b->heap[w]].count)
+            w = l;
+        if (l + 1 < n && b->items[b->heap[l + 1]].count < b->items[b->heap[w]].count)
+            w = l + 1;
+        if (w == pos)
+            return;
+        uint32_t t = b->heap[pos];
+        b->heap[pos] = b->heap[w];
+        b->heap[w] = t;
+        pos = w;
+    }
+}
+
+/* Hand the batch's exact counts to the column's summary and clear the table. With at
+ * most k distinct values they all go in, exactly; otherwise the (k+1)-th largest count
+ * F bounds every value left out, and only the values counted more than F times go in,
+ * with their exact counts (a value with F or fewer occurrences adds nothing the bound
+ * does not already say; on a high-cardinality column that is every value, and the
+ * merge shrinks to adding F to every counter). This is the mergeable-summary step of
+ * topk.c. Unlike feeding a sample with weights, nothing is extrapolated: a value's
+ * guaranteed count only grows by occurrences that were counted. */
+static int block_flush(topk_block *b, assay_topk *t)
+{
+    uint32_t n = b->n;
+    uint64_t total = 0;
+    for (uint32_t x = 0; x < n; x++)
+        total += b->items[x].count;
+    int rc;
+    if (n <= TOPK_K) {
+        rc = assay_topk_absorb(t, b->items, b->hash, n, 0, total);
+    } else {
+        uint32_t hn = TOPK_K + 1;
+        for (uint32_t x = 0; x < hn; x++)
+            b->heap[x] = x;
+        for (uint32_t p = hn / 2; p-- > 0;)
+            block_sift(b, hn, p);
+        for (uint32_t x = hn; x < n; x++) {
+            if (b->items[x].count > b->items[b->heap[0]].count) {
+                b->heap[0] = x;
+                block_sift(b, hn, 0);
+            }
+        }
+        uint64_t floor = b->items[b->heap[0]].count; /* the (k+1)-th most frequent */
+        uint32_t ns = 0;
+        for (uint32_t j = 1; j < hn; j++) {
+            uint32_t x = b->heap[j];
+            if (b->items[x].count > floor) {
+                b->sel[ns] = b->items[x];
+                b->sel_hash[ns++] = b->hash[x];
+            }
+        }
+        rc = assay_topk_absorb(t, b->sel, b->sel_hash, ns, floor, total);
+    }
+    for (uint32_t x = 0; x < n; x++)
+        b->tab[b->slot[x]] = 0;
+    b->n = 0;
+    return rc;
 }
 
 static inline uint64_t hash_i64(int64_t v)
@@ -317,8 +473,8 @@ int assay_profile_batch(assay_shard *s, assay_partial *part, const uint64_t *mas
                 }
                 if (assay_topk_exact(p->topk))
                     assay_topk_add(p->topk, v, len, h);
-                else if ((s->pos[i] * 0x9E3779B97F4A7C15ull) >> 60 == 0)
-                    assay_topk_add_weighted(p->topk, v, len, h, 16);
+                else
+                    block_count(s->tkb, v, len, h);
                 uint64_t cp = assay_utf8_length(v, len);
                 p->len_min = ASSAY_MIN(p->len_min, cp);
                 p->len_max = ASSAY_MAX(p->len_max, cp);
@@ -331,6 +487,8 @@ int assay_profile_batch(assay_shard *s, assay_partial *part, const uint64_t *mas
                 p->has_s = true;
             }
         }
+        if (s->tkb->n && block_flush(s->tkb, p->topk) < 0)
+            return -ENOMEM;
         if (add_hashes(e, p, s->hbuf, nh) < 0)
             return -ENOMEM;
         if (nd) {
@@ -452,6 +610,11 @@ int assay_profile_result(const assay_engine *e, uint32_t c, col_profile *d, assa
     bool numeric = assay_profile_numeric(e->sch.types[c]);
     cr->profiled = true;
     cr->distinct = d->hll_used ? assay_hll_estimate(d->hll) : 0;
+    /* an estimate never claims more distinct values than there are values, and a text
+     * column whose top-k is still exact knows its distinct count exactly */
+    cr->distinct = ASSAY_MIN(cr->distinct, (double)(d->count - d->nulls));
+    if (!numeric && d->topk && assay_topk_exact(d->topk))
+        cr->distinct = assay_topk_size(d->topk);
     cr->numeric = numeric;
     cr->min = cr->max = cr->mean = cr->stddev = cr->skewness = cr->kurtosis = NAN;
     for (int q = 0; q < ASSAY_PROFILE_NQ; q++)
@@ -485,13 +648,15 @@ int assay_profile_result(const assay_engine *e, uint32_t c, col_profile *d, assa
         cr->len_max = d->len_max;
         cr->len_mean = d->len_n ? (double)d->len_sum / (double)d->len_n : NAN;
         if (d->topk) {
-            assay_topk_item items[ASSAY_PROFILE_TOP];
-            size_t nt = assay_topk_list(d->topk, items, ASSAY_PROFILE_TOP);
+            assay_topk_item items[ASSAY_PROFILE_TOP + 1];
+            size_t nt = assay_topk_list(d->topk, items, ASSAY_PROFILE_TOP + 1);
+            size_t nl = listed_top(d->topk, items, nt);
             bool exact = assay_topk_exact(d->topk);
-            for (size_t i = 0; i < nt; i++) {
+            for (size_t i = 0; i < nl; i++) {
                 if (!(cr->top[i].value = strndup(items[i].value, items[i].len)))
                     return -ENOMEM;
                 cr->top[i].count = items[i].count;
+                cr->top[i].count_min = items[i].count - items[i].error;
                 cr->top[i].exact = exact || items[i].error == 0;
                 cr->ntop = i + 1;
             }

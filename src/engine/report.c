@@ -165,6 +165,8 @@ static void write_column(assay_json *j, const assay_column_result *c)
             if (!c->top[k].exact) {
                 assay_json_key(j, "estimated");
                 assay_json_bool(j, true);
+                assay_json_key(j, "count_min");
+                assay_json_u64(j, c->top[k].count_min);
             }
             assay_json_obj_close(j);
         }
@@ -685,9 +687,11 @@ void assay_profile_text(const assay_result *r, FILE *out, bool color)
             size_t n = 0;
             for (size_t k = 0; k < c->ntop && k < 3 && n < sizeof(rest) - 30; k++) {
                 cut(c->top[k].value, b, sizeof(b), 16);
-                n += (size_t)snprintf(rest + n, sizeof(rest) - n, "%s%s (%.0f%%)", k ? ", " : "", b,
-                                      100.0 * (double)c->top[k].count /
-                                          (double)(c->count - c->nulls ? c->count - c->nulls : 1));
+                /* "~" marks a Space-Saving estimate; the share is of its guaranteed count */
+                double share = 100.0 * (double)c->top[k].count_min /
+                               (double)(c->count - c->nulls ? c->count - c->nulls : 1);
+                n += (size_t)snprintf(rest + n, sizeof(rest) - n, "%s%s (%s%.*f%%)", k ? ", " : "",
+                                      b, c->top[k].exact ? "" : "~", share < 9.95 ? 1 : 0, share);
             }
         }
         assay_strbuf d;

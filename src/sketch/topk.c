@@ -491,12 +491,26 @@ static int64_t fill_sorted(assay_topk *t, const cand *c, uint32_t n)
     return -1;
 }
 
-int assay_topk_merge(assay_topk *dst, const assay_topk *src)
+/* dst absorbs a summary given as items (distinct values, len <= any max_value_len,
+ * hashes from assay_hash_bytes), the bound m_src for values it does not list (0 when
+ * it is exact), its total and whether it is exact. */
+static int merge_items(assay_topk *dst, const assay_topk_item *src, const uint64_t *src_hash,
+                       size_t nsrc, uint64_t m_src, uint64_t src_total, bool src_exact)
 {
-    if (src->total == 0)
+    if (src_total == 0)
         return 0;
-    uint64_t m_dst = topk_floor(dst), m_src = topk_floor(src);
-    size_t cap = (size_t)dst->size + src->size;
+    if (nsrc == 0 && !dst->exact && dst->size == dst->k) {
+        /* Nothing but a bound: every counter may have gained m_src, none lost. A
+         * uniform shift keeps the heap and the table as they are. */
+        for (uint32_t s = 0; s < dst->size; s++) {
+            dst->slots[s].count += m_src;
+            dst->slots[s].error += m_src;
+        }
+        dst->total += src_total;
+        return 0;
+    }
+    uint64_t m_dst = topk_floor(dst);
+    size_t cap = (size_t)dst->size + nsrc;
     uint32_t ts = table_size((uint32_t)cap); /* cap <= 2 * TOPK_MAX_K */
     cand *c = malloc(cap * sizeof(cand));
     uint32_t *tab = calloc(ts, sizeof(uint32_t)); /* candidate number + 1 */
@@ -521,11 +535,11 @@ int assay_topk_merge(assay_topk *dst, const assay_topk *src)
             i = (i + 1) & tmask;
         tab[i] = ++nc;
     }
-    for (uint32_t s = 0; s < src->size; s++) {
-        const slot *d = &src->slots[s];
-        const char *v = slot_value(src, s);
+    for (size_t s = 0; s < nsrc; s++) {
+        const assay_topk_item *d = &src[s];
+        const char *v = d->value;
         uint32_t len = d->len;
-        uint64_t h = d->hash;
+        uint64_t h = src_hash[s];
         if (len > dst->maxlen) {
             len = dst->maxlen;
             h = assay_hash_bytes(v, len);
@@ -566,16 +580,55 @@ int assay_topk_merge(assay_topk *dst, const assay_topk *src)
     qsort(c, nc, sizeof(cand), cand_cmp);
     uint32_t keep = ASSAY_MIN(nc, dst->k);
     (void)fill_sorted(nt, c, keep); /* candidates are distinct by construction */
-    nt->total = dst->total + src->total;
-    nt->exact = dst->exact && src->exact && nc <= dst->k;
+    nt->total = dst->total + src_total;
+    nt->exact = dst->exact && src_exact && nc <= dst->k;
     free(c);
     free(tab);
-    /* Swap the new state into dst (src may be dst: it was only read above). */
+    /* Swap the new state into dst (the items may point into dst: only read above). */
     assay_topk old = *dst;
     *dst = *nt;
     *nt = old;
     assay_topk_free(nt);
     return 0;
+}
+
+int assay_topk_merge(assay_topk *dst, const assay_topk *src)
+{
+    if (src->total == 0)
+        return 0;
+    assay_topk_item *it = malloc((src->size ? src->size : 1) * sizeof(*it));
+    uint64_t *h = malloc((src->size ? src->size : 1) * sizeof(*h));
+    if (!it || !h) {
+        free(it);
+        free(h);
+        return -ENOMEM;
+    }
+    for (uint32_t s = 0; s < src->size; s++) {
+        it[s] = (assay_topk_item){ .value = slot_value(src, s),
+                                   .len = src->slots[s].len,
+                                   .count = src->slots[s].count,
+                                   .error = src->slots[s].error };
+        h[s] = src->slots[s].hash;
+    }
+    int rc = merge_items(dst, it, h, src->size, topk_floor(src), src->total, src->exact);
+    free(it);
+    free(h);
+    return rc;
+}
+
+int assay_topk_absorb(assay_topk *dst, const assay_topk_item *items, const uint64_t *hashes,
+                      size_t n, uint64_t floor, uint64_t total)
+{
+    /* A bound with fewer than k values to monitor would leave an inexact summary with
+     * free slots, where a new value could start below what it may already have had. */
+    if (floor > 0 && n < dst->k && (dst->exact || dst->size < dst->k))
+        return -EINVAL;
+    return merge_items(dst, items, hashes, n, floor, total, floor == 0);
+}
+
+uint64_t assay_topk_floor(const assay_topk *t)
+{
+    return topk_floor(t);
 }
 
 /* ------------------------------------------------------------------------------------ */
