@@ -185,6 +185,65 @@ python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if all("
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if not any("distinct" in c for c in d["columns"]) and d["rules"] else 1)' "$T/cn.json" \
   && ok "check --no-profile skips the profile" || bad "--no-profile"
 
+# 9b. types from the whole input: an int column that needs floats later widens (and
+# keeps every value), a float column of mostly whole numbers is float, a column null
+# through the first 10,000 rows is typed by its values, integers beyond int64 stay
+# text, int64 extremes are exact, inf/NaN are counted and kept out of the moments
+python3 - "$T/ty.csv" <<'PY'
+import random, sys
+random.seed(3)
+with open(sys.argv[1], 'w') as f:
+    f.write('id,price,late_float,nullfirst,big,snow,x\n')
+    for i in range(30000):
+        price = str(random.randint(1, 100)) if random.random() < 0.95 else '%.1f' % (random.random() * 100)
+        lf = str(random.randint(0, 50)) if i < 12000 else '%.2f' % (random.random() * 50)
+        nf = '' if i < 10500 else str(random.randint(0, 1000))
+        big = str(10**19 + random.randint(0, 10**18))
+        snow = str(1234567890123456789 + 7 * i)
+        x = ['1.5', 'inf', '-inf', 'nan', '2.5'][(i // 100) % 5] if i % 100 == 0 else '%.3f' % random.random()
+        f.write(','.join([str(i), price, lf, nf, big, snow, x]) + '\n')
+PY
+"$ASSAY" profile --json "$T/ty.csv" > "$T/ty.json"
+python3 - "$T/ty.csv" "$T/ty.json" <<'PY'
+import csv, json, math, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+cols = {c["name"]: c for c in json.load(open(sys.argv[2]))["columns"]}
+fails = []
+want = {"id": "int", "price": "float", "late_float": "float", "nullfirst": "int",
+        "big": "string", "snow": "int", "x": "float"}
+for k, t in want.items():
+    if cols[k]["type"] != t:
+        fails.append("%s typed %s, want %s" % (k, cols[k]["type"], t))
+for k in ("price", "late_float", "x"):
+    v = [float(r[k]) for r in rows if r[k] != "" and math.isfinite(float(r[k]))]
+    m = sum(v) / len(v)
+    if cols[k]["invalid"] != 0 or abs(cols[k]["mean"] - m) > 1e-9 * abs(m):
+        fails.append("%s: invalid %s mean %s, exact mean %s" % (k, cols[k]["invalid"], cols[k]["mean"], m))
+    if cols[k]["max"] != max(v) or cols[k]["min"] != min(v):
+        fails.append("%s: min/max %s/%s, exact %s/%s" % (k, cols[k]["min"], cols[k]["max"], min(v), max(v)))
+s = [int(r["snow"]) for r in rows]
+if cols["snow"]["min"] != min(s) or cols["snow"]["max"] != max(s):
+    fails.append("snow: min/max %s/%s, exact %s/%s" % (cols["snow"]["min"], cols["snow"]["max"], min(s), max(s)))
+b = sorted(r["big"] for r in rows)
+if cols["big"]["min"] != b[0] or cols["big"]["max"] != b[-1]:
+    fails.append("big: min/max %s/%s, exact %s/%s" % (cols["big"]["min"], cols["big"]["max"], b[0], b[-1]))
+nf = cols["x"].get("non_finite", {})
+if nf != {"nan": 60, "inf": 60, "-inf": 60} or "non_finite" not in [i["issue"] for i in cols["x"]["issues"]]:
+    fails.append("x: non_finite %s" % nf)
+if any(cols["x"]["quantiles"][q] is None for q in cols["x"]["quantiles"]):
+    fails.append("x: quantiles %s" % cols["x"]["quantiles"])
+for f in fails:
+    print("  " + f)
+sys.exit(1 if fails else 0)
+PY
+[ $? -eq 0 ] && ok "types from the whole input: widening, nulls first, big ints, exact int64 extremes, inf/NaN" || bad "types from the whole input"
+# a rule on a widened column judges its float values as floats, against a recount
+printf 'rules:\n  - {column: late_float, check: in_range, min: 0, max: 40}\n' > "$T/ty.yaml"
+"$ASSAY" check --json -c "$T/ty.yaml" "$T/ty.csv" > "$T/tyc.json"
+want=$(python3 -c "import csv,sys; print(sum(1 for r in csv.DictReader(open(sys.argv[1])) if not 0 <= float(r['late_float']) <= 40))" "$T/ty.csv")
+got=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['rules'][0]['failed'])" "$T/tyc.json")
+expect_eq "$got" "$want" "in_range on a widened column counts its float values exactly"
+
 # 10. suggested rules: pass on the data they came from, fail on data with more faults
 "$ASSAY" gen --rows 50000 --seed 21 -o "$T/s.csv"
 "$ASSAY" profile --suggest-rules "$T/s.csv" > "$T/suggested.yaml"

@@ -173,6 +173,10 @@ typedef struct assay_column_result {
     double distinct; /* HyperLogLog estimate of distinct non-null values */
     bool numeric;    /* int, float, timestamp: the numeric fields below are set */
     double min, max, mean, stddev, skewness, kurtosis; /* NaN when undefined */
+    bool has_int_extremes; /* int columns: min and max exactly (doubles round >2^53) */
+    int64_t min_int, max_int;
+    uint64_t widened;               /* inferred int values that needed a float (type -> float) */
+    uint64_t nan, pos_inf, neg_inf; /* non-finite values, kept out of moments and quantiles */
     double quantiles[ASSAY_PROFILE_NQ];
     uint64_t outliers;         /* beyond the Tukey fences Q1 - 1.5 IQR, Q3 + 1.5 IQR (estimated) */
     char *min_text, *max_text; /* strings: smallest and largest value (bytewise) */

@@ -45,6 +45,7 @@ static inline unsigned assay_chunk_vpart(const assay_window_spec *w, const assay
 typedef struct assay_infer_count {
     uint64_t nonnull, as_int, as_float, as_ts, as_bool;
     uint64_t id_like; /* digit strings with a leading '+' or '0': phone numbers, zip codes */
+    uint64_t big_int; /* integers beyond int64 (20-digit ids) */
 } assay_infer_count;
 
 #define ASSAY_SAMPLE_VALUES 1000 /* values kept per column from the first rows */
@@ -139,6 +140,12 @@ typedef struct col_profile {
     uint32_t smin_len, smax_len, smin_cap, smax_cap;
     bool has_s;
     uint64_t len_min, len_max, len_sum, len_n;
+    /* numeric columns: values of an inferred int column that needed a float (the
+     * column widens to float), non-finite values kept out of moments and digest, and
+     * the exact extremes of the int values (doubles round above 2^53) */
+    uint64_t widened, n_nan, n_pinf, n_ninf;
+    int64_t imin, imax;
+    bool has_i;
 } col_profile;
 
 /* One of the highest-scoring rows (anomaly evidence). */
@@ -309,6 +316,7 @@ typedef struct assay_shard {
     assay_rowset rs;
     uint64_t *ok, *fail, *eval, *pos, *mask, *blocked;
     uint64_t **null, **invalid; /* per column (wanted ones) */
+    uint64_t **frac;            /* per inferred int column: values that needed a float (widened) */
     int64_t **i64;
     double **f64;
     const char ***str;

@@ -107,6 +107,8 @@ void assay_col_profile_reset(col_profile *p)
     p->smin_len = p->smax_len = 0;
     p->len_min = UINT64_MAX;
     p->len_max = p->len_sum = p->len_n = 0;
+    p->widened = p->n_nan = p->n_pinf = p->n_ninf = 0;
+    p->has_i = false;
 }
 
 void assay_col_profile_free(col_profile *p)
@@ -228,6 +230,15 @@ int assay_col_profile_merge(const assay_engine *e, uint32_t c, col_profile *d, c
     d->len_max = ASSAY_MAX(d->len_max, s->len_max);
     d->len_sum += s->len_sum;
     d->len_n += s->len_n;
+    d->widened += s->widened;
+    d->n_nan += s->n_nan;
+    d->n_pinf += s->n_pinf;
+    d->n_ninf += s->n_ninf;
+    if (s->has_i) {
+        d->imin = d->has_i ? ASSAY_MIN(d->imin, s->imin) : s->imin;
+        d->imax = d->has_i ? ASSAY_MAX(d->imax, s->imax) : s->imax;
+        d->has_i = true;
+    }
     return 0;
 }
 
@@ -442,6 +453,9 @@ int assay_profile_batch(assay_shard *s, assay_partial *part, const uint64_t *mas
         bool numeric = assay_profile_numeric(t);
         size_t nh = 0, nd = 0;
         bool text_seen = false;
+        const uint64_t *frac = s->frac[c];
+        int64_t imin = INT64_MAX, imax = INT64_MIN;
+        bool any_i = false;
         for (size_t w = 0; w < words; w++) {
             uint64_t bits = mask[w] & ~null[w];
             while (bits) {
@@ -449,14 +463,31 @@ int assay_profile_batch(assay_shard *s, assay_partial *part, const uint64_t *mas
                 bits &= bits - 1;
                 bool valid = !((inv[i >> 6] >> (i & 63)) & 1);
                 if (numeric && valid) {
-                    if (t == ASSAY_TYPE_FLOAT) {
+                    bool wide = frac && ((frac[i >> 6] >> (i & 63)) & 1);
+                    if (t == ASSAY_TYPE_FLOAT || wide) {
                         double v = s->f64[c][i];
-                        s->hbuf[nh++] = hash_f64(v);
-                        s->dbuf[nd++] = v;
+                        p->widened += wide;
+                        /* 12.0 in an int column is the value 12 */
+                        s->hbuf[nh++] = wide && v == trunc(v) && fabs(v) < 9.2e18
+                                            ? hash_i64((int64_t)v)
+                                            : hash_f64(v);
+                        if (ASSAY_LIKELY(isfinite(v)))
+                            s->dbuf[nd++] = v;
+                        else if (isnan(v))
+                            p->n_nan++;
+                        else if (v > 0)
+                            p->n_pinf++;
+                        else
+                            p->n_ninf++;
                     } else {
                         int64_t v = s->i64[c][i];
                         s->hbuf[nh++] = hash_i64(v);
                         s->dbuf[nd++] = (double)v;
+                        if (t == ASSAY_TYPE_INT) {
+                            imin = ASSAY_MIN(imin, v);
+                            imax = ASSAY_MAX(imax, v);
+                            any_i = true;
+                        }
                     }
                     continue;
                 }
@@ -486,6 +517,11 @@ int assay_profile_batch(assay_shard *s, assay_partial *part, const uint64_t *mas
                     return -ENOMEM;
                 p->has_s = true;
             }
+        }
+        if (any_i) {
+            p->imin = p->has_i ? ASSAY_MIN(p->imin, imin) : imin;
+            p->imax = p->has_i ? ASSAY_MAX(p->imax, imax) : imax;
+            p->has_i = true;
         }
         if (s->tkb->n && block_flush(s->tkb, p->topk) < 0)
             return -ENOMEM;
@@ -567,6 +603,15 @@ static void find_issues(const assay_engine *e, uint32_t ci, assay_column_result 
                       a, (unsigned long long)ic->nonnull, as);
         }
     }
+    if (c->nan + c->pos_inf + c->neg_inf > 0) {
+        pct(a, sizeof(a), (double)(c->nan + c->pos_inf + c->neg_inf) / (double)nonnull);
+        add_issue(
+            c, "non_finite",
+            "%llu NaN, %llu inf and %llu -inf values (%s): counted, but kept out of the mean, "
+            "stddev, min/max and quantiles",
+            (unsigned long long)c->nan, (unsigned long long)c->pos_inf,
+            (unsigned long long)c->neg_inf, a);
+    }
     if (c->numeric && c->outliers > 0) {
         double iqr = c->quantiles[4] - c->quantiles[2];
         double lo = c->quantiles[2] - 1.5 * iqr, hi = c->quantiles[4] + 1.5 * iqr;
@@ -616,6 +661,18 @@ int assay_profile_result(const assay_engine *e, uint32_t c, col_profile *d, assa
     if (!numeric && d->topk && assay_topk_exact(d->topk))
         cr->distinct = assay_topk_size(d->topk);
     cr->numeric = numeric;
+    cr->widened = d->widened;
+    cr->nan = d->n_nan;
+    cr->pos_inf = d->n_pinf;
+    cr->neg_inf = d->n_ninf;
+    /* an inferred int column with values that needed a float is a float column */
+    if (cr->type == ASSAY_TYPE_INT && cr->inferred && d->widened > 0)
+        cr->type = ASSAY_TYPE_FLOAT;
+    if (cr->type == ASSAY_TYPE_INT && d->has_i) {
+        cr->has_int_extremes = true;
+        cr->min_int = d->imin;
+        cr->max_int = d->imax;
+    }
     cr->min = cr->max = cr->mean = cr->stddev = cr->skewness = cr->kurtosis = NAN;
     for (int q = 0; q < ASSAY_PROFILE_NQ; q++)
         cr->quantiles[q] = NAN;

@@ -87,15 +87,30 @@ void assay_json_column_summary(assay_json *j, const assay_column_result *c)
     assay_json_key(j, "distinct");
     assay_json_u64(j, (uint64_t)llround(c->distinct));
     assay_json_key(j, "min");
-    if (c->numeric)
+    if (c->has_int_extremes)
+        assay_json_i64(j, c->min_int);
+    else if (c->numeric)
         assay_json_column_value(j, c, c->min);
     else
         assay_json_str(j, c->min_text);
     assay_json_key(j, "max");
-    if (c->numeric)
+    if (c->has_int_extremes)
+        assay_json_i64(j, c->max_int);
+    else if (c->numeric)
         assay_json_column_value(j, c, c->max);
     else
         assay_json_str(j, c->max_text);
+    if (c->nan + c->pos_inf + c->neg_inf > 0) {
+        assay_json_key(j, "non_finite");
+        assay_json_obj_open(j);
+        assay_json_key(j, "nan");
+        assay_json_u64(j, c->nan);
+        assay_json_key(j, "inf");
+        assay_json_u64(j, c->pos_inf);
+        assay_json_key(j, "-inf");
+        assay_json_u64(j, c->neg_inf);
+        assay_json_obj_close(j);
+    }
     assay_json_key(j, "mean");
     assay_json_column_value(j, c, c->numeric ? c->mean : NAN);
     assay_json_key(j, "stddev");
@@ -671,9 +686,14 @@ void assay_profile_text(const assay_result *r, FILE *out, bool color)
         cut(c->name, name, sizeof(name), 16);
         snprintf(nulls, sizeof(nulls), "%.1f%%",
                  c->count ? 100.0 * (double)c->nulls / (double)c->count : 0.0);
-        if (c->numeric) {
+        if (c->has_int_extremes) {
+            snprintf(lo, sizeof(lo), "%lld", (long long)c->min_int);
+            snprintf(hi, sizeof(hi), "%lld", (long long)c->max_int);
+        } else if (c->numeric) {
             cell_value(c, c->min, lo, sizeof(lo));
             cell_value(c, c->max, hi, sizeof(hi));
+        }
+        if (c->numeric) {
             if (c->type == ASSAY_TYPE_TIMESTAMP) {
                 cell_value(c, c->quantiles[3], a, sizeof(a));
                 snprintf(rest, sizeof(rest), "median %s", a);

@@ -10,7 +10,16 @@
  * failures instead of silently turning the column into text. Digit strings written
  * with a leading '+' or '0' (phone numbers, zip codes, account numbers) are
  * identifiers, not quantities: when 10% of a column's values look like that it stays
- * a string. Declare types under `columns:` to take inference out of the picture.
+ * a string. So are integers too large for int64 (20-digit ids): as doubles they would
+ * lose digits and collapse. A column that is null throughout the first 10,000 rows
+ * is typed by its first non-null values further into the first chunk (up to 1,000 of
+ * them), instead of defaulting to text.
+ *
+ * The first rows cannot see the whole input, so the decision for numbers is not final:
+ * an inferred int column whose later values need a float (12.5 after 12,000 integers)
+ * widens to float (src/engine/shard.c keeps those values as doubles, the profile
+ * reports the column as float), rather than failing those values as "not int".
+ * Declare types under `columns:` to take inference out of the picture.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +27,9 @@
 #include "assay/number.h"
 #include "engine/engine_internal.h"
 
-#define INFER_ROWS 10000
+#define INFER_ROWS        10000
+#define INFER_MORE_ROWS   1000000 /* phase 2 stops here, or at the end of the buffer */
+#define INFER_MORE_VALUES 1000
 
 void assay_schema_free(assay_schema *s)
 {
@@ -45,6 +56,32 @@ void assay_schema_free(assay_schema *s)
     memset(s, 0, sizeof(*s));
 }
 
+/* What one value parses as. */
+static void count_value(assay_infer_count *k, const char *p, uint32_t l)
+{
+    int64_t iv;
+    double dv;
+    bool bv;
+    int irc = assay_parse_i64(p, l, &iv);
+    k->as_int += irc == 0;
+    k->big_int += irc == -ERANGE;
+    k->as_float += assay_parse_f64(p, l, &dv) == 0;
+    k->as_ts += assay_parse_timestamp(p, l, &iv) == 0;
+    k->as_bool += assay_parse_bool(p, l, &bv) == 0;
+    k->id_like += l > 1 && (p[0] == '+' || (p[0] == '0' && p[1] >= '0' && p[1] <= '9'));
+}
+
+/* An undeclared column with no value in the first rows and too few after them. */
+static bool still_empty(const assay_schema *s, const assay_infer_count *cnt,
+                        const assay_infer_count *more)
+{
+    for (uint32_t c = 0; c < s->ncols; c++)
+        if (s->types[c] == ASSAY_TYPE_UNKNOWN && cnt[c].nonnull == 0 &&
+            more[c].nonnull < INFER_MORE_VALUES)
+            return true;
+    return false;
+}
+
 /* Fill types of columns not declared in the config from the first rows in buf. */
 int assay_schema_infer(assay_engine *e, const char *buf, size_t len, size_t start, assay_error *err)
 {
@@ -56,10 +93,11 @@ int assay_schema_infer(assay_engine *e, const char *buf, size_t len, size_t star
     if (want)
         memset(want, 1, nc);
     assay_infer_count *cnt = calloc(nc ? nc : 1, sizeof(*cnt));
+    assay_infer_count *more = calloc(nc ? nc : 1, sizeof(*more));
     s->samples = calloc(nc ? nc : 1, sizeof(char **));
     s->nsamples = calloc(nc ? nc : 1, sizeof(uint32_t));
     int rc = 0;
-    if (!want || !cnt || !s->samples || !s->nsamples ||
+    if (!want || !cnt || !more || !s->samples || !s->nsamples ||
         assay_rowset_init(&rs, nc, want, cap, 64) < 0) {
         rc = assay_error_set(err, -ENOMEM, "out of memory inferring column types");
         goto out;
@@ -68,15 +106,24 @@ int assay_schema_infer(assay_engine *e, const char *buf, size_t len, size_t star
     uint32_t seen = 0;
     char tmp[256];
     size_t first_pos = cur.pos;
-    while (cur.pos < cur.len && seen < cap) {
+    /* phase 1: the first INFER_ROWS rows, counted in cnt (reported by the profile);
+     * phase 2: only while an undeclared column has had no value yet, further rows of
+     * the same buffer, counted in more for those columns */
+    while (cur.pos < cur.len && seen < INFER_MORE_ROWS) {
+        bool phase2 = seen >= cap;
+        if (phase2 && !still_empty(s, cnt, more))
+            break;
         size_t before = cur.pos;
-        rs.cap = cap - seen;
+        rs.cap = phase2 ? cap : cap - seen;
         rs.nrows = rs.nbad = rs.nlines = 0;
         if ((rc = assay_engine_parse(e, &cur, &rs)) < 0) {
             rc = assay_error_set(err, rc, "cannot parse the first rows: %s", strerror(-rc));
             goto out;
         }
         for (uint32_t c = 0; c < nc; c++) {
+            if (phase2 && (cnt[c].nonnull || more[c].nonnull >= INFER_MORE_VALUES))
+                continue;
+            assay_infer_count *k = phase2 ? &more[c] : &cnt[c];
             for (uint32_t i = 0; i < rs.nrows; i++) {
                 assay_cell cell = rs.cells[(size_t)c * rs.cap + i];
                 uint8_t fl = rs.flags[(size_t)c * rs.cap + i];
@@ -84,25 +131,17 @@ int assay_schema_infer(assay_engine *e, const char *buf, size_t len, size_t star
                     continue;
                 const char *p;
                 uint32_t l;
-                cnt[c].nonnull++;
+                k->nonnull++;
                 if (cell.len > sizeof(tmp))
                     continue; /* a value this long is text: no parser would take it */
                 assay_cell_text(e, buf, cell, fl, tmp, &p, &l);
-                int64_t iv;
-                double dv;
-                bool bv;
                 if (s->nsamples[c] < ASSAY_SAMPLE_VALUES) {
                     if (!s->samples[c])
                         s->samples[c] = calloc(ASSAY_SAMPLE_VALUES, sizeof(char *));
                     if (s->samples[c])
                         s->samples[c][s->nsamples[c]++] = strndup(p, l);
                 }
-                cnt[c].as_int += assay_parse_i64(p, l, &iv) == 0;
-                cnt[c].as_float += assay_parse_f64(p, l, &dv) == 0;
-                cnt[c].as_ts += assay_parse_timestamp(p, l, &iv) == 0;
-                cnt[c].as_bool += assay_parse_bool(p, l, &bv) == 0;
-                cnt[c].id_like +=
-                    l > 1 && (p[0] == '+' || (p[0] == '0' && p[1] >= '0' && p[1] <= '9'));
+                count_value(k, p, l);
             }
         }
         seen += rs.nrows;
@@ -115,22 +154,25 @@ int assay_schema_infer(assay_engine *e, const char *buf, size_t len, size_t star
         if (s->types[c] != ASSAY_TYPE_UNKNOWN)
             continue;
         s->inferred[c] = true;
-        uint64_t need = cnt[c].nonnull - cnt[c].nonnull / 10; /* 90% */
-        if (cnt[c].nonnull == 0 || (cnt[c].id_like > 0 && cnt[c].id_like * 10 >= cnt[c].nonnull))
+        const assay_infer_count *k = cnt[c].nonnull ? &cnt[c] : &more[c];
+        uint64_t need = k->nonnull - k->nonnull / 10; /* 90% */
+        if (k->nonnull == 0 || (k->id_like > 0 && k->id_like * 10 >= k->nonnull) ||
+            (k->big_int > 0 && k->as_int + k->big_int >= need))
             s->types[c] = ASSAY_TYPE_STRING; /* nothing to go by, or identifiers */
-        else if (cnt[c].as_int >= need)
+        else if (k->as_int >= need)
             s->types[c] = ASSAY_TYPE_INT;
-        else if (cnt[c].as_float >= need)
+        else if (k->as_float >= need)
             s->types[c] = ASSAY_TYPE_FLOAT;
-        else if (cnt[c].as_ts >= need)
+        else if (k->as_ts >= need)
             s->types[c] = ASSAY_TYPE_TIMESTAMP;
-        else if (cnt[c].as_bool >= need)
+        else if (k->as_bool >= need)
             s->types[c] = ASSAY_TYPE_BOOL;
         else
             s->types[c] = ASSAY_TYPE_STRING;
     }
 out:
     free(want);
+    free(more);
     s->infer = cnt; /* kept: the profile reports what the first rows parse as */
     assay_rowset_free(&rs);
     return rc;

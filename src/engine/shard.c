@@ -71,6 +71,7 @@ int assay_shard_init(assay_engine *e, assay_shard *s, unsigned id)
     s->prio = xcalloc(cap, 8, &err);
     s->null = xcalloc(nc, sizeof(void *), &err);
     s->invalid = xcalloc(nc, sizeof(void *), &err);
+    s->frac = xcalloc(nc, sizeof(void *), &err);
     s->i64 = xcalloc(nc, sizeof(void *), &err);
     s->f64 = xcalloc(nc, sizeof(void *), &err);
     s->str = xcalloc(nc, sizeof(void *), &err);
@@ -91,6 +92,12 @@ int assay_shard_init(assay_engine *e, assay_shard *s, unsigned id)
                 s->f64[c] = xcalloc(cap, sizeof(double), &err);
             else
                 s->i64[c] = xcalloc(cap, sizeof(int64_t), &err);
+            /* an inferred int column also carries every value as a double, for the
+             * values that turn out to need one (see parse_typed) */
+            if (e->sch.types[c] == ASSAY_TYPE_INT && e->sch.inferred[c]) {
+                s->f64[c] = xcalloc(cap, sizeof(double), &err);
+                s->frac[c] = xcalloc(words, 8, &err);
+            }
         }
         if (e->sch.need_text[c]) {
             s->str[c] = xcalloc(cap, sizeof(char *), &err);
@@ -126,6 +133,7 @@ void assay_shard_free(assay_shard *s)
         free(s->invalid[c]);
         free(s->i64[c]);
         free(s->f64[c]);
+        free(s->frac[c]);
         free((void *)s->str[c]);
         free(s->len[c]);
         if (s->match[c]) {
@@ -154,6 +162,7 @@ void assay_shard_free(assay_shard *s)
     free(s->prio);
     free(s->null);
     free(s->invalid);
+    free(s->frac);
     free(s->i64);
     free(s->f64);
     free(s->str);
@@ -337,6 +346,19 @@ static void parse_typed(assay_shard *s, uint32_t c, uint32_t i, const char *base
         switch (e->sch.types[c]) {
         case ASSAY_TYPE_INT:
             bad = assay_parse_i64(p, len, &s->i64[c][i]) != 0;
+            if (s->frac[c]) {
+                /* Inferred from the first rows, which cannot see the whole input: a
+                 * value with a fraction (or beyond int64) widens the column to float
+                 * instead of failing its type. The decision is the whole input's. */
+                if (!bad)
+                    s->f64[c][i] = (double)s->i64[c][i];
+                else if (assay_parse_f64(p, len, &s->f64[c][i]) == 0) {
+                    bad = false;
+                    assay_bit_set(s->frac[c], i);
+                    double f = s->f64[c][i];
+                    s->i64[c][i] = f >= 9.2e18 ? INT64_MAX : f <= -9.2e18 ? INT64_MIN : (int64_t)f;
+                }
+            }
             break;
         case ASSAY_TYPE_FLOAT:
             bad = assay_parse_f64(p, len, &s->f64[c][i]) != 0;
@@ -687,7 +709,7 @@ static int impact_add(assay_shard *s, part_rule *pr, const uint64_t *mask, uint3
 {
     const assay_engine *e = s->e;
     int rc = e->imp_rev_col, uc = e->imp_user_col;
-    bool rev_int = rc >= 0 && e->sch.types[rc] == ASSAY_TYPE_INT;
+    bool rev_int = rc >= 0 && !s->f64[rc]; /* an inferred int column has doubles too */
     if (uc >= 0 && !pr->users && assay_hll_new(&pr->users, ASSAY_IMPACT_HLL_P) < 0)
         return -ENOMEM;
     size_t words = ASSAY_BITMAP_WORDS(n);
@@ -919,6 +941,8 @@ static int process_batch(assay_shard *s, chunk_msg *m)
         uint64_t *nb = s->null[c];
         memset(nb, 0, words * 8);
         memset(s->invalid[c], 0, words * 8);
+        if (s->frac[c])
+            memset(s->frac[c], 0, words * 8);
         for (uint32_t i = 0; i < n; i++)
             nb[i >> 6] |= (uint64_t)(fl[i] & ASSAY_CELL_NULL) << (i & 63);
         if (!sch->need_text[c])
@@ -1001,6 +1025,7 @@ static int process_batch(assay_shard *s, chunk_msg *m)
             .invalid = s->invalid[c],
             .i64 = s->i64[c],
             .f64 = s->f64[c],
+            .frac = s->frac[c],
             .str = s->str[c],
             .len = s->len[c],
             .match = s->match[c],

@@ -120,8 +120,9 @@ int assay_rule_compile(const assay_rule_config *cfg, int col, assay_type type, a
         if (cfg->has_max &&
             (rc = parse_bound(out, cfg->max_text, cfg->max, false, cfg, cfg_path, err)) < 0)
             return rc;
-        if (!out->int_bounds && type == ASSAY_TYPE_INT) {
-            /* mixed: make both sides doubles */
+        if (type == ASSAY_TYPE_INT) {
+            /* doubles too: for a fractional bound (both sides compare as doubles),
+             * and for the values of an inferred int column that widened to float */
             if (cfg->has_min)
                 out->lo_f = cfg->min;
             if (cfg->has_max)
@@ -231,6 +232,14 @@ static void eval_in_range(const assay_rule *r, const assay_col_view *v, uint64_t
         } else {
             for (size_t i = base; i < end; i++)
                 f |= (uint64_t)!in_range_f(r, (double)v->i64[i]) << (i - base);
+        }
+        /* values of an inferred int column that widened to float compare as doubles */
+        if (v->frac && v->frac[w]) {
+            for (uint64_t b = v->frac[w]; b; b &= b - 1) {
+                size_t i = base + (size_t)__builtin_ctzll(b);
+                uint64_t bit = 1ull << (i - base);
+                f = in_range_f(r, v->f64[i]) ? f & ~bit : f | bit;
+            }
         }
         fail[w] = f & eval[w];
     }

@@ -33,7 +33,8 @@ typedef struct assay_col_view {
     const uint64_t *null;    /* bit set = null */
     const uint64_t *invalid; /* bit set = non-null but not of the column's type */
     const int64_t *i64;      /* int values; timestamps in microseconds; bools 0/1 */
-    const double *f64;       /* float values */
+    const double *f64;       /* float values; also every value of an inferred int column */
+    const uint64_t *frac;    /* inferred int column: rows whose value needed a float */
     const char *const *str;  /* value text, unescaped (when some rule needs text) */
     const uint32_t *len;
     uint64_t *const *match; /* match bitmaps, one per pattern of the column's regex db */

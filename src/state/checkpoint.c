@@ -43,7 +43,7 @@
 #include "state/lock.h"
 
 #define CK_MAGIC   "ACKP"
-#define CK_VERSION 6u
+#define CK_VERSION 7u
 #define CK_NAME    "checkpoint.bin"
 
 /* ---------------------------------------------------------------------------------
@@ -371,6 +371,13 @@ static void w_partial(ckw *w, const assay_engine *e, const assay_partial *p)
         w_u64(w, cp->len_max);
         w_u64(w, cp->len_sum);
         w_u64(w, cp->len_n);
+        w_u64(w, cp->widened);
+        w_u64(w, cp->n_nan);
+        w_u64(w, cp->n_pinf);
+        w_u64(w, cp->n_ninf);
+        w_u8(w, cp->has_i);
+        w_u64(w, (uint64_t)cp->imin);
+        w_u64(w, (uint64_t)cp->imax);
     }
     const an_part *a = &p->an;
     w_u64(w, a->scored);
@@ -841,6 +848,13 @@ static int r_partial(ckr *r, const assay_engine *e, assay_partial *p, assay_erro
         cp->len_max = r_u64(r);
         cp->len_sum = r_u64(r);
         cp->len_n = r_u64(r);
+        cp->widened = r_u64(r);
+        cp->n_nan = r_u64(r);
+        cp->n_pinf = r_u64(r);
+        cp->n_ninf = r_u64(r);
+        cp->has_i = r_u8(r) != 0;
+        cp->imin = (int64_t)r_u64(r);
+        cp->imax = (int64_t)r_u64(r);
     }
     an_part *a = &p->an;
     a->scored = r_u64(r);
