@@ -244,6 +244,24 @@ want=$(python3 -c "import csv,sys; print(sum(1 for r in csv.DictReader(open(sys.
 got=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['rules'][0]['failed'])" "$T/tyc.json")
 expect_eq "$got" "$want" "in_range on a widened column counts its float values exactly"
 
+# 9c. a row with invalid UTF-8 in a column no rule reads is bad with and without the
+# profile, with the same reason
+python3 -c "
+import sys
+with open(sys.argv[1], 'wb') as f:
+    f.write(b'a,b,c\n')
+    for i in range(1000):
+        f.write(b'%d,%s,z\n' % (i, b'\"x\xff\xfey\"' if i % 137 == 0 else b'ok'))
+" "$T/u8.csv"
+printf 'rules:\n  - {column: a, check: not_null}\n' > "$T/u8.yaml"
+"$ASSAY" check --json -c "$T/u8.yaml" "$T/u8.csv" > "$T/u8a.json"
+"$ASSAY" check --json --no-profile -c "$T/u8.yaml" "$T/u8.csv" > "$T/u8b.json"
+got=$(python3 -c "
+import json, sys
+r = [json.load(open(p))['bad_rows'] for p in sys.argv[1:]]
+print(*[x['count'] for x in r], *sorted({s['reason'] for x in r for s in x['samples']}), sep='|')" "$T/u8a.json" "$T/u8b.json")
+expect_eq "$got" "8|8|invalid UTF-8 in column 'b' at byte 1 of the value" "invalid UTF-8 in an unread column: the same bad rows and reason with and without the profile"
+
 # 10. suggested rules: pass on the data they came from, fail on data with more faults
 "$ASSAY" gen --rows 50000 --seed 21 -o "$T/s.csv"
 "$ASSAY" profile --suggest-rules "$T/s.csv" > "$T/suggested.yaml"

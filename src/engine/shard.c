@@ -8,8 +8,8 @@
  * Per chunk: the format's parser frames and splits rows in batches of batch_rows
  * (cells are slices into the chunk, only for wanted columns). Per batch:
  *   1. text views for columns that text rules need (unescaped only if the cell
- *      carried escapes), UTF-8 checked for CSV - a row with invalid UTF-8 in such a
- *      column becomes a bad row and leaves the batch's `ok` bitmap;
+ *      carried escapes), UTF-8 checked for CSV - a row with invalid UTF-8 in any
+ *      column (read or not) becomes a bad row and leaves the batch's `ok` bitmap;
  *   2. typed vectors (int64 / double / microseconds / bool) for columns that typed
  *      rules need, with an `invalid` bitmap for values not of the type;
  *   3. one Vectorscan pass per column with matches rules (all its patterns at once);
@@ -323,6 +323,31 @@ static void record_bad(assay_shard *s, chunk_msg *m, uint32_t ord, uint32_t off,
         memcpy(b->text, m->chunk.data + off, keep);
         b->text[keep] = '\0';
     }
+}
+
+/* The reason for a CSV row with invalid UTF-8 at byte `at`: the column it is in (by
+ * counting delimiters outside quotes) and the byte within that field. */
+static void utf8_reason(const assay_engine *e, const char *row, size_t at, char *out, size_t cap)
+{
+    char d = e->csv.delimiter, q = e->csv.quote;
+    uint32_t field = 0;
+    size_t start = 0;
+    bool inq = false;
+    for (size_t k = 0; k < at; k++) {
+        if (row[k] == q)
+            inq = !inq;
+        else if (row[k] == d && !inq) {
+            field++;
+            start = k + 1;
+        }
+    }
+    if (start < at && row[start] == q)
+        start++; /* the byte within the value, not counting its opening quote */
+    if (field < e->sch.ncols)
+        snprintf(out, cap, "invalid UTF-8 in column '%s' at byte %zu of the value",
+                 e->sch.names[field], at - start);
+    else
+        snprintf(out, cap, "invalid UTF-8 at byte %zu of the row (field %u)", at, field + 1);
 }
 
 /* Typed value of one cell; sets the invalid bit when it is not of the type. */
@@ -923,9 +948,12 @@ static int process_batch(assay_shard *s, chunk_msg *m)
      * checked right after the parser read it, while it is still in cache (a pass over
      * the whole chunk up front read it cold from memory and cost 7% of a profile).
      * Only a span that fails is checked value by value, to find the rows. NDJSON
-     * strings were validated by the parser. */
+     * strings were validated by the parser.
+     * Every CSV row is checked, also in columns nothing reads: whether a row is bad
+     * must not depend on which rules run or on --no-profile (a row that is not valid
+     * UTF-8 cannot be forwarded as text either way). */
     bool utf8_ok = true;
-    if (n && e->format == ASSAY_FORMAT_CSV && s->any_text) {
+    if (n && e->format == ASSAY_FORMAT_CSV) {
         size_t a = s->rs.row_off[0], b = s->rs.row_off[n - 1] + (size_t)s->rs.row_len[n - 1];
         utf8_ok = assay_utf8_check(base + a, b - a) == b - a;
     }
@@ -959,18 +987,21 @@ static int process_batch(assay_shard *s, chunk_msg *m)
             if (fl[i] & ASSAY_CELL_ESCAPED)
                 buf = scratch_alloc(s, cells[i].len);
             assay_cell_text(e, base, cells[i], fl[i], buf, &str[i], &len[i]);
-            if (!utf8_ok && assay_bit_get(s->ok, i)) {
-                size_t at = assay_utf8_check(str[i], len[i]);
-                if (at != len[i]) {
-                    char reason[160];
-                    snprintf(reason, sizeof(reason),
-                             "invalid UTF-8 in column '%s' at byte %zu of the value", sch->names[c],
-                             at);
-                    assay_bit_clear(s->ok, i);
-                    assay_bit_set(s->fail, i);
-                    record_bad(s, m, s->rs.row_ord[i], s->rs.row_off[i], s->rs.row_len[i], reason);
-                }
-            }
+        }
+    }
+    /* the rows of a span that failed, each as a whole, so that the verdict and its
+     * reason are the same whichever columns were parsed */
+    for (uint32_t i = 0; !utf8_ok && i < n; i++) {
+        if (!assay_bit_get(s->ok, i))
+            continue;
+        const char *row = base + s->rs.row_off[i];
+        size_t rl = s->rs.row_len[i], at = assay_utf8_check(row, rl);
+        if (at != rl) {
+            char reason[200];
+            utf8_reason(e, row, at, reason, sizeof(reason));
+            assay_bit_clear(s->ok, i);
+            assay_bit_set(s->fail, i);
+            record_bad(s, m, s->rs.row_ord[i], s->rs.row_off[i], s->rs.row_len[i], reason);
         }
     }
 
