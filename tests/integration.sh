@@ -262,6 +262,28 @@ r = [json.load(open(p))['bad_rows'] for p in sys.argv[1:]]
 print(*[x['count'] for x in r], *sorted({s['reason'] for x in r for s in x['samples']}), sep='|')" "$T/u8a.json" "$T/u8b.json")
 expect_eq "$got" "8|8|invalid UTF-8 in column 'b' at byte 1 of the value" "invalid UTF-8 in an unread column: the same bad rows and reason with and without the profile"
 
+# 9d. the profile table fits the terminal: 80 columns (and a wider one) with long
+# names and values cut with an ellipsis, the whole values in --json; bad rows are
+# listed with file:line and reason; an input where no row parses is an error
+python3 -c "
+import sys
+with open(sys.argv[1], 'w') as f:
+    f.write('a_column_name_that_goes_on_and_on_for_a_while,v,t\n')
+    for i in range(200):
+        f.write('%d,%s,2026-01-01T00:00:%02dZ\n' % (i, 'x' * (50 + i % 7) + 'é', i % 60))
+    f.write('1,2\n')
+" "$T/wide.csv"
+for w in 80 132; do
+  COLUMNS=$w "$ASSAY" profile "$T/wide.csv" > "$T/wide$w.txt"
+  longest=$(python3 -c "import sys; print(max(len(l.rstrip('\n')) for l in open(sys.argv[1], encoding='utf-8')))" "$T/wide$w.txt")
+  [ "$longest" -le "$w" ] && grep -q "a_column.*…" "$T/wide$w.txt" && ok "profile table fits $w columns (longest line $longest), cut with …" || bad "profile table at $w columns: longest $longest $(cat "$T/wide$w.txt")"
+done
+grep -q "wide.csv:202: wrong field count" "$T/wide80.txt" && ok "profile lists bad rows with file:line and reason" || bad "profile bad rows: $(cat "$T/wide80.txt")"
+"$ASSAY" profile --json "$T/wide.csv" | grep -q '"name":"a_column_name_that_goes_on_and_on_for_a_while"' && ok "--json keeps the whole name" || bad "--json name"
+printf 'a,b\n1\n2\n' > "$T/none.csv"
+"$ASSAY" profile "$T/none.csv" > /dev/null 2> "$T/none.err"; rc=$?
+[ $rc -eq 2 ] && grep -q "no row of the input parsed.*none.csv:2: wrong field count.*delimiter" "$T/none.err" && ok "an input where no row parses exits 2 with the likely cause" || bad "no row parsed: rc $rc $(cat "$T/none.err")"
+
 # 10. suggested rules: pass on the data they came from, fail on data with more faults
 "$ASSAY" gen --rows 50000 --seed 21 -o "$T/s.csv"
 "$ASSAY" profile --suggest-rules "$T/s.csv" > "$T/suggested.yaml"

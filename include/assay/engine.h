@@ -354,6 +354,13 @@ ASSAY_API int assay_result_status(const assay_result *r);
 /* Reports. `assay profile` prints the profile part only. */
 ASSAY_API char *assay_profile_json(const assay_result *r);
 ASSAY_API void assay_profile_text(const assay_result *r, FILE *out, bool color);
+/* True when the input had rows but not one of them parsed; msg then says so with the
+ * first bad row and the most likely cause (a delimiter, a quote, the format). */
+ASSAY_API bool assay_result_nothing_parsed(const assay_result *r, char *msg, size_t cap);
+/* The same table fitted to `width` columns (at least 80): long names and values are
+ * cut with an ellipsis (the whole values are in the JSON). assay_profile_text takes
+ * the width of out's terminal, else $COLUMNS, else 100. */
+ASSAY_API void assay_profile_text_width(const assay_result *r, FILE *out, bool color, size_t width);
 /* A config `assay check` accepts, suggested from the profile (Deequ-style). */
 ASSAY_API char *assay_suggest_rules(const assay_result *r, const char *asset);
 

@@ -112,6 +112,13 @@ int assay_cmd_profile(int argc, char **argv)
         assay_config_free(cfg);
         return ASSAY_EXIT_ERROR;
     }
+    char why[640];
+    if (assay_result_nothing_parsed(res, why, sizeof(why))) {
+        fprintf(stderr, "assay profile: %s\n", why);
+        assay_result_free(res);
+        assay_config_free(cfg);
+        return ASSAY_EXIT_ERROR;
+    }
     char *text = NULL;
     if (suggest) {
         /* asset name from the first file: orders.csv -> orders */

@@ -4,6 +4,8 @@
  * score per dimension; bad rows with file:line and reason; the verdict).
  */
 #include <math.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -644,23 +646,152 @@ static void cell_value(const assay_column_result *c, double v, char *buf, size_t
     }
 }
 
+/* Display width of UTF-8 text: one column per code point (the table's values are
+ * mostly ASCII; wide CJK glyphs would take two, which this does not try to know). */
+static size_t text_width(const char *s)
+{
+    size_t w = 0;
+    for (; s && *s; s++)
+        w += ((unsigned char)*s & 0xC0) != 0x80;
+    return w;
+}
+
+/* s cut to at most `width` columns into buf: control characters become spaces (a
+ * value must not move the cursor), and a cut ends in "…" so it is never mistaken for
+ * the whole value (the whole value is in --json). */
 static void cut(const char *s, char *buf, size_t cap, size_t width)
 {
-    size_t n = strlen(s ? s : "");
-    if (n > width)
-        snprintf(buf, cap, "%.*s...", (int)(width - 3), s);
-    else
-        snprintf(buf, cap, "%s", s ? s : "");
-    for (char *p = buf; *p; p++)
-        if (*p == '\n' || *p == '\t')
-            *p = ' ';
+    size_t n = 0, w = 0, total = text_width(s);
+    bool cutting = total > width;
+    size_t keep = cutting ? (width ? width - 1 : 0) : total;
+    for (const char *p = s ? s : ""; *p && n + 4 < cap; p++) {
+        unsigned char ch = (unsigned char)*p;
+        bool lead = (ch & 0xC0) != 0x80;
+        if (lead && w == keep)
+            break;
+        w += lead;
+        buf[n++] = ch < 0x20 || ch == 0x7F ? ' ' : (char)ch;
+    }
+    if (cutting && width) {
+        memcpy(buf + n, "\xe2\x80\xa6", 3); /* U+2026 */
+        n += 3;
+    }
+    buf[n] = '\0';
+}
+
+/* text, left-aligned in `width` columns, then `gap` spaces */
+static void put_cell(FILE *out, const char *text, size_t width, size_t gap)
+{
+    fputs(text, out);
+    for (size_t w = text_width(text); w < width + gap; w++)
+        fputc(' ', out);
+}
+
+/* Columns of the terminal `out` is (at least 80), else $COLUMNS, else 100. */
+static size_t out_width(FILE *out)
+{
+    struct winsize ws;
+    int fd = fileno(out);
+    if (fd >= 0 && isatty(fd) && ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+        return ws.ws_col < 80 ? 80 : ws.ws_col;
+    const char *c = getenv("COLUMNS");
+    long v = c ? strtol(c, NULL, 10) : 0;
+    return v >= 80 ? (size_t)v : v > 0 ? 80 : 100;
+}
+
+#define PT_TEXT 160 /* bytes of a cell before cutting */
+
+typedef struct prof_row {
+    char name[PT_TEXT], lo[PT_TEXT], hi[PT_TEXT], rest[PT_TEXT], nulls[16], distinct[32];
+} prof_row;
+
+static void prof_row_fill(const assay_column_result *c, prof_row *pr)
+{
+    char a[64];
+    snprintf(pr->name, sizeof(pr->name), "%s", c->name);
+    snprintf(pr->nulls, sizeof(pr->nulls), "%.1f%%",
+             c->count ? 100.0 * (double)c->nulls / (double)c->count : 0.0);
+    assay_strbuf d;
+    assay_sb_init(&d);
+    assay_sb_count(&d, (uint64_t)llround(c->distinct));
+    snprintf(pr->distinct, sizeof(pr->distinct), "%s", d.data ? d.data : "0");
+    assay_sb_free(&d);
+    pr->lo[0] = pr->hi[0] = pr->rest[0] = '\0';
+    if (c->has_int_extremes) {
+        snprintf(pr->lo, sizeof(pr->lo), "%lld", (long long)c->min_int);
+        snprintf(pr->hi, sizeof(pr->hi), "%lld", (long long)c->max_int);
+    } else if (c->numeric) {
+        cell_value(c, c->min, pr->lo, sizeof(pr->lo));
+        cell_value(c, c->max, pr->hi, sizeof(pr->hi));
+    }
+    if (c->numeric) {
+        if (c->type == ASSAY_TYPE_TIMESTAMP) {
+            cell_value(c, c->quantiles[3], a, sizeof(a));
+            snprintf(pr->rest, sizeof(pr->rest), "median %s", a);
+        } else if (isnan(c->stddev)) {
+            snprintf(pr->rest, sizeof(pr->rest), "%.6g", c->mean);
+        } else {
+            snprintf(pr->rest, sizeof(pr->rest), "%.6g ± %.4g", c->mean, c->stddev);
+        }
+        if (isnan(c->mean))
+            snprintf(pr->rest, sizeof(pr->rest), "-");
+        return;
+    }
+    snprintf(pr->lo, sizeof(pr->lo), "%s", c->min_text ? c->min_text : "");
+    snprintf(pr->hi, sizeof(pr->hi), "%s", c->max_text ? c->max_text : "");
+    size_t n = 0;
+    for (size_t k = 0; k < c->ntop && k < 3 && n + 40 < sizeof(pr->rest); k++) {
+        char b[64];
+        cut(c->top[k].value, b, sizeof(b), 16);
+        /* "~" marks a Space-Saving estimate; the share is of its guaranteed count */
+        double share = 100.0 * (double)c->top[k].count_min /
+                       (double)(c->count - c->nulls ? c->count - c->nulls : 1);
+        n += (size_t)snprintf(pr->rest + n, sizeof(pr->rest) - n, "%s%s (%s%.*f%%)", k ? ", " : "",
+                              b, c->top[k].exact ? "" : "~", share < 9.95 ? 1 : 0, share);
+    }
+}
+
+/* Write text wrapped at `width` columns, continuation lines indented by `indent`. */
+static void put_wrapped(FILE *out, const char *text, size_t first_col, size_t width, size_t indent)
+{
+    size_t col = first_col;
+    const char *p = text;
+    while (*p) {
+        const char *sp = strchr(p, ' ');
+        size_t wl = sp ? (size_t)(sp - p) : strlen(p);
+        char word[PT_TEXT * 2];
+        size_t take = ASSAY_MIN(wl, sizeof(word) - 1);
+        memcpy(word, p, take);
+        word[take] = '\0';
+        size_t ww = text_width(word);
+        if (col > indent && col + 1 + ww > width) {
+            fprintf(out, "\n%*s", (int)indent, "");
+            col = indent;
+        } else if (col > first_col || (col > indent && p != text)) {
+            fputc(' ', out);
+            col++;
+        }
+        fputs(word, out);
+        col += ww;
+        p += wl;
+        while (*p == ' ')
+            p++;
+    }
+    fputc('\n', out);
 }
 
 void assay_profile_text(const assay_result *r, FILE *out, bool color)
 {
+    assay_profile_text_width(r, out, color, out_width(out));
+}
+
+void assay_profile_text_width(const assay_result *r, FILE *out, bool color, size_t width)
+{
     style st = { "", "", "", "", "", "" };
     if (color)
         st = (style){ "\033[1m", "\033[2m", "\033[31m", "\033[33m", "\033[32m", "\033[0m" };
+    if (width < 80)
+        width = 80;
     double mb = (double)r->bytes / 1e6;
     fprintf(out, "%sassay profile%s · ", st.bold, st.reset);
     for (size_t i = 0; i < r->nfiles && i < 3; i++)
@@ -675,53 +806,71 @@ void assay_profile_text(const assay_result *r, FILE *out, bool color)
     if (r->bad_rows) {
         fprintf(out, " · ");
         put_count(out, r->bad_rows);
-        fprintf(out, " bad rows");
+        fprintf(out, " bad row%s", r->bad_rows == 1 ? "" : "s");
     }
     fputs("\n\n", out);
-    fprintf(out, "  %s%-16s %-9s %7s %11s  %-22s %-22s %s%s\n", st.bold, "COLUMN", "TYPE", "NULLS",
-            "DISTINCT", "MIN", "MAX", "MEAN ± SD / MOST FREQUENT", st.reset);
-    for (size_t i = 0; i < r->ncolumns; i++) {
-        const assay_column_result *c = &r->columns[i];
-        char name[20], lo[40], hi[40], rest[80], a[40], b[40], nulls[16];
-        cut(c->name, name, sizeof(name), 16);
-        snprintf(nulls, sizeof(nulls), "%.1f%%",
-                 c->count ? 100.0 * (double)c->nulls / (double)c->count : 0.0);
-        if (c->has_int_extremes) {
-            snprintf(lo, sizeof(lo), "%lld", (long long)c->min_int);
-            snprintf(hi, sizeof(hi), "%lld", (long long)c->max_int);
-        } else if (c->numeric) {
-            cell_value(c, c->min, lo, sizeof(lo));
-            cell_value(c, c->max, hi, sizeof(hi));
-        }
-        if (c->numeric) {
-            if (c->type == ASSAY_TYPE_TIMESTAMP) {
-                cell_value(c, c->quantiles[3], a, sizeof(a));
-                snprintf(rest, sizeof(rest), "median %s", a);
-            } else {
-                snprintf(rest, sizeof(rest), "%.6g ± %.4g", c->mean, c->stddev);
-            }
-        } else {
-            cut(c->min_text, lo, sizeof(lo), 22);
-            cut(c->max_text, hi, sizeof(hi), 22);
-            rest[0] = '\0';
-            size_t n = 0;
-            for (size_t k = 0; k < c->ntop && k < 3 && n < sizeof(rest) - 30; k++) {
-                cut(c->top[k].value, b, sizeof(b), 16);
-                /* "~" marks a Space-Saving estimate; the share is of its guaranteed count */
-                double share = 100.0 * (double)c->top[k].count_min /
-                               (double)(c->count - c->nulls ? c->count - c->nulls : 1);
-                n += (size_t)snprintf(rest + n, sizeof(rest) - n, "%s%s (%s%.*f%%)", k ? ", " : "",
-                                      b, c->top[k].exact ? "" : "~", share < 9.95 ? 1 : 0, share);
-            }
-        }
-        assay_strbuf d;
-        assay_sb_init(&d);
-        assay_sb_count(&d, (uint64_t)llround(c->distinct));
-        fprintf(out, "  %-16s %-9s %7s %11s  %-22s %-22s %s\n", name, assay_type_name(c->type),
-                nulls, d.data ? d.data : "0", lo, hi, rest);
-        assay_sb_free(&d);
+
+    prof_row *rows = calloc(r->ncolumns ? r->ncolumns : 1, sizeof(prof_row));
+    if (!rows) {
+        fprintf(out, "  (out of memory formatting the table; use --json)\n");
+        return;
     }
+    /* widths: as wide as the content, within a share of the line; the last column
+     * takes what is left (at 80 columns: name 12, min/max 10, the rest ~24) */
+    size_t wn = 6, wt = 4, wnu = 5, wd = 8, wlo = 3, whi = 3, wr = 25;
+    for (size_t i = 0; i < r->ncolumns; i++) {
+        prof_row *pr = &rows[i];
+        prof_row_fill(&r->columns[i], pr);
+        wn = ASSAY_MAX(wn, text_width(pr->name));
+        wt = ASSAY_MAX(wt, strlen(assay_type_name(r->columns[i].type)));
+        wnu = ASSAY_MAX(wnu, strlen(pr->nulls));
+        wd = ASSAY_MAX(wd, text_width(pr->distinct));
+        wlo = ASSAY_MAX(wlo, text_width(pr->lo));
+        whi = ASSAY_MAX(whi, text_width(pr->hi));
+        wr = ASSAY_MAX(wr, text_width(pr->rest));
+    }
+    size_t fixed = 2 + wt + 1 + wnu + 1 + wd + 2 + 2; /* indent, gaps */
+    size_t avail = width > fixed + 40 ? width - fixed : 40;
+    size_t cap_n = ASSAY_MAX((size_t)8, avail * 3 / 20), cap_v = ASSAY_MAX((size_t)8, avail / 5);
+    wn = ASSAY_MIN(wn, cap_n);
+    wlo = ASSAY_MIN(wlo, cap_v);
+    whi = ASSAY_MIN(whi, cap_v);
+    size_t used = wn + 1 + wlo + 1 + whi + 1;
+    wr = avail > used ? ASSAY_MIN(wr, avail - used) : 10;
+
+    char cell[PT_TEXT + 8];
+    fprintf(out, "  %s", st.bold);
+    put_cell(out, "COLUMN", wn, 1);
+    put_cell(out, "TYPE", wt, 1);
+    fprintf(out, "%*s %*s  ", (int)wnu, "NULLS", (int)wd, "DISTINCT");
+    put_cell(out, "MIN", wlo, 1);
+    put_cell(out, "MAX", whi, 1);
+    cut(wr >= 25 ? "MEAN ± SD / MOST FREQUENT" : "MEAN / TOP", cell, sizeof(cell), wr);
+    fprintf(out, "%s%s\n", cell, st.reset);
+    for (size_t i = 0; i < r->ncolumns; i++) {
+        const prof_row *pr = &rows[i];
+        fputs("  ", out);
+        cut(pr->name, cell, sizeof(cell), wn);
+        put_cell(out, cell, wn, 1);
+        put_cell(out, assay_type_name(r->columns[i].type), wt, 1);
+        fprintf(out, "%*s %*s  ", (int)wnu, pr->nulls, (int)wd, pr->distinct);
+        cut(pr->lo, cell, sizeof(cell), wlo);
+        put_cell(out, cell, wlo, 1);
+        cut(pr->hi, cell, sizeof(cell), whi);
+        put_cell(out, cell, whi, 1);
+        cut(pr->rest, cell, sizeof(cell), wr);
+        fprintf(out, "%s\n", cell);
+    }
+    free(rows);
+
     bool any = false;
+    size_t wi = 12, wc = 6;
+    for (size_t i = 0; i < r->ncolumns; i++)
+        for (size_t k = 0; k < r->columns[i].nissues; k++) {
+            wi = ASSAY_MAX(wi, strlen(r->columns[i].issues[k]));
+            wc = ASSAY_MAX(wc, text_width(r->columns[i].name));
+        }
+    wc = ASSAY_MIN(wc, ASSAY_MAX((size_t)8, width / 6));
     for (size_t i = 0; i < r->ncolumns; i++) {
         const assay_column_result *c = &r->columns[i];
         for (size_t k = 0; k < c->nissues; k++) {
@@ -731,10 +880,54 @@ void assay_profile_text(const assay_result *r, FILE *out, bool color)
             bool serious = !strcmp(c->issues[k], "high_nulls") ||
                            !strcmp(c->issues[k], "mixed_types") ||
                            !strcmp(c->issues[k], "duplicates");
-            fprintf(out, "  %s%-20s%s %-16s %s\n", serious ? st.yellow : st.dim, c->issues[k],
-                    st.reset, c->name, c->issue_text[k]);
+            fprintf(out, "  %s", serious ? st.yellow : st.dim);
+            put_cell(out, c->issues[k], wi, 0);
+            fprintf(out, "%s ", st.reset);
+            cut(c->name, cell, sizeof(cell), wc);
+            put_cell(out, cell, wc, 1);
+            put_wrapped(out, c->issue_text[k], 2 + wi + 1 + wc + 1, width, 2 + wi + 1 + wc + 1);
+        }
+    }
+    if (r->bad_rows) {
+        fprintf(out, "\n  %sBAD ROWS%s ", st.bold, st.reset);
+        put_count(out, r->bad_rows);
+        fprintf(out, " row%s could not be parsed\n", r->bad_rows == 1 ? "" : "s");
+        for (size_t k = 0; k < r->nbad_samples && k < 10; k++) {
+            const assay_bad_sample *b = &r->bad_samples[k];
+            char where[PT_TEXT];
+            snprintf(where, sizeof(where), "%s:%llu:", r->files[b->file],
+                     (unsigned long long)b->line);
+            fprintf(out, "      %s%s%s ", st.dim, where, st.reset);
+            put_wrapped(out, b->reason, 6 + text_width(where) + 1, width, 8);
         }
     }
     if (r->duplicate_note)
         fprintf(out, "\n  %s%s%s\n", st.yellow, r->duplicate_note, st.reset);
+}
+
+bool assay_result_nothing_parsed(const assay_result *r, char *msg, size_t cap)
+{
+    if (r->rows == 0 || r->bad_rows < r->rows)
+        return false;
+    const assay_bad_sample *b = r->nbad_samples ? &r->bad_samples[0] : NULL;
+    const char *why = b ? b->reason : "";
+    const char *hint = "";
+    if (strstr(why, "field count") || strstr(why, "fields"))
+        hint = "; the rows do not have the header's number of fields: is the delimiter right "
+               "(--delimiter, source.delimiter)?";
+    else if (strstr(why, "quote"))
+        hint = "; a quote is never closed: is the quote character right (source.quote), or is "
+               "this CSV at all?";
+    else if (strstr(why, "JSON") || strstr(why, "json"))
+        hint = "; is this NDJSON (one JSON object per line)? --format csv reads it as CSV";
+    else if (strstr(why, "UTF-8"))
+        hint = "; is the file UTF-8? convert it with iconv -t UTF-8";
+    if (b)
+        snprintf(
+            msg, cap, "no row of the input parsed: all %llu rows are bad (first: %s:%llu: %s)%s",
+            (unsigned long long)r->rows, r->files[b->file], (unsigned long long)b->line, why, hint);
+    else
+        snprintf(msg, cap, "no row of the input parsed: all %llu rows are bad",
+                 (unsigned long long)r->rows);
+    return true;
 }
