@@ -295,6 +295,36 @@ grep -q "check: in_set" "$T/suggested.yaml" && grep -q "check: unique" "$T/sugge
 "$ASSAY" gen --rows 50000 --seed 22 --faults bad_email=0.1,negative_amount=0.05,bad_currency=0.05,duplicate_id=0.1 -o "$T/sf.csv"
 "$ASSAY" check -c "$T/suggested.yaml" "$T/sf.csv" > "$T/s2.txt"
 expect_eq "$?" 1 "suggested rules fail on data generated with faults"
+# unique is suggested from exact repeat counts: threshold 0 (none written) for a column
+# where no value repeats, the exact repeat share rounded up for a near-unique one
+python3 - "$T/s.csv" "$T/suggested.yaml" "$T/ty.csv" <<'PY'
+import csv, math, re, sys
+fails = []
+def repeats(path, col):
+    seen, rep, n = set(), 0, 0
+    for r in csv.DictReader(open(path, newline="")):
+        v = r.get(col)
+        if v is None or v == "":
+            continue
+        n += 1
+        rep += v in seen
+        seen.add(v)
+    return rep, n
+text = open(sys.argv[2]).read()
+for m in re.finditer(r"- \{column: '([^']+)', check: unique(?:, threshold: ([0-9.]+))?\}", text):
+    col, thr = m.group(1), m.group(2)
+    rep, n = repeats(sys.argv[1], col)
+    want = None if rep == 0 else math.ceil(rep / n * 1000 - 1e-9) / 1000
+    if (thr is None) != (want is None) or (thr is not None and abs(float(thr) - want) > 1e-12):
+        fails.append("%s: unique threshold %s, exact repeats %d of %d" % (col, thr, rep, n))
+for f in fails:
+    print("  " + f)
+sys.exit(1 if fails else 0)
+PY
+[ $? -eq 0 ] && ok "suggested unique thresholds match exact repeat counts" || bad "suggested unique thresholds"
+"$ASSAY" profile --suggest-rules "$T/ty.csv" > "$T/tys.yaml"
+grep -q "column: 'id', check: unique}" "$T/tys.yaml" && grep -q "column: 'snow', check: unique}" "$T/tys.yaml" \
+  && ok "a column with no repeats gets unique with threshold 0" || bad "unique without repeats: $(grep unique "$T/tys.yaml")"
 
 # 11. bench: in-memory and file input, a thread sweep, stages that add up
 "$ASSAY" bench --rows 20k --threads 1,2 --repeat 2 --json > "$T/b.json"

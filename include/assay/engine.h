@@ -34,6 +34,7 @@ typedef struct assay_engine_options {
     unsigned threads;    /* shards; 0 = number of online CPUs */
     bool profile;        /* profile every column (HLL, t-digest, moments, top-k) */
     bool duplicate_rows; /* count rows whose whole content repeats an earlier row */
+    bool exact_keys;     /* count each column's repeated values exactly (--suggest-rules) */
     assay_format format; /* AUTO: cfg, then the first file's extension, then CSV */
     int64_t now_us;      /* clock for freshness; INT64_MIN = wall clock at start */
     uint32_t batch_rows; /* rows per batch (default 4096) */
@@ -178,6 +179,11 @@ typedef struct assay_column_result {
     uint64_t widened;               /* inferred int values that needed a float (type -> float) */
     uint64_t nan, pos_inf, neg_inf; /* non-finite values, kept out of moments and quantiles */
     double quantiles[ASSAY_PROFILE_NQ];
+    /* exact_keys: values that repeat an earlier value of the column, counted exactly
+     * (up to 64-bit hash collisions) while they stay under 5% of the values */
+    bool repeats_known; /* repeats is the exact count */
+    bool repeats_many;  /* tracking stopped: at least 5% of the values repeat */
+    uint64_t repeats;
     uint64_t outliers;         /* beyond the Tukey fences Q1 - 1.5 IQR, Q3 + 1.5 IQR (estimated) */
     char *min_text, *max_text; /* strings: smallest and largest value (bytewise) */
     uint64_t len_min, len_max; /* strings: length in code points */

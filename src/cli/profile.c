@@ -100,6 +100,7 @@ int assay_cmd_profile(int argc, char **argv)
     eo.npaths = (size_t)(argc - optind);
     eo.profile = true;
     eo.duplicate_rows = true;
+    eo.exact_keys = suggest; /* unique is suggested from exact repeat counts */
     assay_progress prog;
     assay_progress_init(&prog);
     eo.progress = assay_progress_update;

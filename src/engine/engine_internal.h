@@ -291,8 +291,9 @@ typedef struct chunk_msg {
     uint64_t nbad;
     bad_acc bad[ASSAY_BAD_SAMPLES];
     uint32_t nbad_kept;
-    ukey_list *ukeys;  /* [nrules]: values of unique rules, in row order */
-    ukey_list rowkeys; /* whole rows (duplicate_rows) */
+    ukey_list *ukeys;   /* [nrules]: values of unique rules, in row order */
+    ukey_list rowkeys;  /* whole rows (duplicate_rows) */
+    ukey_list *colkeys; /* [ncols] value hashes per column (exact_keys) */
     clean_run *clean;
     uint32_t nclean, clean_cap;
     qrow *quar;
@@ -375,6 +376,7 @@ struct assay_engine {
     bool profile;         /* profile every column */
     bool messages;        /* rows are messages (Kafka): chunks carry each row's meta */
     bool duplicate_rows;  /* count repeated rows (global window only) */
+    bool exact_keys;      /* count repeated values per column (global window only) */
     unsigned hll_p;       /* HyperLogLog precision of the profile */
     double avg_row_bytes; /* from the inference sample; 0 when unknown */
     uint64_t est_rows;    /* rows expected in the whole input (global window); 0 unknown */
@@ -435,6 +437,9 @@ int assay_profile_shard_init(assay_engine *e, assay_shard *s);
 void assay_profile_shard_free(assay_shard *s);
 /* Feed the rows of mask (a subset of the batch's ok rows) to partial p. */
 int assay_profile_batch(assay_shard *s, assay_partial *p, const uint64_t *mask, uint32_t n);
+/* The hash the profile gives row i's (non-null) value of column c: typed bits for a
+ * valid number (12 and 12.0 alike), the text otherwise. */
+uint64_t assay_profile_value_hash(const assay_shard *s, uint32_t c, size_t i);
 /* Result fields of column c from an accumulator. */
 int assay_profile_result(const assay_engine *e, uint32_t c, col_profile *p, assay_column_result *cr,
                          const assay_regex_db *formats);

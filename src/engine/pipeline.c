@@ -351,6 +351,7 @@ static int setup_engine(pipeline *p, const assay_engine_options *o, assay_error 
     e->batch_rows = o->batch_rows ? o->batch_rows : 4096;
     e->profile = o->profile;
     e->duplicate_rows = o->duplicate_rows && !p->windowed;
+    e->exact_keys = o->exact_keys && !p->windowed && o->profile;
     e->hll_p = 16;
     e->max_samples = cfg->limits.samples;
     e->row_scores = o->row_scores != NULL;

@@ -428,6 +428,22 @@ static inline uint64_t hash_f64(double v)
     return assay_hash_bytes(&v, sizeof(v));
 }
 
+uint64_t assay_profile_value_hash(const assay_shard *s, uint32_t c, size_t i)
+{
+    assay_type t = s->e->sch.types[c];
+    bool valid = !assay_bit_get(s->invalid[c], i);
+    if (assay_profile_numeric(t) && valid) {
+        const uint64_t *frac = s->frac[c];
+        bool wide = frac && assay_bit_get(frac, i);
+        if (t == ASSAY_TYPE_FLOAT || wide) {
+            double v = s->f64[c][i];
+            return wide && v == trunc(v) && fabs(v) < 9.2e18 ? hash_i64((int64_t)v) : hash_f64(v);
+        }
+        return hash_i64(s->i64[c][i]);
+    }
+    return assay_hash_bytes(s->str[c][i], s->len[c][i]);
+}
+
 int assay_profile_batch(assay_shard *s, assay_partial *part, const uint64_t *mask, uint32_t n)
 {
     const assay_engine *e = s->e;

@@ -187,6 +187,11 @@ int assay_window_result(const assay_agg *a, int64_t k, assay_partial *acc, const
             assay_regex_free(formats);
             goto oom;
         }
+        if (a->colset && !res->windowed) { /* exact_keys */
+            cr->repeats_known = a->col_state[c] == 0;
+            cr->repeats_many = a->col_state[c] == 1;
+            cr->repeats = a->col_repeats[c];
+        }
     }
     assay_regex_free(formats);
 

@@ -1092,6 +1092,22 @@ static int process_batch(assay_shard *s, chunk_msg *m)
                 return rc;
         }
     }
+    if (e->exact_keys) {
+        for (uint32_t c = 0; c < sch->ncols; c++) {
+            if (!sch->want[c])
+                continue;
+            for (size_t i = assay_bitmap_next(s->ok, 0, n); i < n;
+                 i = assay_bitmap_next(s->ok, i + 1, n)) {
+                if (s->pidx[i] >= UINT32_MAX - 1 || assay_bit_get(s->null[c], i))
+                    continue;
+                ukey k = { .hash = assay_profile_value_hash(s, c, i),
+                           .ord = s->rs.row_ord[i],
+                           .part = s->pidx[i] };
+                if ((rc = key_push(&m->colkeys[c], &k)) < 0)
+                    return rc;
+            }
+        }
+    }
     double t_anomaly = assay_mono_seconds();
     s->stage[ASSAY_STAGE_SKETCH] += t_anomaly - t_sketch;
     if (e->an_d && n) {
@@ -1126,6 +1142,8 @@ static void msg_reset(const assay_engine *e, chunk_msg *m)
     for (size_t r = 0; m->ukeys && r < e->nrules; r++)
         m->ukeys[r].n = 0;
     m->rowkeys.n = 0;
+    for (uint32_t c = 0; m->colkeys && c < e->sch.ncols; c++)
+        m->colkeys[c].n = 0;
     m->nclean = 0;
     m->nquar = 0;
     m->text.len = 0;
@@ -1144,6 +1162,9 @@ void assay_chunk_msg_free(const assay_engine *e, chunk_msg *m)
         free(m->ukeys[r].k);
     free(m->ukeys);
     free(m->rowkeys.k);
+    for (uint32_t c = 0; m->colkeys && c < e->sch.ncols; c++)
+        free(m->colkeys[c].k);
+    free(m->colkeys);
     free(m->clean);
     free(m->quar);
     free(m->text.p);
@@ -1157,6 +1178,9 @@ int assay_shard_process(assay_shard *s, chunk_msg *m)
     const assay_chunk *ch = &m->chunk;
     msg_reset(e, m);
     if (!m->ukeys && e->nrules && !(m->ukeys = calloc(e->nrules, sizeof(ukey_list))))
+        return -ENOMEM;
+    if (!m->colkeys && e->exact_keys && e->sch.ncols &&
+        !(m->colkeys = calloc(e->sch.ncols, sizeof(ukey_list))))
         return -ENOMEM;
     s->max_in = ASSAY_TIME_NONE;
     s->line_off = 0;

@@ -10,9 +10,14 @@
  *   in_range     int/float column: [0 or min - 10% of the range, max + 10% of the
  *                range], rounded outward to two significant digits
  *   in_set       string column whose exact top list covers every value, <= 20 values
- *   unique       key-like column (HLL distinct >= 95% of values); threshold = what the
- *                estimate leaves open (1 - distinct/values) plus 3 standard errors,
- *                because an HLL estimate cannot prove uniqueness
+ *   unique       a column in which no value repeats, from an exact count of repeats
+ *                (assay profile --suggest-rules counts them per column, with the
+ *                memory cap of `unique`): threshold 0; a near-unique column (HLL
+ *                distinct >= 95%) with some repeats: threshold = their exact share,
+ *                rounded up. Only when the count was cut
+ *                short by the memory cap does it fall back to the HyperLogLog: key-like
+ *                (distinct >= 95% of values), threshold = what the estimate leaves
+ *                open (1 - distinct/values) plus 3 standard errors
  *   matches      string column where >= 95% of the first rows' values fit a named
  *                format; threshold 3x the sampled failure share (at least 1%)
  *   length       string column: max = 1.5x the longest value, rounded up
@@ -197,7 +202,23 @@ char *assay_suggest_rules(const assay_result *r, const char *asset)
                 assay_sb_puts(&sb, "]}\n");
             }
         }
-        if (values >= 100 && c->distinct >= 0.95 * (double)values) {
+        if (c->repeats_known && values >= 100 && c->repeats == 0) {
+            assay_sb_printf(&sb, "  # no value repeats (exact count over %llu values)\n",
+                            (unsigned long long)values);
+            assay_sb_puts(&sb, "  - {column: ");
+            yq(&sb, c->name);
+            assay_sb_puts(&sb, ", check: unique}\n");
+        } else if (c->repeats_known && values >= 100 && c->distinct >= 0.95 * (double)values) {
+            /* a key with a few repeats: the rule passes on this data and fails on more */
+            double share = (double)c->repeats / (double)values;
+            assay_sb_printf(
+                &sb, "  # %llu of %llu values repeat an earlier one (%.3f%%, exact count)\n",
+                (unsigned long long)c->repeats, (unsigned long long)values, 100 * share);
+            assay_sb_puts(&sb, "  - {column: ");
+            yq(&sb, c->name);
+            assay_sb_printf(&sb, ", check: unique, threshold: %g}\n", ceil3(share));
+        } else if (!c->repeats_known && !c->repeats_many && values >= 100 &&
+                   c->distinct >= 0.95 * (double)values) {
             double open = fmax(0, 1.0 - c->distinct / (double)values);
             assay_sb_printf(&sb, "  # ~%.0f distinct of %llu values (HyperLogLog, +-%.1f%%)\n",
                             c->distinct, (unsigned long long)values, 100 * rse);

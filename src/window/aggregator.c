@@ -51,6 +51,15 @@ int assay_agg_init(assay_agg *a, const assay_engine *e, const assay_agg_hooks *h
         return -ENOMEM;
     for (size_t r = 0; r <= e->nrules; r++)
         a->key_hint[r] = e->est_rows ? e->est_rows : 1024;
+    if (e->exact_keys) {
+        size_t nc = e->sch.ncols ? e->sch.ncols : 1;
+        a->colset = calloc(nc, sizeof(assay_hashset *));
+        a->col_seen = calloc(nc, sizeof(uint64_t));
+        a->col_repeats = calloc(nc, sizeof(uint64_t));
+        a->col_state = calloc(nc, 1);
+        if (!a->colset || !a->col_seen || !a->col_repeats || !a->col_state)
+            return -ENOMEM;
+    }
     return 0;
 }
 
@@ -96,6 +105,12 @@ void assay_agg_free(assay_agg *a)
         free(a->blocked_why[i]);
     free(a->blocked_why);
     free(a->blocked_rule);
+    for (uint32_t c = 0; a->colset && c < a->e->sch.ncols; c++)
+        assay_hashset_free(a->colset[c]);
+    free(a->colset);
+    free(a->col_seen);
+    free(a->col_repeats);
+    free(a->col_state);
     free(a->kbuf);
     free(a->vbuf);
     free(a->rbuf);
@@ -341,6 +356,41 @@ static int keys_to_windows(assay_agg *a, const chunk_msg *m, long r, const ukey 
 }
 
 /* Keys of one list, in row order, batched while consecutive keys share windows. */
+/* exact_keys: column c's values of one chunk, in stream order. A column stops being
+ * tracked (its set freed) once 5% of its values repeat: it is no key, and a set of a
+ * low-cardinality column's every value would be wasted work. */
+static int fold_column_keys(assay_agg *a, uint32_t c, const ukey_list *l)
+{
+    const assay_engine *e = a->e;
+    for (size_t i = 0; i < l->n && a->col_state[c] == 0;) {
+        size_t n = ASSAY_MIN(l->n - i, (size_t)1024);
+        for (size_t k = 0; k < n; k++) {
+            a->kbuf[k] = l->k[i + k].hash;
+            a->vbuf[k] = 1;
+        }
+        int rc;
+        if (!a->colset[c] &&
+            (rc = assay_hashset_new(&a->colset[c], 1024, e->cfg->limits.unique_memory)) < 0)
+            return rc;
+        assay_hashset_insert_batch(a->colset[c], a->kbuf, a->vbuf, n, a->rbuf);
+        for (size_t k = 0; k < n; k++) {
+            if (a->rbuf[k] == -ENOSPC)
+                a->col_state[c] = 2;
+            a->col_repeats[c] += a->rbuf[k] == 0;
+        }
+        a->col_seen[c] += n;
+        i += n;
+        if (a->col_state[c] == 0 && a->col_seen[c] >= 1000 &&
+            a->col_repeats[c] * 20 >= a->col_seen[c])
+            a->col_state[c] = 1;
+        if (a->col_state[c] != 0) {
+            assay_hashset_free(a->colset[c]);
+            a->colset[c] = NULL;
+        }
+    }
+    return 0;
+}
+
 static int fold_keys(assay_agg *a, const chunk_msg *m, long r, const ukey_list *l,
                      uint64_t row_base)
 {
@@ -787,6 +837,9 @@ int assay_agg_fold(assay_agg *a, chunk_msg *m, assay_error *err)
             return assay_error_set(err, rc, "out of memory checking unique values");
     if (m->rowkeys.n && (rc = fold_keys(a, m, -1, &m->rowkeys, row_base)) < 0)
         return assay_error_set(err, rc, "out of memory counting duplicate rows");
+    for (uint32_t c = 0; m->colkeys && a->colset && c < e->sch.ncols; c++)
+        if (m->colkeys[c].n && (rc = fold_column_keys(a, c, &m->colkeys[c])) < 0)
+            return assay_error_set(err, rc, "out of memory counting repeated values");
 
     /* 5. routes */
     if ((rc = fold_routes(a, m, row_base, line_base, err)) < 0)

@@ -95,6 +95,12 @@ typedef struct assay_agg {
      * stream's sets do not rehash (and touch fresh pages) on their way up every window */
     size_t *key_hint; /* [nrules + 1]: the last slot is duplicate_rows */
 
+    /* exact_keys: per column, the values seen (NULL once dropped or never used), how
+     * many were inserted and how many repeated, and why tracking stopped */
+    assay_hashset **colset;
+    uint64_t *col_seen, *col_repeats;
+    uint8_t *col_state; /* 0 tracking, 1 many repeats (>= 5%), 2 memory cap reached */
+
     /* per-chunk scratch */
     int64_t *pfirst; /* resolved first window of each partial of the chunk; > pane: late */
     uint32_t pfirst_cap;
