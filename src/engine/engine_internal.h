@@ -130,9 +130,10 @@ typedef struct part_rule {
 typedef struct col_profile {
     uint64_t count, nulls, invalid; /* rows seen, nulls, non-null values not of the type */
     assay_hll *hll;
-    uint64_t *hb; /* buffered hashes (chunk partials); NULL in accumulators */
-    uint32_t hn;
-    bool hll_used;     /* hll holds values (else only hb does) */
+    uint64_t *hb; /* buffered hashes (chunk partials), grown as needed up to PART_HB_MAX */
+    uint32_t hn, hb_cap;
+    bool chunk;    /* a chunk's partial (buffers hashes, dense HLL) rather than an accumulator */
+    bool hll_used; /* hll holds values (else only hb does) */
     assay_tdigest *td; /* numeric columns */
     assay_moments mom; /* numeric columns */
     assay_topk *topk;  /* string and bool columns */

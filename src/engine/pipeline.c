@@ -526,9 +526,17 @@ static int first_chunk(pipeline *p, assay_source *src, assay_chunk *first, bool 
     return 0;
 }
 
+/* A shard's batch memory is rows x columns (typed vectors, text views, bitmaps:
+ * about 40 bytes a cell), so a wide input gets shorter batches: at most 2^20 cells,
+ * about 40 MiB per shard whatever the width, down to 8 rows (262,144 columns at 8 rows
+ * would still take 80 MiB; limits.max_fields keeps inputs far below that by default). */
+#define BATCH_CELLS (1u << 20)
+
 static int start_shards(pipeline *p, assay_error *err)
 {
     assay_engine *e = &p->e;
+    if (!e->opt->batch_rows && e->sch.ncols > 0 && e->batch_rows * e->sch.ncols > BATCH_CELLS)
+        e->batch_rows = ASSAY_MAX(8u, (BATCH_CELLS / e->sch.ncols) & ~7u);
     p->nmsgs = p->ro.nbuffers;
     p->fcap = p->nmsgs + 1;
     p->msgs = calloc(p->nmsgs, sizeof(chunk_msg));

@@ -130,7 +130,7 @@ static int hll_ready(const assay_engine *e, col_profile *p)
         return 0;
     if (!p->hll && assay_hll_new(&p->hll, e->hll_p) < 0)
         return -ENOMEM;
-    assay_hll_reset(p->hll, p->hb != NULL);
+    assay_hll_reset(p->hll, p->chunk);
     p->hll_used = true;
     return 0;
 }
@@ -139,7 +139,18 @@ static int add_hashes(const assay_engine *e, col_profile *p, const uint64_t *h, 
 {
     if (n == 0)
         return 0;
-    if (p->hb && !p->hll_used) {
+    if (p->chunk && !p->hll_used) {
+        if (p->hn + n <= PART_HB_MAX && p->hn + n > p->hb_cap) {
+            uint32_t cap = p->hb_cap ? p->hb_cap : 64;
+            while (cap < p->hn + n)
+                cap *= 2;
+            cap = ASSAY_MIN(cap, (uint32_t)PART_HB_MAX);
+            uint64_t *nb = realloc(p->hb, cap * sizeof(uint64_t));
+            if (!nb)
+                return -ENOMEM;
+            p->hb = nb;
+            p->hb_cap = cap;
+        }
         if (p->hn + n <= PART_HB_MAX) {
             memcpy(p->hb + p->hn, h, n * sizeof(uint64_t));
             p->hn += (uint32_t)n;

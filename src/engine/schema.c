@@ -30,6 +30,7 @@
 #define INFER_ROWS        10000
 #define INFER_MORE_ROWS   1000000 /* phase 2 stops here, or at the end of the buffer */
 #define INFER_MORE_VALUES 1000
+#define INFER_CELLS       ((size_t)1 << 22) /* rowset cells at a time (~36 MiB) */
 
 void assay_schema_free(assay_schema *s)
 {
@@ -88,6 +89,10 @@ int assay_schema_infer(assay_engine *e, const char *buf, size_t len, size_t star
     assay_schema *s = &e->sch;
     uint32_t nc = s->ncols;
     uint32_t cap = INFER_ROWS;
+    /* the rowset holds rows x columns cells: a wide header parses in shorter steps
+     * (10,000 rows of 100,000 columns would be 9 GB) */
+    uint32_t rcap =
+        nc ? (uint32_t)ASSAY_MIN((size_t)cap, ASSAY_MAX((size_t)8, INFER_CELLS / nc)) : cap;
     assay_rowset rs = { 0 };
     uint8_t *want = malloc(nc ? nc : 1);
     if (want)
@@ -98,7 +103,7 @@ int assay_schema_infer(assay_engine *e, const char *buf, size_t len, size_t star
     s->nsamples = calloc(nc ? nc : 1, sizeof(uint32_t));
     int rc = 0;
     if (!want || !cnt || !more || !s->samples || !s->nsamples ||
-        assay_rowset_init(&rs, nc, want, cap, 64) < 0) {
+        assay_rowset_init(&rs, nc, want, rcap, 64) < 0) {
         rc = assay_error_set(err, -ENOMEM, "out of memory inferring column types");
         goto out;
     }
@@ -114,7 +119,7 @@ int assay_schema_infer(assay_engine *e, const char *buf, size_t len, size_t star
         if (phase2 && !still_empty(s, cnt, more))
             break;
         size_t before = cur.pos;
-        rs.cap = phase2 ? cap : cap - seen;
+        rs.cap = ASSAY_MIN(rcap, phase2 ? cap : cap - seen);
         rs.nrows = rs.nbad = rs.nlines = 0;
         if ((rc = assay_engine_parse(e, &cur, &rs)) < 0) {
             rc = assay_error_set(err, rc, "cannot parse the first rows: %s", strerror(-rc));

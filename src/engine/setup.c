@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "assay/hashset.h"
 #include "engine/engine_internal.h"
 
 static const char *path_ext(const char *p)
@@ -171,18 +172,36 @@ int assay_engine_schema(assay_engine *e, const assay_chunk *ch, const char *name
         free_fields(fields, nf);
         return assay_error_set(err, rc, "out of memory");
     }
-    for (uint32_t c = 0; c < nf; c++) {
-        e->sch.names[c] = fields[c];
-        if (!e->sch.names[c])
-            return assay_error_set(err, -ENOMEM, "out of memory");
-        for (uint32_t k = 0; k < c; k++)
-            if (!strcmp(e->sch.names[k], fields[c]))
-                return assay_error_set(err, -EINVAL,
-                                       "%s:1: column name '%s' appears twice in the header "
-                                       "(columns %u and %u)",
-                                       name, fields[c], k + 1, c + 1);
+    /* repeated names, through a set of name hashes (a wide header of 100,000 names
+     * compared pairwise took most of a minute) */
+    assay_hashset *seen = NULL;
+    if (assay_hashset_new(&seen, nf, 0) < 0) {
+        free_fields(fields, nf);
+        return assay_error_set(err, -ENOMEM, "out of memory");
     }
+    for (uint32_t c = 0; c < nf; c++)
+        e->sch.names[c] = fields[c]; /* owned by the schema from here */
     free(fields);
+    for (uint32_t c = 0; c < nf; c++) {
+        const char *nm = e->sch.names[c];
+        if (!nm) {
+            assay_hashset_free(seen);
+            return assay_error_set(err, -ENOMEM, "out of memory");
+        }
+        uint64_t h = assay_hash_bytes(nm, strlen(nm)), first = 0;
+        int8_t res;
+        uint64_t v = c + 1;
+        assay_hashset_insert_batch(seen, &h, &v, 1, &res);
+        if (res == 0 && assay_hashset_get(seen, h, &first) &&
+            !strcmp(e->sch.names[first - 1], nm)) {
+            assay_hashset_free(seen);
+            return assay_error_set(err, -EINVAL,
+                                   "%s:1: column name '%s' appears twice in the header "
+                                   "(columns %u and %u)",
+                                   name, nm, (unsigned)first, c + 1);
+        }
+    }
+    assay_hashset_free(seen);
     /* declared types */
     for (size_t i = 0; i < cfg->ncolumns; i++) {
         int c = assay_engine_find_column(e, cfg->columns[i].name);

@@ -38,8 +38,8 @@ int assay_partial_init(const assay_engine *e, assay_partial *p, bool chunk)
     for (uint32_t c = 0; c < e->sch.ncols; c++) {
         p->cols[c].len_min = UINT64_MAX;
         assay_moments_init(&p->cols[c].mom);
-        if (chunk && e->profile && !(p->cols[c].hb = malloc(PART_HB_MAX * sizeof(uint64_t))))
-            return -ENOMEM;
+        p->cols[c].chunk = chunk && e->profile; /* hb comes with the first values: a wide
+                                                 * input's columns each see few per chunk */
     }
     if (assay_anomaly_part_init(e, &p->an) < 0)
         return -ENOMEM;
