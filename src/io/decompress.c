@@ -66,12 +66,15 @@ struct assay_decoder {
     bool gz_fresh; /* nothing of the current member decoded yet */
     /* zstd */
     ZSTD_DStream *zd;
-    size_t zhint; /* input size libzstd asked for last (see zstd_step) */
+    size_t zhint;  /* input size libzstd asked for last (see zstd_step) */
+    bool zpending; /* the last call filled the output: libzstd may hold more */
 };
 
 /* Input for a frame's first call: the magic number and the frame header descriptor
  * (libzstd then asks for the rest of the header). */
 #define ZSTD_FIRST_PIECE 5u
+/* A zstd block header: 3 bytes (RFC 8878 section 3.1.1.2). */
+#define ZSTD_BLOCK_HEADER 3u
 
 static const uint8_t gzip_magic[] = { 0x1F, 0x8B };
 static const uint8_t zstd_magic[] = { 0x28, 0xB5, 0x2F, 0xFD };
@@ -191,10 +194,20 @@ static int gzip_step(assay_decoder *d, const uint8_t **in, size_t *in_len, char 
     return 0;
 }
 
-/* Input is handed to libzstd at most one piece (block, header, checksum) at a time,
- * the size its last call asked for: a call that meets bad input returns the error
- * without saying how much it wrote before, so a call must not flush one block and
- * then fail on the next. That way the bytes of every good block are counted. */
+/* A libzstd call that meets bad input returns the error without saying how much it
+ * wrote first, so no call may both write output and then fail. Two rules see to it:
+ *
+ *   - output libzstd holds back (our buffer was full) is flushed by calls without
+ *     input, and input is handed over only once nothing is left to flush;
+ *   - input goes in pieces no larger than the size the last call asked for minus a
+ *     block header (3 bytes, RFC 8878 section 3.1.1.2). When a block's content comes
+ *     next, libzstd asks for the content plus the next block's header, so the piece
+ *     is exactly the content: the call decodes it and flushes it, and any bad block
+ *     header or checksum after it is met by a later call that writes nothing. (For
+ *     any other piece the cut only splits it in two; libzstd waits for the rest.)
+ *
+ * Then the bytes of every good block are counted however the output is sliced, and
+ * an error's offset is the end of the last good block. */
 static int zstd_step(assay_decoder *d, const uint8_t **in, size_t *in_len, char *out, size_t cap,
                      size_t *out_len, assay_error *err)
 {
@@ -203,8 +216,10 @@ static int zstd_step(assay_decoder *d, const uint8_t **in, size_t *in_len, char 
     int rc = 0;
     while (ob.pos < ob.size) {
         size_t left = *in_len - used;
+        bool flush_only = d->zpending;
+        size_t piece = d->zhint > ZSTD_BLOCK_HEADER ? d->zhint - ZSTD_BLOCK_HEADER : d->zhint;
         ZSTD_inBuffer ib = { .src = left ? *in + used : NULL,
-                             .size = ASSAY_MIN(left, d->zhint),
+                             .size = flush_only ? 0 : ASSAY_MIN(left, piece),
                              .pos = 0 };
         size_t out0 = ob.pos;
         bool at_boundary = d->complete;
@@ -226,8 +241,12 @@ static int zstd_step(assay_decoder *d, const uint8_t **in, size_t *in_len, char 
             break;
         }
         used += ib.pos;
-        if (ib.pos == 0 && ob.pos == out0)
-            break; /* needs more input */
+        d->zpending = ob.pos == ob.size; /* more may be held back */
+        if (ib.pos == 0 && ob.pos == out0) {
+            if (flush_only)
+                continue; /* nothing was held back: now the input */
+            break;        /* needs more input */
+        }
         /* Only a call that moved something says where the stream stands: an empty
          * call at a frame boundary returns a size hint for the next frame's header. */
         d->complete = r == 0;
