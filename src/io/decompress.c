@@ -206,8 +206,11 @@ static int gzip_step(assay_decoder *d, const uint8_t **in, size_t *in_len, char 
  *     header or checksum after it is met by a later call that writes nothing. (For
  *     any other piece the cut only splits it in two; libzstd waits for the rest.)
  *
- * Then the bytes of every good block are counted however the output is sliced, and
- * an error's offset is the end of the last good block. */
+ * Then an error met in a block header, a checksum or a bad block is reported at the
+ * end of the last good block, however the output is sliced. Checks made at the end of
+ * a block that has been written already (a frame's content size) still lose that
+ * block's count, so a zstd error offset may stop up to one block (128 KiB) short of
+ * what was decoded; rows in that block are not handed out. */
 static int zstd_step(assay_decoder *d, const uint8_t **in, size_t *in_len, char *out, size_t cap,
                      size_t *out_len, assay_error *err)
 {

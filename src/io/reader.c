@@ -179,10 +179,12 @@
  *     frame (a truncated download) are errors (-EBADMSG) naming the file and the
  *     decompressed byte offset reached: "x.csv.gz: corrupt gzip data after 1234567
  *     decompressed bytes: invalid distance too far back" (the reason is zlib's or
- *     libzstd's). The whole rows decoded before it are handed out first; the error
- *     comes from the next call and is sticky. Where only the CRC (gzip) or the frame
- *     checksum (zstd) catches damage, the rows before the error may hold the damaged
- *     bytes: streaming cannot hold back a whole member; the run still fails.
+ *     libzstd's; for zstd the offset is the end of the last block libzstd reported,
+ *     see io/decompress.c). The whole rows decoded before it are handed out first;
+ *     the error comes from the next call and is sticky. Where only the CRC (gzip)
+ *     or the frame checksum (zstd) catches damage, the rows before the error may
+ *     hold the damaged bytes: streaming cannot hold back a whole member; the run
+ *     still fails.
  *   - Resuming at an offset of a compressed file decodes it from its start and drops
  *     the output up to the buffer-grid point at or below the offset, then goes on as
  *     for a plain file: the cost of a resume at byte N is decompressing N bytes (at a
