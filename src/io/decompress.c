@@ -20,14 +20,14 @@
  *
  * zstd (RFC 8878, "Zstandard Compression and the application/zstd Media Type"): a file
  * is a sequence of *frames*; a Zstandard frame starts with the magic number 0xFD2FB528
- * (bytes 28 B5 2F FD, little-endian), a skippable frame with 0x184D2A5? and carries
- * no data. Section 3.1 has decoders handle a sequence of frames as the concatenation
- * of their contents. libzstd's streaming decoder (zstd.h: ZSTD_createDStream,
+ * (bytes 28 B5 2F FD, little-endian); a skippable frame (magic 0x184D2A50 to
+ * 0x184D2A5F) adds nothing to the content. Section 3.1 has decoders handle a sequence of frames as
+ * the concatenation of their contents. libzstd's streaming decoder (zstd.h: ZSTD_createDStream,
  * ZSTD_decompressStream) already works that way: a call returns 0 when a frame has
  * been decoded and fully flushed, and the next call with more input starts the next
  * frame (skippable frames are passed over). Window sizes up to 2^27 (128 MiB, libzstd's
- * default limit) are accepted; larger ones (`zstd --long=28` and up) are refused with
- * a message that says so.
+ * default limit) are accepted; frames that need more (`zstd --long=28` and up, on
+ * inputs that large) are refused with a message that says so.
  *
  * Detection is by magic number only (assay_codec_sniff); the reader calls it on a
  * file's first bytes, whatever the name says.
@@ -36,10 +36,11 @@
  * -----------------------
  * A decoding error (bad header, bad deflate code, CRC or length mismatch, zstd
  * corruption or checksum) is -EBADMSG with the library's own message (zlib's
- * strm.msg, ZSTD_getErrorName). Output written before the bad spot stays valid: both
- * libraries emit data as they decode it, so the reader can still hand out the rows in
- * front of the damage. A file that just stops (a truncated download) is not an error
- * from the decoder's point of view, it simply wants more input; the caller asks
+ * strm.msg, ZSTD_getErrorName). Output written before the bad spot stays in the
+ * output: both libraries emit data as they decode it, so the reader can still hand
+ * out the rows in front of the damage (damage found only by a CRC or checksum at the
+ * end of a member or frame has gone out with them). A file that just stops (a truncated download)
+ * is not an error from the decoder's point of view, it simply wants more input; the caller asks
  * assay_decoder_complete() once the input has ended, which is true only when the last
  * member or frame was complete and all its bytes were delivered.
  *
@@ -232,7 +233,8 @@ static int zstd_step(assay_decoder *d, const uint8_t **in, size_t *in_len, char 
             if (ZSTD_getErrorCode(r) == ZSTD_error_frameParameter_windowTooLarge)
                 rc = assay_error_set(err, -EBADMSG,
                                      "%s (the frame needs a window over 128 MiB, as "
-                                     "`zstd --long=28` and up make; recompress without it)",
+                                     "`zstd --long=28` and up make; recompress without "
+                                     "--long)",
                                      why);
             else if (at_boundary && d->finished > 0 && ob.pos == out0)
                 rc = assay_error_set(err, -EBADMSG,

@@ -196,6 +196,11 @@
  *   - Extra memory when a compressed file is read: NZBUF * buffer_size (12 MiB with
  *     the defaults) plus the decoder (zlib: about 45 KiB; libzstd: its window, up to
  *     8 MiB at the usual levels, at most 128 MiB, above which frames are refused).
+ *   - Measured (`assay check -c RULES --no-profile` with one not_null rule over a
+ *     1.0 GB `assay gen` orders CSV, page-cached, 2 shared and busy cores, best of 3,
+ *     MB/s of decompressed data): plain 790, gzip -6 (310 MB) 240, zstd -3 (294 MB)
+ *     910; `gzip -dc` and `zstd -dc` to /dev/null took 6.7 s and 1.2 s. Decoding is
+ *     serial, on the reader's thread: a .gz runs at zlib's inflate speed.
  *
  * Single-threaded: next() and release() must be called from one thread. No global
  * state; the environment is read once in open().
