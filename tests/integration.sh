@@ -517,5 +517,46 @@ grep -q "limits.unique_memory (64 KiB) reached after 3072 distinct values" "$T/u
 "$ASSAY" help config | cmp -s - "$ROOT/docs/config.md" \
   && ok "docs/config.md is what 'assay help config' prints" || bad "docs/config.md is stale: run 'build/src/assay help config > docs/config.md'"
 
+# 16. compressed input: a .gz, a .zst, concatenated gzip members and compressed stdin
+# give the report of the plain file; the format comes from the inner extension; a
+# truncated file is an error naming it and the decompressed offset
+znorm() { python3 -c 'import json,sys; d=json.load(sys.stdin); [d.pop(k,None) for k in ("seconds","files")]; print(json.dumps(d,sort_keys=True))'; }
+zsame() { [ -s "$1" ] && cmp -s "$1" "$2"; }
+python3 - "$T/o.csv" <<'PY'
+import gzip, sys
+d = open(sys.argv[1], "rb").read()
+cut = d.index(b"\n", len(d) // 2) + 3          # the second member starts inside a row
+open(sys.argv[1] + ".gz", "wb").write(gzip.compress(d, 6))
+open(sys.argv[1] + ".2.gz", "wb").write(gzip.compress(d[:cut], 1) + gzip.compress(d[cut:], 9))
+open(sys.argv[1] + ".cut.gz", "wb").write(gzip.compress(d, 6)[:200000])
+PY
+"$ASSAY" profile --json "$T/o.csv" | znorm > "$T/zp_plain.json"
+"$ASSAY" profile --json "$T/o.csv.gz" | znorm > "$T/zp_gz.json"
+zsame "$T/zp_plain.json" "$T/zp_gz.json" && ok "profile of x.csv.gz is the profile of x.csv" || bad "profile of x.csv.gz differs"
+"$ASSAY" profile --json "$T/o.csv.2.gz" | znorm > "$T/zp_gz2.json"
+zsame "$T/zp_plain.json" "$T/zp_gz2.json" && ok "two gzip members: the profile of the whole file" || bad "multi-member gzip profile differs"
+ASSAY_NO_IO_URING=1 "$ASSAY" profile --json - < "$T/o.csv.gz" | znorm > "$T/zp_stdin.json"
+zsame "$T/zp_plain.json" "$T/zp_stdin.json" && ok "gzip on stdin (read(2)): the same profile" || bad "gzip stdin profile differs"
+"$ASSAY" check -c "$DATA/check.yaml" --json --now $NOW "$T/o.csv.gz" | norm > "$T/zc_gz.json"
+expect_eq "${PIPESTATUS[0]}" 1 "check of x.csv.gz exits 1 like x.csv"
+"$ASSAY" check -c "$DATA/check.yaml" --json --now $NOW "$T/o.csv" | norm > "$T/zc_plain.json"
+zsame "$T/zc_plain.json" "$T/zc_gz.json" && ok "check of x.csv.gz reports what x.csv does" || bad "check of x.csv.gz differs"
+if command -v zstd >/dev/null; then
+  zstd -q -3 -c "$T/o.csv" > "$T/o.csv.zst"
+  "$ASSAY" profile --json "$T/o.csv.zst" | znorm > "$T/zp_zst.json"
+  zsame "$T/zp_plain.json" "$T/zp_zst.json" && ok "profile of x.csv.zst is the profile of x.csv" || bad "profile of x.csv.zst differs"
+  zstd -q -c "$T/o.ndjson" > "$T/o.ndjson.zst"
+  "$ASSAY" profile --json "$T/o.ndjson.zst" > "$T/zp_nj.json"
+  "$ASSAY" profile --json "$T/o.ndjson" | znorm > "$T/zp_nj_plain.json"
+  grep -q '"format":"ndjson"' "$T/zp_nj.json" && znorm < "$T/zp_nj.json" > "$T/zp_nj_n.json" && zsame "$T/zp_nj_n.json" "$T/zp_nj_plain.json" \
+    && ok "x.ndjson.zst is read as NDJSON (the inner extension) with x.ndjson's profile" || bad "x.ndjson.zst: $(head -c 200 $T/zp_nj.json)"
+else
+  bad "zstd (the command) is not installed: tools/install-deps.sh"
+fi
+"$ASSAY" profile --json "$T/o.csv.cut.gz" > /dev/null 2> "$T/zcut.err"
+expect_eq "$?" 2 "a truncated .gz exits 2"
+grep -q "o.csv.cut.gz: truncated gzip data after [0-9]* decompressed bytes" "$T/zcut.err" \
+  && ok "the truncated .gz error names the file and the offset" || bad "truncated .gz: $(cat $T/zcut.err)"
+
 echo "$pass passed, $failn failed"
 [ "$failn" -eq 0 ]

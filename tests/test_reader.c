@@ -2,6 +2,10 @@
  * and a quote-aware one), carries across tiny buffers, rows at buffer boundaries,
  * missing final newlines, empty files, BOMs, file order and flags, oversized rows,
  * -EAGAIN back-pressure, stdin through a pipe, and errors that name the file.
+ * Compressed files (gzip and zstd, compressed here with zlib and libzstd): the same
+ * chunks as the decompressed file, multi-member gzip and multi-frame zstd, magic bytes
+ * over names, compressed stdin, resume, and damaged files (truncated, corrupt,
+ * trailing junk) checked against an independent decode of the same bytes.
  *
  * Every test runs twice: through io_uring (skipped where the kernel refuses a ring;
  * the test checks the ring is really used) and through plain read(2) (force_plain; one
@@ -16,6 +20,9 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+
+#include <zlib.h>
+#include <zstd.h>
 
 #include <fcntl.h>
 #include <ftw.h>
@@ -316,22 +323,31 @@ static assay_reader *open_reader(const mode *m, const char *const *paths, size_t
     return r;
 }
 
-/* Read paths (contents data/size) fully with o; returns the chunk signatures. */
-static checker run(const mode *m, const char *const *paths, const char *const *data,
-                   const size_t *size, size_t n, assay_reader_options *o, bool small, unsigned hold,
-                   uint64_t seed)
+/* Read paths (contents data/size, as the chunks must show them) fully with o, checking
+ * that read_total bytes were read from the files; returns the chunk signatures. */
+static checker run_read(const mode *m, const char *const *paths, const char *const *data,
+                        const size_t *size, size_t n, assay_reader_options *o, bool small,
+                        unsigned hold, uint64_t seed, uint64_t read_total)
 {
     assay_reader *r = open_reader(m, paths, n, o, small);
     checker ck = {
         .data = data, .size = size, .nfiles = n, .row_end = o->row_end, .max_row = o->max_row_bytes
     };
     drain(r, &ck, hold, seed);
+    assert_int_equal(assay_reader_bytes_read(r), read_total);
+    assay_reader_close(r);
+    return ck;
+}
+
+/* Read paths (contents data/size) fully with o; returns the chunk signatures. */
+static checker run(const mode *m, const char *const *paths, const char *const *data,
+                   const size_t *size, size_t n, assay_reader_options *o, bool small, unsigned hold,
+                   uint64_t seed)
+{
     uint64_t total = 0;
     for (size_t i = 0; i < n; i++)
         total += size[i];
-    assert_int_equal(assay_reader_bytes_read(r), total);
-    assay_reader_close(r);
-    return ck;
+    return run_read(m, paths, data, size, n, o, small, hold, seed, total);
 }
 
 /* Read a single file and return its chunks' signatures. */
@@ -1040,6 +1056,697 @@ static void test_fallback_when_ring_refused(void **state)
     assert_int_equal(WEXITSTATUS(status), 0); /* 1 open, 2 used a ring, 4/5 bad output */
 }
 
+/* ------------------------------------------------------------------------------------
+ * Compressed files (.gz, .zst): compressed with zlib and libzstd here, read back
+ * ---------------------------------------------------------------------------------- */
+
+typedef struct bytes {
+    char *p;
+    size_t n, cap;
+} bytes;
+
+static void bytes_add(bytes *b, const void *d, size_t n)
+{
+    if (b->n + n > b->cap) {
+        b->cap = 2 * (b->n + n) + 64;
+        b->p = realloc(b->p, b->cap);
+        assert_non_null(b->p);
+    }
+    if (n)
+        memcpy(b->p + b->n, d, n);
+    b->n += n;
+}
+
+/* One gzip member of d[0..n) appended to out. */
+static void gzip_member(bytes *out, const char *d, size_t n, int level)
+{
+    z_stream zs;
+    memset(&zs, 0, sizeof(zs));
+    assert_int_equal(deflateInit2(&zs, level, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY),
+                     Z_OK);
+    size_t cap = deflateBound(&zs, (uLong)n) + 64;
+    char *buf = malloc(cap);
+    assert_non_null(buf);
+    zs.next_in = (Bytef *)(uintptr_t)d;
+    zs.avail_in = (uInt)n;
+    zs.next_out = (Bytef *)buf;
+    zs.avail_out = (uInt)cap;
+    assert_int_equal(deflate(&zs, Z_FINISH), Z_STREAM_END);
+    bytes_add(out, buf, zs.total_out);
+    deflateEnd(&zs);
+    free(buf);
+}
+
+/* One zstd frame of d[0..n) (with a content checksum when sum) appended to out. */
+static void zstd_frame(bytes *out, const char *d, size_t n, int level, bool sum)
+{
+    ZSTD_CCtx *c = ZSTD_createCCtx();
+    assert_non_null(c);
+    assert_false(ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, level)));
+    assert_false(ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, sum)));
+    size_t cap = ZSTD_compressBound(n);
+    char *buf = malloc(cap);
+    assert_non_null(buf);
+    size_t k = ZSTD_compress2(c, buf, cap, d, n);
+    assert_false(ZSTD_isError(k));
+    bytes_add(out, buf, k);
+    ZSTD_freeCCtx(c);
+    free(buf);
+}
+
+enum { GZ = 1, ZST = 2 };
+
+/* d compressed with codec z as `parts` members/frames cut at random points. */
+static bytes compress_parts(int z, const char *d, size_t n, unsigned parts, uint64_t *seed)
+{
+    bytes out = { 0 };
+    size_t at = 0;
+    for (unsigned i = 0; i < parts; i++) {
+        size_t k = i + 1 == parts ? n - at : rng_below(seed, n - at + 1);
+        if (z == GZ)
+            gzip_member(&out, d + at, k, 1 + (int)(i % 9));
+        else
+            zstd_frame(&out, d + at, k, 1 + (int)(i % 19), i % 2 == 0);
+        at += k;
+    }
+    return out;
+}
+
+/* n bytes of random rows (a BOM first when bom): short rows, quotes, the odd long row;
+ * the last byte a '\n' or not. Caller frees. */
+static char *random_rows(uint64_t *seed, size_t n, bool bom, size_t max_row)
+{
+    char *d = malloc(n + 4);
+    assert_non_null(d);
+    size_t k = 0;
+    if (bom && n >= 3) {
+        memcpy(d, "\xEF\xBB\xBF", 3);
+        k = 3;
+    }
+    while (k < n) {
+        if (rng_below(seed, 60) == 0) {
+            size_t run_len = rng_below(seed, 3 * max_row + 2);
+            run_len = ASSAY_MIN(n - k, run_len);
+            memset(d + k, 'L', run_len);
+            k += run_len;
+            continue;
+        }
+        unsigned c = (unsigned)rng_below(seed, 100);
+        d[k++] = c < 80 ? (char)('a' + c % 26) : c < 88 ? ',' : c < 91 ? '"' : '\n';
+    }
+    if (n && rng_below(seed, 2))
+        d[n - 1] = '\n';
+    return d;
+}
+
+static void expect_same_sigs(const checker *a, const checker *b, const char *what, int iter)
+{
+    if (a->nsigs != b->nsigs)
+        fail_msg("%s, iteration %d: %zu chunks, the plain file gave %zu", what, iter, b->nsigs,
+                 a->nsigs);
+    for (size_t i = 0; i < a->nsigs; i++)
+        if (!sig_equal(&a->sigs[i], &b->sigs[i]))
+            fail_msg("%s, iteration %d: chunk %zu is offset %llu len %llu, the plain file's "
+                     "offset %llu len %llu",
+                     what, iter, i, (unsigned long long)b->sigs[i].offset,
+                     (unsigned long long)b->sigs[i].len, (unsigned long long)a->sigs[i].offset,
+                     (unsigned long long)a->sigs[i].len);
+}
+
+/* A .gz and a .zst of the same random CSV (one to three members/frames, BOMs, long
+ * rows, empty files) read with tiny buffers and random pools, depths and holding give
+ * exactly the plain file's chunks: the same offsets (of the decompressed bytes),
+ * lengths, flags and bytes, on this I/O path and the other one; bytes_read counts
+ * the compressed bytes. */
+static void test_compressed_same_chunks(void **state)
+{
+    const mode *m = get_mode(state);
+    mode other = { !m->plain };
+    bool compare = !other.plain ? ring_usable() : true;
+    uint64_t seed = 0xC0FFEE12345ull;
+    for (int iter = 0; iter < 80; iter++) {
+        size_t max_row = 1 + rng_below(&seed, iter % 3 ? 64 : 400);
+        size_t n = iter % 10 == 0 ? 0 : rng_below(&seed, 6000);
+        char *d = random_rows(&seed, n, rng_below(&seed, 3) == 0, max_row);
+        bytes gz = compress_parts(GZ, d, n, 1 + (unsigned)rng_below(&seed, 3), &seed);
+        bytes zs = compress_parts(ZST, d, n, 1 + (unsigned)rng_below(&seed, 3), &seed);
+        char pp[256], pg[256], pz[256];
+        const char *plain = tmp_path(pp, "same.csv"), *gzp = tmp_path(pg, "same.csv.gz"),
+                   *zsp = tmp_path(pz, "same.csv.zst");
+        write_file(plain, d, n);
+        write_file(gzp, gz.p, gz.n);
+        write_file(zsp, zs.p, zs.n);
+        assay_reader_options o;
+        opts(&o, 4 + rng_below(&seed, 300), max_row);
+        o.row_end = rng_below(&seed, 2) ? row_end_nl : row_end_quote;
+        o.nbuffers = 2 + (unsigned)rng_below(&seed, 5);
+        o.depth = 1 + (unsigned)rng_below(&seed, 4);
+        unsigned hold = (unsigned)rng_below(&seed, o.nbuffers + 2);
+        const char *data = d;
+        checker a = run(m, &plain, &data, &n, 1, &o, true, 0, 0);
+        checker g = run_read(m, &gzp, &data, &n, 1, &o, true, hold, rng_next(&seed) | 1, gz.n);
+        checker z = run_read(m, &zsp, &data, &n, 1, &o, true, hold, rng_next(&seed) | 1, zs.n);
+        expect_same_sigs(&a, &g, "gzip", iter);
+        expect_same_sigs(&a, &z, "zstd", iter);
+        if (compare) {
+            checker g2 = run_read(&other, &gzp, &data, &n, 1, &o, true, 0, 0, gz.n);
+            checker z2 = run_read(&other, &zsp, &data, &n, 1, &o, true, 0, 0, zs.n);
+            expect_same_sigs(&a, &g2, "gzip, other I/O path", iter);
+            expect_same_sigs(&a, &z2, "zstd, other I/O path", iter);
+            free(g2.sigs);
+            free(z2.sigs);
+        }
+        free(a.sigs);
+        free(g.sigs);
+        free(z.sigs);
+        free(gz.p);
+        free(zs.p);
+        free(d);
+    }
+}
+
+/* Larger files through the public API (64 KiB buffers: compressed reads in flight
+ * while chunks are out): a .gz, a plain file and a .zst in one list, each the same
+ * as its plain version; bytes_total is the sum of the sizes on disk. */
+static void test_compressed_large(void **state)
+{
+    const mode *m = get_mode(state);
+    uint64_t seed = 4242;
+    char *data[3];
+    size_t size[3];
+    bytes enc[3] = { { 0 } };
+    char p[3][256];
+    const char *paths[3];
+    static const char *const names[] = { "large0.csv.gz", "large1.csv", "large2.csv.zst" };
+    uint64_t on_disk = 0;
+    for (int f = 0; f < 3; f++) {
+        size[f] = (1 << 20) + rng_below(&seed, 1 << 20);
+        data[f] = malloc(size[f]);
+        assert_non_null(data[f]);
+        for (size_t i = 0; i < size[f]; i++) {
+            unsigned k = (unsigned)rng_below(&seed, 64);
+            data[f][i] = k == 0 ? '\n' : (char)('a' + k % 26);
+        }
+        if (f == 0)
+            enc[f] = compress_parts(GZ, data[f], size[f], 2, &seed);
+        else if (f == 2)
+            enc[f] = compress_parts(ZST, data[f], size[f], 2, &seed);
+        else
+            bytes_add(&enc[f], data[f], size[f]);
+        paths[f] = tmp_path(p[f], names[f]);
+        write_file(paths[f], enc[f].p, enc[f].n);
+        on_disk += enc[f].n;
+    }
+    assay_reader_options o;
+    opts(&o, 64 << 10, 4096);
+    o.nbuffers = 8;
+    o.depth = 6;
+    checker ck = run_read(m, paths, (const char *const *)data, size, 3, &o, false, 6, 77, on_disk);
+    assert_true(ck.nsigs >= 48);
+    free(ck.sigs);
+    assay_reader *r = open_reader(m, paths, 3, &o, false);
+    assert_int_equal(assay_reader_bytes_total(r), on_disk);
+    assay_reader_close(r);
+    for (int f = 0; f < 3; f++) {
+        free(data[f]);
+        free(enc[f].p);
+    }
+}
+
+/* Multi-member gzip (as `cat a.gz b.gz` makes, an empty member among them) and
+ * multi-frame zstd (a skippable frame, frames with and without checksums) are read to
+ * their end, every member's rows in order; member boundaries inside rows do not show.
+ * Also in one list with plain files, with only two buffers in the pool. */
+static void test_compressed_members_and_frames(void **state)
+{
+    const mode *m = get_mode(state);
+    char d[3000];
+    size_t n = 0;
+    for (int row = 0; n + 40 < sizeof(d); row++)
+        n += (size_t)snprintf(d + n, sizeof(d) - n, "%d,member row %d,%s\n", row, row,
+                              row % 3 ? "x" : "yy");
+    size_t cut1 = 1001, cut2 = 2002; /* inside rows */
+    bytes gz = { 0 }, zs = { 0 };
+    gzip_member(&gz, d, cut1, 6);
+    gzip_member(&gz, d, 0, 6); /* an empty member */
+    gzip_member(&gz, d + cut1, cut2 - cut1, 1);
+    gzip_member(&gz, d + cut2, n - cut2, 9);
+    zstd_frame(&zs, d, cut1, 3, true);
+    static const uint8_t skippable[] = { 0x50, 0x2A, 0x4D, 0x18, 4, 0, 0, 0, 'j', 'u', 'n', 'k' };
+    bytes_add(&zs, skippable, sizeof(skippable));
+    zstd_frame(&zs, d + cut1, cut2 - cut1, 19, false);
+    zstd_frame(&zs, d + cut2, n - cut2, 1, true);
+    char pg[256], pz[256], pa[256], pb[256];
+    write_file(tmp_path(pg, "members.csv.gz"), gz.p, gz.n);
+    write_file(tmp_path(pz, "frames.csv.zst"), zs.p, zs.n);
+    assay_reader_options o;
+    opts(&o, 64, 256);
+    for (int z = 0; z < 2; z++) {
+        const char *path = z ? pz : pg;
+        const char *data = d;
+        checker ck = run_read(m, &path, &data, &n, 1, &o, true, 0, 0, z ? zs.n : gz.n);
+        assert_true(ck.nsigs >= n / 64);
+        assert_int_equal(ck.sigs[ck.nsigs - 1].offset + ck.sigs[ck.nsigs - 1].len, n);
+        free(ck.sigs);
+    }
+    /* plain, gzip, zstd, plain, gzip: the pool holds two buffers */
+    static const char a[] = "h\n1\n", b[] = "h\n2";
+    write_file(tmp_path(pa, "mixa.csv"), a, 4);
+    write_file(tmp_path(pb, "mixb.csv"), b, 3);
+    const char *paths[] = { pa, pg, pz, pb, pg };
+    const char *data[] = { a, d, d, b, d };
+    size_t size[] = { 4, n, n, 3, n };
+    o.nbuffers = 2;
+    o.depth = 2;
+    checker ck = run_read(m, paths, data, size, 5, &o, true, 1, 9, 4 + gz.n + zs.n + 3 + gz.n);
+    free(ck.sigs);
+    free(gz.p);
+    free(zs.p);
+}
+
+/* A small compressed file (its compressed bytes fit in one read) that decompresses to
+ * many buffers, then a plain file, with a pool of two: while the first is decoded, no
+ * read-ahead of the second may take the buffers the decoder writes into (a consumer
+ * that holds nothing must never get -EAGAIN). */
+static void test_compressed_pool_not_starved(void **state)
+{
+    const mode *m = get_mode(state);
+    const size_t N = 200000, P = 20000;
+    char *d = malloc(N), *q = malloc(P);
+    assert_non_null(d);
+    assert_non_null(q);
+    for (size_t i = 0; i < N; i++)
+        d[i] = i % 8 == 7 ? '\n' : 'z';
+    for (size_t i = 0; i < P; i++)
+        q[i] = i % 10 == 9 ? '\n' : 'p';
+    for (int z = GZ; z <= ZST; z++) {
+        bytes enc = { 0 };
+        if (z == GZ)
+            gzip_member(&enc, d, N, 9);
+        else
+            zstd_frame(&enc, d, N, 19, true);
+        assert_true(enc.n < 4096);
+        char pz[256], pp[256];
+        write_file(tmp_path(pz, z == GZ ? "starve.csv.gz" : "starve.csv.zst"), enc.p, enc.n);
+        write_file(tmp_path(pp, "starve_after.csv"), q, P);
+        const char *paths[] = { pz, pp, pz };
+        const char *data[] = { d, q, d };
+        size_t size[] = { N, P, N };
+        assay_reader_options o;
+        opts(&o, 4096, 64);
+        o.nbuffers = 2;
+        o.depth = 2;
+        checker ck = run_read(m, paths, data, size, 3, &o, true, 0, 0, 2 * enc.n + P);
+        free(ck.sigs);
+        free(enc.p);
+    }
+    free(d);
+    free(q);
+}
+
+/* The magic bytes decide, not the name: gzip data named .csv is decompressed, plain
+ * data named .gz or .zst is read as it is, and so are files too short to hold a magic
+ * number or holding only its first bytes. */
+static void test_compressed_magic_not_name(void **state)
+{
+    const mode *m = get_mode(state);
+    static const char d[] = "id,v\n1,a\n2,b\n";
+    size_t n = sizeof(d) - 1;
+    bytes gz = { 0 }, zs = { 0 };
+    gzip_member(&gz, d, n, 6);
+    zstd_frame(&zs, d, n, 3, true);
+    char p[6][256];
+    write_file(tmp_path(p[0], "gzip_named.csv"), gz.p, gz.n);
+    write_file(tmp_path(p[1], "zstd_named"), zs.p, zs.n);
+    write_file(tmp_path(p[2], "plain_named.csv.gz"), d, n);
+    write_file(tmp_path(p[3], "plain_named.csv.zst"), d, n);
+    write_file(tmp_path(p[4], "short.gz"), "\x1F", 1);
+    write_file(tmp_path(p[5], "prefix.zst"), "\x28\xB5\x2F", 3);
+    const char *paths[] = { p[0], p[1], p[2], p[3], p[4], p[5] };
+    const char *data[] = { d, d, d, d, "\x1F", "\x28\xB5\x2F" };
+    size_t size[] = { n, n, n, n, 1, 3 };
+    assay_reader_options o;
+    opts(&o, 64 << 10, 1024);
+    checker ck = run_read(m, paths, data, size, 6, &o, false, 0, 0, gz.n + zs.n + n + n + 1 + 3);
+    assert_int_equal(ck.nsigs, 6);
+    free(ck.sigs);
+    free(gz.p);
+    free(zs.p);
+}
+
+/* What an independent streaming decoder makes of enc: the bytes it yields before
+ * stopping (into out) and why it stopped: NULL at a clean end, "truncated" when the
+ * input ends inside a member/frame, else the library's message. */
+static size_t reference_decode(int z, const bytes *enc, char *out, size_t cap, const char **why)
+{
+    size_t made = 0;
+    if (z == GZ) {
+        z_stream zs;
+        memset(&zs, 0, sizeof(zs));
+        assert_int_equal(inflateInit2(&zs, 16 + MAX_WBITS), Z_OK);
+        zs.next_in = (Bytef *)enc->p;
+        zs.avail_in = (uInt)enc->n;
+        zs.next_out = (Bytef *)out;
+        zs.avail_out = (uInt)cap;
+        static char msg[256];
+        for (;;) {
+            int rc = inflate(&zs, Z_NO_FLUSH);
+            made = cap - zs.avail_out;
+            if (rc == Z_OK)
+                continue;
+            if (rc == Z_STREAM_END && zs.avail_in == 0) {
+                *why = NULL;
+            } else if (rc == Z_STREAM_END) {
+                assert_int_equal(inflateReset(&zs), Z_OK);
+                continue;
+            } else if (rc == Z_BUF_ERROR) {
+                assert_int_equal(zs.avail_in, 0);
+                *why = "truncated";
+            } else {
+                snprintf(msg, sizeof(msg), "%s", zs.msg);
+                *why = msg;
+            }
+            break;
+        }
+        inflateEnd(&zs);
+        return made;
+    }
+    /* One byte of input per call: every call that succeeds reports what it wrote,
+     * so the count is that of all the data in front of the damaged piece. */
+    ZSTD_DStream *ds = ZSTD_createDStream();
+    ZSTD_outBuffer ob = { out, cap, 0 };
+    size_t r = 1;
+    *why = NULL;
+    for (size_t i = 0; i < enc->n; i++) {
+        ZSTD_inBuffer ib = { enc->p + i, 1, 0 };
+        for (int tries = 0; tries < 4 && ib.pos == 0 && !ZSTD_isError(r); tries++)
+            r = ZSTD_decompressStream(ds, &ob, &ib);
+        assert_true(ZSTD_isError(r) || ib.pos == 1);
+        if (ZSTD_isError(r)) {
+            *why = ZSTD_getErrorName(r);
+            break;
+        }
+    }
+    if (!*why && r != 0)
+        *why = "truncated";
+    ZSTD_freeDStream(ds);
+    return ob.pos;
+}
+
+/* Read enc (written to name) and expect it to stop with an error after delivering
+ * exactly the whole rows the reference decoder yields before the damage, each chunk
+ * at its decompressed offset; the message names the file, the kind of damage and the
+ * decompressed offset; the error is sticky. */
+static void expect_damaged(const mode *m, int z, const char *name, const bytes *enc, size_t orig,
+                           size_t bufsize)
+{
+    char *ref = malloc(orig + 4096);
+    assert_non_null(ref);
+    const char *why = NULL;
+    size_t good = reference_decode(z, enc, ref, orig + 4096, &why);
+    assert_non_null(why); /* the test's damage must be damage */
+    char p[256];
+    const char *path = tmp_path(p, name);
+    write_file(path, enc->p, enc->n);
+    assay_reader_options o;
+    opts(&o, bufsize, 1 << 20);
+    assay_reader *r = open_reader(m, &path, 1, &o, bufsize < (64 << 10));
+    assay_error err = { 0 };
+    assay_chunk c;
+    uint64_t at = 0;
+    int rc;
+    while ((rc = assay_reader_next(r, &c, &err)) == 0) {
+        assert_int_equal(c.offset, at);
+        if (c.offset + c.len > good)
+            fail_msg("%s: chunk at %llu len %zu, the reference stops at %zu (%s)", name,
+                     (unsigned long long)c.offset, c.len, good, why);
+        assert_memory_equal(c.data, ref + c.offset, c.len);
+        assert_false(c.last_in_file);
+        at += c.len;
+        assay_reader_release(r, &c);
+    }
+    const char *nl = good ? memrchr(ref, '\n', good) : NULL;
+    size_t rows_end = nl ? (size_t)(nl - ref) + 1 : 0;
+    if (at != rows_end)
+        fail_msg("%s: rows up to byte %llu delivered, the damage leaves %zu", name,
+                 (unsigned long long)at, rows_end);
+    assert_int_equal(rc, -EBADMSG);
+    char want[512];
+    const char *codec = z == GZ ? "gzip" : "zstd";
+    if (strcmp(why, "truncated") == 0)
+        snprintf(want, sizeof(want), "%s: truncated %s data after %zu decompressed bytes: ", path,
+                 codec, good);
+    else
+        snprintf(want, sizeof(want), "%s: corrupt %s data after %zu decompressed bytes: ", path,
+                 codec, good);
+    if (strncmp(err.msg, want, strlen(want)) != 0)
+        fail_msg("message '%s', wanted it to start '%s'", err.msg, want);
+    if (strcmp(why, "truncated") != 0 && !strstr(err.msg, why))
+        fail_msg("message '%s' does not give the library's reason '%s'", err.msg, why);
+    char first[ASSAY_ERROR_MSG_MAX];
+    snprintf(first, sizeof(first), "%s", err.msg);
+    assay_error_clear(&err);
+    assert_int_equal(assay_reader_next(r, &c, &err), -EBADMSG); /* sticky */
+    assert_string_equal(err.msg, first);
+    assay_reader_close(r);
+    free(ref);
+}
+
+/* Truncated files (cut in the header, in the data, in the trailer or checksum),
+ * corrupted data and trailing bytes that are not another member/frame: an error that
+ * names the file and the decompressed offset, after the rows decoded before it. */
+static void test_compressed_damage(void **state)
+{
+    const mode *m = get_mode(state);
+    const size_t N = 700 << 10;
+    char *d = malloc(N);
+    assert_non_null(d);
+    uint64_t seed = 77;
+    for (size_t i = 0; i < N; i++)
+        d[i] = i % 50 == 49 ? '\n' : (char)('a' + rng_below(&seed, 26));
+    for (int z = GZ; z <= ZST; z++) {
+        bytes enc = { 0 };
+        if (z == GZ)
+            gzip_member(&enc, d, N, 6);
+        else
+            zstd_frame(&enc, d, N, 3, true);
+        const char *ext = z == GZ ? "gz" : "zst";
+        size_t cuts[] = { 5, enc.n / 5, enc.n / 2, enc.n * 4 / 5, enc.n - 1 };
+        for (size_t k = 0; k < ASSAY_ARRAY_LEN(cuts); k++) {
+            bytes t = { 0 };
+            bytes_add(&t, enc.p, cuts[k]);
+            char name[64];
+            snprintf(name, sizeof(name), "trunc%zu.csv.%s", k, ext);
+            expect_damaged(m, z, name, &t, N, k % 2 ? 64 << 10 : 1000);
+            free(t.p);
+        }
+        bytes bad = { 0 };
+        bytes_add(&bad, enc.p, enc.n);
+        for (size_t i = enc.n / 2; i < enc.n / 2 + 64; i++)
+            bad.p[i] ^= 0x5A;
+        char name[64];
+        snprintf(name, sizeof(name), "corrupt.csv.%s", ext);
+        expect_damaged(m, z, name, &bad, N, 64 << 10);
+        bytes trail = { 0 };
+        bytes_add(&trail, enc.p, enc.n);
+        bytes_add(&trail, "junk after the end\n", 19);
+        snprintf(name, sizeof(name), "trailing.csv.%s", ext);
+        expect_damaged(m, z, name, &trail, N, 64 << 10);
+        free(bad.p);
+        free(trail.p);
+        free(enc.p);
+    }
+    free(d);
+}
+
+/* Resuming in a compressed file right after any chunk (offsets are decompressed
+ * offsets, most of them beyond the compressed file's size) gives exactly the chunks of
+ * an uninterrupted read; a resume point past the decompressed end is an error naming
+ * the file. */
+static void test_compressed_resume(void **state)
+{
+    const mode *m = get_mode(state);
+    uint64_t seed = 0xFEEDull;
+    bool beyond_size = false;
+    for (int iter = 0; iter < 24; iter++) {
+        size_t nfiles = 1 + rng_below(&seed, 3), max_row = 8 + rng_below(&seed, 40);
+        char p[3][256];
+        const char *paths[3];
+        uint64_t csize[3];
+        for (size_t f = 0; f < nfiles; f++) {
+            size_t n = rng_below(&seed, 3000), k = 0;
+            char *data = malloc(n + 4);
+            if (rng_below(&seed, 3) == 0) {
+                memcpy(data, "\xEF\xBB\xBF", 3);
+                k = 3;
+            }
+            while (k < n + 3)
+                data[k++] = rng_below(&seed, 9) == 0 ? '\n' : 'x';
+            int z = (int)((f + (size_t)iter) % 3); /* 0: plain */
+            bytes enc = { 0 };
+            if (z == 0)
+                bytes_add(&enc, data, k);
+            else
+                enc = compress_parts(z, data, k, 1 + (unsigned)rng_below(&seed, 2), &seed);
+            char name[32];
+            snprintf(name, sizeof(name), "zresume%zu.csv%s", f,
+                     z == GZ    ? ".gz"
+                     : z == ZST ? ".zst"
+                                : "");
+            paths[f] = tmp_path(p[f], name);
+            write_file(paths[f], enc.p, enc.n);
+            csize[f] = z ? enc.n : UINT64_MAX;
+            free(enc.p);
+            free(data);
+        }
+        assay_reader_options o;
+        opts(&o, 16 + rng_below(&seed, 300), max_row);
+        sig all[4096], rest[4096];
+        uint64_t seq_all[4096], seq_rest[4096];
+        size_t n = read_sigs(m, paths, nfiles, &o, all, seq_all, 4096);
+        for (size_t k = 0; k + 1 < n; k++) {
+            assay_reader_options ro = o;
+            if (all[k].last) {
+                ro.start_file = all[k].file + 1;
+                ro.start_offset = 0;
+            } else {
+                ro.start_file = all[k].file;
+                ro.start_offset = all[k].offset + all[k].len + all[k].skipped;
+                beyond_size |= ro.start_offset > csize[ro.start_file];
+            }
+            ro.start_seq = seq_all[k] + 1;
+            size_t nr = read_sigs(m, paths, nfiles, &ro, rest, seq_rest, 4096);
+            if (nr != n - k - 1)
+                fail_msg("iteration %d: resuming after chunk %zu of %zu gave %zu chunks", iter, k,
+                         n, nr);
+            for (size_t i = 0; i < nr; i++)
+                if (!sig_equal(&rest[i], &all[k + 1 + i]) || seq_rest[i] != seq_all[k + 1 + i])
+                    fail_msg("iteration %d: resuming after chunk %zu: chunk %zu is file %u "
+                             "offset %llu len %llu, uninterrupted file %u offset %llu len %llu",
+                             iter, k, i, rest[i].file, (unsigned long long)rest[i].offset,
+                             (unsigned long long)rest[i].len, all[k + 1 + i].file,
+                             (unsigned long long)all[k + 1 + i].offset,
+                             (unsigned long long)all[k + 1 + i].len);
+        }
+    }
+    assert_true(beyond_size);
+    /* past the decompressed end: the decompressed size counts, not the size on disk */
+    char pb[256];
+    const char *path = tmp_path(pb, "zshort.csv.gz");
+    static const char d[] = "a\nb\nc\nd\n";
+    bytes enc = { 0 };
+    gzip_member(&enc, d, 8, 6);
+    write_file(path, enc.p, enc.n);
+    assay_reader_options o;
+    opts(&o, 64, 16);
+    o.force_plain = m->plain;
+    o.start_offset = 10;
+    assay_reader *r = NULL;
+    assay_error err = { 0 };
+    assert_int_equal(assay_reader__open_small(&r, &path, 1, &o, &err), 0);
+    assay_chunk c;
+    assert_int_equal(assay_reader_next(r, &c, &err), -ERANGE);
+    assert_non_null(strstr(err.msg, "zshort.csv.gz: cannot resume at byte 10"));
+    assay_reader_close(r);
+    o.start_offset = 6; /* a row start, beyond nothing: works */
+    assert_int_equal(assay_reader__open_small(&r, &path, 1, &o, &err), 0);
+    assert_int_equal(assay_reader_next(r, &c, &err), 0);
+    assert_int_equal(c.offset, 6);
+    assert_int_equal(c.len, 2);
+    assert_memory_equal(c.data, "d\n", 2);
+    assay_reader_release(r, &c);
+    assay_reader_close(r);
+    free(enc.p);
+}
+
+/* Run the reader over paths with stdin fed `feed` by a child (in uneven pieces). */
+static checker run_stdin(const mode *m, const char *feed, size_t feed_len, const char *const *paths,
+                         const char *const *data, const size_t *size, size_t n,
+                         assay_reader_options *o)
+{
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(fds[0]);
+        feed_pipe(fds[1], feed, feed_len);
+    }
+    close(fds[1]);
+    int saved = dup(STDIN_FILENO);
+    assert_true(saved >= 0);
+    assert_int_equal(dup2(fds[0], STDIN_FILENO), STDIN_FILENO);
+    close(fds[0]);
+    assay_reader *r = open_reader(m, paths, n, o, true);
+    checker ck = {
+        .data = data, .size = size, .nfiles = n, .row_end = o->row_end, .max_row = o->max_row_bytes
+    };
+    drain(r, &ck, 2, 5);
+    assay_reader_close(r);
+    assert_int_equal(dup2(saved, STDIN_FILENO), STDIN_FILENO);
+    close(saved);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    return ck;
+}
+
+/* Compressed stdin ("-", a pipe) is recognised by its magic bytes, among other files,
+ * with the plain file's chunks; also as a live stream (chunks then depend on timing,
+ * the bytes do not). Plain stdin that starts like a magic number stays plain. */
+static void test_compressed_stdin(void **state)
+{
+    const mode *m = get_mode(state);
+    const size_t N = 300 << 10;
+    char *d = malloc(N);
+    assert_non_null(d);
+    for (size_t i = 0; i < N; i++)
+        d[i] = i % 37 == 36 ? '\n' : (char)('A' + i % 23);
+    uint64_t seed = 5;
+    static const char a[] = "before\n";
+    char pa[256];
+    write_file(tmp_path(pa, "zstdin_a.csv"), a, 7);
+    assay_reader_options o;
+    opts(&o, 4096, 1024);
+    o.nbuffers = 3;
+    for (int z = GZ; z <= ZST; z++) {
+        bytes enc = compress_parts(z, d, N, 3, &seed);
+        char pp[256];
+        write_file(tmp_path(pp, "zstdin_plain.csv"), d, N);
+        const char *plain = pp;
+        const char *data1 = d;
+        checker want = run(m, &plain, &data1, &N, 1, &o, true, 0, 0);
+        const char *paths[] = { pa, "-" };
+        const char *data[] = { a, d };
+        size_t size[] = { 7, N };
+        checker got = run_stdin(m, enc.p, enc.n, paths, data, size, 2, &o);
+        assert_int_equal(got.nsigs, want.nsigs + 1);
+        for (size_t i = 0; i < want.nsigs; i++) {
+            want.sigs[i].file = 1; /* stdin is the second file */
+            if (!sig_equal(&got.sigs[i + 1], &want.sigs[i]))
+                fail_msg("%s stdin: chunk %zu differs from the plain file's",
+                         z == GZ ? "gzip" : "zstd", i);
+        }
+        o.stream = true;
+        checker live = run_stdin(m, enc.p, enc.n, paths, data, size, 2, &o);
+        o.stream = false;
+        free(want.sigs);
+        free(got.sigs);
+        free(live.sigs);
+        free(enc.p);
+    }
+    /* one byte of the gzip magic, then the end; "(" starts the zstd magic, then text */
+    static const char one[] = "\x1F", paren[] = "(1,2)\n(3,4)\n";
+    const char *paths[] = { "-" };
+    const char *d1[] = { one }, *d2[] = { paren };
+    size_t s1[] = { 1 }, s2[] = { sizeof(paren) - 1 };
+    checker ck = run_stdin(m, one, 1, paths, d1, s1, 1, &o);
+    free(ck.sigs);
+    ck = run_stdin(m, paren, s2[0], paths, d2, s2, 1, &o);
+    free(ck.sigs);
+    free(d);
+}
+
 #define BOTH(t) cmocka_unit_test_prestate(t, &mode_ring), cmocka_unit_test_prestate(t, &mode_plain)
 
 int main(void)
@@ -1057,6 +1764,14 @@ int main(void)
         BOTH(test_stdin_pipe),
         BOTH(test_errors_name_the_file),
         BOTH(test_permission_denied),
+        BOTH(test_compressed_same_chunks),
+        BOTH(test_compressed_large),
+        BOTH(test_compressed_members_and_frames),
+        BOTH(test_compressed_pool_not_starved),
+        BOTH(test_compressed_magic_not_name),
+        BOTH(test_compressed_damage),
+        BOTH(test_compressed_resume),
+        BOTH(test_compressed_stdin),
         cmocka_unit_test(test_env_disables_io_uring),
         cmocka_unit_test(test_fallback_when_ring_refused),
     };

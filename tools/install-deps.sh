@@ -10,7 +10,7 @@ pkgs=(
   libcmocka-dev libbenchmark-dev flatbuffers-compiler libflatbuffers-dev
   python3 clang-format libcurl4-openssl-dev curl prometheus-alertmanager
   kcat python3-kafka libwebsockets-dev libsqlite3-dev prometheus wrk
-  python3-websockets chromium
+  python3-websockets chromium zlib1g-dev libzstd-dev zstd
 )
 # Hyperscan is x86-64 only; Vectorscan provides the same libhs API elsewhere.
 if [ "$arch" = amd64 ]; then pkgs+=(libhyperscan-dev); else pkgs+=(libvectorscan-dev); fi

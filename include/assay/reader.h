@@ -8,6 +8,10 @@
  * copying only that partial row into the headroom in front of the next buffer's data,
  * never the whole buffer.
  *
+ * Files compressed with gzip or zstd (told by their magic bytes, not their names) are
+ * decompressed as they are read; their chunks are those of the decompressed file and
+ * offsets count decompressed bytes (see "Compressed files" in src/io/reader.c).
+ *
  * The reader is single-threaded: next() and release() are called from one thread
  * (the engine returns buffers from its shards over rings and releases them there).
  */
@@ -71,7 +75,7 @@ typedef struct assay_chunk {
     size_t len;
     uint64_t seq;       /* 0, 1, 2, ... across all files in order */
     uint32_t file;      /* index into the path list */
-    uint64_t offset;    /* byte offset of data[0] in its file */
+    uint64_t offset;    /* byte offset of data[0] in its file (decompressed, if it is) */
     bool first_in_file; /* data starts at the file's first byte (after any UTF-8 BOM) */
     bool last_in_file;  /* data ends at the end of the file */
     /* A row longer than max_row_bytes: data holds its first max_row_bytes bytes,
@@ -110,7 +114,8 @@ ASSAY_API int assay_reader_open(assay_reader **out, const char *const *paths, si
 
 /* Next chunk in file order. Returns 0 with *out filled, 1 at the end of all input,
  * -EAGAIN when every buffer is out (release some and call again), or another negative
- * code with err naming the file on an I/O error. */
+ * code with err naming the file on an I/O error (-EBADMSG: corrupt or truncated
+ * compressed data, with the decompressed offset reached). */
 ASSAY_API int assay_reader_next(assay_reader *r, assay_chunk *out, assay_error *err);
 
 /* Wait up to timeout_ms (-1: forever) until next() can go on without blocking on a
@@ -125,7 +130,8 @@ ASSAY_API void assay_reader_release(assay_reader *r, const assay_chunk *c);
 ASSAY_API bool assay_reader_uses_io_uring(const assay_reader *r);
 
 /* Total bytes read so far and the total size of regular files (0 when unknown, e.g.
- * stdin), for progress and throughput. */
+ * stdin), for progress and throughput. Both count bytes on disk: for a compressed file
+ * the compressed bytes. */
 ASSAY_API uint64_t assay_reader_bytes_read(const assay_reader *r);
 ASSAY_API uint64_t assay_reader_bytes_total(const assay_reader *r);
 

@@ -15,11 +15,27 @@
 #include "assay/hashset.h"
 #include "engine/engine_internal.h"
 
-static const char *path_ext(const char *p)
+/* The extension that names the format: for x.csv.gz, x.ndjson.zst the inner one (the
+ * reader decompresses by magic bytes; the outer extension says nothing of the rows). */
+static void path_ext(const char *p, char out[16])
 {
-    const char *dot = strrchr(p, '.');
     const char *slash = strrchr(p, '/');
-    return (dot && (!slash || dot > slash)) ? dot + 1 : "";
+    const char *base = slash ? slash + 1 : p;
+    size_t n = strlen(base);
+    static const char *const outer[] = { ".gz", ".zst", ".zstd" };
+    for (size_t i = 0; i < sizeof(outer) / sizeof(outer[0]); i++) {
+        size_t k = strlen(outer[i]);
+        if (n > k && !strcmp(base + n - k, outer[i])) {
+            n -= k;
+            break;
+        }
+    }
+    const char *dot = memrchr(base, '.', n);
+    size_t len = dot ? n - (size_t)(dot + 1 - base) : 0;
+    if (len >= 16)
+        len = 0;
+    memcpy(out, dot ? dot + 1 : "", len);
+    out[len] = '\0';
 }
 
 assay_format assay_engine_detect_format(const assay_engine_options *o, const char *first)
@@ -28,7 +44,8 @@ assay_format assay_engine_detect_format(const assay_engine_options *o, const cha
         return o->format;
     if (o->cfg->source.format != ASSAY_FORMAT_AUTO)
         return o->cfg->source.format;
-    const char *ext = path_ext(first);
+    char ext[16];
+    path_ext(first, ext);
     if (!strcmp(ext, "ndjson") || !strcmp(ext, "jsonl") || !strcmp(ext, "json"))
         return ASSAY_FORMAT_NDJSON;
     return ASSAY_FORMAT_CSV;
