@@ -388,5 +388,28 @@ grep -q "limits.unique_memory (64 KiB) reached after 3072 distinct values" "$T/u
 "$ASSAY" help config | cmp -s - "$ROOT/docs/config.md" \
   && ok "docs/config.md is what 'assay help config' prints" || bad "docs/config.md is stale: run 'build/src/assay help config > docs/config.md'"
 
+# ---------------------------------------------------------------------------------
+# 16. input a user expects: null tokens, delimiters, comment lines, other encodings
+# 16a. null tokens: NA (quoted or not) is null with --null-values / source.null_values,
+# a value (failing the type rule) without
+printf 'id,amount,name\n1,10,a\n2,NA,b\n3,"NA",c\n4,,d\n' > "$T/na.csv"
+printf 'columns: [{name: amount, type: int}]\nrules:\n  - {column: amount, check: not_null}\n  - {column: amount, check: type}\n' > "$T/na.yaml"
+na_counts() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(" ".join("%s=%d" % (r["name"], r["failed"]) for r in d["rules"]), "nulls=%d" % [c for c in d["columns"] if c["name"]=="amount"][0]["nulls"])'; }
+"$ASSAY" check -c "$T/na.yaml" --json "$T/na.csv" | na_counts > "$T/na0.txt"
+expect_eq "$(cat "$T/na0.txt")" "amount_not_null=1 amount_type=2 nulls=1" "without null tokens NA is a value (2 type failures, 1 null)"
+"$ASSAY" check -c "$T/na.yaml" --json --null-values NA,N/A "$T/na.csv" | na_counts > "$T/na1.txt"
+expect_eq "$(cat "$T/na1.txt")" "amount_not_null=3 amount_type=0 nulls=3" "--null-values NA makes NA and \"NA\" null (not_null fails, type skips them)"
+printf 'source: {null_values: [NA]}\ncolumns: [{name: amount, type: int}]\nrules:\n  - {column: amount, check: not_null}\n  - {column: amount, check: type}\n' > "$T/na2.yaml"
+"$ASSAY" check -c "$T/na2.yaml" --json "$T/na.csv" | na_counts > "$T/na2.txt"
+expect_eq "$(cat "$T/na2.txt")" "amount_not_null=3 amount_type=0 nulls=3" "source.null_values: [NA] does the same"
+"$ASSAY" profile --json --null-values NA "$T/na.csv" | python3 -c 'import json,sys; print([c["nulls"] for c in json.load(sys.stdin)["columns"]])' > "$T/na3.txt"
+expect_eq "$(cat "$T/na3.txt")" "[0, 3, 0]" "profile --null-values counts NA as null"
+printf '{"id":1,"amount":"NA"}\n{"id":2,"amount":null}\n{"id":3,"amount":5}\n' > "$T/na.ndjson"
+"$ASSAY" profile --json --null-values NA "$T/na.ndjson" | python3 -c 'import json,sys; print([c["nulls"] for c in json.load(sys.stdin)["columns"]])' > "$T/na4.txt"
+expect_eq "$(cat "$T/na4.txt")" "[0, 2]" "NDJSON: the string \"NA\" is null when listed, JSON null always"
+"$ASSAY" check -c "$T/na.yaml" --null-values "$(printf 'x%.0s' $(seq 70))" "$T/na.csv" 2> "$T/na5.err"
+expect_eq "$?" 2 "a too long --null-values token exits 2"
+grep -q "assay check: --null-values: null value 'xxxxxxxxxxxxxxxxxxxx...' is longer than 63 bytes" "$T/na5.err" && ok "the --null-values error says why" || bad "null-values error: $(cat "$T/na5.err")"
+
 echo "$pass passed, $failn failed"
 [ "$failn" -eq 0 ]

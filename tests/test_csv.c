@@ -171,6 +171,92 @@ static void test_null_vs_empty_string(void **state)
     assert_int_equal(flag(0, 3), ASSAY_CELL_NULL);
 }
 
+/* source.null_values: a field whose whole text (unquoted, "" undone) is a token is
+ * null; other fields, case variants and longer text are not. */
+static void test_null_tokens(void **state)
+{
+    (void)state;
+    const char *text = "NA,\"NA\",x\n-,NAX,\"\"\n\"N\"\"A\",na,\n";
+    assay_rowset *rs = parse(text, 3); /* no tokens: only the empty field is null */
+    assert_int_equal(rs->nrows, 3);
+    assert_int_equal(flag(0, 0), 0);
+    assert_int_equal(flag(0, 1), ASSAY_CELL_QUOTED);
+    assert_int_equal(flag(2, 2), ASSAY_CELL_NULL);
+
+    assay_null_tokens t;
+    const char *toks[] = { "NA", "-", "N\"A", "NA" };
+    assert_int_equal(assay_null_tokens_set(&t, toks, 4, NULL), 0);
+    assert_int_equal(t.n, 3); /* the repeat is kept once */
+    F.o.nulls = &t;
+    rs = parse(text, 3);
+    assert_int_equal(rs->nrows, 3);
+    assert_int_equal(rs->nbad, 0);
+    assert_int_equal(flag(0, 0), ASSAY_CELL_NULL);
+    assert_int_equal(F.cells[0].len, 0);
+    assert_int_equal(flag(0, 1), ASSAY_CELL_NULL); /* quoted "NA" too */
+    assert_int_equal(flag(0, 2), 0);
+    assert_string_equal(cell(0, 2), "x");
+    assert_int_equal(flag(1, 0), ASSAY_CELL_NULL);
+    assert_int_equal(flag(1, 1), 0);                 /* NAX: the whole text must match */
+    assert_int_equal(flag(1, 2), ASSAY_CELL_QUOTED); /* "" is an empty string, not a token */
+    assert_int_equal(flag(2, 0), ASSAY_CELL_NULL);   /* "N""A" is N"A */
+    assert_int_equal(flag(2, 1), 0);                 /* letter case counts */
+    assert_int_equal(flag(2, 2), ASSAY_CELL_NULL);
+
+    /* unwanted columns are left alone */
+    F.o.nulls = &t;
+    memset(&F.rs, 0, sizeof(F.rs));
+    rs = parse("NA,NA\n", 2);
+    assert_int_equal(flag(0, 1), ASSAY_CELL_NULL);
+    F.want[1] = 0;
+    F.cur = (assay_cursor){ "NA,NA\n", 6, 0, 0 };
+    memset(F.flags, 0xAB, sizeof(F.flags));
+    assert_int_equal(assay_csv_parse(&F.o, &F.cur, &F.rs), 0);
+    assert_int_equal(flag(0, 0), ASSAY_CELL_NULL);
+    assert_int_equal(flag(0, 1), 0xAB);
+
+    /* an empty set is the default */
+    assert_int_equal(assay_null_tokens_set(&t, NULL, 0, NULL), 0);
+    rs = parse("NA\n", 1);
+    assert_int_equal(flag(0, 0), 0);
+}
+
+/* The --null-values list, its limits, and the common spellings the profile knows. */
+static void test_null_token_lists(void **state)
+{
+    (void)state;
+    assay_null_tokens t;
+    assay_error err = { 0 };
+    assert_int_equal(assay_null_tokens_parse_list(&t, "NA,N/A,,-", &err), 0);
+    assert_int_equal(t.n, 4);
+    assert_true(assay_null_tokens_match(&t, "N/A", 3));
+    assert_true(assay_null_tokens_match(&t, "", 0)); /* the empty item: quoted "" too */
+    assert_true(assay_null_tokens_match(&t, "-", 1));
+    assert_false(assay_null_tokens_match(&t, "N", 1));
+    assert_false(assay_null_tokens_match(&t, "n/a", 3));
+    char big[80];
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    assert_int_equal(assay_null_tokens_parse_list(&t, big, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "longer than 63 bytes"));
+    assert_int_equal(t.n, 0);
+    assert_int_equal(assay_null_tokens_parse_list(&t, "a\nb", &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "line break"));
+    char many[200] = "";
+    for (int i = 0; i < 33; i++)
+        snprintf(many + strlen(many), sizeof(many) - strlen(many), "%s%d", i ? "," : "", i);
+    assert_int_equal(assay_null_tokens_parse_list(&t, many, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "more than 32"));
+
+    const char *yes[] = { "NA",  "na",  "N/A", "n/a", "null", "NULL", "None",
+                          "nil", "NaN", "nan", "-",   "--",   "#N/A", "(null)" };
+    for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+        assert_true(assay_is_common_null_token(yes[i], strlen(yes[i])));
+    const char *no[] = { "", "N", "NAN0", "nullx", "0", "---", " NA", "unknown" };
+    for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+        assert_false(assay_is_common_null_token(no[i], strlen(no[i])));
+}
+
 static void test_last_row_without_newline(void **state)
 {
     assay_rowset *rs = parse("a,b\nc,d", 2);
@@ -580,6 +666,8 @@ int main(void)
         cmocka_unit_test_setup(test_embedded_newlines, setup),
         cmocka_unit_test_setup(test_crlf, setup),
         cmocka_unit_test_setup(test_null_vs_empty_string, setup),
+        cmocka_unit_test_setup(test_null_tokens, setup),
+        cmocka_unit_test_setup(test_null_token_lists, setup),
         cmocka_unit_test_setup(test_last_row_without_newline, setup),
         cmocka_unit_test_setup(test_blank_lines_skipped, setup),
         cmocka_unit_test_setup(test_blank_lines_kept, setup),

@@ -87,6 +87,33 @@ static void check_cell(fx *f, const char *buf, uint32_t col, uint32_t row, uint8
 
 /* ---------------------------------------------------------------------------------- */
 
+/* source.null_values on NDJSON: a string value that is a token (after unescaping) is
+ * null; JSON null always is; numbers and literals never are. */
+static void test_null_tokens(void **state)
+{
+    (void)state;
+    const char *names[] = { "a", "b", "c", "d", "e" };
+    fx *f = fx_new(names, 5);
+    const char *text = "{\"a\":\"NA\",\"b\":\"N\\u0041\",\"c\":null,\"d\":0,\"e\":\"NAN\"}\n";
+    char *buf = fx_run(f, text);
+    assert_int_equal(f->rs.nrows, 1);
+    check_cell(f, buf, 0, 0, ASSAY_CELL_QUOTED, "NA"); /* no tokens: a string */
+    free(buf);
+    assay_null_tokens t;
+    assert_int_equal(assay_null_tokens_parse_list(&t, "NA,0", NULL), 0);
+    f->o.nulls = &t;
+    buf = fx_run(f, text);
+    assert_int_equal(f->rs.nrows, 1);
+    assert_int_equal(f->rs.nbad, 0);
+    check_cell(f, buf, 0, 0, ASSAY_CELL_NULL, "");
+    check_cell(f, buf, 1, 0, ASSAY_CELL_NULL, ""); /* "N\u0041" is NA */
+    check_cell(f, buf, 2, 0, ASSAY_CELL_NULL, "");
+    check_cell(f, buf, 3, 0, ASSAY_CELL_NUMBER, "0"); /* the number 0 is no text */
+    check_cell(f, buf, 4, 0, ASSAY_CELL_QUOTED, "NAN");
+    free(buf);
+    fx_free(f);
+}
+
 static void test_value_kinds(void **state)
 {
     (void)state;
@@ -1027,6 +1054,7 @@ int main(void)
         cmocka_unit_test(test_split_independence),
         cmocka_unit_test(test_scan_positions),
         cmocka_unit_test(test_caps_and_cursor),
+        cmocka_unit_test(test_null_tokens),
         cmocka_unit_test(test_schema),
         cmocka_unit_test(test_keys),
         cmocka_unit_test(test_last_row_end_and_text),

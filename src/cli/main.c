@@ -44,6 +44,65 @@ int assay_cli_format(const char *cmd, const char *arg, int *out)
     return 0;
 }
 
+/* One character for --delimiter / --comment: itself, or `tab` / `\t` for a tab. */
+static int cli_char(const char *cmd, const char *opt, const char *arg, char *out)
+{
+    if (!strcmp(arg, "tab") || !strcmp(arg, "\\t") || !strcmp(arg, "\t")) {
+        *out = '\t';
+        return 0;
+    }
+    if (strlen(arg) == 1 && arg[0] != '\n' && arg[0] != '\r' && (unsigned char)arg[0] < 0x80) {
+        *out = arg[0];
+        return 0;
+    }
+    fprintf(stderr, "assay %s: --%s: expected one ASCII character (or tab), got '%s'\n", cmd, opt,
+            arg);
+    return ASSAY_EXIT_ERROR;
+}
+
+int assay_cli_source_option(const char *cmd, int ch, const char *arg, assay_cli_source *s)
+{
+    switch (ch) {
+    case 'N':
+        s->null_values = arg;
+        return 1;
+    case 'D':
+        return cli_char(cmd, "delimiter", arg, &s->delimiter) ? ASSAY_EXIT_ERROR : 1;
+    case 'C':
+        return cli_char(cmd, "comment", arg, &s->comment) ? ASSAY_EXIT_ERROR : 1;
+    default:
+        return 0;
+    }
+}
+
+int assay_cli_source_apply(const char *cmd, const assay_cli_source *s, assay_config *cfg)
+{
+    if (s->null_values) {
+        assay_error err = { 0 };
+        if (assay_null_tokens_parse_list(&cfg->source.null_values, s->null_values, &err) < 0) {
+            fprintf(stderr, "assay %s: --null-values: %s\n", cmd, err.msg);
+            return ASSAY_EXIT_ERROR;
+        }
+    }
+    if (s->delimiter)
+        cfg->source.delimiter = s->delimiter;
+    if (s->comment)
+        cfg->source.comment = s->comment;
+    char q = cfg->source.quote ? cfg->source.quote : '"';
+    if (s->delimiter && s->delimiter == q) {
+        fprintf(stderr, "assay %s: --delimiter: '%c' is the quote character; choose another\n", cmd,
+                q);
+        return ASSAY_EXIT_ERROR;
+    }
+    if (s->comment && (s->comment == q || s->comment == cfg->source.delimiter)) {
+        fprintf(stderr,
+                "assay %s: --comment: '%c' is the %s character; comment lines need their own\n",
+                cmd, s->comment, s->comment == q ? "quote" : "delimiter");
+        return ASSAY_EXIT_ERROR;
+    }
+    return 0;
+}
+
 #ifndef ASSAY_VERSION
 #define ASSAY_VERSION "unknown"
 #endif

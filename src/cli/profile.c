@@ -21,7 +21,8 @@
 static void profile_usage(FILE *out)
 {
     fputs("usage: assay profile [--json] [--suggest-rules] [--threads N] [--format csv|ndjson]\n"
-          "                     [-c CONFIG] FILE...\n"
+          "                     [-c CONFIG] [--null-values LIST] [--delimiter C]\n"
+          "                     FILE...\n"
           "\n"
           "Profile every column of FILE... in one pass: type, nulls, distinct values,\n"
           "min/max, mean/stddev/skewness/kurtosis and quantiles, most frequent values,\n"
@@ -32,8 +33,8 @@ static void profile_usage(FILE *out)
           "      --suggest-rules  print a config with rules the data passes (for check)\n"
           "  -t, --threads N      shards (default: number of CPUs)\n"
           "      --format FMT     csv or ndjson (default: file extension)\n"
-          "  -c, --config CONFIG  optional: column types, delimiter, limits from a config\n"
-          "  -h, --help           this help\n",
+          "  -c, --config CONFIG  optional: column types, delimiter, limits from a "
+          "config\n" ASSAY_CLI_SOURCE_HELP "  -h, --help           this help\n",
           out);
 }
 
@@ -46,10 +47,12 @@ int assay_cmd_profile(int argc, char **argv)
         { "format", required_argument, NULL, 'f' },
         { "config", required_argument, NULL, 'c' },
         { "help", no_argument, NULL, 'h' },
+        ASSAY_CLI_SOURCE_OPTIONS,
         { NULL, 0, NULL, 0 },
     };
     bool json = false, suggest = false;
     const char *config_path = NULL;
+    assay_cli_source src = { 0 };
     assay_engine_options eo;
     assay_engine_options_default(&eo);
     optind = 1;
@@ -80,8 +83,14 @@ int assay_cmd_profile(int argc, char **argv)
         case 'h':
             profile_usage(stdout);
             return ASSAY_EXIT_OK;
-        default:
+        default: {
+            int sr = assay_cli_source_option("profile", ch, optarg, &src);
+            if (sr == 1)
+                break;
+            if (sr)
+                return sr;
             return assay_cli_bad_option("profile", ch, argv);
+        }
         }
     }
     if (optind >= argc) {
@@ -93,6 +102,10 @@ int assay_cmd_profile(int argc, char **argv)
     int rc = config_path ? assay_config_load(config_path, &cfg, &err) : assay_config_default(&cfg);
     if (rc < 0) {
         fprintf(stderr, "assay profile: %s\n", config_path ? err.msg : "out of memory");
+        return ASSAY_EXIT_ERROR;
+    }
+    if (assay_cli_source_apply("profile", &src, cfg)) {
+        assay_config_free(cfg);
         return ASSAY_EXIT_ERROR;
     }
     eo.cfg = cfg;

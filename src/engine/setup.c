@@ -322,13 +322,18 @@ void assay_engine_parser_options(assay_engine *e)
 {
     const assay_config *cfg = e->cfg;
     assay_csv_options_default(&e->csv);
-    e->csv.delimiter = cfg->source.delimiter ? cfg->source.delimiter : ',';
+    /* no delimiter configured: tab for .tsv and .tab files, else a comma */
+    const char *ext = e->npaths && e->paths ? path_ext(e->paths[0]) : "";
+    char auto_delim = !strcmp(ext, "tsv") || !strcmp(ext, "tab") ? '\t' : ',';
+    e->csv.delimiter = cfg->source.delimiter ? cfg->source.delimiter : auto_delim;
     e->csv.quote = cfg->source.quote ? cfg->source.quote : '"';
     e->csv.header = cfg->source.header;
     e->csv.max_row_bytes = (uint32_t)ASSAY_MIN(cfg->limits.max_row_bytes, (uint64_t)UINT32_MAX / 2);
     e->csv.max_fields = (uint32_t)ASSAY_MIN(cfg->limits.max_fields, (uint64_t)UINT32_MAX);
     assay_ndjson_options_default(&e->nj);
     e->nj.max_row_bytes = e->csv.max_row_bytes;
+    /* the parsers mark null tokens themselves: every later stage just sees nulls */
+    e->csv.nulls = e->nj.nulls = &cfg->source.null_values;
 }
 
 /* The event-time column: a timestamp column (declared, or inferred as one). */

@@ -108,6 +108,7 @@ void assay_csv_options_default(assay_csv_options *o)
     o->max_row_bytes = DEFAULT_MAX_ROW_BYTES;
     o->max_fields = DEFAULT_MAX_FIELDS;
     o->keep_blank = false;
+    o->nulls = NULL;
 }
 
 assay_csv_index_fn assay_csv_index_kernel(assay_simd_level level)
@@ -314,6 +315,39 @@ static inline bool finish_row(row_state *st, assay_rowset *rs, const assay_csv_o
     return ++c->nbad == rs->bad_cap;
 }
 
+/* Null tokens: a good row's wanted cell whose text (unquoted, "" undone) is a token
+ * becomes null. A pass after framing, so the hot loop above is the same with and
+ * without tokens; the cells are column-major, so each column is one linear scan. A
+ * quoted "NA" counts too: many writers quote every field, and the token list says
+ * what the text means, whatever the quoting. */
+static void mark_null_tokens(const assay_null_tokens *t, const char *buf, char q, assay_rowset *rs,
+                             uint32_t nrows)
+{
+    for (uint32_t c = 0; c < rs->ncols; c++) {
+        if (!rs->want[c])
+            continue;
+        assay_cell *cells = rs->cells + (size_t)c * rs->cap;
+        uint8_t *fl = rs->flags + (size_t)c * rs->cap;
+        for (uint32_t r = 0; r < nrows; r++) {
+            if (fl[r] & ASSAY_CELL_NULL)
+                continue;
+            const char *p = buf + cells[r].off;
+            size_t len = cells[r].len;
+            char tmp[2 * ASSAY_NULL_TOKEN_MAX_LEN]; /* "" pairs: at most twice the token */
+            if (ASSAY_UNLIKELY(fl[r] & ASSAY_CELL_ESCAPED)) {
+                if (len > sizeof(tmp))
+                    continue;
+                len = assay_csv_unescape(p, len, q, tmp);
+                p = tmp;
+            }
+            if (assay_null_tokens_match(t, p, len)) {
+                fl[r] = ASSAY_CELL_NULL;
+                cells[r].len = 0;
+            }
+        }
+    }
+}
+
 static inline void start_row(row_state *st, size_t at)
 {
     st->row_start = at;
@@ -431,6 +465,8 @@ int assay_csv_parse_level(const assay_csv_options *o, assay_cursor *cur, assay_r
     }
 #undef FIELD
 
+    if (o->nulls && o->nulls->n && want && c.nrows)
+        mark_null_tokens(o->nulls, buf, q, rs, c.nrows);
     cur->pos = pos;
     cur->ord = c.ord;
     rs->nrows = c.nrows;

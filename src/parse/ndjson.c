@@ -139,6 +139,7 @@ void assay_ndjson_options_default(assay_ndjson_options *o)
 {
     o->max_row_bytes = 1u << 20;
     o->skip_blank = true;
+    o->nulls = NULL;
 }
 
 /* ------------------------------------------------------------------------------------
@@ -911,6 +912,36 @@ static size_t skip_bom(const char *buf, size_t len, size_t pos)
     return pos;
 }
 
+/* Null tokens: a string value of a good row whose text (escapes undone) is a token
+ * becomes null. Only strings: JSON null is null anyway, and a number or literal is not
+ * text (the token "0" must not turn the number 0 into a null). A pass after the rows
+ * are parsed, so parsing is the same with and without tokens. */
+static void mark_null_tokens(const assay_null_tokens *t, const char *buf, assay_rowset *rs,
+                             const uint32_t *wanted, uint32_t nwanted)
+{
+    for (uint32_t i = 0; i < nwanted; i++) {
+        size_t base = (size_t)wanted[i] * rs->cap;
+        assay_cell *cells = rs->cells + base;
+        uint8_t *fl = rs->flags + base;
+        for (uint32_t r = 0; r < rs->nrows; r++) {
+            if (!(fl[r] & ASSAY_CELL_QUOTED))
+                continue;
+            const char *p = buf + cells[r].off;
+            size_t len = cells[r].len;
+            char tmp[6 * ASSAY_NULL_TOKEN_MAX_LEN]; /* a \uXXXX escape is 6 bytes for 1 */
+            if (ASSAY_UNLIKELY(fl[r] & ASSAY_CELL_ESCAPED)) {
+                if (len > sizeof(tmp) || assay_json_unescape(p, len, tmp, &len) != 0)
+                    continue;
+                p = tmp;
+            }
+            if (assay_null_tokens_match(t, p, len)) {
+                fl[r] = ASSAY_CELL_NULL;
+                cells[r].len = 0;
+            }
+        }
+    }
+}
+
 int assay_ndjson_parse_level(const assay_ndjson_options *o, const assay_ndjson_schema *s,
                              assay_cursor *cur, assay_rowset *rs, assay_simd_level level)
 {
@@ -1008,6 +1039,8 @@ int assay_ndjson_parse_level(const assay_ndjson_options *o, const assay_ndjson_s
         }
         ord++;
     }
+    if (o->nulls && o->nulls->n && x->nwanted && rs->nrows)
+        mark_null_tokens(o->nulls, buf, rs, x->wanted, x->nwanted);
     cur->pos = pos;
     cur->ord = ord;
     free(mem);
