@@ -410,6 +410,13 @@ expect_eq "$(cat "$T/na4.txt")" "[0, 2]" "NDJSON: the string \"NA\" is null when
 "$ASSAY" check -c "$T/na.yaml" --null-values "$(printf 'x%.0s' $(seq 70))" "$T/na.csv" 2> "$T/na5.err"
 expect_eq "$?" 2 "a too long --null-values token exits 2"
 grep -q "assay check: --null-values: null value 'xxxxxxxxxxxxxxxxxxxx...' is longer than 63 bytes" "$T/na5.err" && ok "the --null-values error says why" || bad "null-values error: $(cat "$T/na5.err")"
+# 16b. NDJSON bad-row reasons name the column, the key that is not one, or the row
+printf '{"a":1}\n{"a":2,"zz":"\xff"}\n{"a":3,"b":tru}\n{"a":1} x\n' > "$T/why.ndjson"
+printf 'columns: [{name: b, type: bool}]\nrules:\n  - {column: a, check: not_null}\n' > "$T/why.yaml"
+"$ASSAY" check -c "$T/why.yaml" --json "$T/why.ndjson" | python3 -c 'import json,sys; [print(s["reason"]) for s in json.load(sys.stdin)["bad_rows"]["samples"]]' > "$T/why.txt"
+expect_eq "$(cat "$T/why.txt")" "invalid UTF-8 at byte 13 (in key 'zz', not a column)
+JSON syntax error at byte 14 (in column 'b'): invalid literal (expected true, false or null)
+JSON syntax error at byte 8 (in the row): text after the JSON object" "NDJSON bad-row reasons name the key, the column or the row"
 
 echo "$pass passed, $failn failed"
 [ "$failn" -eq 0 ]

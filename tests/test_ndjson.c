@@ -916,6 +916,50 @@ static void test_caps_and_cursor(void **state)
     fx_free(f);
 }
 
+/* Every bad-row reason says where: the column, the JSON key that is not one, a key's
+ * own text, or the row - never a column number like 4294967295. */
+static void test_reasons_name_the_place(void **state)
+{
+    (void)state;
+    const char *names[] = { "a", "b" };
+    fx *f = fx_new(names, 2);
+    char *buf = fx_run(f, "{\"a\":2,\"zz\":\"\xff\"}\n"
+                          "{\"a\":3,\"b\":\"\xfe\"}\n"
+                          "{\"\xff\":1}\n"
+                          "{\"a\":1,\"b\":tru}\n"
+                          "{\"a\":1,\"q\\n\":[1,}\n"
+                          "{\"a\":1} x\n"
+                          "{\"a\":1,\"a\":2}\n"
+                          "[1]\n");
+    static const char *const want[] = {
+        "invalid UTF-8 at byte 13 (in key 'zz', not a column)",
+        "invalid UTF-8 at byte 12 (in column 'b')",
+        "invalid UTF-8 at byte 2 (in a key)",
+        "JSON syntax error at byte 14 (in column 'b'): invalid literal (expected true, false or "
+        "null)",
+        "JSON syntax error at byte 16 (in key 'q\\n', not a column): unexpected character",
+        "JSON syntax error at byte 8 (in the row): text after the JSON object",
+        "duplicate key for column 'a' at byte 7",
+        "the row is valid JSON but not an object",
+    };
+    assert_int_equal(f->rs.nbad, ASSAY_ARRAY_LEN(want));
+    for (uint32_t i = 0; i < f->rs.nbad; i++) {
+        char text[200];
+        assay_bad_row_describe_row(&f->bad[i], buf + f->bad[i].off, 2, names, text, sizeof(text));
+        assert_string_equal(text, want[i]);
+        assert_null(strstr(text, "4294967295"));
+    }
+    /* without the row's bytes the key cannot be shown, but the place still can */
+    char text[200];
+    assay_bad_row_describe(&f->bad[0], 2, names, text, sizeof(text));
+    assert_string_equal(text, "invalid UTF-8 at byte 13 (in a key that is not a column)");
+    assay_bad_row_describe(&f->bad[5], 2, names, text, sizeof(text));
+    assert_string_equal(text,
+                        "JSON syntax error at byte 8 (in the row): text after the JSON object");
+    free(buf);
+    fx_free(f);
+}
+
 static void test_schema(void **state)
 {
     (void)state;
@@ -1055,6 +1099,7 @@ int main(void)
         cmocka_unit_test(test_scan_positions),
         cmocka_unit_test(test_caps_and_cursor),
         cmocka_unit_test(test_null_tokens),
+        cmocka_unit_test(test_reasons_name_the_place),
         cmocka_unit_test(test_schema),
         cmocka_unit_test(test_keys),
         cmocka_unit_test(test_last_row_end_and_text),

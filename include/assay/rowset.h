@@ -46,6 +46,11 @@ typedef struct assay_bad_row {
     uint32_t at;     /* byte offset in the row where the problem was found */
     uint32_t detail; /* reason-specific, see assay_bad_reason */
     uint32_t reason; /* assay_bad_reason */
+    /* NDJSON: the top-level key whose key or value held the problem, so the reason can
+     * name it: key_at is the offset of its raw bytes (after the opening quote) in the
+     * row, key_len their length, or UINT32_MAX when the problem is inside the key
+     * itself; key_at is UINT32_MAX when no key applies (CSV: always) */
+    uint32_t key_at, key_len;
 } assay_bad_row;
 
 /* A top-level NDJSON key that names no column of the schema, in a good row. */
@@ -100,5 +105,11 @@ ASSAY_API void assay_rowset_free(assay_rowset *rs);
  * the length it wanted. */
 ASSAY_API size_t assay_bad_row_describe(const assay_bad_row *b, uint32_t ncols,
                                         const char *const *names, char *out, size_t cap);
+
+/* The same, given the row's bytes (row[0..b->len), may be NULL), so that an NDJSON
+ * reason names the JSON key that held the problem when it is not a column:
+ * "invalid UTF-8 at byte 13 (in key 'zz', not a column)". */
+ASSAY_API size_t assay_bad_row_describe_row(const assay_bad_row *b, const char *row, uint32_t ncols,
+                                            const char *const *names, char *out, size_t cap);
 
 #endif

@@ -312,6 +312,7 @@ static inline bool finish_row(row_state *st, assay_rowset *rs, const assay_csv_o
     b->at = at;
     b->detail = detail;
     b->reason = reason;
+    b->key_at = b->key_len = UINT32_MAX;
     return ++c->nbad == rs->bad_cap;
 }
 
@@ -450,6 +451,7 @@ int assay_csv_parse_level(const assay_csv_options *o, assay_cursor *cur, assay_r
                 b->at = (uint32_t)(last_quote(buf, st.row_start, len, q) - st.row_start);
                 b->detail = 0;
                 b->reason = ASSAY_BAD_UNTERMINATED_QUOTE;
+                b->key_at = b->key_len = UINT32_MAX;
                 /* quoted newlines of finished fields, plus those of the open run */
                 c.nlines += st.qnl + count_newlines(buf + fs, len - fs);
             } else {

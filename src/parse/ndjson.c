@@ -341,7 +341,10 @@ typedef struct row_ctx {
     /* first problem of the row */
     uint32_t reason, detail;
     const char *at;
-    uint32_t col; /* column whose key/value is being scanned, for BAD_UTF8 */
+    uint32_t col;    /* column whose key/value is being scanned, for BAD_UTF8 */
+    const char *key; /* raw bytes of the top-level key being scanned (or whose value is),
+                      * NULL between values: the bad row names it */
+    uint32_t klen;   /* their length; UINT32_MAX while the key itself is scanned */
     /* schema matching (s may be NULL: no columns) */
     const assay_ndjson_schema *s;
     uint32_t *stamp; /* [ncols]: last row stamp that set the column */
@@ -737,6 +740,8 @@ static int parse_row(row_ctx *x, const char *p)
 {
     const char *end = x->end;
     x->col = NO_COL;
+    x->key = NULL;
+    x->klen = UINT32_MAX;
     if (p == end) {
         syntax(x, ASSAY_JSON_EMPTY, p);
         return -1;
@@ -785,10 +790,13 @@ static int parse_row(row_ctx *x, const char *p)
         const char *kq = p;
         bool esc;
         x->col = NO_COL;
+        x->key = kq + 1;
+        x->klen = UINT32_MAX;
         const char *ke = scan_string(x, kq, &esc);
         if (!ke)
             return -1;
         uint32_t klen = (uint32_t)(ke - kq - 1);
+        x->klen = klen;
         uint32_t col = NO_COL;
         if (x->s) {
             col = key_column(x, kq + 1, klen, esc, ki);
@@ -861,6 +869,7 @@ static int parse_row(row_ctx *x, const char *p)
         if (!p)
             return -1;
     next:
+        x->key = NULL; /* between values: a problem here is the row's */
         p = skip_ws(p, end);
         if (p == end) {
             syntax(x, ASSAY_JSON_UNEXPECTED_CHAR, p);
@@ -1008,7 +1017,9 @@ int assay_ndjson_parse_level(const assay_ndjson_options *o, const assay_ndjson_s
                                                    .len = llen,
                                                    .at = max_row,
                                                    .detail = max_row,
-                                                   .reason = ASSAY_BAD_ROW_TOO_LONG };
+                                                   .reason = ASSAY_BAD_ROW_TOO_LONG,
+                                                   .key_at = UINT32_MAX,
+                                                   .key_len = UINT32_MAX };
             continue;
         }
         const char *p = skip_ws(line, lend);
@@ -1030,12 +1041,15 @@ int assay_ndjson_parse_level(const assay_ndjson_options *o, const assay_ndjson_s
         } else {
             rs->nunk = x->unk_mark; /* a bad row reports no keys */
             rs->unk_dropped = dropped;
-            rs->bad[rs->nbad++] = (assay_bad_row){ .row = ord,
-                                                   .off = loff,
-                                                   .len = llen,
-                                                   .at = (uint32_t)(x->at - line),
-                                                   .detail = x->detail,
-                                                   .reason = x->reason };
+            rs->bad[rs->nbad++] =
+                (assay_bad_row){ .row = ord,
+                                 .off = loff,
+                                 .len = llen,
+                                 .at = (uint32_t)(x->at - line),
+                                 .detail = x->detail,
+                                 .reason = x->reason,
+                                 .key_at = x->key ? (uint32_t)(x->key - line) : UINT32_MAX,
+                                 .key_len = x->klen };
         }
         ord++;
     }
