@@ -417,6 +417,12 @@ printf 'columns: [{name: b, type: bool}]\nrules:\n  - {column: a, check: not_nul
 expect_eq "$(cat "$T/why.txt")" "invalid UTF-8 at byte 13 (in key 'zz', not a column)
 JSON syntax error at byte 14 (in column 'b'): invalid literal (expected true, false or null)
 JSON syntax error at byte 8 (in the row): text after the JSON object" "NDJSON bad-row reasons name the key, the column or the row"
+# 16c. a closed stdin is named as such (exit 2), not "Invalid argument"
+"$ASSAY" check -c "$T/na.yaml" - <&- > /dev/null 2> "$T/stdin.err"
+expect_eq "$?" 2 "check - with stdin closed exits 2"
+grep -q "^assay check: stdin is closed, so input '-' cannot be read" "$T/stdin.err" && ok "the error names stdin" || bad "closed stdin: $(cat "$T/stdin.err")"
+"$ASSAY" profile - <&- > /dev/null 2> "$T/stdin2.err"
+[ $? -eq 2 ] && grep -q "^assay profile: stdin is closed" "$T/stdin2.err" && ok "profile - with stdin closed exits 2 naming stdin" || bad "profile closed stdin: $(cat "$T/stdin2.err")"
 
 echo "$pass passed, $failn failed"
 [ "$failn" -eq 0 ]

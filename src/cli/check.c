@@ -126,7 +126,8 @@ int assay_cmd_check(int argc, char **argv)
         fprintf(stderr, "assay check: %s\n", err.msg);
         return ASSAY_EXIT_ERROR;
     }
-    if (assay_cli_source_apply("check", &src, cfg)) {
+    if (assay_cli_source_apply("check", &src, cfg) ||
+        assay_cli_stdin_check("check", argv + optind, (size_t)(argc - optind), cfg)) {
         assay_config_free(cfg);
         return ASSAY_EXIT_ERROR;
     }

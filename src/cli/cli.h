@@ -47,6 +47,12 @@ int assay_cli_source_option(const char *cmd, int ch, const char *arg, assay_cli_
 /* Lay s over cfg->source. ASSAY_EXIT_ERROR (after printing why) or 0. */
 int assay_cli_source_apply(const char *cmd, const assay_cli_source *s, struct assay_config *cfg);
 
+/* When an input is "-" (npaths == 0: cfg's source.file) and stdin is closed (`<&-`),
+ * print a one-line error naming stdin and return ASSAY_EXIT_ERROR; else 0. Called
+ * before any input is opened, so the descriptor cannot have been reused yet. */
+int assay_cli_stdin_check(const char *cmd, char *const *paths, size_t npaths,
+                          const struct assay_config *cfg);
+
 int assay_cmd_check(int argc, char **argv);
 int assay_cmd_profile(int argc, char **argv);
 int assay_cmd_gen(int argc, char **argv);

@@ -1,9 +1,11 @@
 /*
  * assay - data-quality checks for streams and files. Subcommand dispatch.
  */
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "assay/config.h"
 #include "assay/number.h"
@@ -101,6 +103,23 @@ int assay_cli_source_apply(const char *cmd, const assay_cli_source *s, assay_con
         return ASSAY_EXIT_ERROR;
     }
     return 0;
+}
+
+int assay_cli_stdin_check(const char *cmd, char *const *paths, size_t npaths,
+                          const assay_config *cfg)
+{
+    bool reads = false;
+    for (size_t i = 0; i < npaths; i++)
+        reads |= strcmp(paths[i], "-") == 0;
+    if (npaths == 0 && cfg && cfg->source.file)
+        reads = strcmp(cfg->source.file, "-") == 0; /* kept as "-" by the config loader */
+    if (!reads || fcntl(STDIN_FILENO, F_GETFD) != -1 || errno != EBADF)
+        return 0;
+    fprintf(stderr,
+            "assay %s: stdin is closed, so input '-' cannot be read: pipe or redirect the data "
+            "in (e.g. assay %s ... - < data.csv) or name the file\n",
+            cmd, cmd);
+    return ASSAY_EXIT_ERROR;
 }
 
 #ifndef ASSAY_VERSION

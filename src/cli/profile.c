@@ -104,7 +104,8 @@ int assay_cmd_profile(int argc, char **argv)
         fprintf(stderr, "assay profile: %s\n", config_path ? err.msg : "out of memory");
         return ASSAY_EXIT_ERROR;
     }
-    if (assay_cli_source_apply("profile", &src, cfg)) {
+    if (assay_cli_source_apply("profile", &src, cfg) ||
+        assay_cli_stdin_check("profile", argv + optind, (size_t)(argc - optind), cfg)) {
         assay_config_free(cfg);
         return ASSAY_EXIT_ERROR;
     }
