@@ -423,6 +423,23 @@ expect_eq "$?" 2 "check - with stdin closed exits 2"
 grep -q "^assay check: stdin is closed, so input '-' cannot be read" "$T/stdin.err" && ok "the error names stdin" || bad "closed stdin: $(cat "$T/stdin.err")"
 "$ASSAY" profile - <&- > /dev/null 2> "$T/stdin2.err"
 [ $? -eq 2 ] && grep -q "^assay profile: stdin is closed" "$T/stdin2.err" && ok "profile - with stdin closed exits 2 naming stdin" || bad "profile closed stdin: $(cat "$T/stdin2.err")"
+# 16d. UTF-16, lone-CR line ends and a JSON array are refused (exit 2) with the command
+# that converts them; the messages show no raw control bytes
+printf 'id,amount\n1,2\n' | iconv -f UTF-8 -t UTF-16 > "$T/u16.csv"
+"$ASSAY" profile "$T/u16.csv" > /dev/null 2> "$T/u16.err"
+expect_eq "$?" 2 "a UTF-16 file exits 2"
+grep -q "u16.csv looks like UTF-16 (little endian); assay reads UTF-8: convert it with iconv -f UTF-16 -t UTF-8" "$T/u16.err" && ok "the UTF-16 error names the file and iconv" || bad "utf-16: $(cat "$T/u16.err")"
+printf 'id,amount\n1,2\n' | iconv -f UTF-8 -t UTF-16BE > "$T/u16be.csv"
+"$ASSAY" check -c "$T/na.yaml" "$T/na.csv" "$T/u16be.csv" > /dev/null 2> "$T/u16be.err"
+[ $? -eq 2 ] && grep -q "u16be.csv looks like UTF-16 (big endian)" "$T/u16be.err" && ok "a later file in UTF-16 (no BOM) is refused too" || bad "utf-16be: $(cat "$T/u16be.err")"
+printf 'id,amount\r1,2\r3,4\r' > "$T/cr.csv"
+"$ASSAY" profile "$T/cr.csv" > /dev/null 2> "$T/cr.err"
+expect_eq "$?" 2 "a file with lone-CR line ends exits 2"
+grep -q "cr.csv:1: lines end with a carriage return alone (\\\\r, classic Mac OS line ends).*tr '\\\\r' '\\\\n'" "$T/cr.err" && ! grep -q $'\r' "$T/cr.err" && ok "the lone-CR error says how to convert, with no raw CR" || bad "lone CR: $(cat -A "$T/cr.err")"
+printf '[\n  {"id": 1},\n  {"id": 2}\n]\n' > "$T/arr.json"
+"$ASSAY" profile "$T/arr.json" > /dev/null 2> "$T/arr.err"
+expect_eq "$?" 2 "a JSON array file exits 2"
+grep -q "arr.json:1: this file is one JSON array; assay reads one object per line (NDJSON): convert it with jq -c '.\[\]'" "$T/arr.err" && ok "the JSON array error gives the jq command" || bad "json array: $(cat "$T/arr.err")"
 
 echo "$pass passed, $failn failed"
 [ "$failn" -eq 0 ]

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "assay/csv.h"
+#include "assay/sniff.h"
 
 #define CAP     32
 #define MAXCOLS 8
@@ -255,6 +256,54 @@ static void test_null_token_lists(void **state)
     const char *no[] = { "", "N", "NAN0", "nullx", "0", "---", " NA", "unknown" };
     for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
         assert_false(assay_is_common_null_token(no[i], strlen(no[i])));
+}
+
+/* Input the parsers cannot read is refused with what it is and how to convert it. */
+static void test_sniff(void **state)
+{
+    (void)state;
+    assay_error err = { 0 };
+    static const char le_bom[] = "\xFF\xFE"
+                                 "a\0,\0b\0\n\0";
+    assert_int_equal(assay_sniff_input(le_bom, sizeof(le_bom) - 1, false, '"', "x.csv", &err),
+                     -EINVAL);
+    assert_string_equal(err.msg, "x.csv looks like UTF-16 (little endian); assay reads UTF-8: "
+                                 "convert it with iconv -f UTF-16 -t UTF-8 x.csv > x.csv.utf8");
+    static const char be[] = "\0a\0,\0b\0\n\0"
+                             "1\0,\0"
+                             "2";
+    assert_int_equal(assay_sniff_input(be, sizeof(be) - 1, false, '"', "x.csv", &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "UTF-16 (big endian)"));
+    assert_non_null(strstr(err.msg, "iconv -f UTF-16BE"));
+
+    const char *cr = "id,amount\r1,2\r3,4\r";
+    assert_int_equal(assay_sniff_input(cr, strlen(cr), false, '"', "m.csv", &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "m.csv:1: lines end with a carriage return alone"));
+    assert_non_null(strstr(err.msg, "tr '\\r' '\\n' < m.csv > m.csv.unix"));
+    assert_null(strchr(err.msg, '\r')); /* no raw control bytes in the message */
+    const char *crj = "{\"a\":1}\r{\"a\":2}\r";
+    assert_int_equal(assay_sniff_input(crj, strlen(crj), true, '"', "m.ndjson", &err), -EINVAL);
+
+    const char *arr = " [\n  {\"a\": 1},\n  {\"a\": 2}\n]\n";
+    assert_int_equal(assay_sniff_input(arr, strlen(arr), true, '"', "a.json", &err), -EINVAL);
+    assert_string_equal(err.msg, "a.json:1: this file is one JSON array; assay reads one object "
+                                 "per line (NDJSON): convert it with jq -c '.[]' a.json > "
+                                 "a.json.ndjson");
+    assert_int_equal(assay_sniff_input("[]", 2, true, '"', "a.json", &err), -EINVAL);
+
+    /* what is fine */
+    const char *fine[] = { "a,b\r\n1,2\r\n",     /* CRLF */
+                           "a,\"x\ry\"\n1,2\n",  /* a CR inside quotes */
+                           "a,b\n1,2\r3\n",      /* a lone CR after the first row */
+                           "a,b\r",              /* a CR that ends the input */
+                           "[1,2]\n{\"a\":1}\n", /* an array row in NDJSON: a bad row */
+                           "a\0b,c\n1,2\n" };    /* a stray NUL is not UTF-16 */
+    size_t lens[] = { 10, 12, 11, 4, 15, 10 };
+    for (size_t k = 0; k < sizeof(fine) / sizeof(fine[0]); k++)
+        assert_int_equal(assay_sniff_input(fine[k], lens[k], k == 4, '"', "f", &err), 0);
+    const char *jstr = "{\"a\":\"x\\\"\r\"}\n"; /* an escaped quote keeps the string open */
+    assert_int_equal(assay_sniff_input(jstr, strlen(jstr), true, '"', "f", &err), 0);
+    assert_int_equal(assay_sniff_input("[1,2]", 5, false, '"', "f.csv", &err), 0);
 }
 
 static void test_last_row_without_newline(void **state)
@@ -668,6 +717,7 @@ int main(void)
         cmocka_unit_test_setup(test_null_vs_empty_string, setup),
         cmocka_unit_test_setup(test_null_tokens, setup),
         cmocka_unit_test_setup(test_null_token_lists, setup),
+        cmocka_unit_test_setup(test_sniff, setup),
         cmocka_unit_test_setup(test_last_row_without_newline, setup),
         cmocka_unit_test_setup(test_blank_lines_skipped, setup),
         cmocka_unit_test_setup(test_blank_lines_kept, setup),

@@ -36,6 +36,7 @@
 #include "assay/cpu.h"
 #include "assay/number.h"
 #include "assay/source.h"
+#include "assay/sniff.h"
 #include "core/digits.h"
 #include "engine/engine_internal.h"
 #include "sink/outputs.h"
@@ -475,6 +476,18 @@ static int open_source(pipeline *p, const assay_checkpoint_info *ck, assay_error
     return assay_source_files(&p->src, p->paths, p->npaths, &p->ro, resume, stream, err);
 }
 
+/* A file's first chunk: refuse UTF-16, lone-CR line ends and a JSON array with a
+ * message that says how to convert them (src/parse/sniff.c). Messages of a Kafka
+ * source are rows of their own, not files. */
+static int sniff_chunk(const assay_engine *e, const assay_chunk *ch, const char *name,
+                       assay_error *err)
+{
+    if (e->messages || !ch->first_in_file)
+        return 0;
+    return assay_sniff_input(ch->data, ch->len, e->format == ASSAY_FORMAT_NDJSON, e->csv.quote,
+                             name, err);
+}
+
 /* The schema from the first chunk with data (of `src`); *first holds it (still out)
  * when *have is set. */
 static int first_chunk(pipeline *p, assay_source *src, assay_chunk *first, bool *have,
@@ -497,6 +510,12 @@ static int first_chunk(pipeline *p, assay_source *src, assay_chunk *first, bool 
     if (nrc < 0)
         return nrc;
     const char *name = src->names[*have ? first->file : 0];
+    int rc;
+    if (*have && (rc = sniff_chunk(&p->e, first, name, err)) < 0) {
+        src->ops->release(src, first);
+        *have = false;
+        return rc;
+    }
     if (*have && first->oversized) {
         src->ops->release(src, first);
         *have = false;
@@ -507,7 +526,7 @@ static int first_chunk(pipeline *p, assay_source *src, assay_chunk *first, bool 
     }
     assay_chunk empty = { 0 };
     size_t start = 0;
-    int rc = assay_engine_schema(&p->e, *have ? first : &empty, name, &start, err);
+    rc = assay_engine_schema(&p->e, *have ? first : &empty, name, &start, err);
     if (rc < 0) {
         if (*have)
             src->ops->release(src, first);
@@ -735,6 +754,11 @@ static int run_loop(pipeline *p, assay_chunk *first, bool have_first, assay_erro
         }
         size_t start = 0;
         uint32_t header_lines = 0;
+        if (ch.first_in_file && !(have_first && ch.seq == first->seq) &&
+            (rc = sniff_chunk(&p->e, &ch, p->src->names[ch.file], err)) < 0) {
+            p->src->ops->release(p->src, &ch);
+            return rc;
+        }
         if (ch.first_in_file && !ch.oversized) {
             if (have_first && ch.seq == first->seq) {
                 start = p->first_start;
