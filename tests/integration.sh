@@ -440,6 +440,24 @@ printf '[\n  {"id": 1},\n  {"id": 2}\n]\n' > "$T/arr.json"
 "$ASSAY" profile "$T/arr.json" > /dev/null 2> "$T/arr.err"
 expect_eq "$?" 2 "a JSON array file exits 2"
 grep -q "arr.json:1: this file is one JSON array; assay reads one object per line (NDJSON): convert it with jq -c '.\[\]'" "$T/arr.err" && ok "the JSON array error gives the jq command" || bad "json array: $(cat "$T/arr.err")"
+# 16e. delimiters: .tsv is tab-separated by default, --delimiter overrides, and a
+# header of one field holding another separator gives a hint (a warning; with a rule
+# on a missing column, the config error carries it)
+printf 'id\tamount\n1\t2\n3\t4\n' > "$T/t.tsv"
+cols() { python3 -c 'import json,sys; print(",".join(c["name"] for c in json.load(sys.stdin)["columns"]))'; }
+expect_eq "$("$ASSAY" profile --json "$T/t.tsv" | cols)" "id,amount" ".tsv files are tab-separated by default"
+cp "$T/t.tsv" "$T/t.csv"
+expect_eq "$("$ASSAY" profile --json --delimiter tab "$T/t.csv" | cols)" "id,amount" "--delimiter tab on a .csv"
+expect_eq "$("$ASSAY" profile --json --delimiter '\t' "$T/t.csv" | cols)" "id,amount" "--delimiter '\\t' is a tab too"
+printf 'id;amount\n1;2\n' > "$T/semi.csv"
+"$ASSAY" profile "$T/semi.csv" > /dev/null 2> "$T/semi.err"
+expect_eq "$?" 0 "a one-column CSV is legal (exit 0)"
+grep -q "^assay profile: warning: $T/semi.csv:1: every row has one field; the header contains semicolons: try --delimiter ';'" "$T/semi.err" && ok "the warning names the delimiter to try" || bad "delimiter hint: $(cat "$T/semi.err")"
+"$ASSAY" check -c "$T/na.yaml" "$T/semi.csv" > /dev/null 2> "$T/semi2.err"
+[ $? -eq 2 ] && grep -q "columns: no column 'amount' in the data; $T/semi.csv:1: every row has one field; the header contains semicolons: try --delimiter ';'" "$T/semi2.err" && ok "a missing column's error carries the delimiter hint" || bad "delimiter hint in error: $(cat "$T/semi2.err")"
+expect_eq "$("$ASSAY" check -c "$T/na.yaml" --json --delimiter ';' "$T/semi.csv" | python3 -c 'import json,sys; print(json.load(sys.stdin)["rows"])')" 1 "--delimiter ';' reads it"
+"$ASSAY" profile --delimiter '"' "$T/semi.csv" > /dev/null 2> "$T/semi3.err"
+[ $? -eq 2 ] && grep -q "assay profile: --delimiter: '\"' is the quote character" "$T/semi3.err" && ok "--delimiter equal to the quote exits 2" || bad "delimiter = quote: $(cat "$T/semi3.err")"
 
 echo "$pass passed, $failn failed"
 [ "$failn" -eq 0 ]

@@ -157,6 +157,9 @@ int assay_cmd_check(int argc, char **argv)
     assay_progress_init(&prog);
     eo.progress = assay_progress_update;
     eo.progress_ctx = &prog;
+    assay_cli_notices notices = { .n = 0 };
+    eo.notice = assay_cli_notice;
+    eo.notice_ctx = &notices;
     assay_result *res = NULL;
     int rc = assay_engine_check(&eo, &res, &err);
     assay_progress_done(&prog);
@@ -192,6 +195,7 @@ int assay_cmd_check(int argc, char **argv)
         fprintf(stderr, "assay check: cannot write the report: %s\n", strerror(errno));
         status = ASSAY_EXIT_ERROR;
     }
+    assay_cli_notices_print("check", &notices);
     assay_result_free(res);
     assay_config_free(cfg);
     return status;

@@ -53,6 +53,16 @@ int assay_cli_source_apply(const char *cmd, const assay_cli_source *s, struct as
 int assay_cli_stdin_check(const char *cmd, char *const *paths, size_t npaths,
                           const struct assay_config *cfg);
 
+/* Notices of a check or profile (the engine's notice callback), kept to be printed on
+ * stderr after the report, where they are not lost above it. */
+#define ASSAY_CLI_NOTICES 4
+typedef struct assay_cli_notices {
+    char msg[ASSAY_CLI_NOTICES][256];
+    unsigned n;
+} assay_cli_notices;
+void assay_cli_notice(void *ctx, const char *msg);
+void assay_cli_notices_print(const char *cmd, const assay_cli_notices *n);
+
 int assay_cmd_check(int argc, char **argv);
 int assay_cmd_profile(int argc, char **argv);
 int assay_cmd_gen(int argc, char **argv);

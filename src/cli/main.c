@@ -122,6 +122,19 @@ int assay_cli_stdin_check(const char *cmd, char *const *paths, size_t npaths,
     return ASSAY_EXIT_ERROR;
 }
 
+void assay_cli_notice(void *ctx, const char *msg)
+{
+    assay_cli_notices *n = ctx;
+    if (n->n < ASSAY_CLI_NOTICES)
+        snprintf(n->msg[n->n++], sizeof(n->msg[0]), "%s", msg);
+}
+
+void assay_cli_notices_print(const char *cmd, const assay_cli_notices *n)
+{
+    for (unsigned i = 0; i < n->n; i++)
+        fprintf(stderr, "assay %s: warning: %s\n", cmd, n->msg[i]);
+}
+
 #ifndef ASSAY_VERSION
 #define ASSAY_VERSION "unknown"
 #endif

@@ -118,6 +118,9 @@ int assay_cmd_profile(int argc, char **argv)
     assay_progress_init(&prog);
     eo.progress = assay_progress_update;
     eo.progress_ctx = &prog;
+    assay_cli_notices notices = { .n = 0 };
+    eo.notice = assay_cli_notice;
+    eo.notice_ctx = &notices;
     assay_result *res = NULL;
     rc = assay_engine_check(&eo, &res, &err);
     assay_progress_done(&prog);
@@ -153,6 +156,7 @@ int assay_cmd_profile(int argc, char **argv)
         fprintf(stderr, "assay profile: cannot write the report: %s\n", strerror(errno));
         status = ASSAY_EXIT_ERROR;
     }
+    assay_cli_notices_print("profile", &notices);
     assay_result_free(res);
     assay_config_free(cfg);
     return status;

@@ -355,6 +355,8 @@ struct assay_engine {
     assay_csv_options csv;
     assay_ndjson_options nj;
     assay_ndjson_schema *njs;
+    char delim_hint[160]; /* CSV header of one field that holds another likely delimiter:
+                           * the advice, for errors about missing columns; "" none */
     assay_schema sch;
     assay_rule *rules;
     size_t nrules;

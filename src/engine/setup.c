@@ -65,12 +65,47 @@ int assay_engine_no_such_column(const assay_engine *e, const char *what, const c
                                 assay_config_pos pos, assay_error *err)
 {
     char cols[256];
+    if (e->delim_hint[0])
+        /* one column that holds the separators: listing it would only repeat them */
+        return assay_error_set(err, -EINVAL, "%s:%d:%d: %s: no column '%s' in the data; %s",
+                               e->cfg->path, pos.line, pos.col, what, name, e->delim_hint);
     list_columns(&e->sch, cols, sizeof(cols));
     const char *near = assay_closest(name, (const char *const *)e->sch.names, e->sch.ncols);
     return assay_error_set(
         err, -EINVAL, "%s:%d:%d: %s: no column '%s' in the data%s%s%s (columns: %s)", e->cfg->path,
         pos.line, pos.col, what, name, near ? " (did you mean '" : "", near ? near : "",
         near ? "'?)" : "", cols);
+}
+
+/* A CSV header of one field that holds tabs, semicolons, pipes (or commas, when the
+ * delimiter is something else) most likely uses that byte as its delimiter. A
+ * one-column file is legal, so this is advice: a notice for the run, and the tail of
+ * any error about a column missing from the data. */
+static void delimiter_hint(assay_engine *e, const char *name, const char *header)
+{
+    static const char cands[] = { '\t', ';', '|', ',' };
+    static const char *const plural[] = { "tabs", "semicolons", "pipes", "commas" };
+    size_t best = 0, best_n = 0;
+    for (size_t i = 0; i < sizeof(cands); i++) {
+        if (cands[i] == e->csv.delimiter)
+            continue;
+        size_t n = 0;
+        for (const char *p = header; *p; p++)
+            n += *p == cands[i];
+        if (n > best_n)
+            best = i, best_n = n;
+    }
+    e->delim_hint[0] = '\0';
+    if (best_n == 0)
+        return;
+    char opt[8];
+    snprintf(opt, sizeof(opt), cands[best] == '\t' ? "tab" : "'%c'", cands[best]);
+    snprintf(e->delim_hint, sizeof(e->delim_hint),
+             "%s:1: every row has one field; the header contains %s: try --delimiter %s (or "
+             "source.delimiter)",
+             name, plural[best], opt);
+    if (e->opt && e->opt->notice)
+        e->opt->notice(e->opt->notice_ctx, e->delim_hint);
 }
 
 static int schema_alloc(assay_schema *s, uint32_t n)
@@ -167,6 +202,8 @@ int assay_engine_schema(assay_engine *e, const assay_chunk *ch, const char *name
             }
         }
     }
+    if (e->format == ASSAY_FORMAT_CSV && e->csv.header && nf == 1 && fields[0])
+        delimiter_hint(e, name, fields[0]);
     if ((rc = schema_alloc(&e->sch, nf)) < 0) {
         free_fields(fields, nf);
         return assay_error_set(err, rc, "out of memory");
