@@ -458,6 +458,15 @@ grep -q "^assay profile: warning: $T/semi.csv:1: every row has one field; the he
 expect_eq "$("$ASSAY" check -c "$T/na.yaml" --json --delimiter ';' "$T/semi.csv" | python3 -c 'import json,sys; print(json.load(sys.stdin)["rows"])')" 1 "--delimiter ';' reads it"
 "$ASSAY" profile --delimiter '"' "$T/semi.csv" > /dev/null 2> "$T/semi3.err"
 [ $? -eq 2 ] && grep -q "assay profile: --delimiter: '\"' is the quote character" "$T/semi3.err" && ok "--delimiter equal to the quote exits 2" || bad "delimiter = quote: $(cat "$T/semi3.err")"
+# 16f. comment lines: skipped (not rows, not bad rows), counted, line numbers kept
+printf '# exported by x, "odd quote\nid,amount\n1,2\n# note "\n3,4,5\n#x\n' > "$T/cm.csv"
+printf 'source: {comment: "#"}\nrules: [{column: amount, check: not_null}]\n' > "$T/cm.yaml"
+"$ASSAY" check -c "$T/cm.yaml" --json "$T/cm.csv" 2> "$T/cm.err" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["rows"], [(s["line"], s["reason"]) for s in d["bad_rows"]["samples"]])' > "$T/cm.txt"
+expect_eq "$(cat "$T/cm.txt")" "2 [(5, 'wrong field count: expected 2, found 3')]" "source.comment skips comment lines; a bad row keeps its line number"
+grep -q "^assay check: 3 comment lines skipped (source.comment '#'): not rows" "$T/cm.err" && ok "skipped comment lines are counted" || bad "comment count: $(cat "$T/cm.err")"
+expect_eq "$("$ASSAY" profile --json --comment '#' "$T/cm.csv" 2>/dev/null | cols)" "id,amount" "--comment '#' finds the header after comments"
+printf '# c\n{"id":1}\n#{"id":2}\n{"id":3}\n' > "$T/cm.ndjson"
+expect_eq "$("$ASSAY" profile --json --comment '#' "$T/cm.ndjson" 2>/dev/null | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["rows"], d["bad_rows"])')" "2 0" "NDJSON comment lines are skipped too"
 
 echo "$pass passed, $failn failed"
 [ "$failn" -eq 0 ]

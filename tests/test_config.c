@@ -596,6 +596,7 @@ static void expect_defaults(const assay_config *c)
     assert_int_equal(c->source.format, ASSAY_FORMAT_AUTO);
     assert_int_equal(c->source.delimiter, 0); /* not set: from the file extension */
     assert_int_equal(c->source.null_values.n, 0);
+    assert_int_equal(c->source.comment, 0);
     assert_int_equal(c->source.quote, '"');
     assert_true(c->source.header);
     assert_int_equal(c->nkafka, 0);
@@ -1013,7 +1014,12 @@ static const struct bad {
     { "rules: {column: a}\n", "t.yaml:1:8: rules: expected a list of rules like [{column: email, "
                               "check: not_null}], found a mapping" },
     { "source: [a.csv]\n", "t.yaml:1:9: source: expected a mapping with keys file, kafka, follow, "
-                           "null_values, format, delimiter, quote, header; found a list" },
+                           "null_values, format, delimiter, comment, quote, header; found a list" },
+    { "source: {comment: ','}\n",
+      "t.yaml:1:19: source.comment: the comment character must differ from the delimiter and "
+      "the quote" },
+    { "source: {comment: '##'}\n",
+      "t.yaml:1:19: source.comment: expected one ASCII character (or 'tab'), got '##'" },
     { "rules:\n  - not_null\n", "t.yaml:2:5: rules[0]: expected a mapping like {column: email, "
                                 "check: not_null}, found a scalar" },
     { "asset: [a, b]\n", "t.yaml:1:8: asset: expected a string, found a list" },
@@ -1328,6 +1334,8 @@ static void test_reference(void **state)
         "`source.format`",
         "`source.delimiter`",
         "`source.quote`",
+        "`source.comment`",
+        "`source.null_values`",
         "`source.header`",
         "`kafka`",
         "`columns`",

@@ -306,6 +306,70 @@ static void test_sniff(void **state)
     assert_int_equal(assay_sniff_input("[1,2]", 5, false, '"', "f.csv", &err), 0);
 }
 
+/* source.comment: a row that starts with the character (outside quotes) is skipped to
+ * its '\n' - its quotes do not count - and counted; a quoted field's line that starts
+ * with it is data. Row boundaries for chunking follow the same rule. */
+static void test_comment_lines(void **state)
+{
+    (void)state;
+    const char *text = "# \"odd\n1,\"a\n#b\"\n#x,y\n2,c\n# end";
+    F.o.comment = '#';
+    assay_rowset *rs = parse(text, 2);
+    assert_int_equal(rs->nrows, 2);
+    assert_int_equal(rs->nbad, 0);
+    assert_int_equal(rs->ncomments, 3);
+    assert_int_equal(rs->nlines, 5); /* every '\n', those of comments and quotes included */
+    assert_string_equal(cell(0, 0), "1");
+    assert_string_equal(cell(0, 1), "a\n#b");
+    assert_string_equal(cell(1, 1), "c");
+    assert_int_equal(F.row_ord[0], 0);
+    assert_int_equal(F.row_ord[1], 1); /* comments take no ordinal */
+    assert_int_equal(F.cur.pos, strlen(text));
+
+    /* chunk boundaries: the last row end respects comment lines' odd quotes */
+    assert_int_equal(assay_csv_last_row_end(&F.o, text, strlen(text)), strlen(text) - 5);
+    const char *t2 = "# \"\n1,2\n";
+    assert_int_equal(assay_csv_last_row_end(&F.o, t2, strlen(t2)), strlen(t2));
+    assay_csv_options plain;
+    assay_csv_options_default(&plain);
+    assert_int_equal(assay_csv_last_row_end(&plain, t2, strlen(t2)), 0); /* by parity: open */
+
+    /* cap stops, then the next call starts at a comment */
+    F.rs.cap = 1;
+    F.cur = (assay_cursor){ text, strlen(text), 0, 0 };
+    assert_int_equal(assay_csv_parse(&F.o, &F.cur, &F.rs), 0);
+    assert_int_equal(F.rs.nrows, 1);
+    assert_int_equal(assay_csv_parse(&F.o, &F.cur, &F.rs), 0);
+    assert_int_equal(F.rs.nrows, 1);
+    assert_int_equal(F.row_ord[0], 1);
+    assert_int_equal(F.cells[1].len, 1); /* column 1 of the one row (cap 1): "c" */
+    assert_int_equal(text[F.cells[1].off], 'c');
+
+    /* without the option the first line is a row (and an odd quote swallows the rest) */
+    F.o.comment = 0;
+    rs = parse("#a,b\n1,2\n", 2);
+    assert_int_equal(rs->nrows, 2);
+    assert_int_equal(rs->ncomments, 0);
+
+    /* the header is found after leading comment lines */
+    F.o.comment = '#';
+    char **fields;
+    uint32_t nf;
+    size_t consumed;
+    const char *h = "# made by x \"\n\n#\nid,name\n1,a\n";
+    assert_int_equal(assay_csv_read_row(&F.o, h, strlen(h), &fields, &nf, &consumed, NULL), 0);
+    assert_int_equal(nf, 2);
+    assert_string_equal(fields[0], "id");
+    assert_int_equal(consumed, strlen(h) - 4);
+    for (uint32_t k = 0; k < nf; k++)
+        free(fields[k]);
+    free(fields);
+    /* a comment character that is the delimiter or the quote is refused */
+    F.o.comment = ',';
+    F.cur = (assay_cursor){ "a\n", 2, 0, 0 };
+    assert_int_equal(assay_csv_parse(&F.o, &F.cur, &F.rs), -EINVAL);
+}
+
 static void test_last_row_without_newline(void **state)
 {
     assay_rowset *rs = parse("a,b\nc,d", 2);
@@ -718,6 +782,7 @@ int main(void)
         cmocka_unit_test_setup(test_null_tokens, setup),
         cmocka_unit_test_setup(test_null_token_lists, setup),
         cmocka_unit_test_setup(test_sniff, setup),
+        cmocka_unit_test_setup(test_comment_lines, setup),
         cmocka_unit_test_setup(test_last_row_without_newline, setup),
         cmocka_unit_test_setup(test_blank_lines_skipped, setup),
         cmocka_unit_test_setup(test_blank_lines_kept, setup),

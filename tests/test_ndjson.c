@@ -960,6 +960,28 @@ static void test_reasons_name_the_place(void **state)
     fx_free(f);
 }
 
+/* source.comment on NDJSON: a line that starts with the character is skipped. */
+static void test_comment_lines(void **state)
+{
+    (void)state;
+    const char *names[] = { "a" };
+    fx *f = fx_new(names, 1);
+    f->o.comment = '#';
+    char *buf = fx_run(f, "# made by x\n{\"a\":1}\n#{\"a\":2}\n {\"a\":3}\n#");
+    assert_int_equal(f->rs.nrows, 2);
+    assert_int_equal(f->rs.nbad, 0);
+    assert_int_equal(f->rs.ncomments, 3);
+    assert_int_equal(f->rs.nlines, 4);
+    check_cell(f, buf, 0, 1, ASSAY_CELL_NUMBER, "3");
+    assert_int_equal(f->row_ord[1], 1);
+    free(buf);
+    f->o.comment = 0;
+    buf = fx_run(f, "# made by x\n{\"a\":1}\n");
+    assert_int_equal(f->rs.nbad, 1); /* without the option: a bad row */
+    free(buf);
+    fx_free(f);
+}
+
 static void test_schema(void **state)
 {
     (void)state;
@@ -1100,6 +1122,7 @@ int main(void)
         cmocka_unit_test(test_caps_and_cursor),
         cmocka_unit_test(test_null_tokens),
         cmocka_unit_test(test_reasons_name_the_place),
+        cmocka_unit_test(test_comment_lines),
         cmocka_unit_test(test_schema),
         cmocka_unit_test(test_keys),
         cmocka_unit_test(test_last_row_end_and_text),

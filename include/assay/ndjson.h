@@ -34,8 +34,9 @@ ASSAY_API const char *assay_json_error_text(assay_json_error e);
 typedef struct assay_ndjson_schema assay_ndjson_schema;
 
 typedef struct assay_ndjson_options {
-    uint32_t max_row_bytes;         /* longer lines are bad rows (default 1 MiB) */
-    bool skip_blank;                /* blank lines are skipped, not bad rows (default true) */
+    uint32_t max_row_bytes; /* longer lines are bad rows (default 1 MiB) */
+    bool skip_blank;        /* blank lines are skipped, not bad rows (default true) */
+    char comment; /* a line starting with it is skipped (rs->ncomments); 0: none (default) */
     const assay_null_tokens *nulls; /* string values that mean null (JSON null always is);
                                      * NULL or an empty set: none (the default) */
 } assay_ndjson_options;

@@ -80,6 +80,7 @@ typedef struct assay_rowset {
     uint32_t nrows;       /* good rows */
     uint32_t nbad;        /* bad rows */
     uint32_t nlines;      /* '\n' bytes consumed by this call, quoted ones included */
+    uint32_t ncomments;   /* comment lines skipped by this call (options.comment) */
     uint32_t nunk;        /* unk entries filled */
     uint32_t unk_dropped; /* unknown keys past unk_cap */
 } assay_rowset;

@@ -23,7 +23,7 @@ static void check_usage(FILE *out)
 {
     fputs("usage: assay check -c CONFIG [--json] [--threads N] [--now TIME] [--format csv|ndjson]\n"
           "                   [--no-profile] [--row-scores OUT] [--null-values LIST]\n"
-          "                   [--delimiter C] [FILE...]\n"
+          "                   [--delimiter C] [--comment C] [FILE...]\n"
           "\n"
           "Run the rules of CONFIG over FILE... (or source.file from the config) as one\n"
           "window and report failures, samples, bad rows and the quality score.\n"
@@ -196,6 +196,11 @@ int assay_cmd_check(int argc, char **argv)
         status = ASSAY_EXIT_ERROR;
     }
     assay_cli_notices_print("check", &notices);
+    if (res->comment_lines)
+        fprintf(stderr,
+                "assay check: %llu comment line%s skipped (source.comment '%c'): not rows\n",
+                (unsigned long long)res->comment_lines, res->comment_lines == 1 ? "" : "s",
+                cfg->source.comment);
     assay_result_free(res);
     assay_config_free(cfg);
     return status;

@@ -32,14 +32,16 @@ typedef struct assay_cli_source {
     "      --null-values LIST  comma-separated text that means null, e.g. NA,N/A,-\n"              \
     "                       (replaces source.null_values; default: only the empty field)\n"        \
     "      --delimiter C    CSV delimiter: one character, or tab (default: source.delimiter,\n"    \
-    "                       then tab for .tsv/.tab files, else a comma)\n"
+    "                       then tab for .tsv/.tab files, else a comma)\n"                         \
+    "      --comment C      skip lines that start with C (source.comment), e.g. '#'\n"
 
 /* The long options behind ASSAY_CLI_SOURCE_HELP, for a getopt_long table. */
+/* clang-format off */
 #define ASSAY_CLI_SOURCE_OPTIONS                                                                   \
     { "null-values", required_argument, NULL, 'N' },                                               \
-    {                                                                                              \
-        "delimiter", required_argument, NULL, 'D'                                                  \
-    }
+    { "delimiter", required_argument, NULL, 'D' },                                                 \
+    { "comment", required_argument, NULL, 'C' }
+/* clang-format on */
 
 /* getopt_long returned ch with arg: 1 when it was a source option (stored in s), 0 when
  * it is not one, ASSAY_EXIT_ERROR (after printing why) for a bad value. */

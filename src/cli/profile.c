@@ -22,7 +22,7 @@ static void profile_usage(FILE *out)
 {
     fputs("usage: assay profile [--json] [--suggest-rules] [--threads N] [--format csv|ndjson]\n"
           "                     [-c CONFIG] [--null-values LIST] [--delimiter C]\n"
-          "                     FILE...\n"
+          "                     [--comment C] FILE...\n"
           "\n"
           "Profile every column of FILE... in one pass: type, nulls, distinct values,\n"
           "min/max, mean/stddev/skewness/kurtosis and quantiles, most frequent values,\n"
@@ -157,6 +157,11 @@ int assay_cmd_profile(int argc, char **argv)
         status = ASSAY_EXIT_ERROR;
     }
     assay_cli_notices_print("profile", &notices);
+    if (res->comment_lines)
+        fprintf(stderr,
+                "assay profile: %llu comment line%s skipped (source.comment '%c'): not rows\n",
+                (unsigned long long)res->comment_lines, res->comment_lines == 1 ? "" : "s",
+                cfg->source.comment);
     assay_result_free(res);
     assay_config_free(cfg);
     return status;

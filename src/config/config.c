@@ -350,6 +350,17 @@ static const key_def source_keys[] = {
               "the command line overrides it. When a CSV file's header is one field that holds "
               "tabs, semicolons or pipes, the run warns on stderr (a one-column file is legal) "
               "and an error about a column missing from the data names the delimiter to try." },
+    { .key = "comment",
+      .type = V_CHAR,
+      .off = OFF(source.comment),
+      .doc_def = "none",
+      .desc = "Files: a line that starts with this character (e.g. `'#'`; quote it in YAML) is a "
+              "comment, skipped: not a row, not a bad row, and counted as skipped in the "
+              "report. CSV: only at the start of a row, outside quotes (a quoted field's second "
+              "line that starts with it is data), and the quotes of a comment line mean "
+              "nothing; a header row after leading comment lines is found. NDJSON: a line "
+              "that starts with it. Not applied to Kafka messages. `--comment C` on the "
+              "command line sets it." },
     { .key = "quote",
       .type = V_CHAR,
       .def = "\"",
@@ -2484,6 +2495,13 @@ static int validate(ctx *c)
     }
     if ((rc = validate_kafka(c)) < 0)
         return rc;
+    if (cfg->source.comment &&
+        (cfg->source.comment == cfg->source.quote ||
+         cfg->source.comment == (cfg->source.delimiter ? cfg->source.delimiter : ','))) {
+        path_set(c, "source.comment");
+        return errat(c, tree_at(root, "source", "comment"),
+                     "the comment character must differ from the delimiter and the quote");
+    }
     if (cfg->source.delimiter == cfg->source.quote) {
         path_set(c, "source.quote");
         const yt_node *n = tree_at(root, "source", "quote");

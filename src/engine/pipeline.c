@@ -391,6 +391,7 @@ static int open_kafka(pipeline *p, const assay_checkpoint_info *ck, assay_error 
     /* an empty message is a row: a poison pill, quarantined */
     e->nj.skip_blank = false;
     e->csv.keep_blank = true;
+    e->csv.comment = e->nj.comment = 0; /* a message is a row: never a comment line */
     e->csv.header = false; /* a message is one record: the columns come from `columns:` */
     e->messages = true;
     assay_reader_options_default(&p->ro);
@@ -1007,9 +1008,12 @@ int assay_engine_check(const assay_engine_options *o, assay_result **out, assay_
     res->files = calloc(p.npaths ? p.npaths : 1, sizeof(char *));
     for (size_t i = 0; res->files && i < p.npaths; i++)
         res->files[i] = strdup(p.paths[i]);
-    for (unsigned k = 0; k < p.e.nshards; k++)
+    for (unsigned k = 0; k < p.e.nshards; k++) {
         for (int s = 0; s < ASSAY_STAGE_COUNT; s++)
             res->stage_seconds[s] += p.e.shards[k].stage[s];
+        res->comment_lines += p.e.shards[k].comment_lines;
+    }
+    res->comment_lines += p.e.header_comments;
     res->stage_seconds[ASSAY_STAGE_READ] = p.read_seconds;
     res->stage_seconds[ASSAY_STAGE_MERGE] = p.merge_seconds;
     res->seconds = assay_mono_seconds() - t0;

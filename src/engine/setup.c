@@ -131,6 +131,19 @@ static void free_fields(char **f, uint32_t n)
     free(f);
 }
 
+/* Comment lines among the first n bytes (before a CSV header): lines starting with
+ * cmt. */
+static uint64_t count_comment_lines(const char *p, size_t n, char cmt)
+{
+    uint64_t k = 0;
+    for (size_t at = 0; cmt && at < n;) {
+        const char *nl = memchr(p + at, '\n', n - at);
+        k += p[at] == cmt;
+        at = nl ? (size_t)(nl - p) + 1 : n;
+    }
+    return k;
+}
+
 uint32_t assay_count_newlines(const char *p, size_t n)
 {
     uint32_t k = 0;
@@ -160,6 +173,7 @@ int assay_engine_schema(assay_engine *e, const assay_chunk *ch, const char *name
         }
         if (e->csv.header) {
             *start = consumed;
+            e->header_comments += count_comment_lines(ch->data, consumed, e->csv.comment);
         } else {
             /* no header: declared names in order, else c1..cN */
             free_fields(fields, nf);
@@ -265,6 +279,7 @@ int assay_engine_check_header(assay_engine *e, const assay_chunk *ch, const char
     free_fields(fields, nf);
     *start = consumed;
     *header_lines = assay_count_newlines(ch->data, consumed);
+    e->header_comments += count_comment_lines(ch->data, consumed, e->csv.comment);
     return rc;
 }
 
@@ -369,6 +384,7 @@ void assay_engine_parser_options(assay_engine *e)
     e->csv.max_fields = (uint32_t)ASSAY_MIN(cfg->limits.max_fields, (uint64_t)UINT32_MAX);
     assay_ndjson_options_default(&e->nj);
     e->nj.max_row_bytes = e->csv.max_row_bytes;
+    e->csv.comment = e->nj.comment = cfg->source.comment;
     /* the parsers mark null tokens themselves: every later stage just sees nulls */
     e->csv.nulls = e->nj.nulls = &cfg->source.null_values;
 }

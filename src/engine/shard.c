@@ -1144,6 +1144,7 @@ int assay_shard_process(assay_shard *s, chunk_msg *m)
             return rc;
         s->stage[ASSAY_STAGE_FRAME] += assay_mono_seconds() - t0;
         m->lines += s->rs.nlines;
+        s->comment_lines += s->rs.ncomments;
         for (uint32_t b = 0; b < s->rs.nbad; b++) {
             char reason[160];
             assay_bad_row_describe_row(&s->rs.bad[b], ch->data + s->rs.bad[b].off, s->rs.ncols,

@@ -139,6 +139,7 @@ void assay_ndjson_options_default(assay_ndjson_options *o)
 {
     o->max_row_bytes = 1u << 20;
     o->skip_blank = true;
+    o->comment = 0;
     o->nulls = NULL;
 }
 
@@ -961,7 +962,7 @@ int assay_ndjson_parse_level(const assay_ndjson_options *o, const assay_ndjson_s
         assay_ndjson_options_default(&def);
         o = &def;
     }
-    rs->nrows = rs->nbad = rs->nlines = 0;
+    rs->nrows = rs->nbad = rs->nlines = rs->ncomments = 0;
     rs->nunk = rs->unk_dropped = 0;
     if (cur->pos >= cur->len || rs->cap == 0 || rs->bad_cap == 0)
         return 0;
@@ -1011,6 +1012,10 @@ int assay_ndjson_parse_level(const assay_ndjson_options *o, const assay_ndjson_s
         }
         uint32_t llen = (uint32_t)(lend - line);
         uint32_t loff = (uint32_t)(line - buf);
+        if (ASSAY_UNLIKELY(o->comment) && llen && line[0] == o->comment) {
+            rs->ncomments++; /* a comment line: no row, no ordinal */
+            continue;
+        }
         if (max_row && llen > max_row) {
             rs->bad[rs->nbad++] = (assay_bad_row){ .row = ord++,
                                                    .off = loff,
