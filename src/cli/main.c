@@ -96,7 +96,8 @@ int assay_cli_source_apply(const char *cmd, const assay_cli_source *s, assay_con
                 q);
         return ASSAY_EXIT_ERROR;
     }
-    if (s->comment && (s->comment == q || s->comment == cfg->source.delimiter)) {
+    char d = cfg->source.delimiter ? cfg->source.delimiter : ',';
+    if (s->comment && (s->comment == q || s->comment == d)) {
         fprintf(stderr,
                 "assay %s: --comment: '%c' is the %s character; comment lines need their own\n",
                 cmd, s->comment, s->comment == q ? "quote" : "delimiter");

@@ -609,8 +609,8 @@ int assay_csv_read_row(const assay_csv_options *o, const char *buf, size_t len, 
     *consumed = 0;
     if (!options_ok(o))
         return assay_error_set(err, -EINVAL,
-                               "CSV options: delimiter and quote must differ and not be a "
-                               "line break");
+                               "CSV options: the delimiter, the quote and the comment "
+                               "character must differ and not be a line break");
     const char d = o->delimiter, q = o->quote;
     size_t start = 0;
     if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
