@@ -935,8 +935,8 @@ static void test_reasons_name_the_place(void **state)
         "invalid UTF-8 at byte 13 (in key 'zz', not a column)",
         "invalid UTF-8 at byte 12 (in column 'b')",
         "invalid UTF-8 at byte 2 (in a key)",
-        "JSON syntax error at byte 14 (in column 'b'): invalid literal (expected true, false or "
-        "null)",
+        ("JSON syntax error at byte 14 (in column 'b'): invalid literal (expected true, false "
+         "or null)"),
         "JSON syntax error at byte 16 (in key 'q\\n', not a column): unexpected character",
         "JSON syntax error at byte 8 (in the row): text after the JSON object",
         "duplicate key for column 'a' at byte 7",

@@ -47,8 +47,10 @@ static inline bool assay_null_tokens_match(const assay_null_tokens *t, const cha
 {
     if (len > ASSAY_NULL_TOKEN_MAX_LEN || !((t->len_mask >> len) & 1))
         return false;
+    /* same length: the first byte settles most (USD vs N/A), before any memcmp */
     for (uint32_t i = 0; i < t->n; i++)
-        if (t->len[i] == len && memcmp(t->text[i], s, len) == 0)
+        if (t->len[i] == len &&
+            (len == 0 || (t->text[i][0] == s[0] && memcmp(t->text[i] + 1, s + 1, len - 1) == 0)))
             return true;
     return false;
 }

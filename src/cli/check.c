@@ -1,6 +1,7 @@
 /*
  * assay check -c CONFIG [--json] [--threads N] [--now T] [--format csv|ndjson]
- *             [--no-profile] [--row-scores OUT] FILE...
+ *             [--no-profile] [--row-scores OUT] [--null-values LIST] [--delimiter C]
+ *             [--comment C] FILE...
  *
  * Runs every rule of CONFIG over the files as one window. Prints a table on stdout
  * (or JSON with --json); exit status 0 when every rule passed and every row parsed,

@@ -1,5 +1,6 @@
 /*
- * assay profile [--json] [--suggest-rules] [--threads N] [--format csv|ndjson] FILE...
+ * assay profile [--json] [--suggest-rules] [--threads N] [--format csv|ndjson]
+ *               [--null-values LIST] [--delimiter C] [--comment C] FILE...
  *
  * One pass over the files: per column type (inferred), nulls, distinct (HyperLogLog),
  * min/max, mean/stddev/skewness/kurtosis and quantiles (numeric), most frequent values
