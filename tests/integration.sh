@@ -558,5 +558,85 @@ expect_eq "$?" 2 "a truncated .gz exits 2"
 grep -q "o.csv.cut.gz: truncated gzip data after [0-9]* decompressed bytes" "$T/zcut.err" \
   && ok "the truncated .gz error names the file and the offset" || bad "truncated .gz: $(cat $T/zcut.err)"
 
+# ---------------------------------------------------------------------------------
+# 17. input a user expects: null tokens, delimiters, comment lines, other encodings
+# 17a. null tokens: NA (quoted or not) is null with --null-values / source.null_values,
+# a value (failing the type rule) without
+printf 'id,amount,name\n1,10,a\n2,NA,b\n3,"NA",c\n4,,d\n' > "$T/na.csv"
+printf 'columns: [{name: amount, type: int}]\nrules:\n  - {column: amount, check: not_null}\n  - {column: amount, check: type}\n' > "$T/na.yaml"
+na_counts() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(" ".join("%s=%d" % (r["name"], r["failed"]) for r in d["rules"]), "nulls=%d" % [c for c in d["columns"] if c["name"]=="amount"][0]["nulls"])'; }
+"$ASSAY" check -c "$T/na.yaml" --json "$T/na.csv" | na_counts > "$T/na0.txt"
+expect_eq "$(cat "$T/na0.txt")" "amount_not_null=1 amount_type=2 nulls=1" "without null tokens NA is a value (2 type failures, 1 null)"
+"$ASSAY" check -c "$T/na.yaml" --json --null-values NA,N/A "$T/na.csv" | na_counts > "$T/na1.txt"
+expect_eq "$(cat "$T/na1.txt")" "amount_not_null=3 amount_type=0 nulls=3" "--null-values NA makes NA and \"NA\" null (not_null fails, type skips them)"
+printf 'source: {null_values: [NA]}\ncolumns: [{name: amount, type: int}]\nrules:\n  - {column: amount, check: not_null}\n  - {column: amount, check: type}\n' > "$T/na2.yaml"
+"$ASSAY" check -c "$T/na2.yaml" --json "$T/na.csv" | na_counts > "$T/na2.txt"
+expect_eq "$(cat "$T/na2.txt")" "amount_not_null=3 amount_type=0 nulls=3" "source.null_values: [NA] does the same"
+"$ASSAY" profile --json --null-values NA "$T/na.csv" | python3 -c 'import json,sys; print([c["nulls"] for c in json.load(sys.stdin)["columns"]])' > "$T/na3.txt"
+expect_eq "$(cat "$T/na3.txt")" "[0, 3, 0]" "profile --null-values counts NA as null"
+printf '{"id":1,"amount":"NA"}\n{"id":2,"amount":null}\n{"id":3,"amount":5}\n' > "$T/na.ndjson"
+"$ASSAY" profile --json --null-values NA "$T/na.ndjson" | python3 -c 'import json,sys; print([c["nulls"] for c in json.load(sys.stdin)["columns"]])' > "$T/na4.txt"
+expect_eq "$(cat "$T/na4.txt")" "[0, 2]" "NDJSON: the string \"NA\" is null when listed, JSON null always"
+"$ASSAY" check -c "$T/na.yaml" --null-values "$(printf 'x%.0s' $(seq 70))" "$T/na.csv" 2> "$T/na5.err"
+expect_eq "$?" 2 "a too long --null-values token exits 2"
+grep -q "assay check: --null-values: null value 'xxxxxxxxxxxxxxxxxxxx...' is longer than 63 bytes" "$T/na5.err" && ok "the --null-values error says why" || bad "null-values error: $(cat "$T/na5.err")"
+# 17b. NDJSON bad-row reasons name the column, the key that is not one, or the row
+printf '{"a":1}\n{"a":2,"zz":"\xff"}\n{"a":3,"b":tru}\n{"a":1} x\n' > "$T/why.ndjson"
+printf 'columns: [{name: b, type: bool}]\nrules:\n  - {column: a, check: not_null}\n' > "$T/why.yaml"
+"$ASSAY" check -c "$T/why.yaml" --json "$T/why.ndjson" | python3 -c 'import json,sys; [print(s["reason"]) for s in json.load(sys.stdin)["bad_rows"]["samples"]]' > "$T/why.txt"
+expect_eq "$(cat "$T/why.txt")" "invalid UTF-8 at byte 13 (in key 'zz', not a column)
+JSON syntax error at byte 14 (in column 'b'): invalid literal (expected true, false or null)
+JSON syntax error at byte 8 (in the row): text after the JSON object" "NDJSON bad-row reasons name the key, the column or the row"
+# 17c. a closed stdin is named as such (exit 2), not "Invalid argument"
+"$ASSAY" check -c "$T/na.yaml" - <&- > /dev/null 2> "$T/stdin.err"
+expect_eq "$?" 2 "check - with stdin closed exits 2"
+grep -q "^assay check: stdin is closed, so input '-' cannot be read" "$T/stdin.err" && ok "the error names stdin" || bad "closed stdin: $(cat "$T/stdin.err")"
+"$ASSAY" profile - <&- > /dev/null 2> "$T/stdin2.err"
+[ $? -eq 2 ] && grep -q "^assay profile: stdin is closed" "$T/stdin2.err" && ok "profile - with stdin closed exits 2 naming stdin" || bad "profile closed stdin: $(cat "$T/stdin2.err")"
+# 17d. UTF-16, lone-CR line ends and a JSON array are refused (exit 2) with the command
+# that converts them; the messages show no raw control bytes
+printf 'id,amount\n1,2\n' | iconv -f UTF-8 -t UTF-16 > "$T/u16.csv"
+"$ASSAY" profile "$T/u16.csv" > /dev/null 2> "$T/u16.err"
+expect_eq "$?" 2 "a UTF-16 file exits 2"
+grep -q "u16.csv looks like UTF-16 (little endian); assay reads UTF-8: convert it with iconv -f UTF-16 -t UTF-8" "$T/u16.err" && ok "the UTF-16 error names the file and iconv" || bad "utf-16: $(cat "$T/u16.err")"
+printf 'id,amount\n1,2\n' | iconv -f UTF-8 -t UTF-16BE > "$T/u16be.csv"
+"$ASSAY" check -c "$T/na.yaml" "$T/na.csv" "$T/u16be.csv" > /dev/null 2> "$T/u16be.err"
+[ $? -eq 2 ] && grep -q "u16be.csv looks like UTF-16 (big endian)" "$T/u16be.err" && ok "a later file in UTF-16 (no BOM) is refused too" || bad "utf-16be: $(cat "$T/u16be.err")"
+printf 'id,amount\r1,2\r3,4\r' > "$T/cr.csv"
+"$ASSAY" profile "$T/cr.csv" > /dev/null 2> "$T/cr.err"
+expect_eq "$?" 2 "a file with lone-CR line ends exits 2"
+grep -q "cr.csv:1: lines end with a carriage return alone (\\\\r, classic Mac OS line ends).*tr '\\\\r' '\\\\n'" "$T/cr.err" && ! grep -q $'\r' "$T/cr.err" && ok "the lone-CR error says how to convert, with no raw CR" || bad "lone CR: $(cat -A "$T/cr.err")"
+printf '[\n  {"id": 1},\n  {"id": 2}\n]\n' > "$T/arr.json"
+"$ASSAY" profile "$T/arr.json" > /dev/null 2> "$T/arr.err"
+expect_eq "$?" 2 "a JSON array file exits 2"
+grep -q "arr.json:1: this file is one JSON array; assay reads one object per line (NDJSON): convert it with jq -c '.\[\]'" "$T/arr.err" && ok "the JSON array error gives the jq command" || bad "json array: $(cat "$T/arr.err")"
+# 17e. delimiters: .tsv is tab-separated by default, --delimiter overrides, and a
+# header of one field holding another separator gives a hint (a warning; with a rule
+# on a missing column, the config error carries it)
+printf 'id\tamount\n1\t2\n3\t4\n' > "$T/t.tsv"
+cols() { python3 -c 'import json,sys; print(",".join(c["name"] for c in json.load(sys.stdin)["columns"]))'; }
+expect_eq "$("$ASSAY" profile --json "$T/t.tsv" | cols)" "id,amount" ".tsv files are tab-separated by default"
+cp "$T/t.tsv" "$T/t.csv"
+expect_eq "$("$ASSAY" profile --json --delimiter tab "$T/t.csv" | cols)" "id,amount" "--delimiter tab on a .csv"
+expect_eq "$("$ASSAY" profile --json --delimiter '\t' "$T/t.csv" | cols)" "id,amount" "--delimiter '\\t' is a tab too"
+printf 'id;amount\n1;2\n' > "$T/semi.csv"
+"$ASSAY" profile "$T/semi.csv" > /dev/null 2> "$T/semi.err"
+expect_eq "$?" 0 "a one-column CSV is legal (exit 0)"
+grep -q "^assay profile: warning: $T/semi.csv:1: every row has one field; the header contains semicolons: try --delimiter ';'" "$T/semi.err" && ok "the warning names the delimiter to try" || bad "delimiter hint: $(cat "$T/semi.err")"
+"$ASSAY" check -c "$T/na.yaml" "$T/semi.csv" > /dev/null 2> "$T/semi2.err"
+[ $? -eq 2 ] && grep -q "columns: no column 'amount' in the data; $T/semi.csv:1: every row has one field; the header contains semicolons: try --delimiter ';'" "$T/semi2.err" && ok "a missing column's error carries the delimiter hint" || bad "delimiter hint in error: $(cat "$T/semi2.err")"
+expect_eq "$("$ASSAY" check -c "$T/na.yaml" --json --delimiter ';' "$T/semi.csv" | python3 -c 'import json,sys; print(json.load(sys.stdin)["rows"])')" 1 "--delimiter ';' reads it"
+"$ASSAY" profile --delimiter '"' "$T/semi.csv" > /dev/null 2> "$T/semi3.err"
+[ $? -eq 2 ] && grep -q "assay profile: --delimiter: '\"' is the quote character" "$T/semi3.err" && ok "--delimiter equal to the quote exits 2" || bad "delimiter = quote: $(cat "$T/semi3.err")"
+# 17f. comment lines: skipped (not rows, not bad rows), counted, line numbers kept
+printf '# exported by x, "odd quote\nid,amount\n1,2\n# note "\n3,4,5\n#x\n' > "$T/cm.csv"
+printf 'source: {comment: "#"}\nrules: [{column: amount, check: not_null}]\n' > "$T/cm.yaml"
+"$ASSAY" check -c "$T/cm.yaml" --json "$T/cm.csv" 2> "$T/cm.err" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["rows"], [(s["line"], s["reason"]) for s in d["bad_rows"]["samples"]])' > "$T/cm.txt"
+expect_eq "$(cat "$T/cm.txt")" "2 [(5, 'wrong field count: expected 2, found 3')]" "source.comment skips comment lines; a bad row keeps its line number"
+grep -q "^assay check: 3 comment lines skipped (source.comment '#'): not rows" "$T/cm.err" && ok "skipped comment lines are counted" || bad "comment count: $(cat "$T/cm.err")"
+expect_eq "$("$ASSAY" profile --json --comment '#' "$T/cm.csv" 2>/dev/null | cols)" "id,amount" "--comment '#' finds the header after comments"
+printf '# c\n{"id":1}\n#{"id":2}\n{"id":3}\n' > "$T/cm.ndjson"
+expect_eq "$("$ASSAY" profile --json --comment '#' "$T/cm.ndjson" 2>/dev/null | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["rows"], d["bad_rows"])')" "2 0" "NDJSON comment lines are skipped too"
+
 echo "$pass passed, $failn failed"
 [ "$failn" -eq 0 ]

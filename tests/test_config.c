@@ -443,7 +443,7 @@ static void test_design_example(void **state)
     assert_string_equal(c->source.file, "/etc/assay/data/orders.csv");
     assert_null(c->source.kafka_topic);
     assert_int_equal(c->source.format, ASSAY_FORMAT_CSV);
-    assert_int_equal(c->source.delimiter, ',');
+    assert_int_equal(c->source.delimiter, 0); /* not set: from the file extension */
     assert_int_equal(c->source.quote, '"');
     assert_true(c->source.header);
 
@@ -594,7 +594,9 @@ static void expect_defaults(const assay_config *c)
     assert_null(c->source.file);
     assert_null(c->source.kafka_topic);
     assert_int_equal(c->source.format, ASSAY_FORMAT_AUTO);
-    assert_int_equal(c->source.delimiter, ',');
+    assert_int_equal(c->source.delimiter, 0); /* not set: from the file extension */
+    assert_int_equal(c->source.null_values.n, 0);
+    assert_int_equal(c->source.comment, 0);
     assert_int_equal(c->source.quote, '"');
     assert_true(c->source.header);
     assert_int_equal(c->nkafka, 0);
@@ -1012,7 +1014,12 @@ static const struct bad {
     { "rules: {column: a}\n", "t.yaml:1:8: rules: expected a list of rules like [{column: email, "
                               "check: not_null}], found a mapping" },
     { "source: [a.csv]\n", "t.yaml:1:9: source: expected a mapping with keys file, kafka, follow, "
-                           "null_values, format, delimiter, quote, header; found a list" },
+                           "null_values, format, delimiter, comment, quote, header; found a list" },
+    { "source: {comment: ','}\n",
+      "t.yaml:1:19: source.comment: the comment character must differ from the delimiter and "
+      "the quote" },
+    { "source: {comment: '##'}\n",
+      "t.yaml:1:19: source.comment: expected one ASCII character (or 'tab'), got '##'" },
     { "rules:\n  - not_null\n", "t.yaml:2:5: rules[0]: expected a mapping like {column: email, "
                                 "check: not_null}, found a scalar" },
     { "asset: [a, b]\n", "t.yaml:1:8: asset: expected a string, found a list" },
@@ -1271,28 +1278,39 @@ static void test_bad_configs(void **state)
         fail_msg("%zu of %zu bad configs were not rejected with the expected message", failed, n);
 }
 
-/* Keys of the design that this build does not implement are rejected by the loader,
- * at their position, never accepted and ignored. */
-static const struct bad later_keys[] = {
-    { "source: {file: a.csv, null_values: [NA]}\n",
-      "t.yaml:1:23: source.null_values: not supported in this build yet" },
-};
-
-static void test_later_keys(void **state)
+/* source.null_values: the texts as written (a plain null is the text "null"), each
+ * once; errors at the item's position. */
+static void test_null_values(void **state)
 {
-    for (size_t i = 0; i < ASSAY_ARRAY_LEN(later_keys); i++) {
-        assay_config *c = NULL;
-        assay_error err = { 0 };
-        const char *y = later_keys[i].yaml;
-        int rc = assay_config_parse(y, strlen(y), "t.yaml", &c, &err);
-        if (rc != -EINVAL || c != NULL || !strstr(err.msg, later_keys[i].want))
-            fail_msg("later_keys[%zu]: %s\n  want: %s\n  got (rc %d): %s", i, y, later_keys[i].want,
-                     rc, err.msg);
-        /* ... and the same text parses where later keys are allowed (test hook) */
-        rc = assay_config__parse_all(y, strlen(y), "t.yaml", &c, &err);
-        if (rc != 0)
-            fail_msg("later_keys[%zu] does not parse with the hook: %s", i, err.msg);
-        assay_config_free(c);
+    (void)state;
+    const char *y = "source: {null_values: [NA, null, '', \"-\", NA]}\n";
+    assay_config *c = NULL;
+    assay_error err = { 0 };
+    assert_int_equal(assay_config_parse(y, strlen(y), "t.yaml", &c, &err), 0);
+    const assay_null_tokens *t = &c->source.null_values;
+    assert_int_equal(t->n, 4);
+    assert_true(assay_null_tokens_match(t, "NA", 2));
+    assert_true(assay_null_tokens_match(t, "null", 4));
+    assert_true(assay_null_tokens_match(t, "", 0));
+    assert_true(assay_null_tokens_match(t, "-", 1));
+    assay_config_free(c);
+    static const struct bad bad[] = {
+        { "source: {null_values: NA}\n",
+          "t.yaml:1:23: source.null_values: expected a list of strings like [NA, N/A], found" },
+        { "source: {null_values: [NA, [x]]}\n",
+          "t.yaml:1:28: source.null_values[1]: expected a string, found a list" },
+        { "source: {null_values: "
+          "[xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx]}"
+          "\n",
+          "t.yaml:1:24: source.null_values[0]: null value 'xxxxxxxxxxxxxxxxxxxx...' is longer "
+          "than 63 bytes" },
+    };
+    for (size_t i = 0; i < ASSAY_ARRAY_LEN(bad); i++) {
+        c = NULL;
+        int rc = assay_config_parse(bad[i].yaml, strlen(bad[i].yaml), "t.yaml", &c, &err);
+        if (rc != -EINVAL || c != NULL || !strstr(err.msg, bad[i].want))
+            fail_msg("bad[%zu]: %s\n  want: %s\n  got (rc %d): %s", i, bad[i].yaml, bad[i].want, rc,
+                     err.msg);
     }
 }
 
@@ -1316,6 +1334,8 @@ static void test_reference(void **state)
         "`source.format`",
         "`source.delimiter`",
         "`source.quote`",
+        "`source.comment`",
+        "`source.null_values`",
         "`source.header`",
         "`kafka`",
         "`columns`",
@@ -1409,7 +1429,7 @@ int main(void)
         cmocka_unit_test(test_sections),       cmocka_unit_test(test_relative_paths),
         cmocka_unit_test(test_json_input),     cmocka_unit_test(test_examples),
         cmocka_unit_test(test_load_errors),    cmocka_unit_test(test_bad_configs),
-        cmocka_unit_test(test_reference),      cmocka_unit_test(test_later_keys),
+        cmocka_unit_test(test_reference),      cmocka_unit_test(test_null_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

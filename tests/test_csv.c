@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "assay/csv.h"
+#include "assay/sniff.h"
 
 #define CAP     32
 #define MAXCOLS 8
@@ -169,6 +170,204 @@ static void test_null_vs_empty_string(void **state)
     assert_int_equal(F.cells[1 * CAP].len, 0);
     assert_int_equal(flag(0, 2), 0);
     assert_int_equal(flag(0, 3), ASSAY_CELL_NULL);
+}
+
+/* source.null_values: a field whose whole text (unquoted, "" undone) is a token is
+ * null; other fields, case variants and longer text are not. */
+static void test_null_tokens(void **state)
+{
+    (void)state;
+    const char *text = "NA,\"NA\",x\n-,NAX,\"\"\n\"N\"\"A\",na,\n";
+    assay_rowset *rs = parse(text, 3); /* no tokens: only the empty field is null */
+    assert_int_equal(rs->nrows, 3);
+    assert_int_equal(flag(0, 0), 0);
+    assert_int_equal(flag(0, 1), ASSAY_CELL_QUOTED);
+    assert_int_equal(flag(2, 2), ASSAY_CELL_NULL);
+
+    assay_null_tokens t;
+    const char *toks[] = { "NA", "-", "N\"A", "NA" };
+    assert_int_equal(assay_null_tokens_set(&t, toks, 4, NULL), 0);
+    assert_int_equal(t.n, 3); /* the repeat is kept once */
+    F.o.nulls = &t;
+    rs = parse(text, 3);
+    assert_int_equal(rs->nrows, 3);
+    assert_int_equal(rs->nbad, 0);
+    assert_int_equal(flag(0, 0), ASSAY_CELL_NULL);
+    assert_int_equal(F.cells[0].len, 0);
+    assert_int_equal(flag(0, 1), ASSAY_CELL_NULL); /* quoted "NA" too */
+    assert_int_equal(flag(0, 2), 0);
+    assert_string_equal(cell(0, 2), "x");
+    assert_int_equal(flag(1, 0), ASSAY_CELL_NULL);
+    assert_int_equal(flag(1, 1), 0);                 /* NAX: the whole text must match */
+    assert_int_equal(flag(1, 2), ASSAY_CELL_QUOTED); /* "" is an empty string, not a token */
+    assert_int_equal(flag(2, 0), ASSAY_CELL_NULL);   /* "N""A" is N"A */
+    assert_int_equal(flag(2, 1), 0);                 /* letter case counts */
+    assert_int_equal(flag(2, 2), ASSAY_CELL_NULL);
+
+    /* unwanted columns are left alone */
+    F.o.nulls = &t;
+    memset(&F.rs, 0, sizeof(F.rs));
+    rs = parse("NA,NA\n", 2);
+    assert_int_equal(flag(0, 1), ASSAY_CELL_NULL);
+    F.want[1] = 0;
+    F.cur = (assay_cursor){ "NA,NA\n", 6, 0, 0 };
+    memset(F.flags, 0xAB, sizeof(F.flags));
+    assert_int_equal(assay_csv_parse(&F.o, &F.cur, &F.rs), 0);
+    assert_int_equal(flag(0, 0), ASSAY_CELL_NULL);
+    assert_int_equal(flag(0, 1), 0xAB);
+
+    /* an empty set is the default */
+    assert_int_equal(assay_null_tokens_set(&t, NULL, 0, NULL), 0);
+    rs = parse("NA\n", 1);
+    assert_int_equal(flag(0, 0), 0);
+}
+
+/* The --null-values list, its limits, and the common spellings the profile knows. */
+static void test_null_token_lists(void **state)
+{
+    (void)state;
+    assay_null_tokens t;
+    assay_error err = { 0 };
+    assert_int_equal(assay_null_tokens_parse_list(&t, "NA,N/A,,-", &err), 0);
+    assert_int_equal(t.n, 4);
+    assert_true(assay_null_tokens_match(&t, "N/A", 3));
+    assert_true(assay_null_tokens_match(&t, "", 0)); /* the empty item: quoted "" too */
+    assert_true(assay_null_tokens_match(&t, "-", 1));
+    assert_false(assay_null_tokens_match(&t, "N", 1));
+    assert_false(assay_null_tokens_match(&t, "n/a", 3));
+    char big[80];
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    assert_int_equal(assay_null_tokens_parse_list(&t, big, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "longer than 63 bytes"));
+    assert_int_equal(t.n, 0);
+    assert_int_equal(assay_null_tokens_parse_list(&t, "a\nb", &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "line break"));
+    char many[200] = "";
+    for (int i = 0; i < 33; i++)
+        snprintf(many + strlen(many), sizeof(many) - strlen(many), "%s%d", i ? "," : "", i);
+    assert_int_equal(assay_null_tokens_parse_list(&t, many, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "more than 32"));
+
+    const char *yes[] = { "NA",  "na",  "N/A", "n/a", "null", "NULL", "None",
+                          "nil", "NaN", "nan", "-",   "--",   "#N/A", "(null)" };
+    for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+        assert_true(assay_is_common_null_token(yes[i], strlen(yes[i])));
+    const char *no[] = { "", "N", "NAN0", "nullx", "0", "---", " NA", "unknown" };
+    for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+        assert_false(assay_is_common_null_token(no[i], strlen(no[i])));
+}
+
+/* Input the parsers cannot read is refused with what it is and how to convert it. */
+static void test_sniff(void **state)
+{
+    (void)state;
+    assay_error err = { 0 };
+    static const char le_bom[] = "\xFF\xFE"
+                                 "a\0,\0b\0\n\0";
+    assert_int_equal(assay_sniff_input(le_bom, sizeof(le_bom) - 1, false, '"', "x.csv", &err),
+                     -EINVAL);
+    assert_string_equal(err.msg, "x.csv looks like UTF-16 (little endian); assay reads UTF-8: "
+                                 "convert it with iconv -f UTF-16 -t UTF-8 x.csv > x.csv.utf8");
+    static const char be[] = "\0a\0,\0b\0\n\0"
+                             "1\0,\0"
+                             "2";
+    assert_int_equal(assay_sniff_input(be, sizeof(be) - 1, false, '"', "x.csv", &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "UTF-16 (big endian)"));
+    assert_non_null(strstr(err.msg, "iconv -f UTF-16BE"));
+
+    const char *cr = "id,amount\r1,2\r3,4\r";
+    assert_int_equal(assay_sniff_input(cr, strlen(cr), false, '"', "m.csv", &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "m.csv:1: lines end with a carriage return alone"));
+    assert_non_null(strstr(err.msg, "tr '\\r' '\\n' < m.csv > m.csv.unix"));
+    assert_null(strchr(err.msg, '\r')); /* no raw control bytes in the message */
+    const char *crj = "{\"a\":1}\r{\"a\":2}\r";
+    assert_int_equal(assay_sniff_input(crj, strlen(crj), true, '"', "m.ndjson", &err), -EINVAL);
+
+    const char *arr = " [\n  {\"a\": 1},\n  {\"a\": 2}\n]\n";
+    assert_int_equal(assay_sniff_input(arr, strlen(arr), true, '"', "a.json", &err), -EINVAL);
+    assert_string_equal(err.msg, "a.json:1: this file is one JSON array; assay reads one object "
+                                 "per line (NDJSON): convert it with jq -c '.[]' a.json > "
+                                 "a.json.ndjson");
+    assert_int_equal(assay_sniff_input("[]", 2, true, '"', "a.json", &err), -EINVAL);
+
+    /* what is fine */
+    const char *fine[] = { "a,b\r\n1,2\r\n",     /* CRLF */
+                           "a,\"x\ry\"\n1,2\n",  /* a CR inside quotes */
+                           "a,b\n1,2\r3\n",      /* a lone CR after the first row */
+                           "a,b\r",              /* a CR that ends the input */
+                           "[1,2]\n{\"a\":1}\n", /* an array row in NDJSON: a bad row */
+                           "a\0b,c\n1,2\n" };    /* a stray NUL is not UTF-16 */
+    size_t lens[] = { 10, 12, 11, 4, 15, 10 };
+    for (size_t k = 0; k < sizeof(fine) / sizeof(fine[0]); k++)
+        assert_int_equal(assay_sniff_input(fine[k], lens[k], k == 4, '"', "f", &err), 0);
+    const char *jstr = "{\"a\":\"x\\\"\r\"}\n"; /* an escaped quote keeps the string open */
+    assert_int_equal(assay_sniff_input(jstr, strlen(jstr), true, '"', "f", &err), 0);
+    assert_int_equal(assay_sniff_input("[1,2]", 5, false, '"', "f.csv", &err), 0);
+}
+
+/* source.comment: a row that starts with the character (outside quotes) is skipped to
+ * its '\n' - its quotes do not count - and counted; a quoted field's line that starts
+ * with it is data. Row boundaries for chunking follow the same rule. */
+static void test_comment_lines(void **state)
+{
+    (void)state;
+    const char *text = "# \"odd\n1,\"a\n#b\"\n#x,y\n2,c\n# end";
+    F.o.comment = '#';
+    assay_rowset *rs = parse(text, 2);
+    assert_int_equal(rs->nrows, 2);
+    assert_int_equal(rs->nbad, 0);
+    assert_int_equal(rs->ncomments, 3);
+    assert_int_equal(rs->nlines, 5); /* every '\n', those of comments and quotes included */
+    assert_string_equal(cell(0, 0), "1");
+    assert_string_equal(cell(0, 1), "a\n#b");
+    assert_string_equal(cell(1, 1), "c");
+    assert_int_equal(F.row_ord[0], 0);
+    assert_int_equal(F.row_ord[1], 1); /* comments take no ordinal */
+    assert_int_equal(F.cur.pos, strlen(text));
+
+    /* chunk boundaries: the last row end respects comment lines' odd quotes */
+    assert_int_equal(assay_csv_last_row_end(&F.o, text, strlen(text)), strlen(text) - 5);
+    const char *t2 = "# \"\n1,2\n";
+    assert_int_equal(assay_csv_last_row_end(&F.o, t2, strlen(t2)), strlen(t2));
+    assay_csv_options plain;
+    assay_csv_options_default(&plain);
+    assert_int_equal(assay_csv_last_row_end(&plain, t2, strlen(t2)), 0); /* by parity: open */
+
+    /* cap stops, then the next call starts at a comment */
+    F.rs.cap = 1;
+    F.cur = (assay_cursor){ text, strlen(text), 0, 0 };
+    assert_int_equal(assay_csv_parse(&F.o, &F.cur, &F.rs), 0);
+    assert_int_equal(F.rs.nrows, 1);
+    assert_int_equal(assay_csv_parse(&F.o, &F.cur, &F.rs), 0);
+    assert_int_equal(F.rs.nrows, 1);
+    assert_int_equal(F.row_ord[0], 1);
+    assert_int_equal(F.cells[1].len, 1); /* column 1 of the one row (cap 1): "c" */
+    assert_int_equal(text[F.cells[1].off], 'c');
+
+    /* without the option the first line is a row (and an odd quote swallows the rest) */
+    F.o.comment = 0;
+    rs = parse("#a,b\n1,2\n", 2);
+    assert_int_equal(rs->nrows, 2);
+    assert_int_equal(rs->ncomments, 0);
+
+    /* the header is found after leading comment lines */
+    F.o.comment = '#';
+    char **fields;
+    uint32_t nf;
+    size_t consumed;
+    const char *h = "# made by x \"\n\n#\nid,name\n1,a\n";
+    assert_int_equal(assay_csv_read_row(&F.o, h, strlen(h), &fields, &nf, &consumed, NULL), 0);
+    assert_int_equal(nf, 2);
+    assert_string_equal(fields[0], "id");
+    assert_int_equal(consumed, strlen(h) - 4);
+    for (uint32_t k = 0; k < nf; k++)
+        free(fields[k]);
+    free(fields);
+    /* a comment character that is the delimiter or the quote is refused */
+    F.o.comment = ',';
+    F.cur = (assay_cursor){ "a\n", 2, 0, 0 };
+    assert_int_equal(assay_csv_parse(&F.o, &F.cur, &F.rs), -EINVAL);
 }
 
 static void test_last_row_without_newline(void **state)
@@ -580,6 +779,10 @@ int main(void)
         cmocka_unit_test_setup(test_embedded_newlines, setup),
         cmocka_unit_test_setup(test_crlf, setup),
         cmocka_unit_test_setup(test_null_vs_empty_string, setup),
+        cmocka_unit_test_setup(test_null_tokens, setup),
+        cmocka_unit_test_setup(test_null_token_lists, setup),
+        cmocka_unit_test_setup(test_sniff, setup),
+        cmocka_unit_test_setup(test_comment_lines, setup),
         cmocka_unit_test_setup(test_last_row_without_newline, setup),
         cmocka_unit_test_setup(test_blank_lines_skipped, setup),
         cmocka_unit_test_setup(test_blank_lines_kept, setup),

@@ -87,6 +87,33 @@ static void check_cell(fx *f, const char *buf, uint32_t col, uint32_t row, uint8
 
 /* ---------------------------------------------------------------------------------- */
 
+/* source.null_values on NDJSON: a string value that is a token (after unescaping) is
+ * null; JSON null always is; numbers and literals never are. */
+static void test_null_tokens(void **state)
+{
+    (void)state;
+    const char *names[] = { "a", "b", "c", "d", "e" };
+    fx *f = fx_new(names, 5);
+    const char *text = "{\"a\":\"NA\",\"b\":\"N\\u0041\",\"c\":null,\"d\":0,\"e\":\"NAN\"}\n";
+    char *buf = fx_run(f, text);
+    assert_int_equal(f->rs.nrows, 1);
+    check_cell(f, buf, 0, 0, ASSAY_CELL_QUOTED, "NA"); /* no tokens: a string */
+    free(buf);
+    assay_null_tokens t;
+    assert_int_equal(assay_null_tokens_parse_list(&t, "NA,0", NULL), 0);
+    f->o.nulls = &t;
+    buf = fx_run(f, text);
+    assert_int_equal(f->rs.nrows, 1);
+    assert_int_equal(f->rs.nbad, 0);
+    check_cell(f, buf, 0, 0, ASSAY_CELL_NULL, "");
+    check_cell(f, buf, 1, 0, ASSAY_CELL_NULL, ""); /* "N\u0041" is NA */
+    check_cell(f, buf, 2, 0, ASSAY_CELL_NULL, "");
+    check_cell(f, buf, 3, 0, ASSAY_CELL_NUMBER, "0"); /* the number 0 is no text */
+    check_cell(f, buf, 4, 0, ASSAY_CELL_QUOTED, "NAN");
+    free(buf);
+    fx_free(f);
+}
+
 static void test_value_kinds(void **state)
 {
     (void)state;
@@ -889,6 +916,72 @@ static void test_caps_and_cursor(void **state)
     fx_free(f);
 }
 
+/* Every bad-row reason says where: the column, the JSON key that is not one, a key's
+ * own text, or the row - never a column number like 4294967295. */
+static void test_reasons_name_the_place(void **state)
+{
+    (void)state;
+    const char *names[] = { "a", "b" };
+    fx *f = fx_new(names, 2);
+    char *buf = fx_run(f, "{\"a\":2,\"zz\":\"\xff\"}\n"
+                          "{\"a\":3,\"b\":\"\xfe\"}\n"
+                          "{\"\xff\":1}\n"
+                          "{\"a\":1,\"b\":tru}\n"
+                          "{\"a\":1,\"q\\n\":[1,}\n"
+                          "{\"a\":1} x\n"
+                          "{\"a\":1,\"a\":2}\n"
+                          "[1]\n");
+    static const char *const want[] = {
+        "invalid UTF-8 at byte 13 (in key 'zz', not a column)",
+        "invalid UTF-8 at byte 12 (in column 'b')",
+        "invalid UTF-8 at byte 2 (in a key)",
+        ("JSON syntax error at byte 14 (in column 'b'): invalid literal (expected true, false "
+         "or null)"),
+        "JSON syntax error at byte 16 (in key 'q\\n', not a column): unexpected character",
+        "JSON syntax error at byte 8 (in the row): text after the JSON object",
+        "duplicate key for column 'a' at byte 7",
+        "the row is valid JSON but not an object",
+    };
+    assert_int_equal(f->rs.nbad, ASSAY_ARRAY_LEN(want));
+    for (uint32_t i = 0; i < f->rs.nbad; i++) {
+        char text[200];
+        assay_bad_row_describe_row(&f->bad[i], buf + f->bad[i].off, 2, names, text, sizeof(text));
+        assert_string_equal(text, want[i]);
+        assert_null(strstr(text, "4294967295"));
+    }
+    /* without the row's bytes the key cannot be shown, but the place still can */
+    char text[200];
+    assay_bad_row_describe(&f->bad[0], 2, names, text, sizeof(text));
+    assert_string_equal(text, "invalid UTF-8 at byte 13 (in a key that is not a column)");
+    assay_bad_row_describe(&f->bad[5], 2, names, text, sizeof(text));
+    assert_string_equal(text,
+                        "JSON syntax error at byte 8 (in the row): text after the JSON object");
+    free(buf);
+    fx_free(f);
+}
+
+/* source.comment on NDJSON: a line that starts with the character is skipped. */
+static void test_comment_lines(void **state)
+{
+    (void)state;
+    const char *names[] = { "a" };
+    fx *f = fx_new(names, 1);
+    f->o.comment = '#';
+    char *buf = fx_run(f, "# made by x\n{\"a\":1}\n#{\"a\":2}\n {\"a\":3}\n#");
+    assert_int_equal(f->rs.nrows, 2);
+    assert_int_equal(f->rs.nbad, 0);
+    assert_int_equal(f->rs.ncomments, 3);
+    assert_int_equal(f->rs.nlines, 4);
+    check_cell(f, buf, 0, 1, ASSAY_CELL_NUMBER, "3");
+    assert_int_equal(f->row_ord[1], 1);
+    free(buf);
+    f->o.comment = 0;
+    buf = fx_run(f, "# made by x\n{\"a\":1}\n");
+    assert_int_equal(f->rs.nbad, 1); /* without the option: a bad row */
+    free(buf);
+    fx_free(f);
+}
+
 static void test_schema(void **state)
 {
     (void)state;
@@ -1027,6 +1120,9 @@ int main(void)
         cmocka_unit_test(test_split_independence),
         cmocka_unit_test(test_scan_positions),
         cmocka_unit_test(test_caps_and_cursor),
+        cmocka_unit_test(test_null_tokens),
+        cmocka_unit_test(test_reasons_name_the_place),
+        cmocka_unit_test(test_comment_lines),
         cmocka_unit_test(test_schema),
         cmocka_unit_test(test_keys),
         cmocka_unit_test(test_last_row_end_and_text),

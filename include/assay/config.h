@@ -12,6 +12,7 @@
 
 #include <stdio.h>
 #include "assay/common.h"
+#include "assay/nulls.h"
 
 typedef enum assay_type {
     ASSAY_TYPE_UNKNOWN = 0, /* not declared: inferred from the data */
@@ -170,10 +171,12 @@ typedef struct assay_config {
         char *kafka_group; /* source.kafka.group; default "assay-" ASSET */
         char *kafka_start; /* source.kafka.start: committed (default) | earliest | latest */
         assay_format format;
-        char delimiter; /* default ',' */
-        char quote;     /* default '"' */
-        bool header;    /* default true */
-        bool follow;    /* keep reading as the file grows; reopen on rotation */
+        char delimiter;                /* 0 (default): tab for .tsv/.tab files, else ',' */
+        char quote;                    /* default '"' */
+        bool header;                   /* default true */
+        bool follow;                   /* keep reading as the file grows; reopen on rotation */
+        char comment;                  /* lines starting with it are skipped; 0: none (default) */
+        assay_null_tokens null_values; /* text that means null; empty: only the empty field */
     } source;
 
     char **kafka_keys, **kafka_values; /* librdkafka properties, in file order; values are

@@ -8,6 +8,7 @@
 #include "assay/common.h"
 #include "assay/rowset.h"
 #include "assay/cpu.h"
+#include "assay/nulls.h"
 
 typedef struct assay_csv_options {
     char delimiter;         /* default ',' */
@@ -17,6 +18,11 @@ typedef struct assay_csv_options {
     uint32_t max_fields;    /* rows with more fields are bad rows (default 4096) */
     bool keep_blank;        /* a blank line is a bad row (field count 0), not skipped: one
                              * Kafka message is one row, an empty one included (default false) */
+    char comment; /* a row starting with it (outside quotes) is a comment line: skipped up to
+                   * its '\n' (quotes in it mean nothing), counted in rs->ncomments, no
+                   * ordinal; 0: none (the default) */
+    const assay_null_tokens *nulls; /* text that means null besides the empty field; NULL or
+                                     * an empty set: none (the default). Quoted fields too */
 } assay_csv_options;
 
 ASSAY_API void assay_csv_options_default(assay_csv_options *o);

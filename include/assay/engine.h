@@ -287,6 +287,7 @@ typedef struct assay_result {
     assay_anomaly_result anomaly;
 
     double stage_seconds[ASSAY_STAGE_COUNT]; /* see assay_stage */
+    uint64_t comment_lines; /* lines skipped as comments (source.comment): not rows */
 
     /* the alerts this window raised (check: rule breaches and contracts), records of
      * src/alert; NULL when none */

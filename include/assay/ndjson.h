@@ -10,6 +10,7 @@
 #include "assay/common.h"
 #include "assay/rowset.h"
 #include "assay/cpu.h"
+#include "assay/nulls.h"
 
 typedef enum assay_json_error {
     ASSAY_JSON_OK = 0,
@@ -35,6 +36,9 @@ typedef struct assay_ndjson_schema assay_ndjson_schema;
 typedef struct assay_ndjson_options {
     uint32_t max_row_bytes; /* longer lines are bad rows (default 1 MiB) */
     bool skip_blank;        /* blank lines are skipped, not bad rows (default true) */
+    char comment; /* a line starting with it is skipped (rs->ncomments); 0: none (default) */
+    const assay_null_tokens *nulls; /* string values that mean null (JSON null always is);
+                                     * NULL or an empty set: none (the default) */
 } assay_ndjson_options;
 
 ASSAY_API void assay_ndjson_options_default(assay_ndjson_options *o);

@@ -46,6 +46,11 @@ typedef struct assay_bad_row {
     uint32_t at;     /* byte offset in the row where the problem was found */
     uint32_t detail; /* reason-specific, see assay_bad_reason */
     uint32_t reason; /* assay_bad_reason */
+    /* NDJSON: the top-level key whose key or value held the problem, so the reason can
+     * name it: key_at is the offset of its raw bytes (after the opening quote) in the
+     * row, key_len their length, or UINT32_MAX when the problem is inside the key
+     * itself; key_at is UINT32_MAX when no key applies (CSV: always) */
+    uint32_t key_at, key_len;
 } assay_bad_row;
 
 /* A top-level NDJSON key that names no column of the schema, in a good row. */
@@ -75,6 +80,7 @@ typedef struct assay_rowset {
     uint32_t nrows;       /* good rows */
     uint32_t nbad;        /* bad rows */
     uint32_t nlines;      /* '\n' bytes consumed by this call, quoted ones included */
+    uint32_t ncomments;   /* comment lines skipped by this call (options.comment) */
     uint32_t nunk;        /* unk entries filled */
     uint32_t unk_dropped; /* unknown keys past unk_cap */
 } assay_rowset;
@@ -100,5 +106,11 @@ ASSAY_API void assay_rowset_free(assay_rowset *rs);
  * the length it wanted. */
 ASSAY_API size_t assay_bad_row_describe(const assay_bad_row *b, uint32_t ncols,
                                         const char *const *names, char *out, size_t cap);
+
+/* The same, given the row's bytes (row[0..b->len), may be NULL), so that an NDJSON
+ * reason names the JSON key that held the problem when it is not a column:
+ * "invalid UTF-8 at byte 13 (in key 'zz', not a column)". */
+ASSAY_API size_t assay_bad_row_describe_row(const assay_bad_row *b, const char *row, uint32_t ncols,
+                                            const char *const *names, char *out, size_t cap);
 
 #endif

@@ -1,6 +1,7 @@
 /*
  * assay check -c CONFIG [--json] [--threads N] [--now T] [--format csv|ndjson]
- *             [--no-profile] [--row-scores OUT] FILE...
+ *             [--no-profile] [--row-scores OUT] [--null-values LIST] [--delimiter C]
+ *             [--comment C] FILE...
  *
  * Runs every rule of CONFIG over the files as one window. Prints a table on stdout
  * (or JSON with --json); exit status 0 when every rule passed and every row parsed,
@@ -22,7 +23,8 @@
 static void check_usage(FILE *out)
 {
     fputs("usage: assay check -c CONFIG [--json] [--threads N] [--now TIME] [--format csv|ndjson]\n"
-          "                   [--no-profile] [--row-scores OUT] [FILE...]\n"
+          "                   [--no-profile] [--row-scores OUT] [--null-values LIST]\n"
+          "                   [--delimiter C] [--comment C] [FILE...]\n"
           "\n"
           "Run the rules of CONFIG over FILE... (or source.file from the config) as one\n"
           "window and report failures, samples, bad rows and the quality score.\n"
@@ -32,7 +34,8 @@ static void check_usage(FILE *out)
           "  -t, --threads N      shards (default: number of CPUs)\n"
           "      --now TIME       clock for freshness rules (RFC 3339), default: now\n"
           "      --format FMT     csv or ndjson (default: config, then file extension)\n"
-          "      --no-profile     rules only: skip the per-column profile (faster)\n"
+          "      --no-profile     rules only: skip the per-column profile "
+          "(faster)\n" ASSAY_CLI_SOURCE_HELP
           "      --row-scores OUT write `row,score` per input row (the anomaly score of\n"
           "                       anomaly.columns; empty when not scored); with - the\n"
           "                       scores go to stdout and the report to stderr\n"
@@ -52,6 +55,7 @@ int assay_cmd_check(int argc, char **argv)
         { "now", required_argument, NULL, 'n' },
         { "format", required_argument, NULL, 'f' },
         { "help", no_argument, NULL, 'h' },
+        ASSAY_CLI_SOURCE_OPTIONS,
         { "no-profile", no_argument, NULL, 'P' },
         { "row-scores", required_argument, NULL, 'R' },
         { NULL, 0, NULL, 0 },
@@ -59,6 +63,7 @@ int assay_cmd_check(int argc, char **argv)
     const char *config_path = NULL;
     const char *scores_path = NULL;
     bool json = false;
+    assay_cli_source src = { 0 };
     assay_engine_options eo;
     assay_engine_options_default(&eo);
     eo.profile = true; /* the report's columns carry the full profile (one pass) */
@@ -102,8 +107,14 @@ int assay_cmd_check(int argc, char **argv)
         case 'h':
             check_usage(stdout);
             return ASSAY_EXIT_OK;
-        default:
+        default: {
+            int sr = assay_cli_source_option("check", ch, optarg, &src);
+            if (sr == 1)
+                break;
+            if (sr)
+                return sr;
             return assay_cli_bad_option("check", ch, argv);
+        }
         }
     }
     if (!config_path) {
@@ -114,6 +125,11 @@ int assay_cmd_check(int argc, char **argv)
     assay_config *cfg = NULL;
     if (assay_config_load(config_path, &cfg, &err) < 0) {
         fprintf(stderr, "assay check: %s\n", err.msg);
+        return ASSAY_EXIT_ERROR;
+    }
+    if (assay_cli_source_apply("check", &src, cfg) ||
+        assay_cli_stdin_check("check", argv + optind, (size_t)(argc - optind), cfg)) {
+        assay_config_free(cfg);
         return ASSAY_EXIT_ERROR;
     }
     if (scores_path && cfg->anomaly.ncolumns == 0) {
@@ -142,6 +158,9 @@ int assay_cmd_check(int argc, char **argv)
     assay_progress_init(&prog);
     eo.progress = assay_progress_update;
     eo.progress_ctx = &prog;
+    assay_cli_notices notices = { .n = 0 };
+    eo.notice = assay_cli_notice;
+    eo.notice_ctx = &notices;
     assay_result *res = NULL;
     int rc = assay_engine_check(&eo, &res, &err);
     assay_progress_done(&prog);
@@ -177,6 +196,12 @@ int assay_cmd_check(int argc, char **argv)
         fprintf(stderr, "assay check: cannot write the report: %s\n", strerror(errno));
         status = ASSAY_EXIT_ERROR;
     }
+    assay_cli_notices_print("check", &notices);
+    if (res->comment_lines)
+        fprintf(stderr,
+                "assay check: %llu comment line%s skipped (source.comment '%c'): not rows\n",
+                (unsigned long long)res->comment_lines, res->comment_lines == 1 ? "" : "s",
+                cfg->source.comment);
     assay_result_free(res);
     assay_config_free(cfg);
     return status;

@@ -1,9 +1,11 @@
 /*
  * assay - data-quality checks for streams and files. Subcommand dispatch.
  */
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "assay/config.h"
 #include "assay/number.h"
@@ -42,6 +44,96 @@ int assay_cli_format(const char *cmd, const char *arg, int *out)
         return ASSAY_EXIT_ERROR;
     }
     return 0;
+}
+
+/* One character for --delimiter / --comment: itself, or `tab` / `\t` for a tab. */
+static int cli_char(const char *cmd, const char *opt, const char *arg, char *out)
+{
+    if (!strcmp(arg, "tab") || !strcmp(arg, "\\t") || !strcmp(arg, "\t")) {
+        *out = '\t';
+        return 0;
+    }
+    if (strlen(arg) == 1 && arg[0] != '\n' && arg[0] != '\r' && (unsigned char)arg[0] < 0x80) {
+        *out = arg[0];
+        return 0;
+    }
+    fprintf(stderr, "assay %s: --%s: expected one ASCII character (or tab), got '%s'\n", cmd, opt,
+            arg);
+    return ASSAY_EXIT_ERROR;
+}
+
+int assay_cli_source_option(const char *cmd, int ch, const char *arg, assay_cli_source *s)
+{
+    switch (ch) {
+    case 'N':
+        s->null_values = arg;
+        return 1;
+    case 'D':
+        return cli_char(cmd, "delimiter", arg, &s->delimiter) ? ASSAY_EXIT_ERROR : 1;
+    case 'C':
+        return cli_char(cmd, "comment", arg, &s->comment) ? ASSAY_EXIT_ERROR : 1;
+    default:
+        return 0;
+    }
+}
+
+int assay_cli_source_apply(const char *cmd, const assay_cli_source *s, assay_config *cfg)
+{
+    if (s->null_values) {
+        assay_error err = { 0 };
+        if (assay_null_tokens_parse_list(&cfg->source.null_values, s->null_values, &err) < 0) {
+            fprintf(stderr, "assay %s: --null-values: %s\n", cmd, err.msg);
+            return ASSAY_EXIT_ERROR;
+        }
+    }
+    if (s->delimiter)
+        cfg->source.delimiter = s->delimiter;
+    if (s->comment)
+        cfg->source.comment = s->comment;
+    char q = cfg->source.quote ? cfg->source.quote : '"';
+    if (s->delimiter && s->delimiter == q) {
+        fprintf(stderr, "assay %s: --delimiter: '%c' is the quote character; choose another\n", cmd,
+                q);
+        return ASSAY_EXIT_ERROR;
+    }
+    char d = cfg->source.delimiter ? cfg->source.delimiter : ',';
+    if (s->comment && (s->comment == q || s->comment == d)) {
+        fprintf(stderr,
+                "assay %s: --comment: '%c' is the %s character; comment lines need their own\n",
+                cmd, s->comment, s->comment == q ? "quote" : "delimiter");
+        return ASSAY_EXIT_ERROR;
+    }
+    return 0;
+}
+
+int assay_cli_stdin_check(const char *cmd, char *const *paths, size_t npaths,
+                          const assay_config *cfg)
+{
+    bool reads = false;
+    for (size_t i = 0; i < npaths; i++)
+        reads |= strcmp(paths[i], "-") == 0;
+    if (npaths == 0 && cfg && cfg->source.file)
+        reads = strcmp(cfg->source.file, "-") == 0; /* kept as "-" by the config loader */
+    if (!reads || fcntl(STDIN_FILENO, F_GETFD) != -1 || errno != EBADF)
+        return 0;
+    fprintf(stderr,
+            "assay %s: stdin is closed, so input '-' cannot be read: pipe or redirect the data "
+            "in (e.g. assay %s ... - < data.csv) or name the file\n",
+            cmd, cmd);
+    return ASSAY_EXIT_ERROR;
+}
+
+void assay_cli_notice(void *ctx, const char *msg)
+{
+    assay_cli_notices *n = ctx;
+    if (n->n < ASSAY_CLI_NOTICES)
+        snprintf(n->msg[n->n++], sizeof(n->msg[0]), "%s", msg);
+}
+
+void assay_cli_notices_print(const char *cmd, const assay_cli_notices *n)
+{
+    for (unsigned i = 0; i < n->n; i++)
+        fprintf(stderr, "assay %s: warning: %s\n", cmd, n->msg[i]);
 }
 
 #ifndef ASSAY_VERSION

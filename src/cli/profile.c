@@ -1,5 +1,6 @@
 /*
- * assay profile [--json] [--suggest-rules] [--threads N] [--format csv|ndjson] FILE...
+ * assay profile [--json] [--suggest-rules] [--threads N] [--format csv|ndjson]
+ *               [--null-values LIST] [--delimiter C] [--comment C] FILE...
  *
  * One pass over the files: per column type (inferred), nulls, distinct (HyperLogLog),
  * min/max, mean/stddev/skewness/kurtosis and quantiles (numeric), most frequent values
@@ -21,7 +22,8 @@
 static void profile_usage(FILE *out)
 {
     fputs("usage: assay profile [--json] [--suggest-rules] [--threads N] [--format csv|ndjson]\n"
-          "                     [-c CONFIG] FILE...\n"
+          "                     [-c CONFIG] [--null-values LIST] [--delimiter C]\n"
+          "                     [--comment C] FILE...\n"
           "\n"
           "Profile every column of FILE... in one pass: type, nulls, distinct values,\n"
           "min/max, mean/stddev/skewness/kurtosis and quantiles, most frequent values,\n"
@@ -32,8 +34,8 @@ static void profile_usage(FILE *out)
           "      --suggest-rules  print a config with rules the data passes (for check)\n"
           "  -t, --threads N      shards (default: number of CPUs)\n"
           "      --format FMT     csv or ndjson (default: file extension)\n"
-          "  -c, --config CONFIG  optional: column types, delimiter, limits from a config\n"
-          "  -h, --help           this help\n",
+          "  -c, --config CONFIG  optional: column types, delimiter, limits from a "
+          "config\n" ASSAY_CLI_SOURCE_HELP "  -h, --help           this help\n",
           out);
 }
 
@@ -46,10 +48,12 @@ int assay_cmd_profile(int argc, char **argv)
         { "format", required_argument, NULL, 'f' },
         { "config", required_argument, NULL, 'c' },
         { "help", no_argument, NULL, 'h' },
+        ASSAY_CLI_SOURCE_OPTIONS,
         { NULL, 0, NULL, 0 },
     };
     bool json = false, suggest = false;
     const char *config_path = NULL;
+    assay_cli_source src = { 0 };
     assay_engine_options eo;
     assay_engine_options_default(&eo);
     optind = 1;
@@ -80,8 +84,14 @@ int assay_cmd_profile(int argc, char **argv)
         case 'h':
             profile_usage(stdout);
             return ASSAY_EXIT_OK;
-        default:
+        default: {
+            int sr = assay_cli_source_option("profile", ch, optarg, &src);
+            if (sr == 1)
+                break;
+            if (sr)
+                return sr;
             return assay_cli_bad_option("profile", ch, argv);
+        }
         }
     }
     if (optind >= argc) {
@@ -95,6 +105,11 @@ int assay_cmd_profile(int argc, char **argv)
         fprintf(stderr, "assay profile: %s\n", config_path ? err.msg : "out of memory");
         return ASSAY_EXIT_ERROR;
     }
+    if (assay_cli_source_apply("profile", &src, cfg) ||
+        assay_cli_stdin_check("profile", argv + optind, (size_t)(argc - optind), cfg)) {
+        assay_config_free(cfg);
+        return ASSAY_EXIT_ERROR;
+    }
     eo.cfg = cfg;
     eo.paths = (const char *const *)(argv + optind);
     eo.npaths = (size_t)(argc - optind);
@@ -105,6 +120,9 @@ int assay_cmd_profile(int argc, char **argv)
     assay_progress_init(&prog);
     eo.progress = assay_progress_update;
     eo.progress_ctx = &prog;
+    assay_cli_notices notices = { .n = 0 };
+    eo.notice = assay_cli_notice;
+    eo.notice_ctx = &notices;
     assay_result *res = NULL;
     rc = assay_engine_check(&eo, &res, &err);
     assay_progress_done(&prog);
@@ -147,6 +165,12 @@ int assay_cmd_profile(int argc, char **argv)
         fprintf(stderr, "assay profile: cannot write the report: %s\n", strerror(errno));
         status = ASSAY_EXIT_ERROR;
     }
+    assay_cli_notices_print("profile", &notices);
+    if (res->comment_lines)
+        fprintf(stderr,
+                "assay profile: %llu comment line%s skipped (source.comment '%c'): not rows\n",
+                (unsigned long long)res->comment_lines, res->comment_lines == 1 ? "" : "s",
+                cfg->source.comment);
     assay_result_free(res);
     assay_config_free(cfg);
     return status;

@@ -278,8 +278,8 @@ static int parse_sink_stdout(ctx *c, const key_def *k, const yt_node *v, void *b
 static int parse_minmax(ctx *c, const key_def *k, const yt_node *v, void *base);
 static int parse_values(ctx *c, const key_def *k, const yt_node *v, void *base);
 static int parse_listen(ctx *c, const key_def *k, const yt_node *v, void *base);
-static int parse_later_any(ctx *c, const key_def *k, const yt_node *v, void *base);
 static int parse_max_null(ctx *c, const key_def *k, const yt_node *v, void *base);
+static int parse_null_values(ctx *c, const key_def *k, const yt_node *v, void *base);
 static int parse_require(ctx *c, const key_def *k, const yt_node *v, void *base);
 
 static const key_def source_kafka_keys[] = {
@@ -324,10 +324,18 @@ static const key_def source_keys[] = {
               "when it is rotated (a new file at the path) or truncated, like `tail -F`." },
     { .key = "null_values",
       .type = V_CUSTOM,
-      .parse = parse_later_any,
-      .flags = F_LATER,
+      .parse = parse_null_values,
       .doc_type = "list of strings",
-      .desc = "Text that means null (default: only the empty field)." },
+      .doc_def = "[] (only the empty field)",
+      .desc = "Text that means null, e.g. `[NA, N/A, \"-\"]` (at most 32, each at most 63 "
+              "bytes; `--null-values NA,N/A,-` on the command line replaces the list). A value "
+              "whose whole text equals one is null everywhere: `not_null` fails on it, the "
+              "profile counts it as null, type checks and inference skip it. Matching is exact "
+              "(letter case counts). CSV: quoted or not (`\"NA\"` is null too, since many "
+              "writers quote every field). NDJSON: a string value (`\"NA\"`); JSON `null` "
+              "and a missing key are always null, numbers and `true`/`false` never. Write "
+              "`null` in the list for the text null (YAML's null is taken as that text "
+              "here)." },
     { .key = "format",
       .type = V_ENUM,
       .off = OFF(source.format),
@@ -336,9 +344,23 @@ static const key_def source_keys[] = {
       .desc = "Input format: `csv` or `ndjson` (also `.jsonl` files)." },
     { .key = "delimiter",
       .type = V_CHAR,
-      .def = ",",
       .off = OFF(source.delimiter),
-      .desc = "CSV field delimiter: one character, or `tab`." },
+      .doc_def = "`,` (tab for `.tsv` and `.tab` files)",
+      .desc = "CSV field delimiter: one character, or `tab` (also `\\t`); `--delimiter C` on "
+              "the command line overrides it. When a CSV file's header is one field that holds "
+              "tabs, semicolons or pipes, the run warns on stderr (a one-column file is legal) "
+              "and an error about a column missing from the data names the delimiter to try." },
+    { .key = "comment",
+      .type = V_CHAR,
+      .off = OFF(source.comment),
+      .doc_def = "none",
+      .desc = "Files: a line that starts with this character (e.g. `'#'`; quote it in YAML) is a "
+              "comment, skipped: not a row, not a bad row, and counted as skipped in the "
+              "report. CSV: only at the start of a row, outside quotes (a quoted field's second "
+              "line that starts with it is data), and the quotes of a comment line mean "
+              "nothing; a header row after leading comment lines is found. NDJSON: a line "
+              "that starts with it. Not applied to Kafka messages. `--comment C` on the "
+              "command line sets it." },
     { .key = "quote",
       .type = V_CHAR,
       .def = "\"",
@@ -1937,6 +1959,32 @@ static int parse_values(ctx *c, const key_def *k, const yt_node *v, void *base)
     return 0;
 }
 
+/* source.null_values: a list of scalars taken as written. A plain `null` or `~` item
+ * is the text, not YAML's null: in this list nobody means "no token". */
+static int parse_null_values(ctx *c, const key_def *k, const yt_node *v, void *base)
+{
+    (void)k;
+    assay_config *cfg = base;
+    assay_null_tokens *t = &cfg->source.null_values;
+    memset(t, 0, sizeof(*t));
+    if (v->kind != YT_SEQ)
+        return errat(c, v, "expected a list of strings like [NA, N/A], found %s",
+                     yt_kind_phrase(v));
+    for (size_t i = 0; i < v->n; i++) {
+        const yt_node *it = v->items[i];
+        size_t mark = path_push_index(c, i);
+        if (it->kind != YT_SCALAR)
+            return errat(c, it, "expected a string, found %s", yt_kind_phrase(it));
+        if (memchr(it->text, '\0', it->len))
+            return errat(c, it, "contains a NUL character");
+        assay_error e = { 0 };
+        if (assay_null_tokens_add(t, it->text, it->len, &e) < 0)
+            return errat(c, it, "%s", e.msg);
+        path_pop(c, mark);
+    }
+    return 0;
+}
+
 static int parse_sink_stdout(ctx *c, const key_def *k, const yt_node *v, void *base)
 {
     assay_sink_config *s = base;
@@ -2013,14 +2061,6 @@ static int parse_sink(ctx *c, const key_def *k, const yt_node *v, void *base)
         }
         path_pop(c, mark);
     }
-    return 0;
-}
-
-/* A key of the design this build rejects before it gets here (F_LATER); parsed only as
- * far as "some value" for the parser tests. */
-static int parse_later_any(ctx *c, const key_def *k, const yt_node *v, void *base)
-{
-    (void)c, (void)k, (void)v, (void)base;
     return 0;
 }
 
@@ -2455,6 +2495,13 @@ static int validate(ctx *c)
     }
     if ((rc = validate_kafka(c)) < 0)
         return rc;
+    if (cfg->source.comment &&
+        (cfg->source.comment == cfg->source.quote ||
+         cfg->source.comment == (cfg->source.delimiter ? cfg->source.delimiter : ','))) {
+        path_set(c, "source.comment");
+        return errat(c, tree_at(root, "source", "comment"),
+                     "the comment character must differ from the delimiter and the quote");
+    }
     if (cfg->source.delimiter == cfg->source.quote) {
         path_set(c, "source.quote");
         const yt_node *n = tree_at(root, "source", "quote");

@@ -339,6 +339,7 @@ typedef struct assay_shard {
     uint64_t line_off, line_n; /* '\n' counting cursor: line_n newlines before line_off */
 
     double stage[ASSAY_STAGE_COUNT]; /* seconds, see assay_stage */
+    uint64_t comment_lines;          /* skipped by the parser (source.comment) */
 
     /* profile scratch */
     uint64_t *hbuf;         /* value hashes */
@@ -366,6 +367,9 @@ struct assay_engine {
     assay_csv_options csv;
     assay_ndjson_options nj;
     assay_ndjson_schema *njs;
+    uint64_t header_comments; /* comment lines before CSV headers (the shards count the rest) */
+    char delim_hint[160];     /* CSV header of one field that holds another likely delimiter:
+                               * the advice, for errors about missing columns; "" none */
     assay_schema sch;
     assay_rule *rules;
     size_t nrules;

@@ -36,6 +36,7 @@
 #include "assay/cpu.h"
 #include "assay/number.h"
 #include "assay/source.h"
+#include "assay/sniff.h"
 #include "core/digits.h"
 #include "engine/engine_internal.h"
 #include "sink/outputs.h"
@@ -391,6 +392,7 @@ static int open_kafka(pipeline *p, const assay_checkpoint_info *ck, assay_error 
     /* an empty message is a row: a poison pill, quarantined */
     e->nj.skip_blank = false;
     e->csv.keep_blank = true;
+    e->csv.comment = e->nj.comment = 0; /* a message is a row: never a comment line */
     e->csv.header = false; /* a message is one record: the columns come from `columns:` */
     e->messages = true;
     assay_reader_options_default(&p->ro);
@@ -476,6 +478,18 @@ static int open_source(pipeline *p, const assay_checkpoint_info *ck, assay_error
     return assay_source_files(&p->src, p->paths, p->npaths, &p->ro, resume, stream, err);
 }
 
+/* A file's first chunk: refuse UTF-16, lone-CR line ends and a JSON array with a
+ * message that says how to convert them (src/parse/sniff.c). Messages of a Kafka
+ * source are rows of their own, not files. */
+static int sniff_chunk(const assay_engine *e, const assay_chunk *ch, const char *name,
+                       assay_error *err)
+{
+    if (e->messages || !ch->first_in_file)
+        return 0;
+    return assay_sniff_input(ch->data, ch->len, e->format == ASSAY_FORMAT_NDJSON, e->csv.quote,
+                             name, err);
+}
+
 /* The schema from the first chunk with data (of `src`); *first holds it (still out)
  * when *have is set. */
 static int first_chunk(pipeline *p, assay_source *src, assay_chunk *first, bool *have,
@@ -498,6 +512,12 @@ static int first_chunk(pipeline *p, assay_source *src, assay_chunk *first, bool 
     if (nrc < 0)
         return nrc;
     const char *name = src->names[*have ? first->file : 0];
+    int rc;
+    if (*have && (rc = sniff_chunk(&p->e, first, name, err)) < 0) {
+        src->ops->release(src, first);
+        *have = false;
+        return rc;
+    }
     if (*have && first->oversized) {
         src->ops->release(src, first);
         *have = false;
@@ -508,7 +528,7 @@ static int first_chunk(pipeline *p, assay_source *src, assay_chunk *first, bool 
     }
     assay_chunk empty = { 0 };
     size_t start = 0;
-    int rc = assay_engine_schema(&p->e, *have ? first : &empty, name, &start, err);
+    rc = assay_engine_schema(&p->e, *have ? first : &empty, name, &start, err);
     if (rc < 0) {
         if (*have)
             src->ops->release(src, first);
@@ -744,6 +764,11 @@ static int run_loop(pipeline *p, assay_chunk *first, bool have_first, assay_erro
         }
         size_t start = 0;
         uint32_t header_lines = 0;
+        if (ch.first_in_file && !(have_first && ch.seq == first->seq) &&
+            (rc = sniff_chunk(&p->e, &ch, p->src->names[ch.file], err)) < 0) {
+            p->src->ops->release(p->src, &ch);
+            return rc;
+        }
         if (ch.first_in_file && !ch.oversized) {
             if (have_first && ch.seq == first->seq) {
                 start = p->first_start;
@@ -992,9 +1017,12 @@ int assay_engine_check(const assay_engine_options *o, assay_result **out, assay_
     res->files = calloc(p.npaths ? p.npaths : 1, sizeof(char *));
     for (size_t i = 0; res->files && i < p.npaths; i++)
         res->files[i] = strdup(p.paths[i]);
-    for (unsigned k = 0; k < p.e.nshards; k++)
+    for (unsigned k = 0; k < p.e.nshards; k++) {
         for (int s = 0; s < ASSAY_STAGE_COUNT; s++)
             res->stage_seconds[s] += p.e.shards[k].stage[s];
+        res->comment_lines += p.e.shards[k].comment_lines;
+    }
+    res->comment_lines += p.e.header_comments;
     res->stage_seconds[ASSAY_STAGE_READ] = p.read_seconds;
     res->stage_seconds[ASSAY_STAGE_MERGE] = p.merge_seconds;
     res->seconds = assay_mono_seconds() - t0;

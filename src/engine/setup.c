@@ -83,12 +83,47 @@ int assay_engine_no_such_column(const assay_engine *e, const char *what, const c
                                 assay_config_pos pos, assay_error *err)
 {
     char cols[256];
+    if (e->delim_hint[0])
+        /* one column that holds the separators: listing it would only repeat them */
+        return assay_error_set(err, -EINVAL, "%s:%d:%d: %s: no column '%s' in the data; %s",
+                               e->cfg->path, pos.line, pos.col, what, name, e->delim_hint);
     list_columns(&e->sch, cols, sizeof(cols));
     const char *near = assay_closest(name, (const char *const *)e->sch.names, e->sch.ncols);
     return assay_error_set(
         err, -EINVAL, "%s:%d:%d: %s: no column '%s' in the data%s%s%s (columns: %s)", e->cfg->path,
         pos.line, pos.col, what, name, near ? " (did you mean '" : "", near ? near : "",
         near ? "'?)" : "", cols);
+}
+
+/* A CSV header of one field that holds tabs, semicolons, pipes (or commas, when the
+ * delimiter is something else) most likely uses that byte as its delimiter. A
+ * one-column file is legal, so this is advice: a notice for the run, and the tail of
+ * any error about a column missing from the data. */
+static void delimiter_hint(assay_engine *e, const char *name, const char *header)
+{
+    static const char cands[] = { '\t', ';', '|', ',' };
+    static const char *const plural[] = { "tabs", "semicolons", "pipes", "commas" };
+    size_t best = 0, best_n = 0;
+    for (size_t i = 0; i < sizeof(cands); i++) {
+        if (cands[i] == e->csv.delimiter)
+            continue;
+        size_t n = 0;
+        for (const char *p = header; *p; p++)
+            n += *p == cands[i];
+        if (n > best_n)
+            best = i, best_n = n;
+    }
+    e->delim_hint[0] = '\0';
+    if (best_n == 0)
+        return;
+    char opt[8];
+    snprintf(opt, sizeof(opt), cands[best] == '\t' ? "tab" : "'%c'", cands[best]);
+    snprintf(e->delim_hint, sizeof(e->delim_hint),
+             "%s:1: every row has one field; the header contains %s: try --delimiter %s (or "
+             "source.delimiter)",
+             name, plural[best], opt);
+    if (e->opt && e->opt->notice)
+        e->opt->notice(e->opt->notice_ctx, e->delim_hint);
 }
 
 static int schema_alloc(assay_schema *s, uint32_t n)
@@ -112,6 +147,19 @@ static void free_fields(char **f, uint32_t n)
     for (uint32_t i = 0; i < n; i++)
         free(f[i]);
     free(f);
+}
+
+/* Comment lines among the first n bytes (before a CSV header): lines starting with
+ * cmt. */
+static uint64_t count_comment_lines(const char *p, size_t n, char cmt)
+{
+    uint64_t k = 0;
+    for (size_t at = 0; cmt && at < n;) {
+        const char *nl = memchr(p + at, '\n', n - at);
+        k += p[at] == cmt;
+        at = nl ? (size_t)(nl - p) + 1 : n;
+    }
+    return k;
 }
 
 uint32_t assay_count_newlines(const char *p, size_t n)
@@ -143,6 +191,7 @@ int assay_engine_schema(assay_engine *e, const assay_chunk *ch, const char *name
         }
         if (e->csv.header) {
             *start = consumed;
+            e->header_comments += count_comment_lines(ch->data, consumed, e->csv.comment);
         } else {
             /* no header: declared names in order, else c1..cN */
             free_fields(fields, nf);
@@ -185,6 +234,8 @@ int assay_engine_schema(assay_engine *e, const assay_chunk *ch, const char *name
             }
         }
     }
+    if (e->format == ASSAY_FORMAT_CSV && e->csv.header && nf == 1 && fields[0])
+        delimiter_hint(e, name, fields[0]);
     if ((rc = schema_alloc(&e->sch, nf)) < 0) {
         free_fields(fields, nf);
         return assay_error_set(err, rc, "out of memory");
@@ -264,6 +315,7 @@ int assay_engine_check_header(assay_engine *e, const assay_chunk *ch, const char
     free_fields(fields, nf);
     *start = consumed;
     *header_lines = assay_count_newlines(ch->data, consumed);
+    e->header_comments += count_comment_lines(ch->data, consumed, e->csv.comment);
     return rc;
 }
 
@@ -358,13 +410,21 @@ void assay_engine_parser_options(assay_engine *e)
 {
     const assay_config *cfg = e->cfg;
     assay_csv_options_default(&e->csv);
-    e->csv.delimiter = cfg->source.delimiter ? cfg->source.delimiter : ',';
+    /* no delimiter configured: tab for .tsv and .tab files, else a comma */
+    char ext[16] = "";
+    if (e->npaths && e->paths)
+        path_ext(e->paths[0], ext);
+    char auto_delim = !strcmp(ext, "tsv") || !strcmp(ext, "tab") ? '\t' : ',';
+    e->csv.delimiter = cfg->source.delimiter ? cfg->source.delimiter : auto_delim;
     e->csv.quote = cfg->source.quote ? cfg->source.quote : '"';
     e->csv.header = cfg->source.header;
     e->csv.max_row_bytes = (uint32_t)ASSAY_MIN(cfg->limits.max_row_bytes, (uint64_t)UINT32_MAX / 2);
     e->csv.max_fields = (uint32_t)ASSAY_MIN(cfg->limits.max_fields, (uint64_t)UINT32_MAX);
     assay_ndjson_options_default(&e->nj);
     e->nj.max_row_bytes = e->csv.max_row_bytes;
+    e->csv.comment = e->nj.comment = cfg->source.comment;
+    /* the parsers mark null tokens themselves: every later stage just sees nulls */
+    e->csv.nulls = e->nj.nulls = &cfg->source.null_values;
 }
 
 /* The event-time column: a timestamp column (declared, or inferred as one). */

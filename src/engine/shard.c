@@ -879,8 +879,9 @@ static int route_batch(assay_shard *s, chunk_msg *m, uint32_t n, const char *bas
             const assay_bad_row *br = &s->rs.bad[b];
             char reason[200];
             char full[220];
-            assay_bad_row_describe(br, s->rs.ncols, (const char *const *)s->e->sch.names, reason,
-                                   sizeof(reason));
+            assay_bad_row_describe_row(br, base + br->off, s->rs.ncols,
+                                       (const char *const *)s->e->sch.names, reason,
+                                       sizeof(reason));
             snprintf(full, sizeof(full), "parse_error: %s", reason);
             const char *nm = "parse_error", *rs_ = full;
             if ((rc = route_quarantine(s, m, br->row, br->off, br->len, &nm, &rs_, 1)) < 0)
@@ -1223,10 +1224,12 @@ int assay_shard_process(assay_shard *s, chunk_msg *m)
             return rc;
         s->stage[ASSAY_STAGE_FRAME] += assay_mono_seconds() - t0;
         m->lines += s->rs.nlines;
+        s->comment_lines += s->rs.ncomments;
         for (uint32_t b = 0; b < s->rs.nbad; b++) {
             char reason[160];
-            assay_bad_row_describe(&s->rs.bad[b], s->rs.ncols, (const char *const *)s->e->sch.names,
-                                   reason, sizeof(reason));
+            assay_bad_row_describe_row(&s->rs.bad[b], ch->data + s->rs.bad[b].off, s->rs.ncols,
+                                       (const char *const *)s->e->sch.names, reason,
+                                       sizeof(reason));
             record_bad(s, m, s->rs.bad[b].row, s->rs.bad[b].off, s->rs.bad[b].len, reason);
         }
         if ((rc = process_batch(s, m)) < 0)

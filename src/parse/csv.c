@@ -108,6 +108,8 @@ void assay_csv_options_default(assay_csv_options *o)
     o->max_row_bytes = DEFAULT_MAX_ROW_BYTES;
     o->max_fields = DEFAULT_MAX_FIELDS;
     o->keep_blank = false;
+    o->comment = 0;
+    o->nulls = NULL;
 }
 
 assay_csv_index_fn assay_csv_index_kernel(assay_simd_level level)
@@ -128,7 +130,8 @@ assay_csv_index_fn assay_csv_index_kernel(assay_simd_level level)
 static bool options_ok(const assay_csv_options *o)
 {
     return o->delimiter != o->quote && o->delimiter != '\n' && o->delimiter != '\r' &&
-           o->quote != '\n' && o->quote != '\r';
+           o->quote != '\n' && o->quote != '\r' && o->comment != o->delimiter &&
+           o->comment != o->quote && o->comment != '\n' && o->comment != '\r';
 }
 
 /* ---------------------------------------------------------------- row assembly */
@@ -311,7 +314,59 @@ static inline bool finish_row(row_state *st, assay_rowset *rs, const assay_csv_o
     b->at = at;
     b->detail = detail;
     b->reason = reason;
+    b->key_at = b->key_len = UINT32_MAX;
     return ++c->nbad == rs->bad_cap;
+}
+
+/* Comment lines: from `at`, a row start, skip every line that starts with cmt (through
+ * its '\n'). Returns the next row start; adds the lines to *ncomments and their '\n'
+ * bytes to *nlines. A comment line is not framed: its quotes mean nothing, so the
+ * caller restarts the index after it with the quote state cleared. */
+static size_t skip_comments(const char *buf, size_t len, size_t at, char cmt, uint32_t *ncomments,
+                            uint32_t *nlines)
+{
+    while (at < len && buf[at] == cmt) {
+        const char *nl = memchr(buf + at, '\n', len - at);
+        ++*ncomments;
+        if (!nl)
+            return len;
+        ++*nlines;
+        at = (size_t)(nl - buf) + 1;
+    }
+    return at;
+}
+
+/* Null tokens: a good row's wanted cell whose text (unquoted, "" undone) is a token
+ * becomes null. A pass after framing, so the hot loop above is the same with and
+ * without tokens; the cells are column-major, so each column is one linear scan. A
+ * quoted "NA" counts too: many writers quote every field, and the token list says
+ * what the text means, whatever the quoting. */
+static void mark_null_tokens(const assay_null_tokens *t, const char *buf, char q, assay_rowset *rs,
+                             uint32_t nrows)
+{
+    for (uint32_t c = 0; c < rs->ncols; c++) {
+        if (!rs->want[c])
+            continue;
+        assay_cell *cells = rs->cells + (size_t)c * rs->cap;
+        uint8_t *fl = rs->flags + (size_t)c * rs->cap;
+        for (uint32_t r = 0; r < nrows; r++) {
+            if (fl[r] & ASSAY_CELL_NULL)
+                continue;
+            const char *p = buf + cells[r].off;
+            size_t len = cells[r].len;
+            char tmp[2 * ASSAY_NULL_TOKEN_MAX_LEN]; /* "" pairs: at most twice the token */
+            if (ASSAY_UNLIKELY(fl[r] & ASSAY_CELL_ESCAPED)) {
+                if (len > sizeof(tmp))
+                    continue;
+                len = assay_csv_unescape(p, len, q, tmp);
+                p = tmp;
+            }
+            if (assay_null_tokens_match(t, p, len)) {
+                fl[r] = ASSAY_CELL_NULL;
+                cells[r].len = 0;
+            }
+        }
+    }
 }
 
 static inline void start_row(row_state *st, size_t at)
@@ -341,10 +396,18 @@ int assay_csv_parse_level(const assay_csv_options *o, assay_cursor *cur, assay_r
 
     counters c = { 0, 0, 0, cur->ord };
     size_t pos = cur->pos;
-    rs->nrows = rs->nbad = rs->nlines = 0;
+    const char cmt = o->comment;
+    uint32_t ncomments = 0;
+    rs->nrows = rs->nbad = rs->nlines = rs->ncomments = 0;
     rs->nunk = rs->unk_dropped = 0;
-    if (pos >= len)
+    if (cmt)
+        pos = skip_comments(buf, len, pos, cmt, &ncomments, &c.nlines);
+    if (pos >= len) {
+        cur->pos = pos;
+        rs->nlines = c.nlines;
+        rs->ncomments = ncomments;
         return 0;
+    }
 
     row_state st = { .buf = buf, .len = len, .q = q, .nq = pos, .nq_real = false };
     start_row(&st, pos);
@@ -401,6 +464,16 @@ int assay_csv_parse_level(const assay_csv_options *o, assay_cursor *cur, assay_r
                 pos = fs;
                 break;
             }
+            if (ASSAY_UNLIKELY(cmt) && fs < len && buf[fs] == cmt) {
+                /* index again after the comment lines, outside quotes */
+                fs = skip_comments(buf, len, fs, cmt, &ncomments, &c.nlines);
+                start_row(&st, fs);
+                st.nq = fs;
+                st.nq_real = false;
+                inq = 0;
+                consumed = fs - wpos;
+                break;
+            }
         }
         wpos += consumed;
     }
@@ -416,6 +489,7 @@ int assay_csv_parse_level(const assay_csv_options *o, assay_cursor *cur, assay_r
                 b->at = (uint32_t)(last_quote(buf, st.row_start, len, q) - st.row_start);
                 b->detail = 0;
                 b->reason = ASSAY_BAD_UNTERMINATED_QUOTE;
+                b->key_at = b->key_len = UINT32_MAX;
                 /* quoted newlines of finished fields, plus those of the open run */
                 c.nlines += st.qnl + count_newlines(buf + fs, len - fs);
             } else {
@@ -431,11 +505,14 @@ int assay_csv_parse_level(const assay_csv_options *o, assay_cursor *cur, assay_r
     }
 #undef FIELD
 
+    if (o->nulls && o->nulls->n && want && c.nrows)
+        mark_null_tokens(o->nulls, buf, q, rs, c.nrows);
     cur->pos = pos;
     cur->ord = c.ord;
     rs->nrows = c.nrows;
     rs->nbad = c.nbad;
     rs->nlines = c.nlines;
+    rs->ncomments = ncomments;
     return 0;
 }
 
@@ -446,8 +523,38 @@ int assay_csv_parse(const assay_csv_options *o, assay_cursor *cur, assay_rowset 
 
 /* ---------------------------------------------------------------- chunk boundaries */
 
+/* With comment lines, row boundaries depend on where rows start (a comment line's
+ * quotes do not count), so walk the rows from the start: a comment line ends at its
+ * '\n'; another row at the first '\n' after an even number of quotes. memchr keeps
+ * this fast enough for the rare files that have comments. */
+static size_t last_row_end_comments(const assay_csv_options *o, const char *buf, size_t len)
+{
+    size_t at = 0, last = 0;
+    while (at < len) {
+        const char *nl = memchr(buf + at, '\n', len - at);
+        if (buf[at] != o->comment) {
+            bool inq = false;
+            size_t from = at;
+            while (nl) {
+                for (const char *p = buf + from; (p = memchr(p, o->quote, (size_t)(nl - p))); p++)
+                    inq = !inq;
+                if (!inq)
+                    break;
+                from = (size_t)(nl - buf) + 1;
+                nl = from < len ? memchr(buf + from, '\n', len - from) : NULL;
+            }
+        }
+        if (!nl)
+            break;
+        at = last = (size_t)(nl - buf) + 1;
+    }
+    return last;
+}
+
 size_t assay_csv_last_row_end(const assay_csv_options *o, const char *buf, size_t len)
 {
+    if (o && o->comment)
+        return last_row_end_comments(o, buf, len);
     const assay_csv_index_fn index = assay_csv_index_kernel(assay_cpu_level());
     const char delim = o ? o->delimiter : ',', q = o ? o->quote : '"';
     uint32_t seps[SEPCAP];
@@ -502,20 +609,24 @@ int assay_csv_read_row(const assay_csv_options *o, const char *buf, size_t len, 
     *consumed = 0;
     if (!options_ok(o))
         return assay_error_set(err, -EINVAL,
-                               "CSV options: delimiter and quote must differ and not be a "
-                               "line break");
+                               "CSV options: the delimiter, the quote and the comment "
+                               "character must differ and not be a line break");
     const char d = o->delimiter, q = o->quote;
     size_t start = 0;
     if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
         start = 3; /* UTF-8 byte order mark, as written by spreadsheet programs */
-    /* skip blank lines, as assay_csv_parse does */
+    /* skip blank lines and comment lines, as assay_csv_parse does */
     for (;;) {
-        if (start < len && buf[start] == '\n')
+        if (start < len && buf[start] == '\n') {
             start++;
-        else if (start + 1 < len && buf[start] == '\r' && buf[start + 1] == '\n')
+        } else if (start + 1 < len && buf[start] == '\r' && buf[start + 1] == '\n') {
             start += 2;
-        else
+        } else if (o->comment && start < len && buf[start] == o->comment) {
+            const char *nl = memchr(buf + start, '\n', len - start);
+            start = nl ? (size_t)(nl - buf) + 1 : len;
+        } else {
             break;
+        }
     }
     /* find the row end by parity, exactly as the kernels do */
     size_t end = start, open = NONE;

@@ -139,6 +139,8 @@ void assay_ndjson_options_default(assay_ndjson_options *o)
 {
     o->max_row_bytes = 1u << 20;
     o->skip_blank = true;
+    o->comment = 0;
+    o->nulls = NULL;
 }
 
 /* ------------------------------------------------------------------------------------
@@ -340,7 +342,10 @@ typedef struct row_ctx {
     /* first problem of the row */
     uint32_t reason, detail;
     const char *at;
-    uint32_t col; /* column whose key/value is being scanned, for BAD_UTF8 */
+    uint32_t col;    /* column whose key/value is being scanned, for BAD_UTF8 */
+    const char *key; /* raw bytes of the top-level key being scanned (or whose value is),
+                      * NULL between values: the bad row names it */
+    uint32_t klen;   /* their length; UINT32_MAX while the key itself is scanned */
     /* schema matching (s may be NULL: no columns) */
     const assay_ndjson_schema *s;
     uint32_t *stamp; /* [ncols]: last row stamp that set the column */
@@ -736,6 +741,8 @@ static int parse_row(row_ctx *x, const char *p)
 {
     const char *end = x->end;
     x->col = NO_COL;
+    x->key = NULL;
+    x->klen = UINT32_MAX;
     if (p == end) {
         syntax(x, ASSAY_JSON_EMPTY, p);
         return -1;
@@ -784,10 +791,13 @@ static int parse_row(row_ctx *x, const char *p)
         const char *kq = p;
         bool esc;
         x->col = NO_COL;
+        x->key = kq + 1;
+        x->klen = UINT32_MAX;
         const char *ke = scan_string(x, kq, &esc);
         if (!ke)
             return -1;
         uint32_t klen = (uint32_t)(ke - kq - 1);
+        x->klen = klen;
         uint32_t col = NO_COL;
         if (x->s) {
             col = key_column(x, kq + 1, klen, esc, ki);
@@ -860,6 +870,7 @@ static int parse_row(row_ctx *x, const char *p)
         if (!p)
             return -1;
     next:
+        x->key = NULL; /* between values: a problem here is the row's */
         p = skip_ws(p, end);
         if (p == end) {
             syntax(x, ASSAY_JSON_UNEXPECTED_CHAR, p);
@@ -911,6 +922,36 @@ static size_t skip_bom(const char *buf, size_t len, size_t pos)
     return pos;
 }
 
+/* Null tokens: a string value of a good row whose text (escapes undone) is a token
+ * becomes null. Only strings: JSON null is null anyway, and a number or literal is not
+ * text (the token "0" must not turn the number 0 into a null). A pass after the rows
+ * are parsed, so parsing is the same with and without tokens. */
+static void mark_null_tokens(const assay_null_tokens *t, const char *buf, assay_rowset *rs,
+                             const uint32_t *wanted, uint32_t nwanted)
+{
+    for (uint32_t i = 0; i < nwanted; i++) {
+        size_t base = (size_t)wanted[i] * rs->cap;
+        assay_cell *cells = rs->cells + base;
+        uint8_t *fl = rs->flags + base;
+        for (uint32_t r = 0; r < rs->nrows; r++) {
+            if (!(fl[r] & ASSAY_CELL_QUOTED))
+                continue;
+            const char *p = buf + cells[r].off;
+            size_t len = cells[r].len;
+            char tmp[6 * ASSAY_NULL_TOKEN_MAX_LEN]; /* a \uXXXX escape is 6 bytes for 1 */
+            if (ASSAY_UNLIKELY(fl[r] & ASSAY_CELL_ESCAPED)) {
+                if (len > sizeof(tmp) || assay_json_unescape(p, len, tmp, &len) != 0)
+                    continue;
+                p = tmp;
+            }
+            if (assay_null_tokens_match(t, p, len)) {
+                fl[r] = ASSAY_CELL_NULL;
+                cells[r].len = 0;
+            }
+        }
+    }
+}
+
 int assay_ndjson_parse_level(const assay_ndjson_options *o, const assay_ndjson_schema *s,
                              assay_cursor *cur, assay_rowset *rs, assay_simd_level level)
 {
@@ -921,7 +962,7 @@ int assay_ndjson_parse_level(const assay_ndjson_options *o, const assay_ndjson_s
         assay_ndjson_options_default(&def);
         o = &def;
     }
-    rs->nrows = rs->nbad = rs->nlines = 0;
+    rs->nrows = rs->nbad = rs->nlines = rs->ncomments = 0;
     rs->nunk = rs->unk_dropped = 0;
     if (cur->pos >= cur->len || rs->cap == 0 || rs->bad_cap == 0)
         return 0;
@@ -971,13 +1012,19 @@ int assay_ndjson_parse_level(const assay_ndjson_options *o, const assay_ndjson_s
         }
         uint32_t llen = (uint32_t)(lend - line);
         uint32_t loff = (uint32_t)(line - buf);
+        if (ASSAY_UNLIKELY(o->comment) && llen && line[0] == o->comment) {
+            rs->ncomments++; /* a comment line: no row, no ordinal */
+            continue;
+        }
         if (max_row && llen > max_row) {
             rs->bad[rs->nbad++] = (assay_bad_row){ .row = ord++,
                                                    .off = loff,
                                                    .len = llen,
                                                    .at = max_row,
                                                    .detail = max_row,
-                                                   .reason = ASSAY_BAD_ROW_TOO_LONG };
+                                                   .reason = ASSAY_BAD_ROW_TOO_LONG,
+                                                   .key_at = UINT32_MAX,
+                                                   .key_len = UINT32_MAX };
             continue;
         }
         const char *p = skip_ws(line, lend);
@@ -999,15 +1046,20 @@ int assay_ndjson_parse_level(const assay_ndjson_options *o, const assay_ndjson_s
         } else {
             rs->nunk = x->unk_mark; /* a bad row reports no keys */
             rs->unk_dropped = dropped;
-            rs->bad[rs->nbad++] = (assay_bad_row){ .row = ord,
-                                                   .off = loff,
-                                                   .len = llen,
-                                                   .at = (uint32_t)(x->at - line),
-                                                   .detail = x->detail,
-                                                   .reason = x->reason };
+            rs->bad[rs->nbad++] =
+                (assay_bad_row){ .row = ord,
+                                 .off = loff,
+                                 .len = llen,
+                                 .at = (uint32_t)(x->at - line),
+                                 .detail = x->detail,
+                                 .reason = x->reason,
+                                 .key_at = x->key ? (uint32_t)(x->key - line) : UINT32_MAX,
+                                 .key_len = x->klen };
         }
         ord++;
     }
+    if (o->nulls && o->nulls->n && x->nwanted && rs->nrows)
+        mark_null_tokens(o->nulls, buf, rs, x->wanted, x->nwanted);
     cur->pos = pos;
     cur->ord = ord;
     free(mem);

@@ -13,6 +13,7 @@
 
 #include "assay/rowset.h"
 #include "assay/ndjson.h"
+#include "assay/utf8.h"
 
 int assay_rowset_init(assay_rowset *rs, uint32_t ncols, const uint8_t *want, uint32_t cap,
                       uint32_t bad_cap)
@@ -48,24 +49,79 @@ void assay_rowset_free(assay_rowset *rs)
     memset(rs, 0, sizeof(*rs));
 }
 
-/* "column 'email'" (or "column 3" without names); a column the schema lacks (an NDJSON
- * key that is not one) says so. Names are cut to keep the reason one short line. */
-static void column_text(uint32_t col, uint32_t ncols, const char *const *names, char *out,
-                        size_t cap)
+/* "column 'email'" (or "column 3" without names). Names are cut to keep the reason
+ * one short line. */
+static void column_text(uint32_t col, const char *const *names, char *out, size_t cap)
 {
-    if (col >= ncols)
-        snprintf(out, cap, "a key that is not a column");
-    else if (names && names[col])
+    if (names && names[col])
         snprintf(out, cap, "column '%.64s%s'", names[col], strlen(names[col]) > 64 ? "..." : "");
     else
         snprintf(out, cap, "column %u", col);
 }
 
+/* Raw key bytes made safe for a one-line message: bytes below 0x20, DEL and bytes of
+ * invalid UTF-8 become \xNN; cut after 64 bytes with "...". */
+static void show_key(const char *k, size_t len, char *out, size_t cap)
+{
+    size_t n = 0, lim = len > 64 ? 64 : len;
+    bool utf8 = assay_utf8_check(k, lim) == lim;
+    for (size_t i = 0; i < lim && n + 8 < cap; i++) {
+        unsigned char c = (unsigned char)k[i];
+        if (c < 0x20 || c == 0x7f || (c >= 0x80 && !utf8))
+            n += (size_t)snprintf(out + n, cap - n, "\\x%02x", c);
+        else
+            out[n++] = (char)c;
+    }
+    if (lim < len && n + 4 < cap)
+        memcpy(out + n, "...", 3), n += 3;
+    out[n < cap ? n : cap - 1] = '\0';
+}
+
+/* Where in the row an NDJSON problem was: "column 'b'", "key 'zz', not a column",
+ * "a key" (inside a key's own text) or "the row" (outside any key and value). col is
+ * the column when the parser knew it (UINT32_MAX otherwise). */
+static void place_text(const assay_bad_row *b, const char *row, uint32_t col, uint32_t ncols,
+                       const char *const *names, char *out, size_t cap)
+{
+    if (col < ncols) {
+        column_text(col, names, out, cap);
+        return;
+    }
+    if (b->key_at == UINT32_MAX) {
+        snprintf(out, cap, "the row");
+        return;
+    }
+    if (b->key_len == UINT32_MAX) {
+        snprintf(out, cap, "a key");
+        return;
+    }
+    if (!row || b->key_at > b->len || b->key_len > b->len - b->key_at) {
+        snprintf(out, cap, "a key that is not a column"); /* its bytes are not at hand */
+        return;
+    }
+    const char *k = row + b->key_at;
+    for (uint32_t c = 0; names && c < ncols; c++) {
+        if (names[c] && strlen(names[c]) == b->key_len && memcmp(names[c], k, b->key_len) == 0) {
+            column_text(c, names, out, cap);
+            return;
+        }
+    }
+    char key[300];
+    show_key(k, b->key_len, key, sizeof(key));
+    snprintf(out, cap, "key '%s'%s", key, names ? ", not a column" : "");
+}
+
 size_t assay_bad_row_describe(const assay_bad_row *b, uint32_t ncols, const char *const *names,
                               char *out, size_t cap)
 {
+    return assay_bad_row_describe_row(b, NULL, ncols, names, out, cap);
+}
+
+size_t assay_bad_row_describe_row(const assay_bad_row *b, const char *row, uint32_t ncols,
+                                  const char *const *names, char *out, size_t cap)
+{
     int n;
-    char col[96];
+    char where[400];
     switch ((assay_bad_reason)b->reason) {
     case ASSAY_BAD_FIELD_COUNT:
         n = snprintf(out, cap, "wrong field count: expected %u, found %u", ncols, b->detail);
@@ -88,23 +144,24 @@ size_t assay_bad_row_describe(const assay_bad_row *b, uint32_t ncols, const char
                      b->detail, b->at);
         break;
     case ASSAY_BAD_UTF8:
-        column_text(b->detail, ncols, names, col, sizeof(col));
-        n = snprintf(out, cap, "invalid UTF-8 at byte %u (in %s)", b->at, col);
+        place_text(b, row, b->detail, ncols, names, where, sizeof(where));
+        n = snprintf(out, cap, "invalid UTF-8 at byte %u (in %s)", b->at, where);
         break;
     case ASSAY_BAD_JSON_SYNTAX: {
         const char *what = b->detail < ASSAY_JSON_ERROR_COUNT
                                ? assay_json_error_text((assay_json_error)b->detail)
                                : NULL;
-        n = snprintf(out, cap, "JSON syntax error at byte %u: %s", b->at,
+        place_text(b, row, UINT32_MAX, ncols, names, where, sizeof(where));
+        n = snprintf(out, cap, "JSON syntax error at byte %u (in %s): %s", b->at, where,
                      what ? what : "unknown error");
         break;
     }
     case ASSAY_BAD_JSON_NOT_OBJECT:
-        n = snprintf(out, cap, "line is valid JSON but not an object");
+        n = snprintf(out, cap, "the row is valid JSON but not an object");
         break;
     case ASSAY_BAD_JSON_DUPLICATE_KEY:
-        column_text(b->detail, ncols, names, col, sizeof(col));
-        n = snprintf(out, cap, "duplicate key for %s at byte %u", col, b->at);
+        place_text(b, row, b->detail, ncols, names, where, sizeof(where));
+        n = snprintf(out, cap, "duplicate key for %s at byte %u", where, b->at);
         break;
     default:
         n = snprintf(out, cap, "unknown bad-row reason %u", b->reason);

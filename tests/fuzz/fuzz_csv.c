@@ -11,14 +11,17 @@
  *   2. cutting the input into chunks at assay_csv_last_row_end (as the reader does)
  *      and parsing the pieces gives the same rows as parsing it whole.
  *
- * It also runs assay_csv_read_row, assay_csv_last_row_end and assay_csv_unescape on
- * the same bytes.
+ * It also runs assay_csv_read_row, assay_csv_last_row_end, assay_csv_unescape and
+ * assay_sniff_input on the same bytes. Bit 4 of the first byte turns on comment lines
+ * ('#') and null tokens (NA, -, N"A, and the empty text), so property 2 covers chunk
+ * cutting around comment lines whose quotes do not count.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "assay/csv.h"
+#include "assay/sniff.h"
 
 #define MAXC 8
 #define CAP  16
@@ -110,7 +113,8 @@ static void collect(const setup *s, const char *buf, size_t len, assay_simd_leve
                 x.at = bad[b].at;
                 x.detail = bad[b].detail;
                 char text[160];
-                assay_bad_row_describe(&bad[b], s->ncols, NULL, text, sizeof(text));
+                assay_bad_row_describe_row(&bad[b], buf + bad[b].off, s->ncols, NULL, text,
+                                           sizeof(text));
                 b++;
             }
             push(res, &x);
@@ -138,6 +142,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     assay_csv_options_default(&s.o);
     s.ncols = 1 + (data[0] & 7);
     s.o.keep_blank = data[0] & 0x08; /* Kafka's one row per line, blank ones included */
+    static assay_null_tokens nulls;
+    static bool nulls_set;
+    if (!nulls_set) {
+        const char *toks[] = { "NA", "-", "N\"A", "" };
+        CHECK(assay_null_tokens_set(&nulls, toks, 4, NULL) == 0);
+        nulls_set = true;
+    }
+    if (data[0] & 0x10) {
+        s.o.comment = '#';
+        s.o.nulls = &nulls;
+    }
     for (int c = 0; c < MAXC; c++)
         s.want[c] = (data[1] >> c) & 1;
     s.o.delimiter = delims[data[2] & 3];
@@ -184,6 +199,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     same(&ref, &parts);
     free(parts.r);
     free(ref.r);
+
+    assay_error serr;
+    (void)assay_sniff_input(buf, len, false, s.o.quote, "f.csv", &serr);
 
     /* header reading and unescaping on the same bytes */
     char **fields;

@@ -12,12 +12,14 @@
  *   - assay_utf8_check/length agree with a plain reference decoder written here;
  *   - assay_json_unescape of the raw input either fails or yields valid UTF-8 when the
  *     input was valid UTF-8; assay_ndjson_keys returns 0 or -EINVAL.
+ * When bits 6 and 7 are both set, comment lines ('#') and null tokens (NA, 0, é) are on.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "assay/ndjson.h"
+#include "assay/sniff.h"
 #include "assay/utf8.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -157,6 +159,8 @@ static void parse_all(const assay_ndjson_options *o, const assay_ndjson_schema *
                 bad[b].reason == 0 || bad[b].reason >= ASSAY_BAD_REASON_COUNT)
                 abort();
             out->bad[out->nbad++] = bad[b];
+            char text[200];
+            assay_bad_row_describe_row(&bad[b], buf + bad[b].off, NCOLS, NULL, text, sizeof(text));
         }
         if (cur.pos >= len)
             break;
@@ -225,6 +229,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     o.skip_blank = !(cfg & 1);
     if (cfg & 2)
         o.max_row_bytes = 16 + (cfg >> 4);
+    static assay_null_tokens nulls;
+    if ((cfg & 0xC0) == 0xC0) {
+        if (assay_null_tokens_parse_list(&nulls, "NA,0,\xC3\xA9", NULL) != 0)
+            abort();
+        o.comment = '#';
+        o.nulls = &nulls;
+    }
+    (void)assay_sniff_input(buf, len, true, '"', "f.ndjson", NULL);
     uint8_t want[NCOLS];
     for (int c = 0; c < NCOLS; c++)
         want[c] = (cfg & 4) ? 1 : (uint8_t)(c % 2);
