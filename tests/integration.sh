@@ -637,6 +637,10 @@ grep -q "^assay check: 3 comment lines skipped (source.comment '#'): not rows" "
 expect_eq "$("$ASSAY" profile --json --comment '#' "$T/cm.csv" 2>/dev/null | cols)" "id,amount" "--comment '#' finds the header after comments"
 printf '# c\n{"id":1}\n#{"id":2}\n{"id":3}\n' > "$T/cm.ndjson"
 expect_eq "$("$ASSAY" profile --json --comment '#' "$T/cm.ndjson" 2>/dev/null | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["rows"], d["bad_rows"])')" "2 0" "NDJSON comment lines are skipped too"
+# 16g. column names from the data are shown escaped in messages (no raw CR)
+printf '"a\rb",c\n1,2\n' > "$T/hc.csv"
+"$ASSAY" check -c "$T/na.yaml" "$T/hc.csv" > /dev/null 2> "$T/hc.err"
+grep -q "(columns: a\\\\rb, c)" "$T/hc.err" && ! grep -q $'\r' "$T/hc.err" && ok "a header name with a CR is shown as \\r" || bad "raw CR in message: $(cat -A "$T/hc.err")"
 
 echo "$pass passed, $failn failed"
 [ "$failn" -eq 0 ]

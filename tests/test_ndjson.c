@@ -956,6 +956,12 @@ static void test_reasons_name_the_place(void **state)
     assay_bad_row_describe(&f->bad[5], 2, names, text, sizeof(text));
     assert_string_equal(text,
                         "JSON syntax error at byte 8 (in the row): text after the JSON object");
+    /* data text in messages: no raw control bytes */
+    char shown[100];
+    assert_string_equal(assay_show_bytes("a\rb\n\t\x01\xff", 7, shown, sizeof(shown)),
+                        "a\\rb\\n\\t\\x01\\xff");
+    assert_string_equal(assay_show_bytes("\xC3\xA9t\xC3\xA9", 5, shown, sizeof(shown)),
+                        "\xC3\xA9t\xC3\xA9"); /* valid UTF-8 stays */
     free(buf);
     fx_free(f);
 }

@@ -110,6 +110,11 @@ ASSAY_API size_t assay_bad_row_describe(const assay_bad_row *b, uint32_t ncols,
 /* The same, given the row's bytes (row[0..b->len), may be NULL), so that an NDJSON
  * reason names the JSON key that held the problem when it is not a column:
  * "invalid UTF-8 at byte 13 (in key 'zz', not a column)". */
+/* Text from the data made safe for a one-line message into out (cap >= 8): CR, LF and
+ * tab as \r \n \t, other control bytes, DEL and invalid UTF-8 as \xNN; cut after 64
+ * bytes with "...". Returns out. */
+ASSAY_API const char *assay_show_bytes(const char *s, size_t len, char *out, size_t cap);
+
 ASSAY_API size_t assay_bad_row_describe_row(const assay_bad_row *b, const char *row, uint32_t ncols,
                                             const char *const *names, char *out, size_t cap);
 

@@ -75,8 +75,11 @@ static void list_columns(const assay_schema *s, char *out, size_t cap)
 {
     size_t n = 0;
     out[0] = '\0';
+    char show[300];
     for (uint32_t c = 0; c < s->ncols && n + 8 < cap; c++)
-        n += (size_t)snprintf(out + n, cap - n, "%s%s", c ? ", " : "", s->names[c]);
+        n += (size_t)snprintf(
+            out + n, cap - n, "%s%s", c ? ", " : "",
+            assay_show_bytes(s->names[c], strlen(s->names[c]), show, sizeof(show)));
 }
 
 int assay_engine_no_such_column(const assay_engine *e, const char *what, const char *name,
@@ -263,10 +266,11 @@ int assay_engine_schema(assay_engine *e, const assay_chunk *ch, const char *name
         if (res == 0 && assay_hashset_get(seen, h, &first) &&
             !strcmp(e->sch.names[first - 1], nm)) {
             assay_hashset_free(seen);
-            return assay_error_set(err, -EINVAL,
-                                   "%s:1: column name '%s' appears twice in the header "
-                                   "(columns %u and %u)",
-                                   name, nm, (unsigned)first, c + 1);
+            char show[300];
+            return assay_error_set(
+                err, -EINVAL,
+                "%s:1: column name '%s' appears twice in the header (columns %u and %u)", name,
+                assay_show_bytes(nm, strlen(nm), show, sizeof(show)), (unsigned)first, c + 1);
         }
     }
     assay_hashset_free(seen);
@@ -305,10 +309,13 @@ int assay_engine_check_header(assay_engine *e, const assay_chunk *ch, const char
         const char *got = c < nf ? fields[c] : "(none)";
         const char *want = c < e->sch.ncols ? e->sch.names[c] : "(none)";
         if (strcmp(got, want)) {
+            char g[300], w[300];
             rc = assay_error_set(err, -EINVAL,
                                  "%s:1: header differs from %s: column %u is '%s', expected '%s' "
                                  "(all files of one run must have the same columns)",
-                                 name, first_name, c + 1, got, want);
+                                 name, first_name, c + 1,
+                                 assay_show_bytes(got, strlen(got), g, sizeof(g)),
+                                 assay_show_bytes(want, strlen(want), w, sizeof(w)));
             break;
         }
     }

@@ -59,15 +59,19 @@ static void column_text(uint32_t col, const char *const *names, char *out, size_
         snprintf(out, cap, "column %u", col);
 }
 
-/* Raw key bytes made safe for a one-line message: bytes below 0x20, DEL and bytes of
- * invalid UTF-8 become \xNN; cut after 64 bytes with "...". */
-static void show_key(const char *k, size_t len, char *out, size_t cap)
+/* See rowset.h. Keys are cut shorter than the message, so a reason stays one line. */
+const char *assay_show_bytes(const char *k, size_t len, char *out, size_t cap)
 {
     size_t n = 0, lim = len > 64 ? 64 : len;
     bool utf8 = assay_utf8_check(k, lim) == lim;
     for (size_t i = 0; i < lim && n + 8 < cap; i++) {
         unsigned char c = (unsigned char)k[i];
-        if (c < 0x20 || c == 0x7f || (c >= 0x80 && !utf8))
+        if (c == '\r' || c == '\n' || c == '\t')
+            n += (size_t)snprintf(out + n, cap - n, "\\%c",
+                                  c == '\r'   ? 'r'
+                                  : c == '\n' ? 'n'
+                                              : 't');
+        else if (c < 0x20 || c == 0x7f || (c >= 0x80 && !utf8))
             n += (size_t)snprintf(out + n, cap - n, "\\x%02x", c);
         else
             out[n++] = (char)c;
@@ -75,6 +79,7 @@ static void show_key(const char *k, size_t len, char *out, size_t cap)
     if (lim < len && n + 4 < cap)
         memcpy(out + n, "...", 3), n += 3;
     out[n < cap ? n : cap - 1] = '\0';
+    return out;
 }
 
 /* Where in the row an NDJSON problem was: "column 'b'", "key 'zz', not a column",
@@ -107,7 +112,7 @@ static void place_text(const assay_bad_row *b, const char *row, uint32_t col, ui
         }
     }
     char key[300];
-    show_key(k, b->key_len, key, sizeof(key));
+    assay_show_bytes(k, b->key_len, key, sizeof(key));
     snprintf(out, cap, "key '%s'%s", key, names ? ", not a column" : "");
 }
 
