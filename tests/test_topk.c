@@ -444,6 +444,7 @@ static void test_absorb_blocks(void **state)
     for (size_t j = 0; j < nl; j++)
         assert_true(items[j].count - items[j].error <= 1 &&
                     items[j].count - items[j].error <= floor);
+    assay_topk_free(t);
     /* a bound-only absorb (no items, on a full inexact sketch: the fast path) adds the
      * bound to every counter and its error and keeps the order; an exact summary with
      * free slots refuses it */
