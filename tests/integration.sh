@@ -244,6 +244,21 @@ want=$(python3 -c "import csv,sys; print(sum(1 for r in csv.DictReader(open(sys.
 got=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['rules'][0]['failed'])" "$T/tyc.json")
 expect_eq "$got" "$want" "in_range on a widened column counts its float values exactly"
 
+# 9b'. the profile flags columns holding text that usually means null, until it is declared
+printf 'id,amount,name\n1,10,a\n2,NA,b\n3,"NA",c\n4,,d\n5,3,N/A\n' > "$T/nt.csv"
+for i in $(seq 6 40); do echo "$i,$i,x$i" >> "$T/nt.csv"; done
+got=$("$ASSAY" profile --json "$T/nt.csv" | python3 -c "
+import json, sys
+c = {x['name']: x for x in json.load(sys.stdin)['columns']}
+print(c['amount'].get('null_tokens'), c['name'].get('null_tokens'), c['id'].get('null_tokens'),
+      'null_tokens' in [i['issue'] for i in c['amount']['issues']])")
+expect_eq "$got" "2 1 None True" "profile counts NA / N/A as null_tokens per column and raises the issue"
+got=$("$ASSAY" profile --json --null-values NA,N/A "$T/nt.csv" | python3 -c "
+import json, sys
+c = {x['name']: x for x in json.load(sys.stdin)['columns']}
+print(c['amount']['nulls'], c['amount'].get('null_tokens'), [i['issue'] for i in c['amount']['issues']])")
+expect_eq "$got" "3 None []" "declared null tokens are nulls, and the issue goes away"
+
 # 9c. a row with invalid UTF-8 in a column no rule reads is bad with and without the
 # profile, with the same reason
 python3 -c "

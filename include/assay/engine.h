@@ -178,6 +178,8 @@ typedef struct assay_column_result {
     int64_t min_int, max_int;
     uint64_t widened;               /* inferred int values that needed a float (type -> float) */
     uint64_t nan, pos_inf, neg_inf; /* non-finite values, kept out of moments and quantiles */
+    uint64_t null_tokens;           /* values like NA, N/A, null not declared as nulls */
+    char null_token[8];             /* ... the first one seen */
     double quantiles[ASSAY_PROFILE_NQ];
     /* exact_keys: values that repeat an earlier value of the column, counted exactly
      * (up to 64-bit hash collisions) while they stay under 5% of the values */

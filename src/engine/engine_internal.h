@@ -145,6 +145,10 @@ typedef struct col_profile {
      * column widens to float), non-finite values kept out of moments and digest, and
      * the exact extremes of the int values (doubles round above 2^53) */
     uint64_t widened, n_nan, n_pinf, n_ninf;
+    /* values that are common spellings of "no value" (NA, N/A, null, -, ...) while
+     * source.null_values does not list them; the first one seen, as an example */
+    uint64_t n_nulltok;
+    char nulltok[8];
     int64_t imin, imax;
     bool has_i;
 } col_profile;

@@ -57,6 +57,8 @@
  *   constant              every non-null value is the same
  *   mixed_types           a typed column has values that are not of its type, or a
  *                         string column's first rows parse as numbers 10-90% of the time
+ *   null_tokens           values that are common spellings of "no value" (NA, N/A, null,
+ *                         -, ...) not listed in source.null_values: declare them
  *   outliers              values strictly beyond Q1 - 1.5 IQR / Q3 + 1.5 IQR (Tukey 1977),
  *                         counted from the t-digest's strict tails (an estimate; a value
  *                         on a fence is inside, so IQR = 0 flags only the other values)
@@ -72,6 +74,7 @@
 
 #include "assay/bitmap.h"
 #include "assay/hashset.h"
+#include "assay/nulls.h"
 #include "assay/number.h"
 #include "assay/utf8.h"
 #include "engine/engine_internal.h"
@@ -107,7 +110,8 @@ void assay_col_profile_reset(col_profile *p)
     p->smin_len = p->smax_len = 0;
     p->len_min = UINT64_MAX;
     p->len_max = p->len_sum = p->len_n = 0;
-    p->widened = p->n_nan = p->n_pinf = p->n_ninf = 0;
+    p->widened = p->n_nan = p->n_pinf = p->n_ninf = p->n_nulltok = 0;
+    p->nulltok[0] = '\0';
     p->has_i = false;
 }
 
@@ -242,6 +246,9 @@ int assay_col_profile_merge(const assay_engine *e, uint32_t c, col_profile *d, c
     d->len_sum += s->len_sum;
     d->len_n += s->len_n;
     d->widened += s->widened;
+    if (!d->n_nulltok && s->n_nulltok)
+        memcpy(d->nulltok, s->nulltok, sizeof(d->nulltok));
+    d->n_nulltok += s->n_nulltok;
     d->n_nan += s->n_nan;
     d->n_pinf += s->n_pinf;
     d->n_ninf += s->n_ninf;
@@ -522,6 +529,12 @@ int assay_profile_batch(assay_shard *s, assay_partial *part, const uint64_t *mas
                 uint32_t len = s->len[c][i];
                 uint64_t h = assay_hash_bytes(v, len);
                 s->hbuf[nh++] = h;
+                if (ASSAY_UNLIKELY(len <= 6 && assay_is_common_null_token(v, len))) {
+                    if (!p->n_nulltok++) {
+                        memcpy(p->nulltok, v, len);
+                        p->nulltok[len] = '\0';
+                    }
+                }
                 if (numeric)
                     continue; /* an invalid value of a numeric column: distinct only */
                 if (!text_seen) {
@@ -630,6 +643,13 @@ static void find_issues(const assay_engine *e, uint32_t ci, assay_column_result 
                       a, (unsigned long long)ic->nonnull, as);
         }
     }
+    if (c->null_tokens > 0) {
+        pct(a, sizeof(a), (double)c->null_tokens / (double)nonnull);
+        add_issue(c, "null_tokens",
+                  "%llu values (%s) are text that usually means no value ('%s'): list it in "
+                  "source.null_values (or --null-values) to count them as nulls",
+                  (unsigned long long)c->null_tokens, a, c->null_token);
+    }
     if (c->nan + c->pos_inf + c->neg_inf > 0) {
         pct(a, sizeof(a), (double)(c->nan + c->pos_inf + c->neg_inf) / (double)nonnull);
         add_issue(
@@ -689,6 +709,8 @@ int assay_profile_result(const assay_engine *e, uint32_t c, col_profile *d, assa
         cr->distinct = assay_topk_size(d->topk);
     cr->numeric = numeric;
     cr->widened = d->widened;
+    cr->null_tokens = d->n_nulltok;
+    memcpy(cr->null_token, d->nulltok, sizeof(cr->null_token));
     cr->nan = d->n_nan;
     cr->pos_inf = d->n_pinf;
     cr->neg_inf = d->n_ninf;

@@ -102,6 +102,10 @@ void assay_json_column_summary(assay_json *j, const assay_column_result *c)
         assay_json_column_value(j, c, c->max);
     else
         assay_json_str(j, c->max_text);
+    if (c->null_tokens > 0) {
+        assay_json_key(j, "null_tokens");
+        assay_json_u64(j, c->null_tokens);
+    }
     if (c->nan + c->pos_inf + c->neg_inf > 0) {
         assay_json_key(j, "non_finite");
         assay_json_obj_open(j);

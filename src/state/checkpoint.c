@@ -372,6 +372,8 @@ static void w_partial(ckw *w, const assay_engine *e, const assay_partial *p)
         w_u64(w, cp->len_sum);
         w_u64(w, cp->len_n);
         w_u64(w, cp->widened);
+        w_u64(w, cp->n_nulltok);
+        w_blob(w, (const uint8_t *)cp->nulltok, strnlen(cp->nulltok, sizeof(cp->nulltok) - 1));
         w_u64(w, cp->n_nan);
         w_u64(w, cp->n_pinf);
         w_u64(w, cp->n_ninf);
@@ -849,6 +851,15 @@ static int r_partial(ckr *r, const assay_engine *e, assay_partial *p, assay_erro
         cp->len_sum = r_u64(r);
         cp->len_n = r_u64(r);
         cp->widened = r_u64(r);
+        cp->n_nulltok = r_u64(r);
+        {
+            size_t tl;
+            const uint8_t *tb = r_blob(r, &tl);
+            if (!tb || tl >= sizeof(cp->nulltok))
+                return assay_error_set(err, -EINVAL, "truncated");
+            memcpy(cp->nulltok, tb, tl);
+            cp->nulltok[tl] = '\0';
+        }
         cp->n_nan = r_u64(r);
         cp->n_pinf = r_u64(r);
         cp->n_ninf = r_u64(r);
