@@ -375,12 +375,13 @@ static void unref(assay_reader *r, int b)
         r->free_stack[r->nfree++] = (unsigned)b;
 }
 
-/* Take a free buffer, or -1 when none is free. */
-static int take_free(assay_reader *r)
+/* Pop a buffer off a free stack (the pool's or the compressed input's) and make it
+ * fresh; -1 when the stack is empty. */
+static int take_from(assay_reader *r, unsigned *stack, unsigned *n)
 {
-    if (r->nfree == 0)
+    if (*n == 0)
         return -1;
-    int b = (int)r->free_stack[--r->nfree];
+    int b = (int)stack[--*n];
     rbuf *x = &r->bufs[b];
     x->refs = 1;
     x->len = 0;
@@ -388,6 +389,12 @@ static int take_free(assay_reader *r)
     x->eof = false;
     x->inflight = false;
     return b;
+}
+
+/* Take a free buffer, or -1 when none is free. */
+static int take_free(assay_reader *r)
+{
+    return take_from(r, r->free_stack, &r->nfree);
 }
 
 static void queue_push(assay_reader *r, unsigned b)
@@ -430,16 +437,7 @@ static int zbufs_alloc(assay_reader *r)
 /* Take a free compressed-input buffer, or -1 when none is free. */
 static int ztake(assay_reader *r)
 {
-    if (r->nzfree == 0)
-        return -1;
-    int b = (int)r->zfree[--r->nzfree];
-    rbuf *x = &r->bufs[b];
-    x->refs = 1;
-    x->len = 0;
-    x->err = 0;
-    x->eof = false;
-    x->inflight = false;
-    return b;
+    return take_from(r, r->zfree, &r->nzfree);
 }
 
 static void zput(assay_reader *r, int b)
