@@ -338,6 +338,13 @@ static double run_weight(const run *r, bool rev, double v, double stop)
     return sum;
 }
 
+/* The untaken item after the head of r, in pass order (k = 1), or its head (k = 0),
+ * equals v. */
+static inline bool peek_is(const run *r, bool rev, size_t k, double v)
+{
+    return r->taken + k < r->n && r->m[run_at(r, k, rev)] == v;
+}
+
 /*
  * Merge the centroids with a second sorted run b into a new centroid list. t->count must
  * already include b. Deterministic: the result depends only on the inputs and on the pass
@@ -396,7 +403,10 @@ static void compress(assay_tdigest *t, const double *bm, const double *bw, const
             if (cp && cw >= quarter) {
                 join = false; /* keep the atom we hold */
                 breaks++;
-            } else if (xp && xm != short_run) {
+            } else if (xp && xm != short_run &&
+                       (xw >= quarter || peek_is(r, rev, 1, xm) ||
+                        peek_is(r == &ra ? &rb : &ra, rev, 0, xm))) {
+                /* (without an equal item next in either run the atom is x alone: short) */
                 double atom = run_weight(&ra, rev, xm, quarter) + run_weight(&rb, rev, xm, quarter);
                 if (atom >= quarter) {
                     join = false; /* give the coming atom its own centroid */
@@ -404,6 +414,8 @@ static void compress(assay_tdigest *t, const double *bm, const double *bw, const
                 } else {
                     short_run = xm;
                 }
+            } else if (xp) {
+                short_run = xm;
             }
         }
         r->taken++;
