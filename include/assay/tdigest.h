@@ -51,15 +51,17 @@ ASSAY_API void assay_tdigest_flush(assay_tdigest *t);
 /* Number of centroids (after a flush). */
 ASSAY_API size_t assay_tdigest_centroids(assay_tdigest *t);
 
-/* The summary (version 1: buffered values folded in first, so t changes): centroids,
- * count, min, max - what quantile queries need. */
+/* The summary (version 3: buffered values folded in first, so t changes): centroids with
+ * their spreads, count, min, max - what quantile queries need. Version 1 summaries are
+ * still read. */
 ASSAY_API int assay_tdigest_serialize(assay_tdigest *t, uint8_t **buf, size_t *len);
 ASSAY_API int assay_tdigest_deserialize(const uint8_t *buf, size_t len, assay_tdigest **out,
                                         assay_error *err);
 
-/* The exact state (version 2, for checkpoints): the same plus the buffered values, the
+/* The exact state (version 4, for checkpoints): the same plus the buffered values, the
  * merge-pass parity and purity flags, written without touching t, so the restored
- * digest answers and evolves exactly like the original would have. */
+ * digest answers and evolves exactly like the original would have. Version 2 states are
+ * still read. */
 ASSAY_API int assay_tdigest_save(const assay_tdigest *t, uint8_t **buf, size_t *len);
 ASSAY_API int assay_tdigest_restore(const uint8_t *buf, size_t len, assay_tdigest **out,
                                     assay_error *err);
