@@ -446,6 +446,13 @@ static inline uint64_t hash_f64(double v)
     return assay_hash_bytes(&v, sizeof(v));
 }
 
+/* A double's hash; a widened value of an int column that is whole (12.0) hashes as
+ * the int it equals, so it is one value with 12. */
+static inline uint64_t hash_number(double v, bool wide)
+{
+    return wide && v == trunc(v) && fabs(v) < 9.2e18 ? hash_i64((int64_t)v) : hash_f64(v);
+}
+
 uint64_t assay_profile_value_hash(const assay_shard *s, uint32_t c, size_t i)
 {
     assay_type t = s->e->sch.types[c];
@@ -455,7 +462,7 @@ uint64_t assay_profile_value_hash(const assay_shard *s, uint32_t c, size_t i)
         bool wide = frac && assay_bit_get(frac, i);
         if (t == ASSAY_TYPE_FLOAT || wide) {
             double v = s->f64[c][i];
-            return wide && v == trunc(v) && fabs(v) < 9.2e18 ? hash_i64((int64_t)v) : hash_f64(v);
+            return hash_number(v, wide);
         }
         return hash_i64(s->i64[c][i]);
     }
@@ -502,9 +509,7 @@ int assay_profile_batch(assay_shard *s, assay_partial *part, const uint64_t *mas
                         double v = s->f64[c][i];
                         p->widened += wide;
                         /* 12.0 in an int column is the value 12 */
-                        s->hbuf[nh++] = wide && v == trunc(v) && fabs(v) < 9.2e18
-                                            ? hash_i64((int64_t)v)
-                                            : hash_f64(v);
+                        s->hbuf[nh++] = hash_number(v, wide);
                         if (ASSAY_LIKELY(isfinite(v)))
                             s->dbuf[nd++] = v;
                         else if (isnan(v))
