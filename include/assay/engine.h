@@ -37,7 +37,7 @@ typedef struct assay_engine_options {
     bool exact_keys;     /* count each column's repeated values exactly (--suggest-rules) */
     assay_format format; /* AUTO: cfg, then the first file's extension, then CSV */
     int64_t now_us;      /* clock for freshness; INT64_MIN = wall clock at start */
-    uint32_t batch_rows; /* rows per batch (default 4096) */
+    uint32_t batch_rows; /* rows per batch; 0 (default): 4096, fewer for wide inputs */
     size_t chunk_bytes;  /* reader buffer size; 0 = limits.read_buffer (4 MiB) */
     FILE *row_scores;    /* anomaly score per row as `row,score` lines (--row-scores), or NULL */
     const char *mem;     /* input in memory instead of files (assay bench), or NULL */

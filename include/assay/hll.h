@@ -20,15 +20,18 @@ ASSAY_API int assay_hll_new(assay_hll **out, unsigned p);
 ASSAY_API void assay_hll_free(assay_hll *h);
 ASSAY_API unsigned assay_hll_precision(const assay_hll *h);
 /* Empty the sketch, keeping its memory, for reuse; dense: start in the dense form
- * (no sparse phase: cheaper when many values are expected). */
-ASSAY_API void assay_hll_reset(assay_hll *h, bool dense);
+ * (no sparse phase: cheaper when many values are expected). -ENOMEM when the registers
+ * cannot be allocated (the sketch is then empty and sparse). */
+ASSAY_API int assay_hll_reset(assay_hll *h, bool dense);
 
-/* Add one hash / n hashes. Never fails: memory for the dense form is allocated at
- * creation's worst case or the sketch stays correct in sparse form. */
-ASSAY_API void assay_hll_add(assay_hll *h, uint64_t hash);
-ASSAY_API void assay_hll_add_batch(assay_hll *h, const uint64_t *hashes, size_t n);
+/* Add one hash / n hashes. The m registers are allocated when the sketch turns dense,
+ * so a sketch of few values stays small; -ENOMEM when memory for a growing sketch cannot
+ * be had (the hashes not taken are not counted; the sketch stays valid). */
+ASSAY_API int assay_hll_add(assay_hll *h, uint64_t hash);
+ASSAY_API int assay_hll_add_batch(assay_hll *h, const uint64_t *hashes, size_t n);
 
-/* dst = dst U src (register-wise max). -EINVAL when precisions differ. The result is
+/* dst = dst U src (register-wise max). -EINVAL when precisions differ, -ENOMEM when dst
+ * cannot grow. The result is
  * the sketch of the union: identical registers whatever the order of merges. */
 ASSAY_API int assay_hll_merge(assay_hll *dst, const assay_hll *src);
 

@@ -17,9 +17,11 @@ ASSAY_API void assay_tdigest_free(assay_tdigest *t);
 ASSAY_API void assay_tdigest_reset(assay_tdigest *t);
 
 /* Add one value / n values (buffered; merged in sorted batches). NaN is counted
- * separately and not inserted; +-inf are inserted (they sort to the ends). */
-ASSAY_API void assay_tdigest_add(assay_tdigest *t, double x);
-ASSAY_API void assay_tdigest_add_batch(assay_tdigest *t, const double *x, size_t n);
+ * separately and not inserted; +-inf are inserted (they sort to the ends). Memory grows
+ * with the values held, up to the bound of the delta; -ENOMEM when it cannot (the values
+ * not taken are not counted). */
+ASSAY_API int assay_tdigest_add(assay_tdigest *t, double x);
+ASSAY_API int assay_tdigest_add_batch(assay_tdigest *t, const double *x, size_t n);
 
 /* dst absorbs src (src unchanged, its buffered values included). -EINVAL when deltas
  * differ or dst == src; -ENOMEM when a temporary run cannot be allocated. */
@@ -45,8 +47,9 @@ ASSAY_API double assay_tdigest_cdf(assay_tdigest *t, double x);
 ASSAY_API double assay_tdigest_count_below(assay_tdigest *t, double x);
 ASSAY_API double assay_tdigest_count_above(assay_tdigest *t, double x);
 
-/* Fold buffered values into the centroids now. */
-ASSAY_API void assay_tdigest_flush(assay_tdigest *t);
+/* Fold buffered values into the centroids now. -ENOMEM (nothing changes) when the
+ * centroids cannot grow; queries then answer NaN, as they do on their own flush. */
+ASSAY_API int assay_tdigest_flush(assay_tdigest *t);
 
 /* Number of centroids (after a flush). */
 ASSAY_API size_t assay_tdigest_centroids(assay_tdigest *t);

@@ -24,13 +24,14 @@ ASSAY_API void assay_topk_free(assay_topk *t);
 ASSAY_API void assay_topk_reset(assay_topk *t);
 
 /* Count one occurrence of value (hash = assay_hash_bytes of it, passed in because the
- * caller usually has it already). */
-ASSAY_API void assay_topk_add(assay_topk *t, const char *value, uint32_t len, uint64_t hash);
+ * caller usually has it already). Memory grows with the values held (up to k slots of
+ * max_value_len bytes); -ENOMEM when it cannot, and the occurrence is not counted. */
+ASSAY_API int assay_topk_add(assay_topk *t, const char *value, uint32_t len, uint64_t hash);
 
 /* Count w occurrences at once (weighted Space-Saving: the same algorithm with counts
  * advanced by w; the bounds hold with N the total weight). */
-ASSAY_API void assay_topk_add_weighted(assay_topk *t, const char *value, uint32_t len,
-                                       uint64_t hash, uint64_t w);
+ASSAY_API int assay_topk_add_weighted(assay_topk *t, const char *value, uint32_t len, uint64_t hash,
+                                      uint64_t w);
 
 /* dst absorbs src (the mergeable summaries of Agarwal et al. 2012 for Space-Saving:
  * add counts, keep the k largest; errors add). */

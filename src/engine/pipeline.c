@@ -59,7 +59,7 @@ void assay_engine_options_default(assay_engine_options *o)
 {
     memset(o, 0, sizeof(*o));
     o->now_us = INT64_MIN;
-    o->batch_rows = 4096;
+    o->batch_rows = 0; /* automatic: 4096, fewer for a wide input (start_shards) */
 }
 
 typedef struct pipeline {

@@ -134,7 +134,8 @@ static int hll_ready(const assay_engine *e, col_profile *p)
         return 0;
     if (!p->hll && assay_hll_new(&p->hll, e->hll_p) < 0)
         return -ENOMEM;
-    assay_hll_reset(p->hll, p->chunk);
+    if (assay_hll_reset(p->hll, p->chunk) < 0)
+        return -ENOMEM;
     p->hll_used = true;
     return 0;
 }
@@ -162,13 +163,13 @@ static int add_hashes(const assay_engine *e, col_profile *p, const uint64_t *h, 
         }
         if (hll_ready(e, p) < 0)
             return -ENOMEM;
-        assay_hll_add_batch(p->hll, p->hb, p->hn);
+        if (assay_hll_add_batch(p->hll, p->hb, p->hn) < 0)
+            return -ENOMEM;
         p->hn = 0;
     } else if (hll_ready(e, p) < 0) {
         return -ENOMEM;
     }
-    assay_hll_add_batch(p->hll, h, n);
-    return 0;
+    return assay_hll_add_batch(p->hll, h, n);
 }
 
 static int td_ready(col_profile *p)
@@ -547,9 +548,10 @@ int assay_profile_batch(assay_shard *s, assay_partial *part, const uint64_t *mas
                         return -ENOMEM;
                     text_seen = true;
                 }
-                if (assay_topk_exact(p->topk))
-                    assay_topk_add(p->topk, v, len, h);
-                else
+                if (assay_topk_exact(p->topk)) {
+                    if (assay_topk_add(p->topk, v, len, h) < 0)
+                        return -ENOMEM;
+                } else
                     block_count(s->tkb, v, len, h);
                 uint64_t cp = assay_utf8_length(v, len);
                 p->len_min = ASSAY_MIN(p->len_min, cp);
@@ -576,7 +578,8 @@ int assay_profile_batch(assay_shard *s, assay_partial *part, const uint64_t *mas
             if (td_ready(p) < 0)
                 return -ENOMEM;
             assay_moments_add_batch(&p->mom, s->dbuf, nd);
-            assay_tdigest_add_batch(p->td, s->dbuf, nd);
+            if (assay_tdigest_add_batch(p->td, s->dbuf, nd) < 0)
+                return -ENOMEM;
         }
     }
     return 0;
@@ -701,7 +704,7 @@ int assay_profile_result(const assay_engine *e, uint32_t c, col_profile *d, assa
     cr->invalid = d->invalid;
     if (!e->profile)
         return 0;
-    if (d->hn && (hll_ready(e, d) < 0 || (assay_hll_add_batch(d->hll, d->hb, d->hn), 0)))
+    if (d->hn && (hll_ready(e, d) < 0 || assay_hll_add_batch(d->hll, d->hb, d->hn) < 0))
         return -ENOMEM;
     d->hn = 0;
     bool numeric = assay_profile_numeric(e->sch.types[c]);

@@ -140,11 +140,19 @@ int assay_schema_infer(assay_engine *e, const char *buf, size_t len, size_t star
                 if (cell.len > sizeof(tmp))
                     continue; /* a value this long is text: no parser would take it */
                 assay_cell_text(e, buf, cell, fl, tmp, &p, &l);
-                if (s->nsamples[c] < ASSAY_SAMPLE_VALUES) {
-                    if (!s->samples[c])
-                        s->samples[c] = calloc(ASSAY_SAMPLE_VALUES, sizeof(char *));
-                    if (s->samples[c])
-                        s->samples[c][s->nsamples[c]++] = strndup(p, l);
+                uint32_t ns = s->nsamples[c];
+                if (ns < ASSAY_SAMPLE_VALUES) {
+                    /* grown by doubling from 16: a wide input's columns hold a few each */
+                    if (ns == 0 || (ns >= 16 && (ns & (ns - 1)) == 0)) {
+                        size_t grow_to = ASSAY_MIN(ns ? 2 * (size_t)ns : 16, ASSAY_SAMPLE_VALUES);
+                        char **grown = realloc(s->samples[c], grow_to * sizeof(char *));
+                        if (grown)
+                            s->samples[c] = grown;
+                        else
+                            ns = ASSAY_SAMPLE_VALUES; /* keep what we have */
+                    }
+                    if (ns < ASSAY_SAMPLE_VALUES && (s->samples[c][ns] = strndup(p, l)))
+                        s->nsamples[c] = ns + 1;
                 }
                 count_value(k, p, l);
             }

@@ -745,8 +745,9 @@ static int impact_add(assay_shard *s, part_rule *pr, const uint64_t *mask, uint3
             bits &= bits - 1;
             if (rc >= 0 && !assay_bit_get(s->null[rc], i) && !assay_bit_get(s->invalid[rc], i))
                 pr->revenue += rev_int ? (double)s->i64[rc][i] : s->f64[rc][i];
-            if (uc >= 0 && !assay_bit_get(s->null[uc], i))
-                assay_hll_add(pr->users, assay_hash_bytes(s->str[uc][i], s->len[uc][i]));
+            if (uc >= 0 && !assay_bit_get(s->null[uc], i) &&
+                assay_hll_add(pr->users, assay_hash_bytes(s->str[uc][i], s->len[uc][i])) < 0)
+                return -ENOMEM;
         }
     }
     return 0;

@@ -86,9 +86,14 @@
  * split of its input always agree on sparse versus dense. (If memory for a growing
  * sparse array cannot be had, the sketch goes dense early; it stays correct.)
  *
- * Memory: the m dense bytes are allocated with the sketch, so turning dense, adding
- * and merging never allocate or fail; the sparse array (up to m bytes, doubled as it
- * grows) is extra until the switch frees it. Peak is about 2m + 1 KiB per sketch.
+ * Memory: a sketch starts with its 1.3 KiB header and batch; the sparse array (up to m
+ * bytes, doubled as it grows) comes with the first entries and the m dense bytes when it
+ * turns dense, which frees the array. So a sketch of k < m/4 distinct values takes about
+ * 1.3 KiB + 4k bytes and a dense one m + 1.3 KiB (peak about 2m at the switch). A wide
+ * input keeps a sketch per column in every partial state, most with few values, so the
+ * registers are not reserved up front. A failed allocation is reported (-ENOMEM) and
+ * leaves the sketch valid: a sparse sketch past its limit without registers stays
+ * sparse, which is exact and only bigger.
  *
  * Speed (bench/bench_hll.c, Xeon 2.1 GHz, gcc -O3, p = 14): dense add 1.6 ns per
  * value one at a time and 0.7 ns in add_batch; sparse add 14-26 ns; merge of 16 KiB
@@ -155,7 +160,7 @@ struct assay_hll {
     unsigned p;
     uint32_t m;
     bool sparse;
-    uint8_t *regs;   /* m bytes; all zero while sparse */
+    uint8_t *regs;   /* m bytes, allocated when the sketch turns dense (NULL before) */
     uint32_t *sp;    /* sorted entries, one per idx' */
     uint32_t sp_n;   /* entries in sp */
     uint32_t sp_cap; /* capacity of sp */
@@ -224,11 +229,6 @@ int assay_hll_new(assay_hll **out, unsigned p)
     h->p = p;
     h->m = 1u << p;
     h->sparse = true;
-    h->regs = calloc(h->m, 1);
-    if (!h->regs) {
-        free(h);
-        return -ENOMEM;
-    }
     *out = h;
     return 0;
 }
@@ -242,14 +242,20 @@ void assay_hll_free(assay_hll *h)
     free(h);
 }
 
-void assay_hll_reset(assay_hll *h, bool dense)
+int assay_hll_reset(assay_hll *h, bool dense)
 {
-    if (!h->sparse)
+    if (h->regs)
         memset(h->regs, 0, h->m);
     h->sp_n = 0;
     h->batch_n = 0;
     memset(h->recent, 0, sizeof(h->recent));
-    h->sparse = !dense;
+    h->sparse = true;
+    if (dense) {
+        if (!h->regs && !(h->regs = calloc(h->m, 1)))
+            return -ENOMEM; /* stays an empty sparse sketch */
+        h->sparse = false;
+    }
+    return 0;
 }
 
 unsigned assay_hll_precision(const assay_hll *h)
@@ -372,15 +378,19 @@ bool assay_hll_is_sparse(const assay_hll *h)
     return h->batch_n == 0 || view_count(h) <= sparse_limit(h->p);
 }
 
-/* Turn a sparse sketch dense (regs are zero while sparse). Needs no memory. */
-static void to_dense(assay_hll *h)
+/* Turn a sparse sketch dense (regs, when kept from an earlier dense life, are zero while
+ * sparse). -ENOMEM leaves it sparse and unchanged. */
+static int to_dense(assay_hll *h)
 {
+    if (!h->regs && !(h->regs = calloc(h->m, 1)))
+        return -ENOMEM;
     view_to_dense(h, h->regs);
     free(h->sp);
     h->sp = NULL;
     h->sp_n = h->sp_cap = 0;
     h->batch_n = 0;
     h->sparse = false;
+    return 0;
 }
 
 /* Make room for `need` entries in h->sp; false when memory cannot be had. */
@@ -422,53 +432,68 @@ static void sp_merge_sorted(assay_hll *h, const uint32_t *t, uint32_t nt)
     h->sp_n = i + (end - w);
 }
 
-/* Merge the pending batch into the sorted array; turn dense past the limit. */
-static void flush_batch(assay_hll *h)
+/* Merge the pending batch into the sorted array; turn dense past the limit. -ENOMEM
+ * when neither a larger array nor the registers can be had: the batch stays pending
+ * (sorted and de-duplicated; every view still reads it). Past the limit without memory
+ * for the registers, the sketch simply stays sparse, which is exact and only bigger. */
+static int flush_batch(assay_hll *h)
 {
     if (!h->sparse || h->batch_n == 0)
-        return;
+        return 0;
     uint32_t tmp[HLL_BATCH];
     uint32_t nt = sort_unique(h->batch, h->batch_n, tmp);
     h->batch_n = nt;
-    if (!sp_reserve(h, h->sp_n + nt)) {
-        to_dense(h); /* applies sp and the (sorted) batch */
-        return;
-    }
+    if (!sp_reserve(h, h->sp_n + nt))
+        return to_dense(h); /* applies sp and the (sorted) batch */
     sp_merge_sorted(h, h->batch, nt);
     h->batch_n = 0;
     if (h->sp_n > sparse_limit(h->p))
-        to_dense(h);
+        (void)to_dense(h);
+    return 0;
 }
 
 /* ------------------------------------------------------------------------------ */
 /* Add                                                                             */
 /* ------------------------------------------------------------------------------ */
 
-static inline void sparse_push(assay_hll *h, uint32_t e)
+/* Add one entry of `hash` to a sparse sketch. A batch left full by a failed flush is
+ * flushed first; if that turns the sketch dense, the hash goes to the registers. */
+static inline int sparse_push(assay_hll *h, uint64_t hash)
 {
+    uint32_t e = entry_of_hash(hash);
     uint32_t slot = (e ^ (e >> 6) ^ (e >> 17)) & 63;
     if (h->recent[slot] == e)
-        return;
+        return 0;
+    if (ASSAY_UNLIKELY(h->batch_n == HLL_BATCH)) {
+        if (flush_batch(h) < 0)
+            return -ENOMEM;
+        if (!h->sparse) {
+            dense_add(h->regs, h->p, hash);
+            return 0;
+        }
+    }
     h->recent[slot] = e;
     h->batch[h->batch_n++] = e;
     if (h->batch_n == HLL_BATCH)
-        flush_batch(h);
+        (void)flush_batch(h); /* on failure the next add retries */
+    return 0;
 }
 
-void assay_hll_add(assay_hll *h, uint64_t hash)
+int assay_hll_add(assay_hll *h, uint64_t hash)
 {
     if (ASSAY_LIKELY(!h->sparse)) {
         dense_add(h->regs, h->p, hash);
-        return;
+        return 0;
     }
-    sparse_push(h, entry_of_hash(hash));
+    return sparse_push(h, hash);
 }
 
-void assay_hll_add_batch(assay_hll *h, const uint64_t *hashes, size_t n)
+int assay_hll_add_batch(assay_hll *h, const uint64_t *hashes, size_t n)
 {
     size_t i = 0;
     while (i < n && h->sparse)
-        sparse_push(h, entry_of_hash(hashes[i++]));
+        if (sparse_push(h, hashes[i++]) < 0)
+            return -ENOMEM;
     /* Dense hot path: the register array (16 KiB at p = 14) stays in L1; four
      * independent updates per turn keep the load/compare/store chains overlapped. */
     uint8_t *regs = h->regs;
@@ -494,6 +519,7 @@ void assay_hll_add_batch(assay_hll *h, const uint64_t *hashes, size_t n)
     }
     for (; i < n; i++)
         dense_add(regs, p, hashes[i]);
+    return 0;
 }
 
 /* ------------------------------------------------------------------------------ */
@@ -527,18 +553,19 @@ void assay_hll_merge_registers(uint8_t *dst, const uint8_t *src, size_t n, assay
 }
 
 /* dst (sparse, batch flushed) U src (sparse): merge the sorted arrays. */
-static void merge_sparse_sparse(assay_hll *dst, const assay_hll *src)
+static int merge_sparse_sparse(assay_hll *dst, const assay_hll *src)
 {
     uint32_t nsrc = view_count(src);
     if (nsrc == 0)
-        return; /* nothing to add (and dst->sp may still be unallocated) */
+        return 0; /* nothing to add (and dst->sp may still be unallocated) */
     /* Room for the result (sp_n + nsrc) and, past it, a copy of src's view: the
      * backward merge writes only below sp_n + nsrc, so the copy is never overwritten
      * before it is read. */
     if (!sp_reserve(dst, dst->sp_n + 2 * nsrc)) {
-        to_dense(dst);
+        if (to_dense(dst) < 0)
+            return -ENOMEM;
         view_to_dense(src, dst->regs);
-        return;
+        return 0;
     }
     sparse_view v;
     view_init(&v, src);
@@ -547,7 +574,8 @@ static void merge_sparse_sparse(assay_hll *dst, const assay_hll *src)
         t[k++] = e;
     sp_merge_sorted(dst, t, k);
     if (dst->sp_n > sparse_limit(dst->p))
-        to_dense(dst);
+        (void)to_dense(dst); /* without memory it stays sparse: exact, only bigger */
+    return 0;
 }
 
 int assay_hll_merge(assay_hll *dst, const assay_hll *src)
@@ -556,10 +584,11 @@ int assay_hll_merge(assay_hll *dst, const assay_hll *src)
         return -EINVAL;
     if (dst == src)
         return 0;
-    flush_batch(dst);
+    if (flush_batch(dst) < 0)
+        return -ENOMEM;
     if (!src->sparse) {
-        if (dst->sparse)
-            to_dense(dst);
+        if (dst->sparse && to_dense(dst) < 0)
+            return -ENOMEM;
         assay_hll_merge_registers(dst->regs, src->regs, dst->m, assay_cpu_level());
         return 0;
     }
@@ -567,8 +596,7 @@ int assay_hll_merge(assay_hll *dst, const assay_hll *src)
         view_to_dense(src, dst->regs);
         return 0;
     }
-    merge_sparse_sparse(dst, src);
-    return 0;
+    return merge_sparse_sparse(dst, src);
 }
 
 /* ------------------------------------------------------------------------------ */
@@ -786,8 +814,11 @@ int assay_hll_deserialize(const uint8_t *buf, size_t len, assay_hll **out, assay
     if (rc)
         return assay_error_set(err, rc, "hll: out of memory for a p=%u sketch", p);
     if (enc == 1) {
+        if (assay_hll_reset(h, true) < 0) {
+            assay_hll_free(h);
+            return assay_error_set(err, -ENOMEM, "hll: out of memory for a p=%u sketch", p);
+        }
         memcpy(h->regs, d, m);
-        h->sparse = false;
     } else if (count > 0) {
         if (!sp_reserve(h, count)) {
             assay_hll_free(h);

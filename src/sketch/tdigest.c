@@ -169,6 +169,19 @@
  * (432 for delta = 100, 24 KiB of centroid arrays). The pass still checks the capacity and keeps
  * growing the last centroid if it were ever reached, so memory is safe regardless.
  *
+ * Memory: allocated as the values arrive
+ * --------------------------------------
+ * The bound above, 20 delta buffered values and their sort scratch come to about 72 KiB
+ * for delta = 100. A profile keeps a digest per numeric column in every partial state in
+ * flight, and a wide input (thousands of columns, a few rows per chunk) puts only a few
+ * values in each, so reserving the bound up front made memory grow with columns times
+ * chunks times 72 KiB. Both blocks therefore start empty and double as values come:
+ * centroids never outnumber the values in the digest, so min(cap, count) centroid slots
+ * and nb buffer slots are all a pass ever writes, and add/merge reserve exactly that
+ * before they take values. Passes, queries and flushes never allocate, and the buffer
+ * still flushes only when it holds its full 20 delta values, so the answers are the same
+ * as with the memory reserved at creation.
+ *
  * Sorting the buffer: LSD radix sort on the IEEE-754 bits
  * -------------------------------------------------------
  * Sorting is the hot cost (every value is sorted once; the merge pass is linear). A double
@@ -266,8 +279,12 @@ struct assay_tdigest {
     bool placed;            /* start is up to date (queries compute it when not) */
     uint8_t *pure, *pure2;  /* 1: every value in the centroid equals its mean */
     size_t natural;         /* the k_2 size bound; cap - natural is for atom breaks */
-    double *buf;            /* bufcap buffered values */
-    uint64_t *keys, *keys2; /* radix sort scratch, bufcap each */
+    double *buf;            /* bcap buffered values */
+    uint64_t *keys, *keys2; /* radix sort scratch, kcap each */
+    /* Allocated so far (see "Memory"): centroid arrays for ccap, the buffer for bcap,
+     * the sort scratch for kcap; all grow when values arrive or a pass needs them. */
+    size_t ccap, bcap, kcap;
+    void *cmem;
 };
 
 /* ------------------------------------------------------------------------------------ */
@@ -641,6 +658,88 @@ static void compress(assay_tdigest *t, const double *bm, const double *bw, const
 /* Life cycle and insertion                                                             */
 /* ------------------------------------------------------------------------------------ */
 
+/* Room for the centroids of `count` values (centroids never outnumber values), grown
+ * geometrically up to cap. The live centroids move to the new block; the pass's output
+ * arrays hold nothing between passes. */
+static int reserve_centroids(assay_tdigest *t, uint64_t count)
+{
+    size_t want = count < t->cap ? (size_t)count : t->cap;
+    if (want <= t->ccap)
+        return 0;
+    size_t c = t->ccap ? t->ccap : 8;
+    while (c < want)
+        c *= 2;
+    c = c < t->cap ? c : t->cap;
+    double *mem = malloc(7 * c * sizeof(double) + 2 * c);
+    if (!mem)
+        return -ENOMEM;
+    double *mean = mem, *weight = mem + c, *start = mem + 4 * c, *ss = mem + 5 * c;
+    uint8_t *pure = (uint8_t *)(mem + 7 * c);
+    if (t->nc) {
+        memcpy(mean, t->mean, t->nc * sizeof(double));
+        memcpy(weight, t->weight, t->nc * sizeof(double));
+        memcpy(ss, t->ss, t->nc * sizeof(double));
+        memcpy(start, t->start, t->nc * sizeof(double));
+        memcpy(pure, t->pure, t->nc);
+    }
+    free(t->cmem);
+    t->cmem = mem;
+    t->ccap = c;
+    t->mean = mean;
+    t->weight = weight;
+    t->mean2 = mem + 2 * c;
+    t->weight2 = mem + 3 * c;
+    t->start = start;
+    t->ss = ss;
+    t->ss2 = mem + 6 * c;
+    t->pure = pure;
+    t->pure2 = pure + c;
+    return 0;
+}
+
+/* Room for nb buffered values (growing the buffer keeps its contents), and with
+ * `scratch` the radix sort's two key arrays for them, which only a sort needs: a
+ * chunk's digest is merged into another digest's buffer and never sorts its own. */
+static int reserve_buffer(assay_tdigest *t, size_t nb, bool scratch)
+{
+    if (nb > t->bcap) {
+        size_t b = t->bcap ? t->bcap : 8;
+        while (b < nb)
+            b *= 2;
+        b = b < t->bufcap ? b : t->bufcap;
+        double *mem = realloc(t->buf, b * sizeof(double));
+        if (!mem)
+            return -ENOMEM;
+        t->buf = mem;
+        t->bcap = b;
+    }
+    if (scratch && nb >= SMALL_SORT && nb > t->kcap) {
+        size_t k = t->bcap;
+        uint64_t *keys = malloc(2 * k * sizeof(uint64_t));
+        if (!keys)
+            return -ENOMEM;
+        free(t->keys);
+        t->keys = keys;
+        t->keys2 = keys + k;
+        t->kcap = k;
+    }
+    return 0;
+}
+
+/* Sort the buffer and fold it into the centroids. -ENOMEM (nothing changes) when the
+ * centroid arrays or the sort scratch cannot grow. */
+static int flush(assay_tdigest *t)
+{
+    if (t->nb == 0)
+        return 0;
+    if (reserve_centroids(t, t->count) < 0 || reserve_buffer(t, t->nb, true) < 0)
+        return -ENOMEM;
+    sort_doubles(t->buf, t->nb, t->keys, t->keys2);
+    compress(t, t->buf, NULL, NULL, NULL, t->nb);
+    t->nb = 0;
+    return 0;
+}
+
 int assay_tdigest_new(assay_tdigest **out, double delta)
 {
     if (!out)
@@ -657,26 +756,6 @@ int assay_tdigest_new(assay_tdigest **out, double delta)
     t->bufcap = (size_t)ceil(delta) * BUFFER_FACTOR;
     t->min = INFINITY;
     t->max = -INFINITY;
-    /* One block: 9 centroid arrays, the buffer and two key arrays (all 8-byte items),
-     * then the two purity flag arrays. */
-    size_t items = 7 * t->cap + 3 * t->bufcap;
-    double *mem = malloc(items * sizeof(double) + 2 * t->cap);
-    if (!mem) {
-        free(t);
-        return -ENOMEM;
-    }
-    t->mean = mem;
-    t->weight = mem + t->cap;
-    t->mean2 = mem + 2 * t->cap;
-    t->weight2 = mem + 3 * t->cap;
-    t->start = mem + 4 * t->cap;
-    t->ss = mem + 5 * t->cap;
-    t->ss2 = mem + 6 * t->cap;
-    t->buf = mem + 7 * t->cap;
-    t->keys = (uint64_t *)(void *)(t->buf + t->bufcap);
-    t->keys2 = t->keys + t->bufcap;
-    t->pure = (uint8_t *)(t->keys2 + t->bufcap);
-    t->pure2 = t->pure + t->cap;
     *out = t;
     return 0;
 }
@@ -685,8 +764,9 @@ void assay_tdigest_free(assay_tdigest *t)
 {
     if (!t)
         return;
-    /* The block starts at whichever of mean/mean2 is lower (they swap each pass). */
-    free(t->mean < t->mean2 ? t->mean : t->mean2);
+    free(t->cmem);
+    free(t->buf);
+    free(t->keys);
     free(t);
 }
 
@@ -702,35 +782,49 @@ void assay_tdigest_reset(assay_tdigest *t)
     t->max = -INFINITY;
 }
 
-void assay_tdigest_flush(assay_tdigest *t)
+int assay_tdigest_flush(assay_tdigest *t)
 {
-    if (!t || t->nb == 0)
-        return;
-    sort_doubles(t->buf, t->nb, t->keys, t->keys2);
-    compress(t, t->buf, NULL, NULL, NULL, t->nb);
-    t->nb = 0;
+    return t ? flush(t) : 0;
 }
 
-void assay_tdigest_add(assay_tdigest *t, double x)
+/* The memory `take` more values need: buffer slots, and when they fill the buffer, the
+ * centroids and sort scratch of the flush that follows (so that flush cannot fail). */
+static int reserve_for(assay_tdigest *t, size_t take)
+{
+    size_t nb = t->nb + take;
+    if (reserve_buffer(t, nb, nb == t->bufcap) < 0)
+        return -ENOMEM;
+    if (nb == t->bufcap && reserve_centroids(t, t->count + take) < 0)
+        return -ENOMEM;
+    return 0;
+}
+
+int assay_tdigest_add(assay_tdigest *t, double x)
 {
     if (ASSAY_UNLIKELY(isnan(x))) {
         t->nan++;
-        return;
+        return 0;
     }
+    if (ASSAY_UNLIKELY(t->nb == t->bcap || t->nb + 1 == t->bufcap) && reserve_for(t, 1) < 0)
+        return -ENOMEM;
     t->min = x < t->min ? x : t->min;
     t->max = x > t->max ? x : t->max;
     t->buf[t->nb++] = x;
     t->count++;
     if (t->nb == t->bufcap)
-        assay_tdigest_flush(t);
+        (void)flush(t); /* memory reserved above */
+    return 0;
 }
 
-void assay_tdigest_add_batch(assay_tdigest *t, const double *x, size_t n)
+int assay_tdigest_add_batch(assay_tdigest *t, const double *x, size_t n)
 {
     size_t i = 0;
     while (i < n) {
         size_t room = t->bufcap - t->nb;
-        size_t end = n - i < room ? n : i + room;
+        size_t take = n - i < room ? n - i : room;
+        if (reserve_for(t, take) < 0)
+            return -ENOMEM;
+        size_t end = i + take;
         double mn = t->min, mx = t->max;
         double *buf = t->buf;
         size_t nb = t->nb, before = nb;
@@ -749,8 +843,9 @@ void assay_tdigest_add_batch(assay_tdigest *t, const double *x, size_t n)
         t->count += nb - before;
         t->nb = nb;
         if (t->nb == t->bufcap)
-            assay_tdigest_flush(t);
+            (void)flush(t); /* memory reserved by reserve_for */
     }
+    return 0;
 }
 
 int assay_tdigest_merge(assay_tdigest *dst, const assay_tdigest *src)
@@ -761,7 +856,9 @@ int assay_tdigest_merge(assay_tdigest *dst, const assay_tdigest *src)
         dst->nan += src->nan;
         return 0;
     }
-    assay_tdigest_flush(dst);
+    if (flush(dst) < 0 || reserve_centroids(dst, dst->count + src->count) < 0 ||
+        reserve_buffer(dst, src->nb, true) < 0)
+        return -ENOMEM;
     /* src's centroids and its sorted buffer become one sorted run (src untouched: its
      * buffer is sorted in dst's empty buffer; same delta, so it fits). */
     size_t ns = src->nc + src->nb;
@@ -770,8 +867,10 @@ int assay_tdigest_merge(assay_tdigest *dst, const assay_tdigest *src)
         return -ENOMEM;
     double *rm = mem, *rw = mem + ns, *rs = mem + 2 * ns;
     uint8_t *rp = (uint8_t *)(mem + 3 * ns);
-    memcpy(dst->buf, src->buf, src->nb * sizeof(double));
-    sort_doubles(dst->buf, src->nb, dst->keys, dst->keys2);
+    if (src->nb) {
+        memcpy(dst->buf, src->buf, src->nb * sizeof(double));
+        sort_doubles(dst->buf, src->nb, dst->keys, dst->keys2);
+    }
     size_t i = 0, j = 0, k = 0;
     while (i < src->nc || j < src->nb) {
         if (j == src->nb || (i < src->nc && src->mean[i] <= dst->buf[j])) {
@@ -800,13 +899,15 @@ int assay_tdigest_merge(assay_tdigest *dst, const assay_tdigest *src)
 /* ------------------------------------------------------------------------------------ */
 
 /* Fold pending values in and place the centroids on the rank axis, once per change. */
-static void settle(assay_tdigest *t)
+static int settle(assay_tdigest *t)
 {
-    assay_tdigest_flush(t);
+    if (flush(t) < 0)
+        return -ENOMEM;
     if (!t->placed) {
         place(t);
         t->placed = true;
     }
+    return 0;
 }
 
 uint64_t assay_tdigest_count(const assay_tdigest *t)
@@ -831,7 +932,7 @@ double assay_tdigest_max(const assay_tdigest *t)
 
 size_t assay_tdigest_centroids(assay_tdigest *t)
 {
-    assay_tdigest_flush(t);
+    (void)flush(t); /* without memory for it, the centroids so far */
     return t->nc;
 }
 
@@ -839,7 +940,8 @@ double assay_tdigest_quantile(assay_tdigest *t, double q)
 {
     if (!(q >= 0.0 && q <= 1.0))
         return NAN;
-    settle(t);
+    if (settle(t) < 0)
+        return NAN; /* no memory to fold the buffered values in */
     size_t nc = t->nc;
     if (nc == 0)
         return NAN;
@@ -931,7 +1033,8 @@ double assay_tdigest_cdf(assay_tdigest *t, double x)
 {
     if (isnan(x))
         return NAN;
-    settle(t);
+    if (settle(t) < 0)
+        return NAN; /* no memory to fold the buffered values in */
     size_t nc = t->nc;
     if (nc == 0)
         return NAN;
@@ -978,7 +1081,8 @@ double assay_tdigest_count_below(assay_tdigest *t, double x)
 {
     if (isnan(x))
         return NAN;
-    settle(t);
+    if (settle(t) < 0)
+        return NAN; /* no memory to fold the buffered values in */
     if (t->nc == 0 || x <= t->min)
         return 0;
     double n = (double)t->count;
@@ -996,7 +1100,8 @@ double assay_tdigest_count_above(assay_tdigest *t, double x)
 {
     if (isnan(x))
         return NAN;
-    settle(t);
+    if (settle(t) < 0)
+        return NAN; /* no memory to fold the buffered values in */
     if (t->nc == 0 || x >= t->max)
         return 0;
     double n = (double)t->count;
@@ -1047,7 +1152,8 @@ int assay_tdigest_serialize(assay_tdigest *t, uint8_t **buf, size_t *len)
 {
     if (!t || !buf || !len)
         return -EINVAL;
-    assay_tdigest_flush(t);
+    if (flush(t) < 0)
+        return -ENOMEM;
     size_t payload = PAYLOAD_FIXED + CENTROID * t->nc;
     uint8_t *b = malloc(ASSAY_SKETCH_HEADER + payload);
     if (!b)
@@ -1181,8 +1287,10 @@ static int load(const uint8_t *p, uint64_t plen, int version, assay_tdigest **ou
                                (unsigned long long)(sum + nb), (unsigned long long)count);
     assay_tdigest *t;
     int rc = assay_tdigest_new(&t, delta);
-    if (rc < 0)
-        return assay_error_set(err, rc, "tdigest: out of memory");
+    if (rc < 0 || (rc = reserve_centroids(t, nc)) < 0 || (rc = reserve_buffer(t, nb, false)) < 0) {
+        assay_tdigest_free(t);
+        return assay_error_set(err, -ENOMEM, "tdigest: out of memory");
+    }
     t->count = count;
     t->nan = nan;
     t->passes = passes;

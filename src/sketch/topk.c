@@ -24,12 +24,16 @@
  *
  * Data structures
  * ---------------
- *   slots   k fixed slots: hash, count, error, length, heap position. The value bytes
- *           of slot i live at arena + i * max_value_len: the arena is one allocation
- *           of k * max_value_len bytes made up front (k = 64, 256-byte values: 16 KiB),
- *           so add() never allocates and a takeover overwrites in place. Longer values
- *           are truncated to max_value_len and counted as that prefix; their hash is
- *           recomputed over the prefix so that equal prefixes are one value.
+ *   slots   up to k slots: hash, count, error, length, heap position. The value bytes
+ *           of slot i live at arena + i * stride, where stride is the longest value
+ *           held so far rounded up to 16 bytes (at most max_value_len), so a takeover
+ *           overwrites in place. Slots and arena grow by doubling as values arrive and
+ *           the stride when a longer value comes, so a column of few short values costs
+ *           a few hundred bytes rather than k * max_value_len (16 KiB for k = 64 and
+ *           256-byte values) - which mattered for wide inputs, with a sketch per column
+ *           in every partial state. Longer values are truncated to max_value_len and
+ *           counted as that prefix; their hash is recomputed over the prefix so that
+ *           equal prefixes are one value.
  *   table   open addressing with linear probing over slot numbers (load <= 1/2),
  *           keyed by the caller's 64-bit hash (assay_hash_bytes of the value) and
  *           confirmed by comparing the value bytes. A takeover deletes the old value
@@ -121,11 +125,13 @@ struct assay_topk {
     uint32_t size; /* slots in use */
     bool exact;
     uint64_t total;
-    slot *slots;     /* [k] */
-    uint32_t *heap;  /* [k] slot numbers, min-heap by count */
+    slot *slots;     /* [scap] */
+    uint32_t *heap;  /* [scap] slot numbers, min-heap by count */
+    uint32_t scap;   /* slots allocated (<= k) */
+    uint32_t stride; /* bytes per slot in the arena (<= maxlen) */
     uint32_t *table; /* [mask + 1] slot number + 1, 0 = empty */
     uint32_t mask;
-    char *arena; /* [k * maxlen] */
+    char *arena; /* [scap * stride] */
 };
 
 /* ------------------------------------------------------------------------------------ */
@@ -157,15 +163,47 @@ static assay_topk *topk_alloc(uint32_t k, uint32_t maxlen)
     t->maxlen = maxlen;
     t->exact = true;
     t->mask = ts - 1;
-    t->slots = malloc((size_t)k * sizeof(slot));
-    t->heap = malloc((size_t)k * sizeof(uint32_t));
     t->table = calloc(ts, sizeof(uint32_t));
-    t->arena = malloc((size_t)k * maxlen);
-    if (!t->slots || !t->heap || !t->table || !t->arena) {
+    if (!t->table) {
         assay_topk_free(t);
         return NULL;
     }
     return t;
+}
+
+/* Room for `nslots` slots holding values of up to `len` bytes (both within k and
+ * maxlen). Values move to the new arena; -ENOMEM leaves t as it was. */
+static int reserve(assay_topk *t, uint32_t nslots, uint32_t len)
+{
+    uint32_t scap = t->scap, stride = t->stride;
+    if (nslots > scap) {
+        scap = scap ? 2 * scap : 8;
+        scap = ASSAY_MAX(scap, nslots);
+        scap = ASSAY_MIN(scap, t->k);
+    }
+    if (len > stride)
+        stride = ASSAY_MIN((len + 15) & ~15u, t->maxlen);
+    if (scap == t->scap && stride == t->stride)
+        return 0;
+    slot *sl = realloc(t->slots, (size_t)scap * sizeof(slot));
+    if (!sl)
+        return -ENOMEM;
+    t->slots = sl;
+    uint32_t *hp = realloc(t->heap, (size_t)scap * sizeof(uint32_t));
+    if (!hp)
+        return -ENOMEM;
+    t->heap = hp;
+    char *ar = malloc((size_t)scap * stride + 1);
+    if (!ar)
+        return -ENOMEM;
+    for (uint32_t i = 0; i < t->size; i++)
+        if (t->slots[i].len)
+            memcpy(ar + (size_t)i * stride, t->arena + (size_t)i * t->stride, t->slots[i].len);
+    free(t->arena);
+    t->arena = ar;
+    t->scap = scap;
+    t->stride = stride;
+    return 0;
 }
 
 int assay_topk_new(assay_topk **out, uint32_t k, uint32_t max_value_len)
@@ -205,7 +243,7 @@ void assay_topk_free(assay_topk *t)
 
 static inline char *slot_value(const assay_topk *t, uint32_t i)
 {
-    return t->arena + (size_t)i * t->maxlen;
+    return t->arena + (size_t)i * t->stride;
 }
 
 static inline void heap_set(assay_topk *t, uint32_t pos, uint32_t s)
@@ -314,18 +352,23 @@ static void table_remove(assay_topk *t, uint32_t s)
 /* Counting                                                                              */
 /* ------------------------------------------------------------------------------------ */
 
-void assay_topk_add(assay_topk *t, const char *value, uint32_t len, uint64_t hash)
+int assay_topk_add(assay_topk *t, const char *value, uint32_t len, uint64_t hash)
 {
-    assay_topk_add_weighted(t, value, len, hash, 1);
+    return assay_topk_add_weighted(t, value, len, hash, 1);
 }
 
-void assay_topk_add_weighted(assay_topk *t, const char *value, uint32_t len, uint64_t hash,
-                             uint64_t w)
+int assay_topk_add_weighted(assay_topk *t, const char *value, uint32_t len, uint64_t hash,
+                            uint64_t w)
 {
     if (ASSAY_UNLIKELY(len > t->maxlen)) {
         len = t->maxlen;
         hash = assay_hash_bytes(value, len);
     }
+    /* the value may need a slot of its own or a longer stride (a repeat needs neither,
+     * but finding out first would cost a second probe on the hot path) */
+    if (ASSAY_UNLIKELY(len > t->stride || (t->size == t->scap && t->size < t->k)) &&
+        reserve(t, t->size + 1, len) < 0)
+        return -ENOMEM;
     t->total += w;
     bool found;
     uint32_t i = table_find(t, hash, value, len, &found);
@@ -333,7 +376,7 @@ void assay_topk_add_weighted(assay_topk *t, const char *value, uint32_t len, uin
         uint32_t s = t->table[i] - 1;
         t->slots[s].count += w;
         sift_down(t, t->slots[s].hpos);
-        return;
+        return 0;
     }
     uint32_t s;
     if (t->size < t->k) {
@@ -358,6 +401,7 @@ void assay_topk_add_weighted(assay_topk *t, const char *value, uint32_t len, uin
     if (len)
         memcpy(slot_value(t, s), value, len);
     t->table[i] = s + 1;
+    return 0;
 }
 
 uint64_t assay_topk_total(const assay_topk *t)
@@ -466,10 +510,15 @@ static int cand_cmp(const void *pa, const void *pb)
 }
 
 /* Fill a fresh, empty sketch t from items sorted in list order (n <= t->k, len <=
- * t->maxlen). Returns -1, or the list index of a value that repeats an earlier one
- * (t is then half-filled and only fit for freeing). */
+ * t->maxlen). Returns -1, -2 when out of memory, or the list index of a value that
+ * repeats an earlier one (t is then half-filled and only fit for freeing). */
 static int64_t fill_sorted(assay_topk *t, const cand *c, uint32_t n)
 {
+    uint32_t longest = 0;
+    for (uint32_t r = 0; r < n; r++)
+        longest = ASSAY_MAX(longest, c[r].len);
+    if (reserve(t, n, longest) < 0)
+        return -2;
     for (uint32_t r = 0; r < n; r++) {
         const cand *x = &c[n - 1 - r];
         uint32_t s = r;
@@ -579,7 +628,13 @@ static int merge_items(assay_topk *dst, const assay_topk_item *src, const uint64
     }
     qsort(c, nc, sizeof(cand), cand_cmp);
     uint32_t keep = ASSAY_MIN(nc, dst->k);
-    (void)fill_sorted(nt, c, keep); /* candidates are distinct by construction */
+    /* candidates are distinct by construction, so only memory can fail */
+    if (fill_sorted(nt, c, keep) == -2) {
+        free(c);
+        free(tab);
+        assay_topk_free(nt);
+        return -ENOMEM;
+    }
     nt->total = dst->total + src_total;
     nt->exact = dst->exact && src_exact && nc <= dst->k;
     free(c);
@@ -785,6 +840,10 @@ int assay_topk_deserialize(const uint8_t *buf, size_t len, assay_topk **out, ass
     /* Equal values with different counts are not adjacent in list order: the table
      * catches them. */
     int64_t dup = fill_sorted(t, c, n);
+    if (dup == -2) {
+        rc = assay_error_set(err, -ENOMEM, "top-k: out of memory");
+        goto fail;
+    }
     if (dup >= 0) {
         rc = assay_error_set(err, -EINVAL, "top-k: item %lld repeats another item's value",
                              (long long)dup);

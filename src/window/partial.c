@@ -116,7 +116,7 @@ void assay_partial_reset(const assay_engine *e, assay_partial *p, int64_t pane, 
         p->rules[r].revenue = 0;
         p->rules[r].lag_us = INT64_MAX;
         if (p->rules[r].users)
-            assay_hll_reset(p->rules[r].users, false);
+            (void)assay_hll_reset(p->rules[r].users, false);
     }
     for (uint32_t c = 0; c < e->sch.ncols; c++)
         assay_col_profile_reset(&p->cols[c]);
