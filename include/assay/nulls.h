@@ -61,4 +61,15 @@ static inline bool assay_null_tokens_match(const assay_null_tokens *t, const cha
  * it to suggest source.null_values for a column full of them. */
 ASSAY_API bool assay_is_common_null_token(const char *s, size_t len);
 
+/* A cheap first test for the above, inlined in the profile's loop: every common token
+ * is 1-6 bytes and starts with n/N, '-', '#' or '(' (most short values - codes,
+ * currencies, countries - fail on the first byte). */
+static inline bool assay_may_be_null_token(const char *s, size_t len)
+{
+    if (len == 0 || len > 6)
+        return false;
+    char c = (char)(s[0] | 0x20);
+    return c == 'n' || c == '-' || c == '#' || c == '(';
+}
+
 #endif

@@ -535,7 +535,8 @@ int assay_profile_batch(assay_shard *s, assay_partial *part, const uint64_t *mas
                 uint32_t len = s->len[c][i];
                 uint64_t h = assay_hash_bytes(v, len);
                 s->hbuf[nh++] = h;
-                if (ASSAY_UNLIKELY(len <= 6 && assay_is_common_null_token(v, len))) {
+                if (ASSAY_UNLIKELY(assay_may_be_null_token(v, len) &&
+                                   assay_is_common_null_token(v, len))) {
                     if (!p->n_nulltok++) {
                         memcpy(p->nulltok, v, len);
                         p->nulltok[len] = '\0';
