@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """assay's profile against pandas on real data sets that Debian packages ship.
 
-    /usr/bin/python3 tests/pandas_compare.py ASSAY [-v] [DATASET...]
+    /usr/bin/python3 tests/pandas_compare.py ASSAY [-v] [--markdown] [DATASET...]
 
 For each data set below, runs `assay profile --json FILE` and recomputes every column's
 statistics with pandas from the same file, read the way assay reads it (see README.md,
@@ -95,6 +95,10 @@ DATASETS = [
     dict(name="penguins_raw", package="r-cran-palmerpenguins",
          path=R + "/palmerpenguins/extdata/penguins_raw.csv", null_values=["NA"],
          what="NA for missing, ISO dates, Yes/No, free-text comments"),
+    dict(name="penguins_raw-NA-as-text", package="r-cran-palmerpenguins",
+         path=R + "/palmerpenguins/extdata/penguins_raw.csv",
+         what="the same file without --null-values: NA is text, so invalid values in "
+              "numeric columns, null_tokens, and the 90 % rule"),
     dict(name="challenge", package="r-cran-readr", path=R + "/readr/extdata/challenge.csv",
          null_values=["NA"],
          what="readr's type-guessing trap: ints then floats, NA then dates after row 1000"),
@@ -229,10 +233,12 @@ def type_check(assay_t, pandas_dtype, texts):
 # comparison
 # ---------------------------------------------------------------------------------------
 def rank_error(sorted_vals, v, q):
+    """(error, share below v, share at or below v): the error is 0 when q lies between
+    the two shares (v is a value that many rows hold), else the distance to the nearer."""
     n = len(sorted_vals)
     lo = np.searchsorted(sorted_vals, v, side="left") / n
     hi = np.searchsorted(sorted_vals, v, side="right") / n
-    return 0.0 if lo <= q <= hi else min(abs(q - lo), abs(q - hi))
+    return (0.0 if lo <= q <= hi else min(abs(q - lo), abs(q - hi))), lo, hi
 
 
 QS = [("p01", 0.01), ("p05", 0.05), ("p25", 0.25), ("p50", 0.5), ("p75", 0.75),
@@ -402,7 +408,7 @@ class Column:
         worst = (0.0, None)
         for key, q in QS:
             v = conv(c["quantiles"][key])
-            e = rank_error(xs, v, q)
+            e, below, at_or_below = rank_error(xs, v, q)
             b = rank_bound(q, n)
             stat = "rank p01/p99" if q in (0.01, 0.99) else "rank p05..p95"
             if n >= 10000:
@@ -411,7 +417,10 @@ class Column:
             if worst[1] is None or e / b > worst[0] / rank_bound(worst[1], n):
                 worst = (e, q)
             if e > b:
-                self.bad(key + " rank error", c["quantiles"][key], "%s share below" % q,
+                share = ("%.3f %%" % (100 * below) if below == at_or_below else
+                         "%.3f..%.3f %%" % (100 * below, 100 * at_or_below))
+                self.bad(key + " rank error", c["quantiles"][key],
+                         "has %s of the %d values below it, not %g %%" % (share, n, 100 * q),
                          "%.4f %% off, bound %.4f %%" % (100 * e, 100 * b))
         self.cells["rank"] = "%.3f%%@%s" % (100 * worst[0], "p%02d" % round(100 * worst[1]))
         # outliers: values strictly beyond Tukey's fences, taken from assay's own p25 and
@@ -547,6 +556,45 @@ def print_table(ds, info, verbose):
         print("  ... %d more columns, all agree (-v shows them)" % (info["cols"] - len(seen)))
 
 
+def print_per_dataset(done, fails, markdown):
+    """One line per data set: its worst error of each kind (and the column), with
+    --markdown as the table docs/profile-accuracy.md shows."""
+    groups = [("distinct", ("distinct",), True), ("mean", ("mean",), False),
+              ("stddev", ("stddev",), False),
+              ("rank p01/p99", ("rank p01/p99", "rank p01/p99 (n>=10k)"), True),
+              ("rank p05..p95", ("rank p05..p95", "rank p05..p95 (n>=10k)"), True),
+              ("outliers", ("outliers",), True)]
+    head = ["data set", "rows x cols"] + [g[0] for g in groups] + ["disagreements"]
+    lines = []
+    for ds, info in done:
+        cells = [ds["name"], "%d x %d" % (info["rows"], info["cols"])]
+        for _, stats, pct in groups:
+            best = None
+            for r in info["results"]:
+                for st in stats:
+                    if st in r.worst:
+                        e, b = r.worst[st]
+                        if best is None or e / b > best[0] / best[1]:
+                            best = (e, b, r.name)
+            if best is None:
+                cells.append("-")
+            else:
+                v = "%.3f %%" % (100 * best[0]) if pct else "%.0e" % best[0]
+                cells.append("%s (%s)" % (v, best[2]) if best[0] > 0 else v)
+        cells.append(str(sum(1 for f in fails if f.startswith(ds["name"] + ":"))))
+        lines.append(cells)
+    if markdown:
+        print("\n| " + " | ".join(head) + " |")
+        print("|" + "---|" * len(head))
+        for c in lines:
+            print("| " + " | ".join(c) + " |")
+        return
+    print("\n== worst error per data set (the column in parentheses)")
+    widths = [max(len(str(x[i])) for x in lines + [head]) for i in range(len(head))]
+    for c in [head] + lines:
+        print("  " + "  ".join(str(v).ljust(w) for v, w in zip(c, widths)))
+
+
 def main():
     args = [a for a in sys.argv[1:] if not a.startswith("-")]
     verbose = "-v" in sys.argv[1:]
@@ -580,6 +628,7 @@ def main():
         print("  %-24s %12s  bound %10s  ratio %5.2f  %s / %s"
               % (stat, "%.4f %%" % (100 * e) if pct else "%.2e" % e,
                  "%.4f %%" % (100 * b) if pct else "%.0e" % b, e / b, d, col))
+    print_per_dataset(done, fails, "--markdown" in sys.argv[1:])
     for m in missing:
         print("pandas_compare: SKIPPED data set: " + m)
     print("\npandas_compare: %d data sets compared, %d disagreements%s"
