@@ -223,8 +223,6 @@ def type_check(assay_t, pandas_dtype, texts):
     if pk == "string" and assay_t in ("int", "float"):
         # README: a type that parses >= 90 % of the first rows stays, the rest invalid
         return None, "90 % rule: rest invalid"
-    if pk == "int" and assay_t == "bool":
-        return None, "0/1"
     return ("type %s, pandas %s, and no documented rule explains the difference"
             % (assay_t, pandas_dtype)), ""
 
