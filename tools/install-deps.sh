@@ -11,6 +11,9 @@ pkgs=(
   python3 clang-format libcurl4-openssl-dev curl prometheus-alertmanager
   kcat python3-kafka libwebsockets-dev libsqlite3-dev prometheus wrk
   python3-websockets chromium zlib1g-dev libzstd-dev zstd
+  # tests/pandas_compare.py: pandas, and the packages whose data sets it profiles
+  python3-pandas python3-sklearn python3-statsmodels python3-vega-datasets ieee-data
+  r-cran-palmerpenguins r-cran-readr r-cran-ggplot2
 )
 # Hyperscan is x86-64 only; Vectorscan provides the same libhs API elsewhere.
 if [ "$arch" = amd64 ]; then pkgs+=(libhyperscan-dev); else pkgs+=(libvectorscan-dev); fi
