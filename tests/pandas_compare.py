@@ -631,6 +631,17 @@ def main():
         print("pandas_compare: SKIPPED data set: " + m)
     print("\npandas_compare: %d data sets compared, %d disagreements%s"
           % (len(done), len(fails), ", %d data sets missing" % len(missing) if missing else ""))
+    # Known disagreements, documented in docs/profile-accuracy.md and README (the
+    # t-digest on many short overlapping ascending runs). Strict: one that stops
+    # disagreeing fails the test too, so the list and the docs get updated.
+    known = [k for k in KNOWN if not only or k.split(":")[0] in only]
+    fixed = [k for k in known if not any(f.startswith(k) for f in fails)]
+    fails = [f for f in fails if not any(f.startswith(k) for k in known)]
+    for k in known:
+        if k not in fixed:
+            print("KNOWN    " + k + " (docs/profile-accuracy.md)")
+    for k in fixed:
+        fails.append(k + " no longer disagrees: remove it from KNOWN and the docs")
     for f in fails:
         print("DISAGREE " + f)
     if fails:
@@ -638,6 +649,11 @@ def main():
     if missing:
         sys.exit(77)
 
+
+KNOWN = [
+    "diamonds: column 'price': p01 rank error",
+    "diamonds: column 'z': p50 rank error",
+]
 
 if __name__ == "__main__":
     main()

@@ -126,18 +126,49 @@ void assay_col_profile_free(col_profile *p)
     memset(p, 0, sizeof(*p));
 }
 
-/* The sketch holding distinct values, started when first needed: dense in a chunk's
- * partial (it only gets here past PART_HB_MAX values), sparse in an accumulator. */
-static int hll_ready(const assay_engine *e, col_profile *p)
+/* The sketch holding distinct values, started when first needed: in a chunk's partial
+ * (it only gets here past PART_HB_MAX values) dense, unless those values hold few
+ * distinct ones; sparse in an accumulator. */
+static int hll_ready(const assay_engine *e, col_profile *p, bool dense)
 {
     if (p->hll_used)
         return 0;
     if (!p->hll && assay_hll_new(&p->hll, e->hll_p) < 0)
         return -ENOMEM;
-    if (assay_hll_reset(p->hll, p->chunk) < 0)
+    if (assay_hll_reset(p->hll, dense) < 0)
         return -ENOMEM;
     p->hll_used = true;
     return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Whether the first PART_HB_MAX hashes of a then b hold at most PART_FEW distinct
+ * values. A chunk's sketch for such a column stays sparse (its repeats hit the sparse
+ * form's cache, so it costs little), and so does every accumulator it merges into,
+ * which keeps the distinct count of a column of a few hundred values exact: a dense
+ * chunk sketch made the window's sketch dense, and at 79 values a register collision
+ * then printed 78. */
+#define PART_FEW 256
+static bool few_distinct(const uint64_t *a, size_t na, const uint64_t *b, size_t nb)
+{
+    uint64_t v[PART_HB_MAX];
+    size_t n = ASSAY_MIN(na, (size_t)PART_HB_MAX);
+    if (n)
+        memcpy(v, a, n * sizeof(uint64_t));
+    size_t m = ASSAY_MIN(nb, (size_t)PART_HB_MAX - n);
+    if (m)
+        memcpy(v + n, b, m * sizeof(uint64_t));
+    n += m;
+    qsort(v, n, sizeof(uint64_t), cmp_u64);
+    size_t distinct = n ? 1 : 0;
+    for (size_t i = 1; i < n && distinct <= PART_FEW; i++)
+        distinct += v[i] != v[i - 1];
+    return distinct <= PART_FEW;
 }
 
 static int add_hashes(const assay_engine *e, col_profile *p, const uint64_t *h, size_t n)
@@ -161,12 +192,12 @@ static int add_hashes(const assay_engine *e, col_profile *p, const uint64_t *h, 
             p->hn += (uint32_t)n;
             return 0;
         }
-        if (hll_ready(e, p) < 0)
+        if (hll_ready(e, p, !few_distinct(p->hb, p->hn, h, n)) < 0)
             return -ENOMEM;
         if (assay_hll_add_batch(p->hll, p->hb, p->hn) < 0)
             return -ENOMEM;
         p->hn = 0;
-    } else if (hll_ready(e, p) < 0) {
+    } else if (hll_ready(e, p, p->chunk) < 0) {
         return -ENOMEM;
     }
     return assay_hll_add_batch(p->hll, h, n);
@@ -221,7 +252,7 @@ int assay_col_profile_merge(const assay_engine *e, uint32_t c, col_profile *d, c
     if (s->hn && add_hashes(e, d, s->hb, s->hn) < 0)
         return -ENOMEM;
     if (s->hll_used) {
-        if (hll_ready(e, d) < 0 || assay_hll_merge(d->hll, s->hll) < 0)
+        if (hll_ready(e, d, d->chunk) < 0 || assay_hll_merge(d->hll, s->hll) < 0)
             return -ENOMEM;
     }
     if (s->td && assay_tdigest_count(s->td) + assay_tdigest_nan_count(s->td) > 0) {
@@ -705,7 +736,7 @@ int assay_profile_result(const assay_engine *e, uint32_t c, col_profile *d, assa
     cr->invalid = d->invalid;
     if (!e->profile)
         return 0;
-    if (d->hn && (hll_ready(e, d) < 0 || assay_hll_add_batch(d->hll, d->hb, d->hn) < 0))
+    if (d->hn && (hll_ready(e, d, d->chunk) < 0 || assay_hll_add_batch(d->hll, d->hb, d->hn) < 0))
         return -ENOMEM;
     d->hn = 0;
     bool numeric = assay_profile_numeric(e->sch.types[c]);
