@@ -902,6 +902,14 @@ int assay_tdigest_merge(assay_tdigest *dst, const assay_tdigest *src)
     dst->max = src->max > dst->max ? src->max : dst->max;
     compress(dst, rm, rw, rs, rp, ns);
     free(mem);
+    /* dst's buffer and sort scratch only held src's values, and dst->nb is 0: a digest
+     * that is merged into (a window's accumulator) keeps just its centroids between
+     * merges, about 47 KiB at delta 200 rather than 143 KiB with the scratch. */
+    free(dst->buf);
+    free(dst->keys);
+    dst->buf = NULL;
+    dst->keys = dst->keys2 = NULL;
+    dst->bcap = dst->kcap = 0;
     return 0;
 }
 
