@@ -101,7 +101,7 @@ static inline uint64_t assay_sample_prio(const char *row, size_t len)
 
 /* The profile's sketches per column (src/engine/profile.c); the alert engine's drift
  * baselines are made the same way so that they merge. */
-#define ASSAY_PROFILE_TDIGEST_DELTA 200.0
+#define ASSAY_PROFILE_TDIGEST_DELTA 300.0
 #define ASSAY_PROFILE_TOPK_K        64
 #define ASSAY_PROFILE_TOPK_MAXLEN   256
 

@@ -13,11 +13,14 @@
  *              is too often for the product's "distinct within 1%" goal.
  *   numeric    int, float and timestamp columns: Pebay moments (mean, stddev,
  *              skewness, excess kurtosis, min, max) and a t-digest for the quantiles
- *              p01..p99 and the Tukey-fence outlier count. delta = 200, not the
+ *              p01..p99 and the Tukey-fence outlier count. delta = 300, not the
  *              sketch's default 100: merging the many per-chunk digests (below) of a
  *              skewed integer column (Zipf customer ids) gave 0.62% rank error at the
- *              median with 100 and stays well inside 0.5% with 200, for ~2x centroids
- *              (about 4 KiB per chunk and column).
+ *              median with 100; 200 held that, but real data in short overlapping
+ *              ascending runs with many ties (ggplot2's diamonds, docs/profile-
+ *              accuracy.md) still missed by 0.64% at the median and 0.11% at p01,
+ *              where its middle centroids held 2.9% of the values each; 300 meets
+ *              both bounds there, for 1.5x the centroids (70 KiB at most per digest).
  *   text       string and bool columns: Space-Saving top-k (k = 64, exact while the
  *              column has at most 64 distinct values), bytewise min/max value, and
  *              length in code points (min, max, mean). Once a partial's summary has

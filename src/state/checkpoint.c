@@ -43,7 +43,7 @@
 #include "state/lock.h"
 
 #define CK_MAGIC   "ACKP"
-#define CK_VERSION 7u
+#define CK_VERSION 8u
 #define CK_NAME    "checkpoint.bin"
 
 /* ---------------------------------------------------------------------------------
