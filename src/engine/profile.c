@@ -144,34 +144,29 @@ static int hll_ready(const assay_engine *e, col_profile *p, bool dense)
     return 0;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* Whether the first PART_HB_MAX hashes of a then b hold at most PART_FEW distinct
+/* Whether the first PART_HB_MAX hashes of a then b hold at most about PART_FEW distinct
  * values. A chunk's sketch for such a column stays sparse (its repeats hit the sparse
  * form's cache, so it costs little), and so does every accumulator it merges into,
  * which keeps the distinct count of a column of a few hundred values exact: a dense
  * chunk sketch made the window's sketch dense, and at 79 values a register collision
- * then printed 78. */
+ * then printed 78. The count only picks the sketch's form, so linear counting over a
+ * 4096-bit map is enough (Whang et al. 1990: at 256 distinct values in 4096 bits its
+ * standard error is about 2 %); sorting the hashes cost 0.4 % of a profile's instructions. */
 #define PART_FEW 256
 static bool few_distinct(const uint64_t *a, size_t na, const uint64_t *b, size_t nb)
 {
-    uint64_t v[PART_HB_MAX];
+    uint64_t map[64] = { 0 };
     size_t n = ASSAY_MIN(na, (size_t)PART_HB_MAX);
-    if (n)
-        memcpy(v, a, n * sizeof(uint64_t));
     size_t m = ASSAY_MIN(nb, (size_t)PART_HB_MAX - n);
-    if (m)
-        memcpy(v + n, b, m * sizeof(uint64_t));
-    n += m;
-    qsort(v, n, sizeof(uint64_t), cmp_u64);
-    size_t distinct = n ? 1 : 0;
-    for (size_t i = 1; i < n && distinct <= PART_FEW; i++)
-        distinct += v[i] != v[i - 1];
-    return distinct <= PART_FEW;
+    for (size_t i = 0; i < n; i++)
+        map[a[i] >> 58] |= 1ull << ((a[i] >> 52) & 63);
+    for (size_t i = 0; i < m; i++)
+        map[b[i] >> 58] |= 1ull << ((b[i] >> 52) & 63);
+    unsigned set = 0;
+    for (int w = 0; w < 64; w++)
+        set += (unsigned)__builtin_popcountll(map[w]);
+    /* PART_FEW distinct values set 4096 (1 - e^(-PART_FEW / 4096)) = 248 bits on average */
+    return set <= 248;
 }
 
 static int add_hashes(const assay_engine *e, col_profile *p, const uint64_t *h, size_t n)
