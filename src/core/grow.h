@@ -12,7 +12,20 @@
 #define ASSAY_GROW_H
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
+
+/* The capacity for `need` elements of a doubling array that has `cap`: cap (or `first`
+ * when empty) doubled until it holds them, at most `max` (callers keep need <= max).
+ * For arrays that grow by more than one element at a time; ASSAY_RESERVE below is the
+ * one-more-slot case. */
+static inline size_t assay_grow_cap(size_t cap, size_t need, size_t first, size_t max)
+{
+    size_t c = cap ? cap : first;
+    while (c < need)
+        c *= 2;
+    return c < max ? c : max;
+}
 
 #define ASSAY_RESERVE(arr, n, cap, first)                                                          \
     ({                                                                                             \

@@ -80,6 +80,7 @@
 #include "assay/nulls.h"
 #include "assay/number.h"
 #include "assay/utf8.h"
+#include "core/grow.h"
 #include "engine/engine_internal.h"
 
 #define TOPK_K        ASSAY_PROFILE_TOPK_K
@@ -175,10 +176,7 @@ static int add_hashes(const assay_engine *e, col_profile *p, const uint64_t *h, 
         return 0;
     if (p->chunk && !p->hll_used) {
         if (p->hn + n <= PART_HB_MAX && p->hn + n > p->hb_cap) {
-            uint32_t cap = p->hb_cap ? p->hb_cap : 64;
-            while (cap < p->hn + n)
-                cap *= 2;
-            cap = ASSAY_MIN(cap, (uint32_t)PART_HB_MAX);
+            uint32_t cap = (uint32_t)assay_grow_cap(p->hb_cap, p->hn + n, 64, PART_HB_MAX);
             uint64_t *nb = realloc(p->hb, cap * sizeof(uint64_t));
             if (!nb)
                 return -ENOMEM;

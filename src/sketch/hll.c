@@ -140,6 +140,7 @@
 
 #include "assay/hll.h"
 #include "assay/sketch.h"
+#include "core/grow.h"
 
 /* ------------------------------------------------------------------------------ */
 /* Constants and the sketch                                                        */
@@ -398,9 +399,7 @@ static bool sp_reserve(assay_hll *h, uint32_t need)
 {
     if (need <= h->sp_cap)
         return true;
-    uint32_t cap = h->sp_cap ? h->sp_cap * 2 : 64;
-    while (cap < need)
-        cap *= 2;
+    uint32_t cap = (uint32_t)assay_grow_cap(h->sp_cap, need, 64, UINT32_MAX);
     uint32_t *n = realloc(h->sp, (size_t)cap * sizeof(uint32_t));
     if (!n)
         return false;

@@ -179,16 +179,20 @@
  *
  * Memory: allocated as the values arrive
  * --------------------------------------
- * The bound above, 20 delta buffered values and their sort scratch come to about 72 KiB
- * for delta = 100. A profile keeps a digest per numeric column in every partial state in
- * flight, and a wide input (thousands of columns, a few rows per chunk) puts only a few
- * values in each, so reserving the bound up front made memory grow with columns times
- * chunks times 72 KiB. Both blocks therefore start empty and double as values come:
- * centroids never outnumber the values in the digest, so min(cap, count) centroid slots
- * and nb buffer slots are all a pass ever writes, and add/merge reserve exactly that
- * before they take values. Passes, queries and flushes never allocate, and the buffer
- * still flushes only when it holds its full 20 delta values, so the answers are the same
- * as with the memory reserved at creation.
+ * The bound above, 20 delta buffered values and their sort scratch come to about 210 KiB
+ * for delta = 300 if reserved at creation. A profile keeps a digest per numeric column in
+ * every partial state in flight, and a wide input (thousands of columns, a few rows per
+ * chunk) puts only a few values in each, so reserving up front made memory grow with
+ * columns times chunks times the bound. So the centroid arrays, the buffer and the sort
+ * scratch all start empty and double as they are needed (reserve_centroids,
+ * reserve_buffer): centroids never outnumber the values, so a pass writes at most
+ * min(cap, count) of them. An add reserves its buffer slots and, when they fill the
+ * buffer, what the flush that follows needs, so adds never half-fail; a merge reserves
+ * before it changes anything, and frees the buffer and scratch it merged through, so an
+ * accumulator keeps only its centroids. A query or an explicit flush that cannot get the
+ * memory to fold buffered values in changes nothing and answers NaN (-ENOMEM). The
+ * buffer still flushes only when it holds its full 20 delta values, so the answers are
+ * the same as with the memory reserved at creation.
  *
  * Sorting the buffer: LSD radix sort on the IEEE-754 bits
  * -------------------------------------------------------
@@ -252,6 +256,7 @@
 
 #include "assay/sketch.h"
 #include "assay/tdigest.h"
+#include "core/grow.h"
 
 #define DELTA_MIN     10.0
 #define DELTA_MAX     10000.0
@@ -677,10 +682,7 @@ static int reserve_centroids(assay_tdigest *t, uint64_t count)
     size_t want = count < t->cap ? (size_t)count : t->cap;
     if (want <= t->ccap)
         return 0;
-    size_t c = t->ccap ? t->ccap : 8;
-    while (c < want)
-        c *= 2;
-    c = c < t->cap ? c : t->cap;
+    size_t c = assay_grow_cap(t->ccap, want, 8, t->cap);
     double *mem = malloc(7 * c * sizeof(double) + 2 * c);
     if (!mem)
         return -ENOMEM;
@@ -714,10 +716,7 @@ static int reserve_centroids(assay_tdigest *t, uint64_t count)
 static int reserve_buffer(assay_tdigest *t, size_t nb, bool scratch)
 {
     if (nb > t->bcap) {
-        size_t b = t->bcap ? t->bcap : 8;
-        while (b < nb)
-            b *= 2;
-        b = b < t->bufcap ? b : t->bufcap;
+        size_t b = assay_grow_cap(t->bcap, nb, 8, t->bufcap);
         double *mem = realloc(t->buf, b * sizeof(double));
         if (!mem)
             return -ENOMEM;

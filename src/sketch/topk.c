@@ -104,6 +104,7 @@
 #include "assay/hashset.h"
 #include "assay/sketch.h"
 #include "assay/topk.h"
+#include "core/grow.h"
 
 #define TOPK_VERSION   1
 #define TOPK_MAX_K     (1u << 20)
@@ -176,11 +177,8 @@ static assay_topk *topk_alloc(uint32_t k, uint32_t maxlen)
 static int reserve(assay_topk *t, uint32_t nslots, uint32_t len)
 {
     uint32_t scap = t->scap, stride = t->stride;
-    if (nslots > scap) {
-        scap = scap ? 2 * scap : 8;
-        scap = ASSAY_MAX(scap, nslots);
-        scap = ASSAY_MIN(scap, t->k);
-    }
+    if (nslots > scap)
+        scap = (uint32_t)assay_grow_cap(scap, nslots, 8, t->k);
     if (len > stride)
         stride = ASSAY_MIN((len + 15) & ~15u, t->maxlen);
     if (scap == t->scap && stride == t->stride)
