@@ -27,7 +27,8 @@ recovery    the backlog, SIGKILL once offsets are being committed, restart: seco
             member's session, session.timeout.ms 6000 here) and until the end.
 
 BENCH_KAFKA_PROPS="key: value;key: value" adds librdkafka properties to every assay
-config. Completion is read from the group's committed offsets (explicit partitions: the mock
+config. BENCH_CKPT sets state.interval (default 1s). BENCH_WRAP is a
+command put in front of assay (e.g. "perf record -g -o /tmp/p.data") for profiling. Completion is read from the group's committed offsets (explicit partitions: the mock
 cluster does not answer an OffsetFetch for all of a group's partitions).
 """
 import json
@@ -114,16 +115,17 @@ def config(work, group, topic="orders", rows_out=True, window="{size: 60s, laten
     with open(path, "w") as f:
         f.write("asset: %s\nsource:\n  kafka: {topic: %s, group: %s, start: earliest}\n"
                 "kafka:\n  bootstrap.servers: ${ASSAY_BROKERS}\n  session.timeout.ms: 6000\n%s"
-                "%swindow: %s\n%s%ssinks:\n%sstate: {dir: %s, interval: 1s}\n"
+                "%swindow: %s\n%s%ssinks:\n%sstate: {dir: %s, interval: %s}\n"
                 % (topic, topic, group, "".join("  %s\n" % p for p in props.split(";") if p),
-                   COLUMNS, window, RULES, extra, sinks, state))
+                   COLUMNS, window, RULES, extra, sinks, state, os.environ.get("BENCH_CKPT", "1s")))
     return path
 
 
 def run_assay(work, boot, group, cfg):
     summary = os.path.join(work, group + ".summary.json")
     err = open(os.path.join(work, group + ".err"), "a")
-    p = subprocess.Popen([ASSAY, "run", "-c", cfg, "--threads", "2", "--summary", summary],
+    wrap = os.environ.get("BENCH_WRAP", "").split()
+    p = subprocess.Popen(wrap + [ASSAY, "run", "-c", cfg, "--threads", "2", "--summary", summary],
                          stderr=err, stdout=subprocess.DEVNULL, env=dict(os.environ, ASSAY_BROKERS=boot))
     procs.append(p)
     return p, summary
