@@ -28,7 +28,8 @@ recovery    the backlog, SIGKILL once offsets are being committed, restart: seco
 
 BENCH_KAFKA_PROPS="key: value;key: value" adds librdkafka properties to every assay
 config. BENCH_CKPT sets state.interval (default 1s). BENCH_WRAP is a
-command put in front of assay (e.g. "perf record -g -o /tmp/p.data") for profiling. Completion is read from the group's committed offsets (explicit partitions: the mock
+command put in front of assay (e.g. "perf record -g -o /tmp/p.data") for profiling;
+BENCH_KEEP=1 keeps the work directory (configs, summaries, assay's stderr). Completion is read from the group's committed offsets (explicit partitions: the mock
 cluster does not answer an OffsetFetch for all of a group's partitions).
 """
 import json
@@ -389,7 +390,10 @@ def main():
                 p.wait(30)
         mock.p.stdin.close()
         mock.p.wait(30)
-        shutil.rmtree(work, ignore_errors=True)
+        if os.environ.get("BENCH_KEEP"):
+            print("kept %s (configs, summaries, assay's stderr)" % work)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
