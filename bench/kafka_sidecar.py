@@ -63,6 +63,7 @@ TOPICS = {"orders": PARTS, "orders.clean": PARTS, "orders.quarantine": 8,
           "live": LIVE_PARTS, "live.scores": 1, "live.alerts": 1}
 API = (2, 5, 0)
 procs = []
+MOCK_PID = [0]
 
 COLUMNS = """columns:
   - {name: order_id,    type: int}
@@ -94,6 +95,7 @@ class Mock:
         self.p = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         procs.append(self.p)
         self.boot = self.p.stdout.readline().split()[1]
+        MOCK_PID[0] = self.p.pid
 
     def cmd(self, line):
         self.p.stdin.write(line + "\n")
@@ -130,6 +132,12 @@ def run_assay(work, boot, group, cfg):
                          stderr=err, stdout=subprocess.DEVNULL, env=dict(os.environ, ASSAY_BROKERS=boot))
     procs.append(p)
     return p, summary
+
+
+def cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        v = f.read().rsplit(")", 1)[1].split()
+    return (int(v[11]) + int(v[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def stop(p, summary, bound=120):
@@ -221,13 +229,17 @@ def bench_throughput(work, boot, end):
           % (raw["messages"], raw["seconds"], raw_rate, raw["bytes"] / raw["seconds"] / 1e6))
     for tag, rows_out in (("scores and alerts only", False), ("every row to clean/quarantine", True)):
         group = "bench-tp-%d" % rows_out
+        mock_cpu = cpu_seconds(MOCK_PID[0])
         p, summary = run_assay(work, boot, group, config(work, group, rows_out=rows_out))
         if wait_committed(boot, group, end, p) is None:
             sys.exit("assay did not commit the end of the input; see %s" % work)
+        cpu = cpu_seconds(p.pid)
+        mock_cpu = cpu_seconds(MOCK_PID[0]) - mock_cpu
         s = stop(p, summary)
         print("  assay run, 5 core rules, 2 threads, %s: %d rows in %.2f s = %.0f rows/s, "
-              "%.0f%% of the raw rate" % (tag, s["rows"], s["active_seconds"],
-                                          s["rows_per_second"], 100 * s["rows_per_second"] / raw_rate))
+              "%.0f%% of the raw rate (CPU: assay %.2f s, mock cluster %.2f s)"
+              % (tag, s["rows"], s["active_seconds"], s["rows_per_second"],
+                 100 * s["rows_per_second"] / raw_rate, cpu, mock_cpu))
 
 
 class Watch(threading.Thread):
