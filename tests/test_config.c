@@ -207,13 +207,13 @@ static void test_parse_size(void **state)
 
 static void test_names(void **state)
 {
-    static const char *const checks[] = { "not_null", "type",     "in_range",    "in_set",
-                                          "matches",  "unique",   "foreign_key", "freshness",
-                                          "length",   "row_count" };
+    static const char *const checks[] = { "not_null", "type",      "in_range",    "in_set",
+                                          "matches",  "unique",    "foreign_key", "freshness",
+                                          "length",   "row_count", "expr" };
     static const assay_dimension dims[] = {
         ASSAY_DIM_COMPLETENESS, ASSAY_DIM_VALIDITY,   ASSAY_DIM_VALIDITY,  ASSAY_DIM_VALIDITY,
         ASSAY_DIM_VALIDITY,     ASSAY_DIM_UNIQUENESS, ASSAY_DIM_INTEGRITY, ASSAY_DIM_TIMELINESS,
-        ASSAY_DIM_VALIDITY,     ASSAY_DIM_ACCURACY,
+        ASSAY_DIM_VALIDITY,     ASSAY_DIM_ACCURACY,   ASSAY_DIM_ACCURACY,
     };
     for (int i = 0; i < ASSAY_CHECK_COUNT; i++) {
         assert_string_equal(assay_check_name((assay_check)i), checks[i]);

@@ -117,9 +117,10 @@ typedef struct assay_sample {
 typedef struct assay_rule_result {
     const assay_rule_config *cfg; /* name, column, check, dimension, severity, threshold */
     uint64_t evaluated, failed;
-    double fail_rate; /* failed / evaluated, 0 when nothing was evaluated */
-    bool breached;    /* fail_rate > threshold */
-    char *note;       /* e.g. unique's memory cap was reached; NULL when none */
+    uint64_t unevaluated; /* expr: rows where the expression was null (neither pass nor fail) */
+    double fail_rate;     /* failed / evaluated, 0 when nothing was evaluated */
+    bool breached;        /* fail_rate > threshold */
+    char *note;           /* e.g. unique's memory cap was reached; NULL when none */
     /* impact over the rows this rule failed (config `impact:`; has_impact when set) */
     bool has_impact, has_revenue, has_users;
     double revenue_at_risk; /* sum of impact.revenue_column over them */

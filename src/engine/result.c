@@ -149,6 +149,7 @@ int assay_window_result(const assay_agg *a, int64_t k, assay_partial *acc, const
         } else {
             rr->evaluated = acc->rules[r].evaluated;
             rr->failed = acc->rules[r].failed;
+            rr->unevaluated = acc->rules[r].unevaluated;
             if (copy_samples(rr, acc->rules[r].samples, acc->rules[r].nsamples) < 0)
                 goto oom;
         }

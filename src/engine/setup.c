@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "assay/hashset.h"
+#include "assay/expr.h"
 #include "engine/engine_internal.h"
 
 /* The extension that names the format: for x.csv.gz, x.ndjson.zst the inner one (the
@@ -326,6 +327,48 @@ int assay_engine_check_header(assay_engine *e, const assay_chunk *ch, const char
     return rc;
 }
 
+/* An expr rule against the real columns: every column it reads is parsed (as text,
+ * typed, or both, as the plan reads it), and its matches() patterns join their
+ * column's regex database. */
+static int compile_expr(assay_engine *e, assay_rule *r, const char ***pats, size_t *npats,
+                        assay_error *err)
+{
+    const assay_rule_config *c = r->cfg;
+    char key[200];
+    snprintf(key, sizeof(key), "rules.%s.expr", c->name);
+    assay_expr_source src = { .file = e->cfg->path ? e->cfg->path : "config",
+                              .key = key,
+                              .line = c->expr_pos.line,
+                              .col = c->expr_pos.col };
+    int rc = assay_expr_compile(c->expr, (const char *const *)e->sch.names, e->sch.types,
+                                e->sch.ncols, &src, &r->expr, err);
+    if (rc < 0)
+        return rc;
+    r->col = assay_expr_col(r->expr, 0);
+    r->type = e->sch.types[r->col];
+    for (size_t k = 0; k < assay_expr_ncols(r->expr); k++) {
+        int col = assay_expr_col(r->expr, k);
+        e->sch.want[col] = 1;
+        if (assay_expr_needs_text(r->expr, k))
+            e->sch.need_text[col] = 1;
+        if (assay_expr_needs_typed(r->expr, k))
+            e->sch.need_typed[col] = 1;
+    }
+    for (size_t k = 0; k < assay_expr_npatterns(r->expr); k++) {
+        size_t slot;
+        const char *pattern;
+        assay_expr_pattern(r->expr, k, &slot, &pattern);
+        int col = assay_expr_col(r->expr, slot);
+        const char **np = realloc(pats[col], (npats[col] + 1) * sizeof(char *));
+        if (!np)
+            return assay_error_set(err, -ENOMEM, "out of memory");
+        pats[col] = np;
+        assay_expr_set_pattern_id(r->expr, k, (int)npats[col]);
+        pats[col][npats[col]++] = pattern;
+    }
+    return 0;
+}
+
 static int compile_rules(assay_engine *e, assay_error *err)
 {
     const assay_config *cfg = e->cfg;
@@ -359,6 +402,11 @@ static int compile_rules(assay_engine *e, assay_error *err)
         rc = assay_rule_compile(rc_, col, type, &e->rules[i], cfg->path, err);
         if (rc < 0)
             goto out;
+        if (rc_->check == ASSAY_CHECK_EXPR) {
+            if ((rc = compile_expr(e, &e->rules[i], pats, npats, err)) < 0)
+                goto out;
+            continue;
+        }
         if (col < 0)
             continue;
         assay_rule *r = &e->rules[i];
