@@ -2942,7 +2942,7 @@ static const char *checks_doc(uint32_t mask, char *buf, size_t cap)
     if (mask == 0)
         return "all";
     if (mask == COLUMN_CHECKS)
-        return "all but row_count";
+        return "all but row_count, expr";
     const char *names[ASSAY_CHECK_COUNT];
     size_t n = 0;
     for (int i = 0; i < ASSAY_CHECK_COUNT; i++)
@@ -3012,9 +3012,11 @@ void assay_config_reference(FILE *out)
     for (int i = 0; i < ASSAY_CHECK_COUNT; i++) {
         checks_taking(rule_keys, i, list, sizeof(list));
         fprintf(out, "| `%s` | %s | %s%s |\n", check_names[i], dim_names[check_dims[i]],
-                i == ASSAY_CHECK_ROW_COUNT ? "no column; " : "column; ", list[0] ? list : "-");
+                i == ASSAY_CHECK_ROW_COUNT || i == ASSAY_CHECK_EXPR ? "no column; " : "column; ",
+                list[0] ? list : "-");
     }
     fprintf(out, "\nRequired per check: in_range, length, row_count need `min` or `max`; in_set "
                  "needs `values`; matches needs exactly one of `pattern` and `format`; "
-                 "foreign_key needs `ref`; freshness needs `max_age`.\n");
+                 "foreign_key needs `ref`; freshness needs `max_age`; expr needs `expr` (the "
+                 "language: docs/expressions.md).\n");
 }
