@@ -111,5 +111,29 @@ Y
 "$ASSAY" check -c "$T/col.yaml" "$T/s.csv" > /dev/null 2> "$T/err"
 grep -q "column: not valid for check 'expr'" "$T/err" && ok "column is rejected on expr rules" || { bad "column on expr"; cat "$T/err"; }
 
+# --suggest-rules proposes the orderings of timestamp columns the data always keeps
+python3 - "$T/ord.csv" <<'PY'
+import random, sys
+from datetime import datetime, timedelta
+random.seed(1)
+t0 = datetime(2026, 1, 1)
+with open(sys.argv[1], "w") as f:
+    f.write("id,created_at,paid_at,shipped_at,other\n")
+    for i in range(500):
+        c = t0 + timedelta(seconds=60 * i)
+        p = c + timedelta(minutes=random.randint(0, 30))
+        s = "" if i % 7 == 0 else (p + timedelta(hours=random.randint(1, 50))).isoformat() + "Z"
+        o = (t0 + timedelta(days=random.randint(0, 10))).isoformat() + "Z"
+        f.write(f"{i},{c.isoformat()}Z,{p.isoformat()}Z,{s},{o}\n")
+PY
+"$ASSAY" profile --suggest-rules "$T/ord.csv" > "$T/sugg.yaml"
+got=$(grep -c "check: expr" "$T/sugg.yaml")
+grep -q "# shipped_at >= created_at in all 428 rows where both are timestamps" "$T/sugg.yaml" \
+  && grep -q "expr: 'paid_at >= created_at'" "$T/sugg.yaml" && [ "$got" -eq 3 ] \
+  && ok "--suggest-rules proposes the three orderings, with evidence, and not the random column" \
+  || { bad "--suggest-rules orderings ($got)"; grep -A1 "check: expr" "$T/sugg.yaml"; }
+"$ASSAY" check -c "$T/sugg.yaml" "$T/ord.csv" > /dev/null
+[ $? -eq 0 ] && ok "the suggested config passes on its data" || bad "suggested config fails on its data"
+
 echo "$pass passed, $failn failed"
 [ $failn -eq 0 ]

@@ -123,6 +123,8 @@ typedef struct assay_rule_config {
      * (one column past the node's for a quoted scalar) */
     char *expr;
     assay_config_pos expr_pos;
+    bool probe; /* made by the engine, not the config: `profile --suggest-rules` measures
+                 * whether timestamp columns are ordered with such rules */
 
     /* length (code points) */
     bool has_min_length, has_max_length;

@@ -380,6 +380,8 @@ struct assay_engine {
     assay_schema sch;
     assay_rule *rules;
     size_t nrules;
+    assay_rule_config *probes; /* engine-made expr rules after the config's (exact_keys) */
+    size_t nprobes;
     unsigned nshards;
     assay_shard *shards;
     uint32_t batch_rows;

@@ -369,6 +369,83 @@ static int compile_expr(assay_engine *e, assay_rule *r, const char ***pats, size
     return 0;
 }
 
+/* "name" as a quoted column name of the expression language ("" doubles a quote). */
+static char *quote_name(const char *name)
+{
+    size_t n = strlen(name), q = 0;
+    for (size_t i = 0; i < n; i++)
+        q += name[i] == '"';
+    char *out = malloc(n + q + 3), *p = out;
+    if (!out)
+        return NULL;
+    *p++ = '"';
+    for (size_t i = 0; i < n; i++) {
+        if (name[i] == '"')
+            *p++ = '"';
+        *p++ = name[i];
+    }
+    *p++ = '"';
+    *p = 0;
+    return out;
+}
+
+/* profile --suggest-rules: one probe `"b" >= "a"` per pair of timestamp columns (a
+ * before b in the schema; at most PROBE_COLS of them), evaluated like any expr rule,
+ * so that suggest.c can propose the orderings the data always keeps (all pass: b >= a;
+ * all fail: a > b). */
+#define PROBE_COLS 12
+static int add_probes(assay_engine *e, assay_error *err)
+{
+    uint32_t ts[PROBE_COLS], nts = 0;
+    for (uint32_t c = 0; c < e->sch.ncols && nts < PROBE_COLS; c++)
+        if (e->sch.types[c] == ASSAY_TYPE_TIMESTAMP)
+            ts[nts++] = c;
+    size_t np = (size_t)nts * (nts ? nts - 1 : 0) / 2;
+    if (np == 0)
+        return 0;
+    e->probes = calloc(np, sizeof(*e->probes));
+    assay_rule *nr = realloc(e->rules, (e->nrules + np) * sizeof(*nr));
+    if (!e->probes || !nr)
+        return assay_error_set(err, -ENOMEM, "out of memory");
+    e->rules = nr;
+    for (uint32_t i = 0; i < nts; i++) {
+        for (uint32_t j = i + 1; j < nts; j++) {
+            assay_rule_config *pc = &e->probes[e->nprobes++];
+            char *qa = quote_name(e->sch.names[ts[i]]), *qb = quote_name(e->sch.names[ts[j]]);
+            size_t len = (qa ? strlen(qa) : 0) + (qb ? strlen(qb) : 0) + 8;
+            pc->expr = malloc(len);
+            pc->name = malloc(len + 16);
+            if (!qa || !qb || !pc->expr || !pc->name) {
+                free(qa);
+                free(qb);
+                return assay_error_set(err, -ENOMEM, "out of memory");
+            }
+            snprintf(pc->expr, len, "%s >= %s", qb, qa);
+            snprintf(pc->name, len + 16, "probe: %s", pc->expr);
+            free(qa);
+            free(qb);
+            /* the two names as they are, for the suggestion's text */
+            pc->values = calloc(2, sizeof(char *));
+            if (!pc->values || !(pc->values[0] = strdup(e->sch.names[ts[i]])) ||
+                !(pc->values[1] = strdup(e->sch.names[ts[j]])))
+                return assay_error_set(err, -ENOMEM, "out of memory");
+            pc->nvalues = 2;
+            pc->check = ASSAY_CHECK_EXPR;
+            pc->dimension = ASSAY_DIM_CONSISTENCY;
+            pc->probe = true;
+            pc->action = ASSAY_ACTION_LOG;
+            assay_rule *r = &e->rules[e->nrules];
+            int rc = assay_rule_compile(pc, -1, ASSAY_TYPE_UNKNOWN, r, "probe", err);
+            if (rc == 0)
+                rc = compile_expr(e, r, NULL, NULL, err);
+            if (rc < 0)
+                return rc;
+            e->nrules++;
+        }
+    }
+    return 0;
+}
+
 static int compile_rules(assay_engine *e, assay_error *err)
 {
     const assay_config *cfg = e->cfg;
@@ -436,6 +513,8 @@ static int compile_rules(assay_engine *e, assay_error *err)
             (rc = assay_rule_load_reference(e, r, err)) < 0)
             goto out;
     }
+    if (e->exact_keys && (rc = add_probes(e, err)) < 0)
+        goto out;
     for (uint32_t c = 0; c < e->sch.ncols; c++) {
         if (!npats[c])
             continue;
@@ -603,6 +682,15 @@ void assay_engine_free(assay_engine *e)
         assay_rule_free(&e->rules[r]);
     free(e->rules);
     e->rules = NULL;
+    for (size_t k = 0; e->probes && k < e->nprobes; k++) {
+        free(e->probes[k].name);
+        free(e->probes[k].expr);
+        for (size_t v = 0; e->probes[k].values && v < 2; v++)
+            free(e->probes[k].values[v]);
+        free(e->probes[k].values);
+    }
+    free(e->probes);
+    e->probes = NULL;
     assay_anomaly_engine_free(e);
     assay_ndjson_schema_free(e->njs);
     e->njs = NULL;
