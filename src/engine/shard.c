@@ -1140,6 +1140,8 @@ static int process_batch(assay_shard *s, chunk_msg *m)
                     .str = s->str[xc],
                     .len = s->len[xc],
                     .match = s->match[xc],
+                    .text_lo = base,
+                    .text_hi = base + m->chunk.len,
                 };
             }
             if ((rc = assay_expr_eval(rule->expr, s->xs[r], s->xviews, n, s->ok, s->fail,

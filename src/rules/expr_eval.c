@@ -57,6 +57,7 @@ typedef struct xreg {
     uint32_t *own_l;
     char *text; /* lower/upper: the folded bytes */
     size_t text_cap;
+    const char *span_lo, *span_hi; /* STR: where values may be read 16 bytes at a time */
 } xreg;
 
 struct assay_expr_scratch {
@@ -165,6 +166,121 @@ static const uint64_t *bool_null(xreg *r, size_t words)
     return r->null;
 }
 
+/* A text value of at most 16 bytes as two little-endian words, zero padded - the
+ * packed form in_set's small sets use (rules.c) - built from loads that stay inside
+ * the value: two overlapping 8-byte loads for 8..16 bytes, two overlapping 4-byte
+ * loads for 4..7, three single bytes for 1..3 (overlapping bytes are the same, so
+ * OR-ing them in is exact). All three are computed, each from a pointer that is
+ * redirected to a zero block when its value would be too short, and the right one is
+ * selected, so the loop has no branch on the value's length: with lengths that vary
+ * row to row (zip codes of 4, 5 and 7 characters) a branch mispredicts about every
+ * other row, which cost more than everything else the kernel does. No call to memcpy
+ * with a variable length either. */
+
+static inline uint64_t load64(const char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+static inline uint64_t load32(const char *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/* l <= 16 */
+static inline void pack16(const char *s, uint32_t l, uint64_t *lo, uint64_t *hi)
+{
+    if (l >= 8) {
+        *lo = load64(s);
+        *hi = l > 8 ? load64(s + l - 8) >> (8 * (16 - l)) : 0;
+    } else if (l >= 4) {
+        *lo = load32(s) | load32(s + l - 4) << (8 * (l - 4));
+        *hi = 0;
+    } else if (l > 0) {
+        const unsigned char *u = (const unsigned char *)s;
+        *lo = (uint64_t)u[0] | (uint64_t)u[l / 2] << (8 * (l / 2)) |
+              (uint64_t)u[l - 1] << (8 * (l - 1));
+        *hi = 0;
+    } else {
+        *lo = *hi = 0;
+    }
+}
+
+/* Bytes kept of a 16-byte window for a value of l bytes, per word. */
+static const uint64_t keep_lo[17] = {
+    0,
+    0xffull,
+    0xffffull,
+    0xffffffull,
+    0xffffffffull,
+    0xffffffffffull,
+    0xffffffffffffull,
+    0xffffffffffffffull,
+    ~0ull,
+    ~0ull,
+    ~0ull,
+    ~0ull,
+    ~0ull,
+    ~0ull,
+    ~0ull,
+    ~0ull,
+    ~0ull,
+};
+static const uint64_t keep_hi[17] = {
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0xffull,
+    0xffffull,
+    0xffffffull,
+    0xffffffffull,
+    0xffffffffffull,
+    0xffffffffffffull,
+    0xffffffffffffffull,
+    ~0ull,
+};
+
+/* pack16 without a branch on the length, for a value (l <= 16) whose 16 bytes from s
+ * lie in one buffer the caller vouches for (the input chunk, or a register's own
+ * text): two whole-word loads, masked to the value. */
+static inline void pack16_window(const char *s, uint32_t l, uint64_t *lo, uint64_t *hi)
+{
+    *lo = load64(s) & keep_lo[l];
+    *hi = load64(s + 8) & keep_hi[l];
+}
+
+/* Whether value s (l bytes) may be packed by pack16_window. */
+static inline bool in_window(const xreg *a, const char *s, uint32_t l)
+{
+    uintptr_t p = (uintptr_t)s;
+    return l <= 16 && p >= (uintptr_t)a->span_lo && p + 16 <= (uintptr_t)a->span_hi;
+}
+
+/* pack16 of any value of at most 16 bytes: the window when allowed, else exact loads */
+static inline void pack16_any(const xreg *a, const char *s, uint32_t l, uint64_t *lo, uint64_t *hi)
+{
+    if (in_window(a, s, l))
+        pack16_window(s, l, lo, hi);
+    else
+        pack16(s, l, lo, hi);
+}
+
+/* UTF-8 continuation bytes (10xxxxxx) in a word. */
+static inline int continuations(uint64_t w)
+{
+    return __builtin_popcountll(w & ~(w << 1) & 0x8080808080808080ull);
+}
+
 /* ---------------------------------------------------------------- loads */
 
 static void load(const assay_expr *x, const xinstr *in, xreg *d, const assay_col_view *v,
@@ -193,6 +309,8 @@ static void load(const assay_expr *x, const xinstr *in, xreg *d, const assay_col
         null_copy(d->null, v->null, words);
         d->s = (const char **)v->str;
         d->l = (uint32_t *)v->len;
+        d->span_lo = v->text_lo;
+        d->span_hi = v->text_hi;
         break;
     case OP_LOAD_BOOL: {
         const int64_t *b = v->i64;
@@ -417,8 +535,31 @@ static void cmp_s(const xinstr *in, xreg *d, const xreg *a, const xreg *b, uint3
         const char *k = in->ks;
         uint32_t kl = in->klen;
         if (in->sub == XO_EQ || in->sub == XO_NE) {
-            /* lengths first: most values of another length never reach memcmp */
             bool ne = in->sub == XO_NE;
+            if (kl <= 16) {
+                /* length first, then the packed words (no memcmp call) */
+                uint64_t klo, khi;
+                pack16(k, kl, &klo, &khi);
+                WORDS_LOOP(({
+                               /* a value of another length reads the literal */
+                               bool e_ = false;
+                               uint32_t l_ = xl[i];
+                               if (in_window(a, xs[i], l_)) {
+                                   /* no branch on the value: whole words, then compare */
+                                   uint64_t lo_, hi_;
+                                   pack16_window(xs[i], l_, &lo_, &hi_);
+                                   e_ = (l_ == kl) & (lo_ == klo) & (hi_ == khi);
+                               } else if (l_ == kl) {
+                                   uint64_t lo_, hi_;
+                                   pack16(xs[i], kl, &lo_, &hi_);
+                                   e_ = (lo_ == klo) & (hi_ == khi);
+                               }
+                               e_ != ne;
+                           }),
+                           STORE_BOOL(an[w]));
+                return;
+            }
+            /* lengths first: most values of another length never reach memcmp */
             WORDS_LOOP(text_eq(xs[i], xl[i], k, kl) != ne, STORE_BOOL(an[w]));
             return;
         }
@@ -489,16 +630,14 @@ static void in_i(const assay_expr *x, const xinstr *in, xreg *d, const xreg *a, 
 /* Strings: a value of at most 16 bytes is packed into two words (zero padded) and
  * compared with each entry's words and length, as in_set's small sets are (rules.c);
  * longer values (or entries) compare by length, then memcmp. */
-static inline bool in_text(const assay_expr *x, const xinstr *in, const char *s, uint32_t l)
+static inline bool in_text(const assay_expr *x, const xinstr *in, const xreg *a, const char *s,
+                           uint32_t l)
 {
     const uint32_t *sl = x->set_l + in->aux;
     uint32_t k = in->nset;
     if (l <= 16) {
-        char w[16] = { 0 };
-        memcpy(w, s, l);
         uint64_t lo, hi;
-        memcpy(&lo, w, 8);
-        memcpy(&hi, w + 8, 8);
+        pack16_any(a, s, l, &lo, &hi);
         const uint64_t *slo = x->set_lo + in->aux, *shi = x->set_hi + in->aux;
         bool f = false;
         for (uint32_t j = 0; j < k; j++)
@@ -518,7 +657,7 @@ static void in_s(const assay_expr *x, const xinstr *in, xreg *d, const xreg *a, 
     const char **s = a->s;
     const uint32_t *l = a->l;
     bool neg = in->neg;
-    WORDS_LOOP(in_text(x, in, s[i], l[i]) != neg, STORE_BOOL(a->null[w]));
+    WORDS_LOOP(in_text(x, in, a, s[i], l[i]) != neg, STORE_BOOL(a->null[w]));
 }
 
 /* ---------------------------------------------------------------- functions */
@@ -560,8 +699,19 @@ static void text_len(xreg *d, const xreg *a, uint32_t n, size_t words)
 {
     null_copy(d->null, a->null, words);
     for (uint32_t i = 0; i < n; i++) {
-        const unsigned char *p = (const unsigned char *)a->s[i];
-        uint32_t l = a->l[i], c = 0;
+        const char *s = a->s[i];
+        uint32_t l = a->l[i];
+        if (l <= 16) { /* the usual short value: two words, two popcounts */
+            uint64_t lo, hi;
+            pack16_any(a, s, l, &lo, &hi);
+            /* ASCII (the usual case, and a predictable branch): bytes are code
+             * points; popcount is a library call on baseline x86-64 */
+            uint64_t high = (lo | hi) & 0x8080808080808080ull;
+            d->f[i] = high ? (double)((int)l - continuations(lo) - continuations(hi)) : (double)l;
+            continue;
+        }
+        const unsigned char *p = (const unsigned char *)s;
+        uint32_t c = 0;
         for (uint32_t j = 0; j < l; j++)
             c += (p[j] & 0xc0) != 0x80;
         d->f[i] = c;
@@ -574,8 +724,8 @@ static int fold(xreg *d, const xreg *a, uint32_t n, size_t words, bool upper)
     size_t total = 0;
     for (uint32_t i = 0; i < n; i++)
         total += a->l[i];
-    if (total + 1 > d->text_cap) {
-        size_t cap = ASSAY_MAX(total + 1, d->text_cap * 2);
+    if (total + 16 > d->text_cap) { /* 16 bytes of slack: values are read as words */
+        size_t cap = ASSAY_MAX(total + 16, d->text_cap * 2);
         char *t = realloc(d->text, cap);
         if (!t)
             return -ENOMEM;
@@ -583,6 +733,9 @@ static int fold(xreg *d, const xreg *a, uint32_t n, size_t words, bool upper)
         d->text_cap = cap;
     }
     char *o = d->text;
+    d->span_lo = d->text;
+    d->span_hi = d->text + d->text_cap;
+    memset(d->text + total, 0, 16);
     for (uint32_t i = 0; i < n; i++) {
         const char *p = a->s[i];
         uint32_t l = a->l[i];

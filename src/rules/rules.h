@@ -41,6 +41,9 @@ typedef struct assay_col_view {
     const char *const *str;  /* value text, unescaped (when some rule needs text) */
     const uint32_t *len;
     uint64_t *const *match; /* match bitmaps, one per pattern of the column's regex db */
+    /* optional: a buffer that holds most values of str (the input chunk); a value in it
+     * with 16 bytes of the buffer from its start may be read as two whole words */
+    const char *text_lo, *text_hi;
 } assay_col_view;
 
 #define ASSAY_SMALL_SET_MAX 32 /* in_set values compared directly (each <= 16 bytes) */
