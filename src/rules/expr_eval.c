@@ -58,6 +58,7 @@ typedef struct xreg {
     char *text; /* lower/upper: the folded bytes */
     size_t text_cap;
     const char *span_lo, *span_hi; /* STR: where values may be read 16 bytes at a time */
+    uintptr_t span_room;           /* span_hi - span_lo - 16; 0 with span_lo NULL: none */
 } xreg;
 
 struct assay_expr_scratch {
@@ -259,11 +260,23 @@ static inline void pack16_window(const char *s, uint32_t l, uint64_t *lo, uint64
     *hi = load64(s + 8) & keep_hi[l];
 }
 
+static void set_span(xreg *d, const char *lo, const char *hi)
+{
+    d->span_lo = lo;
+    d->span_hi = hi;
+    d->span_room = 0;
+    if (lo && hi && hi - lo >= 16)
+        d->span_room = (uintptr_t)(hi - lo) - 16;
+    else
+        d->span_lo = (const char *)(uintptr_t)1; /* no s - 1 <= 0 but s == 1 */
+}
+
 /* Whether value s (l bytes) may be packed by pack16_window. */
 static inline bool in_window(const xreg *a, const char *s, uint32_t l)
 {
-    uintptr_t p = (uintptr_t)s;
-    return l <= 16 && p >= (uintptr_t)a->span_lo && p + 16 <= (uintptr_t)a->span_hi;
+    /* one unsigned compare for lo <= s <= hi - 16 (span_room is hi - lo - 16, or
+     * UINTPTR_MAX-wrapped to "none" for spans shorter than a window) */
+    return l <= 16 && (uintptr_t)s - (uintptr_t)a->span_lo <= a->span_room;
 }
 
 /* pack16 of any value of at most 16 bytes: the window when allowed, else exact loads */
@@ -309,8 +322,7 @@ static void load(const assay_expr *x, const xinstr *in, xreg *d, const assay_col
         null_copy(d->null, v->null, words);
         d->s = (const char **)v->str;
         d->l = (uint32_t *)v->len;
-        d->span_lo = v->text_lo;
-        d->span_hi = v->text_hi;
+        set_span(d, v->text_lo, v->text_hi);
         break;
     case OP_LOAD_BOOL: {
         const int64_t *b = v->i64;
@@ -657,7 +669,34 @@ static void in_s(const assay_expr *x, const xinstr *in, xreg *d, const xreg *a, 
     const char **s = a->s;
     const uint32_t *l = a->l;
     bool neg = in->neg;
-    WORDS_LOOP(in_text(x, in, a, s[i], l[i]) != neg, STORE_BOOL(a->null[w]));
+    uint32_t k = in->nset;
+    bool small = k <= 8;
+    for (uint32_t j = 0; j < k; j++)
+        small &= x->set_l[in->aux + j] <= 16;
+    if (!small) {
+        WORDS_LOOP(in_text(x, in, a, s[i], l[i]) != neg, STORE_BOOL(a->null[w]));
+        return;
+    }
+    /* a few short entries (the usual list of codes): their packed words in locals,
+     * each row packed once and compared with all of them */
+    uint64_t elo[8], ehi[8];
+    uint32_t el[8];
+    for (uint32_t j = 0; j < k; j++) {
+        elo[j] = x->set_lo[in->aux + j];
+        ehi[j] = x->set_hi[in->aux + j];
+        el[j] = x->set_l[in->aux + j];
+    }
+    WORDS_LOOP(({
+                   bool f_ = false;
+                   if (l[i] <= 16) { /* longer values match no entry */
+                       uint64_t lo_, hi_;
+                       pack16_any(a, s[i], l[i], &lo_, &hi_);
+                       for (uint32_t j = 0; j < k; j++)
+                           f_ |= (el[j] == l[i]) & (elo[j] == lo_) & (ehi[j] == hi_);
+                   }
+                   f_ != neg;
+               }),
+               STORE_BOOL(a->null[w]));
 }
 
 /* ---------------------------------------------------------------- functions */
@@ -733,8 +772,7 @@ static int fold(xreg *d, const xreg *a, uint32_t n, size_t words, bool upper)
         d->text_cap = cap;
     }
     char *o = d->text;
-    d->span_lo = d->text;
-    d->span_hi = d->text + d->text_cap;
+    set_span(d, d->text, d->text + d->text_cap);
     memset(d->text + total, 0, 16);
     for (uint32_t i = 0; i < n; i++) {
         const char *p = a->s[i];
