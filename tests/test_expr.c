@@ -171,7 +171,7 @@ static void test_depth(void **state)
     assert_int_equal(compile(buf, &x, &err), -EINVAL);
     assert_non_null(strstr(err.msg, "nested too deeply"));
     /* a long expression shows a window around the part at fault */
-    char lng[600];
+    char lng[1000];
     o = 0;
     for (int i = 0; i < 40; i++)
         o += (size_t)sprintf(lng + o, "total > %d and ", i);

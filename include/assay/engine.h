@@ -130,6 +130,9 @@ typedef struct assay_rule_result {
     int64_t lag_us;
     assay_sample *samples;
     size_t nsamples;
+    /* a probe rule's config (profile --suggest-rules): the result's own copy, since the
+     * engine that made the probe is gone when the result is read; cfg points to it */
+    assay_rule_config *own_cfg;
 } assay_rule_result;
 
 /* A key of the input that is not a column of the schema (NDJSON), and the rows of the
