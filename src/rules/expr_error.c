@@ -16,7 +16,8 @@
  * block scalar, puts it off by the escapes (the caret line is always exact, since it
  * is drawn under the text the parser saw). A long expression is shown as a window
  * of about 100 bytes around the part, with ... where it was cut; control bytes show
- * as spaces so the caret stays aligned.
+ * as spaces so the caret stays aligned (a UTF-8 character takes one column; a stray
+ * continuation byte where the part starts still gets its caret).
  */
 #include <stdio.h>
 #include <string.h>
@@ -50,7 +51,7 @@ int assay_expr_error(assay_error *err, const assay_expr_source *src, const char 
         unsigned char ch = (unsigned char)text[i];
         line[o++] = ch < 0x20 || ch == 0x7f ? ' ' : (char)ch;
         /* continuation bytes of UTF-8 take no column */
-        if ((ch & 0xc0) == 0x80)
+        if ((ch & 0xc0) == 0x80 && i != pos && i != start)
             continue;
         caret[k++] = i == pos ? '^' : (i > pos && i < end) ? '~' : ' ';
     }
