@@ -207,13 +207,13 @@ static void test_parse_size(void **state)
 
 static void test_names(void **state)
 {
-    static const char *const checks[] = { "not_null", "type",     "in_range",    "in_set",
-                                          "matches",  "unique",   "foreign_key", "freshness",
-                                          "length",   "row_count" };
+    static const char *const checks[] = { "not_null", "type",      "in_range",    "in_set",
+                                          "matches",  "unique",    "foreign_key", "freshness",
+                                          "length",   "row_count", "expr" };
     static const assay_dimension dims[] = {
         ASSAY_DIM_COMPLETENESS, ASSAY_DIM_VALIDITY,   ASSAY_DIM_VALIDITY,  ASSAY_DIM_VALIDITY,
         ASSAY_DIM_VALIDITY,     ASSAY_DIM_UNIQUENESS, ASSAY_DIM_INTEGRITY, ASSAY_DIM_TIMELINESS,
-        ASSAY_DIM_VALIDITY,     ASSAY_DIM_ACCURACY,
+        ASSAY_DIM_VALIDITY,     ASSAY_DIM_ACCURACY,   ASSAY_DIM_ACCURACY,
     };
     for (int i = 0; i < ASSAY_CHECK_COUNT; i++) {
         assert_string_equal(assay_check_name((assay_check)i), checks[i]);
@@ -1104,7 +1104,16 @@ static const struct bad {
     { "rules:\n  - {column: a, check: in_rnage, min: 0}\n",
       "t.yaml:2:24: rules[0].check: unknown check 'in_rnage' (did you mean 'in_range'? expected "
       "one of not_null, type, in_range, in_set, matches, unique, foreign_key, freshness, length, "
-      "row_count)" },
+      "row_count, expr)" },
+    { "rules:\n  - {name: e, check: expr}\n",
+      "t.yaml:2:5: rules[0]: check 'expr' needs expr: a condition like" },
+    { "rules:\n  - {name: e, check: expr, column: a, expr: \"a > 1\"}\n",
+      "rules[0].column: not valid for check 'expr'" },
+    { "rules:\n  - {name: e, check: expr, expr: \"a >\"}\n",
+      "t.yaml:2:38: rules[0].expr: expected a value, found the end of the expression\n    a >\n"
+      "       ^" },
+    { "rules:\n  - {name: e, check: expr, expr: a = b, values: [x]}\n",
+      "rules[0].values: not valid for check 'expr'" },
     { "rules:\n  - {column: a}\n",
       "t.yaml:2:5: rules[0]: missing required key 'check' (one of not_null, type, in_range" },
     { "rules:\n  - {column: a, check: ~}\n",

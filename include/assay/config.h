@@ -60,6 +60,7 @@ typedef enum assay_check {
     ASSAY_CHECK_FRESHNESS,
     ASSAY_CHECK_LENGTH,
     ASSAY_CHECK_ROW_COUNT,
+    ASSAY_CHECK_EXPR, /* cross-field: an expression over the row (docs/expressions.md) */
     ASSAY_CHECK_COUNT
 } assay_check;
 
@@ -117,6 +118,13 @@ typedef struct assay_rule_config {
 
     /* freshness */
     int64_t max_age_us;
+
+    /* expr: the expression's text, and where its first character is in the file
+     * (one column past the node's for a quoted scalar) */
+    char *expr;
+    assay_config_pos expr_pos;
+    bool probe; /* made by the engine, not the config: `profile --suggest-rules` measures
+                 * whether timestamp columns are ordered with such rules */
 
     /* length (code points) */
     bool has_min_length, has_max_length;

@@ -117,9 +117,10 @@ typedef struct assay_sample {
 typedef struct assay_rule_result {
     const assay_rule_config *cfg; /* name, column, check, dimension, severity, threshold */
     uint64_t evaluated, failed;
-    double fail_rate; /* failed / evaluated, 0 when nothing was evaluated */
-    bool breached;    /* fail_rate > threshold */
-    char *note;       /* e.g. unique's memory cap was reached; NULL when none */
+    uint64_t unevaluated; /* expr: rows where the expression was null (neither pass nor fail) */
+    double fail_rate;     /* failed / evaluated, 0 when nothing was evaluated */
+    bool breached;        /* fail_rate > threshold */
+    char *note;           /* e.g. unique's memory cap was reached; NULL when none */
     /* impact over the rows this rule failed (config `impact:`; has_impact when set) */
     bool has_impact, has_revenue, has_users;
     double revenue_at_risk; /* sum of impact.revenue_column over them */
@@ -129,6 +130,9 @@ typedef struct assay_rule_result {
     int64_t lag_us;
     assay_sample *samples;
     size_t nsamples;
+    /* a probe rule's config (profile --suggest-rules): the result's own copy, since the
+     * engine that made the probe is gone when the result is read; cfg points to it */
+    assay_rule_config *own_cfg;
 } assay_rule_result;
 
 /* A key of the input that is not a column of the schema (NDJSON), and the rows of the

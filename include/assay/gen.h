@@ -59,6 +59,10 @@ typedef struct assay_gen_options {
     int64_t window_us;   /* window length the spans count in (default 60 s) */
     assay_gen_span spans[ASSAY_GEN_SPANS_MAX];
     size_t nspans;
+    /* --shipping: five more columns after note (quantity, unit_price, total,
+     * shipped_at, zip) for cross-field rules; off by default (the default output is
+     * unchanged by it) */
+    bool shipping;
 } assay_gen_options;
 
 /* Defaults: realistic low defect rates (documented in src/gen/gen.c). */

@@ -536,6 +536,10 @@ static char *breach_explanation(const assay_rule_result *rr, double prev, const 
         snprintf(what, sizeof(what), "share of %s values that are not %s", col,
                  "of the column's type");
         break;
+    case ASSAY_CHECK_EXPR:
+        snprintf(what, sizeof(what), "share of rows where %s (rule %s) is false", rc->expr,
+                 rc->name);
+        break;
     case ASSAY_CHECK_ROW_COUNT:
         return xprintf("the window had %s rows, outside the row_count bounds of rule %s, in %s", n,
                        rc->name, wt);

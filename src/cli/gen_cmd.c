@@ -42,6 +42,8 @@ static const char USAGE[] =
     "      --late P          share of rows moved back by up to --late-by (default 0.01)\n"
     "      --late-by D       (default 120s)\n"
     "      --window D        window length that @FROM-TO ranges count in (default 60s)\n"
+    "      --shipping        five more columns for cross-field rules: quantity,\n"
+    "                        unit_price, total, shipped_at, zip (with defects)\n"
     "  -o, --output FILE     write to FILE instead of stdout\n"
     "  -h, --help            show this help\n"
     "\n"
@@ -130,7 +132,8 @@ int assay_cmd_gen(int argc, char **argv)
         OPT_DISORDER,
         OPT_LATE,
         OPT_LATE_BY,
-        OPT_WINDOW
+        OPT_WINDOW,
+        OPT_SHIPPING
     };
     static const struct option longopts[] = {
         { "rows", required_argument, NULL, 'n' },
@@ -144,6 +147,7 @@ int assay_cmd_gen(int argc, char **argv)
         { "late", required_argument, NULL, OPT_LATE },
         { "late-by", required_argument, NULL, OPT_LATE_BY },
         { "window", required_argument, NULL, OPT_WINDOW },
+        { "shipping", no_argument, NULL, OPT_SHIPPING },
         { "output", required_argument, NULL, 'o' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -163,6 +167,9 @@ int assay_cmd_gen(int argc, char **argv)
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":n:s:f:o:h", longopts, NULL)) != -1) {
         switch (c) {
+        case OPT_SHIPPING:
+            o.shipping = true;
+            break;
         case 'n':
             rc = parse_count(optarg, &o.rows);
             if (rc == -ERANGE)

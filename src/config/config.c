@@ -67,6 +67,7 @@
 #include <string.h>
 
 #include "assay/config.h"
+#include "assay/expr.h"
 #include "assay/number.h"
 #include "config/yaml_tree.h"
 #include "core/strbuf.h"
@@ -82,8 +83,8 @@ static const char *const dim_names[ASSAY_DIM_COUNT] = {
 static const char *const sev_names[ASSAY_SEV_COUNT] = { "low", "medium", "high", "critical" };
 static const char *const action_names[] = { "log", "alert", "block" };
 static const char *const check_names[ASSAY_CHECK_COUNT] = {
-    "not_null", "type",        "in_range",  "in_set", "matches",
-    "unique",   "foreign_key", "freshness", "length", "row_count",
+    "not_null",    "type",      "in_range", "in_set",    "matches", "unique",
+    "foreign_key", "freshness", "length",   "row_count", "expr",
 };
 static const char *const format_names[] = { NULL, "csv", "ndjson" };
 static const char *const sink_format_names[] = { "json", "flatbuffers" };
@@ -98,6 +99,7 @@ static const assay_dimension check_dims[ASSAY_CHECK_COUNT] = {
     [ASSAY_CHECK_MATCHES] = ASSAY_DIM_VALIDITY,      [ASSAY_CHECK_UNIQUE] = ASSAY_DIM_UNIQUENESS,
     [ASSAY_CHECK_FOREIGN_KEY] = ASSAY_DIM_INTEGRITY, [ASSAY_CHECK_FRESHNESS] = ASSAY_DIM_TIMELINESS,
     [ASSAY_CHECK_LENGTH] = ASSAY_DIM_VALIDITY,       [ASSAY_CHECK_ROW_COUNT] = ASSAY_DIM_ACCURACY,
+    [ASSAY_CHECK_EXPR] = ASSAY_DIM_ACCURACY,
 };
 
 const char *assay_type_name(assay_type t)
@@ -265,7 +267,7 @@ struct ctx {
 #define NAMES(a)      .names = (a), .nnames = ASSAY_ARRAY_LEN(a)
 #define CHK(c)        (1u << (c))
 #define ALL_CHECKS    ((1u << ASSAY_CHECK_COUNT) - 1)
-#define COLUMN_CHECKS (ALL_CHECKS & ~CHK(ASSAY_CHECK_ROW_COUNT))
+#define COLUMN_CHECKS (ALL_CHECKS & ~CHK(ASSAY_CHECK_ROW_COUNT) & ~CHK(ASSAY_CHECK_EXPR))
 #define MINMAX_CHECKS                                                                              \
     (CHK(ASSAY_CHECK_IN_RANGE) | CHK(ASSAY_CHECK_LENGTH) | CHK(ASSAY_CHECK_ROW_COUNT))
 
@@ -865,7 +867,7 @@ static const key_def rule_keys[] = {
       .type = V_STR,
       .off = ROFF(column),
       .checks = COLUMN_CHECKS,
-      .desc = "Column checked; required for every check but row_count." },
+      .desc = "Column checked; required for every check but row_count and expr." },
     { .key = "check",
       .type = V_ENUM,
       .off = ROFF(check),
@@ -946,6 +948,13 @@ static const key_def rule_keys[] = {
       .sub = ref_keys,
       .checks = CHK(ASSAY_CHECK_FOREIGN_KEY),
       .desc = "Referenced key set: `{file: PATH, column: NAME}`." },
+    { .key = "expr",
+      .type = V_STR,
+      .off = ROFF(expr),
+      .checks = CHK(ASSAY_CHECK_EXPR),
+      .desc = "expr: a condition over the row's columns that must hold, e.g. "
+              "`shipped_at >= created_at` (docs/expressions.md). A row where it is null is "
+              "not evaluated." },
     { .key = "max_age",
       .type = V_DURATION,
       .off = ROFF(max_age_us),
@@ -2100,6 +2109,21 @@ static void free_rule(assay_rule_config *r)
 static int check_rule(ctx *c, const yt_node *it, assay_rule_config *r, uint64_t seen)
 {
     const char *cn = check_names[r->check];
+    if (r->check == ASSAY_CHECK_EXPR) {
+        const yt_node *ex = yt_map_get(it, "expr");
+        if (!r->expr)
+            return errat(c, it,
+                         "check 'expr' needs expr: a condition like "
+                         "\"shipped_at >= created_at\" (docs/expressions.md)");
+        /* syntax now; names and types when the data's columns are known */
+        char key[300];
+        snprintf(key, sizeof(key), "%s.expr", c->path);
+        r->expr_pos = (assay_config_pos){ ex->line, ex->col + (ex->quoted ? 1 : 0) };
+        assay_expr_source src = {
+            .file = c->file, .key = key, .line = r->expr_pos.line, .col = r->expr_pos.col
+        };
+        return assay_expr_syntax(r->expr, &src, c->err);
+    }
     if (r->check != ASSAY_CHECK_ROW_COUNT && !r->column)
         return errat(c, it, "missing required key 'column' (check '%s' applies to a column)", cn);
     switch (r->check) {
@@ -2918,7 +2942,7 @@ static const char *checks_doc(uint32_t mask, char *buf, size_t cap)
     if (mask == 0)
         return "all";
     if (mask == COLUMN_CHECKS)
-        return "all but row_count";
+        return "all but row_count, expr";
     const char *names[ASSAY_CHECK_COUNT];
     size_t n = 0;
     for (int i = 0; i < ASSAY_CHECK_COUNT; i++)
@@ -2988,9 +3012,11 @@ void assay_config_reference(FILE *out)
     for (int i = 0; i < ASSAY_CHECK_COUNT; i++) {
         checks_taking(rule_keys, i, list, sizeof(list));
         fprintf(out, "| `%s` | %s | %s%s |\n", check_names[i], dim_names[check_dims[i]],
-                i == ASSAY_CHECK_ROW_COUNT ? "no column; " : "column; ", list[0] ? list : "-");
+                i == ASSAY_CHECK_ROW_COUNT || i == ASSAY_CHECK_EXPR ? "no column; " : "column; ",
+                list[0] ? list : "-");
     }
     fprintf(out, "\nRequired per check: in_range, length, row_count need `min` or `max`; in_set "
                  "needs `values`; matches needs exactly one of `pattern` and `format`; "
-                 "foreign_key needs `ref`; freshness needs `max_age`.\n");
+                 "foreign_key needs `ref`; freshness needs `max_age`; expr needs `expr` (the "
+                 "language: docs/expressions.md).\n");
 }

@@ -109,6 +109,7 @@ static inline uint64_t assay_sample_prio(const char *row, size_t len)
 
 typedef struct part_rule {
     uint64_t evaluated, failed;
+    uint64_t unevaluated; /* expr: rows where the expression was null */
     /* impact over the failed rows (config impact:): revenue summed, users' values
      * hashed into a sparse-first HyperLogLog (NULL until the first failure) */
     double revenue;
@@ -338,6 +339,8 @@ typedef struct assay_shard {
     uint32_t *mpart;  /* ... and which partial each mask is for */
     uint32_t nmasks, masks_cap;
     uint64_t **bfail; /* fail bitmaps of block rules, [nrules] (NULL when not block) */
+    struct assay_expr_scratch **xs; /* expr rules' registers, [nrules] (NULL for others) */
+    assay_col_view *xviews;         /* views of an expr rule's columns, [ncols] */
     /* chunk-local watermark: the largest event time seen so far in the chunk */
     int64_t max_in;
     uint64_t line_off, line_n; /* '\n' counting cursor: line_n newlines before line_off */
@@ -377,6 +380,8 @@ struct assay_engine {
     assay_schema sch;
     assay_rule *rules;
     size_t nrules;
+    assay_rule_config *probes; /* engine-made expr rules after the config's (exact_keys) */
+    size_t nprobes;
     unsigned nshards;
     assay_shard *shards;
     uint32_t batch_rows;

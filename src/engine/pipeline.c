@@ -1112,6 +1112,15 @@ void assay_result_free(assay_result *r)
             free(r->rules[i].samples[k].value);
         free(r->rules[i].samples);
         free(r->rules[i].note);
+        assay_rule_config *oc = r->rules[i].own_cfg;
+        if (oc) {
+            free(oc->name);
+            free(oc->expr);
+            for (size_t v = 0; oc->values && v < 2; v++)
+                free(oc->values[v]);
+            free(oc->values);
+            free(oc);
+        }
     }
     free(r->rules);
     for (size_t i = 0; r->columns && i < r->ncolumns; i++)

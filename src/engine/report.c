@@ -65,6 +65,10 @@ void assay_json_rule_head(assay_json *j, const assay_rule_config *c)
     assay_json_str(j, c->column);
     assay_json_key(j, "check");
     assay_json_str(j, assay_check_name(c->check));
+    if (c->check == ASSAY_CHECK_EXPR) {
+        assay_json_key(j, "expr");
+        assay_json_str(j, c->expr);
+    }
     assay_json_key(j, "dimension");
     assay_json_str(j, assay_dimension_name(c->dimension));
     assay_json_key(j, "severity");
@@ -366,6 +370,10 @@ char *assay_result_json(const assay_result *r, const assay_config *cfg)
         assay_json_u64(&j, rr->evaluated);
         assay_json_key(&j, "failed");
         assay_json_u64(&j, rr->failed);
+        if (c->check == ASSAY_CHECK_EXPR) {
+            assay_json_key(&j, "unevaluated");
+            assay_json_u64(&j, rr->unevaluated);
+        }
         assay_json_key(&j, "fail_rate");
         assay_json_f64(&j, rr->fail_rate);
         assay_json_key(&j, "threshold");
@@ -573,6 +581,12 @@ void assay_result_text(const assay_result *r, const assay_config *cfg, FILE *out
         assay_sb_free(&fs);
         if (rr->note)
             fprintf(out, "      %s%s%s\n", st.yellow, rr->note, st.reset);
+        if (c->check == ASSAY_CHECK_EXPR && rr->unevaluated) {
+            fprintf(out, "      %s", st.dim);
+            put_count(out, rr->unevaluated);
+            fprintf(out, " row%s not evaluated (the expression was null)%s\n",
+                    rr->unevaluated == 1 ? "" : "s", st.reset);
+        }
         if (rr->breached) {
             for (size_t k = 0; k < rr->nsamples; k++) {
                 fprintf(out, "      %srow ", st.dim);

@@ -114,6 +114,21 @@ int assay_window_result(const assay_agg *a, int64_t k, assay_partial *acc, const
         const assay_rule_config *c = rule->cfg;
         assay_rule_result *rr = &res->rules[r];
         rr->cfg = c;
+        if (c->probe) {
+            assay_rule_config *oc = calloc(1, sizeof(*oc));
+            if (!oc)
+                goto oom;
+            rr->own_cfg = oc;
+            *oc = *c;
+            oc->name = oc->expr = NULL;
+            oc->values = calloc(2, sizeof(char *));
+            oc->nvalues = 0;
+            if (!oc->values || !(oc->name = strdup(c->name)) || !(oc->expr = strdup(c->expr)) ||
+                !(oc->values[0] = strdup(c->values[0])) || !(oc->values[1] = strdup(c->values[1])))
+                goto oom;
+            oc->nvalues = 2;
+            rr->cfg = oc;
+        }
         if (rule->col < 0) {
             /* row_count: one table-level check per window */
             rr->evaluated = 1;
@@ -149,6 +164,7 @@ int assay_window_result(const assay_agg *a, int64_t k, assay_partial *acc, const
         } else {
             rr->evaluated = acc->rules[r].evaluated;
             rr->failed = acc->rules[r].failed;
+            rr->unevaluated = acc->rules[r].unevaluated;
             if (copy_samples(rr, acc->rules[r].samples, acc->rules[r].nsamples) < 0)
                 goto oom;
         }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "assay/hashset.h"
+#include "assay/expr.h"
 #include "engine/engine_internal.h"
 
 /* The extension that names the format: for x.csv.gz, x.ndjson.zst the inner one (the
@@ -326,6 +327,125 @@ int assay_engine_check_header(assay_engine *e, const assay_chunk *ch, const char
     return rc;
 }
 
+/* An expr rule against the real columns: every column it reads is parsed (as text,
+ * typed, or both, as the plan reads it), and its matches() patterns join their
+ * column's regex database. */
+static int compile_expr(assay_engine *e, assay_rule *r, const char ***pats, size_t *npats,
+                        assay_error *err)
+{
+    const assay_rule_config *c = r->cfg;
+    char key[200];
+    snprintf(key, sizeof(key), "rules.%s.expr", c->name);
+    assay_expr_source src = { .file = e->cfg->path ? e->cfg->path : "config",
+                              .key = key,
+                              .line = c->expr_pos.line,
+                              .col = c->expr_pos.col };
+    int rc = assay_expr_compile(c->expr, (const char *const *)e->sch.names, e->sch.types,
+                                e->sch.ncols, &src, &r->expr, err);
+    if (rc < 0)
+        return rc;
+    r->col = assay_expr_col(r->expr, 0);
+    r->type = e->sch.types[r->col];
+    for (size_t k = 0; k < assay_expr_ncols(r->expr); k++) {
+        int col = assay_expr_col(r->expr, k);
+        e->sch.want[col] = 1;
+        if (assay_expr_needs_text(r->expr, k))
+            e->sch.need_text[col] = 1;
+        if (assay_expr_needs_typed(r->expr, k))
+            e->sch.need_typed[col] = 1;
+    }
+    for (size_t k = 0; k < assay_expr_npatterns(r->expr); k++) {
+        size_t slot;
+        const char *pattern;
+        assay_expr_pattern(r->expr, k, &slot, &pattern);
+        int col = assay_expr_col(r->expr, slot);
+        const char **np = realloc(pats[col], (npats[col] + 1) * sizeof(char *));
+        if (!np)
+            return assay_error_set(err, -ENOMEM, "out of memory");
+        pats[col] = np;
+        assay_expr_set_pattern_id(r->expr, k, (int)npats[col]);
+        pats[col][npats[col]++] = pattern;
+    }
+    return 0;
+}
+
+/* "name" as a quoted column name of the expression language ("" doubles a quote). */
+static char *quote_name(const char *name)
+{
+    size_t n = strlen(name), q = 0;
+    for (size_t i = 0; i < n; i++)
+        q += name[i] == '"';
+    char *out = malloc(n + q + 3), *p = out;
+    if (!out)
+        return NULL;
+    *p++ = '"';
+    for (size_t i = 0; i < n; i++) {
+        if (name[i] == '"')
+            *p++ = '"';
+        *p++ = name[i];
+    }
+    *p++ = '"';
+    *p = 0;
+    return out;
+}
+
+/* profile --suggest-rules: one probe `"b" >= "a"` per pair of timestamp columns (a
+ * before b in the schema; at most PROBE_COLS of them), evaluated like any expr rule,
+ * so that suggest.c can propose the orderings the data always keeps (all pass: b >= a;
+ * all fail: a > b). */
+#define PROBE_COLS 12
+static int add_probes(assay_engine *e, assay_error *err)
+{
+    uint32_t ts[PROBE_COLS], nts = 0;
+    for (uint32_t c = 0; c < e->sch.ncols && nts < PROBE_COLS; c++)
+        if (e->sch.types[c] == ASSAY_TYPE_TIMESTAMP)
+            ts[nts++] = c;
+    size_t np = (size_t)nts * (nts ? nts - 1 : 0) / 2;
+    if (np == 0)
+        return 0;
+    e->probes = calloc(np, sizeof(*e->probes));
+    assay_rule *nr = realloc(e->rules, (e->nrules + np) * sizeof(*nr));
+    if (!e->probes || !nr)
+        return assay_error_set(err, -ENOMEM, "out of memory");
+    e->rules = nr;
+    for (uint32_t i = 0; i < nts; i++) {
+        for (uint32_t j = i + 1; j < nts; j++) {
+            assay_rule_config *pc = &e->probes[e->nprobes++];
+            char *qa = quote_name(e->sch.names[ts[i]]), *qb = quote_name(e->sch.names[ts[j]]);
+            size_t len = (qa ? strlen(qa) : 0) + (qb ? strlen(qb) : 0) + 8;
+            pc->expr = malloc(len);
+            pc->name = malloc(len + 16);
+            if (!qa || !qb || !pc->expr || !pc->name) {
+                free(qa);
+                free(qb);
+                return assay_error_set(err, -ENOMEM, "out of memory");
+            }
+            snprintf(pc->expr, len, "%s >= %s", qb, qa);
+            snprintf(pc->name, len + 16, "probe: %s", pc->expr);
+            free(qa);
+            free(qb);
+            /* the two names as they are, for the suggestion's text */
+            pc->values = calloc(2, sizeof(char *));
+            if (!pc->values || !(pc->values[0] = strdup(e->sch.names[ts[i]])) ||
+                !(pc->values[1] = strdup(e->sch.names[ts[j]])))
+                return assay_error_set(err, -ENOMEM, "out of memory");
+            pc->nvalues = 2;
+            pc->check = ASSAY_CHECK_EXPR;
+            pc->dimension = ASSAY_DIM_CONSISTENCY;
+            pc->probe = true;
+            pc->action = ASSAY_ACTION_LOG;
+            assay_rule *r = &e->rules[e->nrules];
+            int rc = assay_rule_compile(pc, -1, ASSAY_TYPE_UNKNOWN, r, "probe", err);
+            if (rc == 0)
+                rc = compile_expr(e, r, NULL, NULL, err);
+            if (rc < 0)
+                return rc;
+            e->nrules++;
+        }
+    }
+    return 0;
+}
+
 static int compile_rules(assay_engine *e, assay_error *err)
 {
     const assay_config *cfg = e->cfg;
@@ -359,6 +479,11 @@ static int compile_rules(assay_engine *e, assay_error *err)
         rc = assay_rule_compile(rc_, col, type, &e->rules[i], cfg->path, err);
         if (rc < 0)
             goto out;
+        if (rc_->check == ASSAY_CHECK_EXPR) {
+            if ((rc = compile_expr(e, &e->rules[i], pats, npats, err)) < 0)
+                goto out;
+            continue;
+        }
         if (col < 0)
             continue;
         assay_rule *r = &e->rules[i];
@@ -388,6 +513,8 @@ static int compile_rules(assay_engine *e, assay_error *err)
             (rc = assay_rule_load_reference(e, r, err)) < 0)
             goto out;
     }
+    if (e->exact_keys && (rc = add_probes(e, err)) < 0)
+        goto out;
     for (uint32_t c = 0; c < e->sch.ncols; c++) {
         if (!npats[c])
             continue;
@@ -555,6 +682,15 @@ void assay_engine_free(assay_engine *e)
         assay_rule_free(&e->rules[r]);
     free(e->rules);
     e->rules = NULL;
+    for (size_t k = 0; e->probes && k < e->nprobes; k++) {
+        free(e->probes[k].name);
+        free(e->probes[k].expr);
+        for (size_t v = 0; e->probes[k].values && v < 2; v++)
+            free(e->probes[k].values[v]);
+        free(e->probes[k].values);
+    }
+    free(e->probes);
+    e->probes = NULL;
     assay_anomaly_engine_free(e);
     assay_ndjson_schema_free(e->njs);
     e->njs = NULL;

@@ -36,6 +36,7 @@
 #include "core/grow.h"
 #include "core/clock.h"
 #include "engine/engine_internal.h"
+#include "rules/expr_internal.h"
 
 static void *xcalloc(size_t n, size_t sz, int *err)
 {
@@ -112,6 +113,11 @@ int assay_shard_init(assay_engine *e, assay_shard *s, unsigned id)
                 err = -ENOMEM;
         }
     }
+    s->xs = xcalloc(e->nrules, sizeof(void *), &err);
+    s->xviews = xcalloc(nc, sizeof(assay_col_view), &err);
+    for (size_t r = 0; !err && r < e->nrules; r++)
+        if (e->rules[r].expr && assay_expr_scratch_new(e->rules[r].expr, cap, &s->xs[r]) < 0)
+            err = -ENOMEM;
     for (size_t r = 0; !err && r < e->nrules; r++)
         if (e->rules[r].col >= 0 && e->rules[r].cfg->action == ASSAY_ACTION_BLOCK &&
             e->rules[r].cfg->check != ASSAY_CHECK_UNIQUE)
@@ -145,6 +151,10 @@ void assay_shard_free(assay_shard *s)
     }
     for (size_t r = 0; s->bfail && r < e->nrules; r++)
         free(s->bfail[r]);
+    for (size_t r = 0; s->xs && r < e->nrules; r++)
+        assay_expr_scratch_free(s->xs[r]);
+    free(s->xs);
+    free(s->xviews);
     for (uint32_t k = 0; k < s->masks_cap; k++)
         free(s->masks[k]);
     free(s->masks);
@@ -534,12 +544,53 @@ static int route_quarantine(assay_shard *s, chunk_msg *m, uint32_t ord, uint32_t
     return 0;
 }
 
+/* The values an expr rule read in batch row i, "a=1, b=null, c=x" (cut to cap), for
+ * its samples and quarantine reasons. */
+static size_t expr_row_text(const assay_shard *s, const assay_rule *r, uint32_t i, const char *base,
+                            char *out, size_t cap)
+{
+    const assay_engine *e = s->e;
+    size_t o = 0;
+    out[0] = 0;
+    for (size_t k = 0; k < assay_expr_ncols(r->expr) && o + 1 < cap; k++) {
+        uint32_t c = (uint32_t)assay_expr_col(r->expr, k);
+        const assay_cell *cell = &s->rs.cells[(size_t)c * s->rs.cap + i];
+        const uint8_t fl = s->rs.flags[(size_t)c * s->rs.cap + i];
+        const char *p = "null";
+        uint32_t len = 4;
+        char tmp[256];
+        if (!(fl & ASSAY_CELL_NULL)) {
+            if (e->sch.need_text[c]) {
+                p = s->str[c][i];
+                len = s->len[c][i];
+            } else if (cell->len <= sizeof(tmp)) {
+                assay_cell_text(e, base, *cell, fl, tmp, &p, &len);
+            } else {
+                p = base + cell->off; /* raw slice: escapes shown as written */
+                len = cell->len;
+            }
+        }
+        int w = snprintf(out + o, cap - o, "%s%s=%.*s", k ? ", " : "", e->sch.names[c],
+                         (int)ASSAY_MIN(len, 100u), p);
+        if (w < 0)
+            break;
+        o = ASSAY_MIN(o + (size_t)w, cap - 1);
+    }
+    return o;
+}
+
 /* Why a value failed a rule, for the quarantine record. */
 static void fail_reason(const assay_shard *s, const assay_rule *r, uint32_t i, const char *base,
                         char *out, size_t cap)
 {
     const assay_engine *e = s->e;
     uint32_t c = (uint32_t)r->col;
+    if (r->expr) {
+        char vals[160];
+        expr_row_text(s, r, i, base, vals, sizeof(vals));
+        snprintf(out, cap, "expr: %s is false with %s", r->cfg->name, vals);
+        return;
+    }
     const assay_cell *cell = &s->rs.cells[(size_t)c * s->rs.cap + i];
     const uint8_t fl = s->rs.flags[(size_t)c * s->rs.cap + i];
     if (fl & ASSAY_CELL_NULL) {
@@ -791,6 +842,13 @@ static int rule_counts(assay_shard *s, chunk_msg *m, size_t r, uint32_t n, const
         }
         pr->evaluated += ev;
         pr->failed += fa;
+        if (rule->expr) {
+            /* rows of the partial that were checked but where the expression was null */
+            uint64_t un = 0;
+            for (size_t wd = 0; wd < words; wd++)
+                un += (uint64_t)__builtin_popcountll(s->ok[wd] & mask[wd] & ~s->eval[wd]);
+            pr->unevaluated += un;
+        }
         if (ev && rule->cfg->check == ASSAY_CHECK_FRESHNESS)
             freshness_lag(s, pr, mask, c, n, now_us);
         if (fa && (e->imp_rev_col >= 0 || e->imp_user_col >= 0)) {
@@ -814,7 +872,12 @@ static int rule_counts(assay_shard *s, chunk_msg *m, size_t r, uint32_t n, const
             if (!assay_samples_wants(pr->samples, pr->nsamples, e->max_samples, x.prio))
                 continue;
             int rc;
-            if (fl[i] & ASSAY_CELL_NULL) {
+            if (rule->expr) {
+                char vals[512];
+                size_t vl = expr_row_text(s, rule, (uint32_t)i, base, vals, sizeof(vals));
+                rc = assay_samples_keep(pr->samples, &pr->nsamples, e->max_samples, &x, vals, vl,
+                                        false);
+            } else if (fl[i] & ASSAY_CELL_NULL) {
                 rc = assay_samples_keep(pr->samples, &pr->nsamples, e->max_samples, &x, NULL, 0,
                                         true);
             } else if (e->sch.need_text[c]) {
@@ -1063,7 +1126,30 @@ static int process_batch(assay_shard *s, chunk_msg *m)
             .len = s->len[c],
             .match = s->match[c],
         };
-        assay_rule_eval(rule, &v, s->ok, now_us, s->fail, s->eval);
+        if (rule->expr) {
+            for (size_t k = 0; k < assay_expr_ncols(rule->expr); k++) {
+                uint32_t xc = (uint32_t)assay_expr_col(rule->expr, k);
+                s->xviews[k] = (assay_col_view){
+                    .n = n,
+                    .type = sch->types[xc],
+                    .null = s->null[xc],
+                    .invalid = s->invalid[xc],
+                    .i64 = s->i64[xc],
+                    .f64 = s->f64[xc],
+                    .frac = s->frac[xc],
+                    .str = s->str[xc],
+                    .len = s->len[xc],
+                    .match = s->match[xc],
+                    .text_lo = base,
+                    .text_hi = base + m->chunk.len,
+                };
+            }
+            if ((rc = assay_expr_eval(rule->expr, s->xs[r], s->xviews, n, s->ok, s->fail,
+                                      s->eval)) < 0)
+                return rc;
+        } else {
+            assay_rule_eval(rule, &v, s->ok, now_us, s->fail, s->eval);
+        }
         if (rule->cfg->check == ASSAY_CHECK_UNIQUE) {
             if ((rc = unique_keys(s, m, r, n, base)) < 0)
                 return rc;

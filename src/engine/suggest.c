@@ -21,6 +21,10 @@
  *   matches      string column where >= 95% of the first rows' values fit a named
  *                format; threshold 3x the sampled failure share (at least 1%)
  *   length       string column: max = 1.5x the longest value, rounded up
+ *   expr         two timestamp columns that are ordered in every row where both are
+ *                timestamps (at least 100 such rows): `b >= a`, from probe rules the
+ *                engine evaluates for every pair of timestamp columns (setup.c,
+ *                add_probes); e.g. shipped_at >= created_at
  */
 #include <math.h>
 #include <stdio.h>
@@ -249,6 +253,45 @@ char *assay_suggest_rules(const assay_result *r, const char *asset)
             yq(&sb, c->name);
             assay_sb_printf(&sb, ", check: length, max: %llu}\n", (unsigned long long)max);
         }
+    }
+    /* orderings between timestamp columns, from the probes */
+    for (size_t k = 0; k < r->nrules; k++) {
+        const assay_rule_result *rr = &r->rules[k];
+        const assay_rule_config *pc = rr->cfg;
+        if (!pc->probe || pc->nvalues != 2 || rr->evaluated < 100)
+            continue;
+        if (rr->failed != 0 && rr->failed != rr->evaluated)
+            continue;
+        /* the probe is "values[1] >= values[0]"; failing everywhere means the reverse
+         * (strictly) holds everywhere */
+        bool fwd = rr->failed == 0;
+        const char *later = fwd ? pc->values[1] : pc->values[0];
+        const char *earlier = fwd ? pc->values[0] : pc->values[1];
+        assay_strbuf ex, nm;
+        assay_sb_init(&ex);
+        assay_sb_init(&nm);
+        bool plain = true;
+        for (const char *q = later; *q; q++)
+            plain &= (*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || *q == '_' ||
+                     (q != later && *q >= '0' && *q <= '9');
+        for (const char *q = earlier; *q; q++)
+            plain &= (*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || *q == '_' ||
+                     (q != earlier && *q >= '0' && *q <= '9');
+        if (plain)
+            assay_sb_printf(&ex, "%s >= %s", later, earlier);
+        else
+            assay_sb_printf(&ex, "`%s` >= `%s`", later, earlier);
+        assay_sb_printf(&nm, "%s_after_%s", later, earlier);
+        assay_sb_printf(&sb, "  # %s %s %s in all ", later, fwd ? ">=" : ">", earlier);
+        assay_sb_count(&sb, rr->evaluated);
+        assay_sb_puts(&sb, " rows where both are timestamps\n  - {name: ");
+        yq(&sb, nm.data ? nm.data : "");
+        assay_sb_puts(&sb, ", check: expr, dimension: consistency, expr: ");
+        yq(&sb, ex.data ? ex.data : "");
+        assay_sb_puts(&sb, "}\n");
+        sb.oom |= ex.oom || nm.oom;
+        assay_sb_free(&ex);
+        assay_sb_free(&nm);
     }
     if (sb.oom) {
         assay_sb_free(&sb);

@@ -85,6 +85,19 @@
  * (2%), or a token with a backslash, '%', '<', '#' or an apostrophe (0.3%); 2% of notes have one
  * embedded newline. At most 9 words (~180 bytes).
  *
+ * With --shipping (assay_gen_options.shipping), five more columns follow note, for
+ * cross-field rules (docs/expressions.md), each from its own draws so that the ten
+ * columns above are the same bytes with or without them:
+ *   quantity     1 to 10, uniform.
+ *   unit_price   1.00 to 200.00, uniform in cents.
+ *   total        quantity * unit_price, exact in cents; 1% of rows off by 1 cent to
+ *                20.00 (either way), 0.5% empty.
+ *   shipped_at   for shipped and delivered orders created_at + U[1 h, 72 h); 2% of
+ *                those empty (shipped, but no ship time), 1% before created_at (by
+ *                U[1 min, 10 h)); empty for every other status.
+ *   zip          US: five digits, 2% four (a lost leading zero); elsewhere four
+ *                digits, or for GB and CA six characters "A9A 9A9"-like; 0.5% empty.
+ *
  * Output formats
  * --------------
  * CSV: a header line, then one record per row, fields separated by ',' and records
@@ -212,6 +225,9 @@ static const double DEFAULT_RATES[ASSAY_FAULT_COUNT] = {
     0.0005, /* long_note */
 };
 
+static const char CSV_HEADER_SHIPPING[] =
+    "order_id,customer_id,email,amount,currency,country,status,created_at,phone,note,quantity,"
+    "unit_price,total,shipped_at,zip\n";
 static const char CSV_HEADER[] =
     "order_id,customer_id,email,amount,currency,country,status,created_at,phone,note\n";
 
@@ -408,6 +424,12 @@ enum {
     SLOT_VOLUME,
     SLOT_DISORDER,
     SLOT_FAULT0 = 32,
+    /* --shipping, past every fault's slot */
+    SLOT_QTY = 96,
+    SLOT_PRICE,
+    SLOT_TOTAL,
+    SLOT_SHIP,
+    SLOT_ZIP,
 };
 
 static inline uint64_t slot(uint64_t rowkey, unsigned s)
@@ -651,6 +673,7 @@ typedef struct gen_ctx {
         int64_t from, to;
     } spans[ASSAY_GEN_SPANS_MAX];
     size_t nspans;
+    bool shipping;
 } gen_ctx;
 
 /* rate in [0, 1] to a threshold on 53-bit draws */
@@ -683,6 +706,7 @@ static void ctx_init(gen_ctx *c, const assay_gen_options *o)
     c->late_ms = (uint32_t)(o->late_by_us / 1000);
     c->disorder = o->disorder_us > 0 ? (uint64_t)o->disorder_us : 0;
     c->window_us = o->window_us > 0 ? o->window_us : 60000000;
+    c->shipping = o->shipping;
     c->nspans = ASSAY_MIN(o->nspans, (size_t)ASSAY_GEN_SPANS_MAX);
     for (size_t k = 0; k < c->nspans; k++) {
         const assay_gen_span *s = &o->spans[k];
@@ -796,6 +820,12 @@ typedef struct row {
     char time[48];
     char phone[48];
     char note[NOTE_MAX + 64];
+    /* --shipping */
+    int64_t created_us; /* created_at as generated (before a bad_timestamp replaced it) */
+    char ship[160];     /* the five columns, CSV-ready and as NDJSON values */
+    size_t ship_len;
+    char ship_json[224];
+    size_t ship_json_len;
 } row;
 
 static size_t make_email(const gen_ctx *c, uint64_t cid, uint64_t key, bool bad, char *out)
@@ -917,6 +947,116 @@ static size_t make_phone(const country *ct, uint64_t key, bool bad, char *out)
         break;
     }
     return (size_t)(p - out);
+}
+
+static char *put_cents(char *p, int64_t cents)
+{
+    if (cents < 0) {
+        *p++ = '-';
+        cents = -cents;
+    }
+    p = assay_put_u64(p, (uint64_t)cents / 100);
+    *p++ = '.';
+    *p++ = (char)('0' + cents % 100 / 10);
+    *p++ = (char)('0' + cents % 10);
+    return p;
+}
+
+/* The --shipping columns (see the essay), as CSV fields (no quoting needed: digits,
+ * letters, '.', ':', '-', ' ') and as NDJSON members. */
+static void make_shipping(row *rw, uint64_t key)
+{
+    uint64_t q = slot(key, SLOT_QTY), pr = slot(key, SLOT_PRICE), tt = slot(key, SLOT_TOTAL);
+    uint64_t sh = slot(key, SLOT_SHIP), zp = slot(key, SLOT_ZIP);
+    uint32_t qty = 1 + bounded((uint32_t)q, 10);
+    int64_t price = 100 + bounded((uint32_t)pr, 19901); /* cents */
+    int64_t total = (int64_t)qty * price;
+    uint32_t tr = bounded((uint32_t)tt, 1000);
+    bool total_null = tr < 5;
+    if (tr >= 5 && tr < 15) { /* 1%: off by 1 cent .. 20.00 */
+        int64_t off = 1 + bounded((uint32_t)(tt >> 32), 2000);
+        total += (tt >> 63) ? off : -off;
+    }
+    char ts[48], *tse = ts;
+    bool shipped =
+        memcmp(rw->status.s, "shipped", 7) == 0 || memcmp(rw->status.s, "delivered", 9) == 0;
+    if (shipped) {
+        uint32_t r = bounded((uint32_t)sh, 1000);
+        int64_t t = rw->created_us;
+        if (r < 10) /* 1%: before the order */
+            t -= 60000000ll + (int64_t)bounded((uint32_t)(sh >> 32), 35400) * 1000000ll;
+        else
+            t += 3600000000ll + (int64_t)bounded((uint32_t)(sh >> 32), 255600) * 1000000ll;
+        if (r >= 10 && r < 30) /* 2%: shipped, no time */
+            tse = ts;
+        else
+            tse = put_time(ts, t);
+    }
+    char zip[16];
+    size_t zl = 0;
+    uint32_t zr = bounded((uint32_t)zp, 1000);
+    uint32_t zd = (uint32_t)(zp >> 32);
+    if (zr >= 5) {
+        if (rw->country[0] == 'U' && rw->country[1] == 'S') {
+            uint32_t v = bounded(zd, 100000);
+            int digits = zr < 25 ? 4 : 5;
+            for (int d = digits - 1; d >= 0; d--, v /= 10)
+                zip[d] = (char)('0' + v % 10);
+            zl = (size_t)digits;
+        } else if ((rw->country[0] == 'G' && rw->country[1] == 'B') ||
+                   (rw->country[0] == 'C' && rw->country[1] == 'A')) {
+            zip[0] = (char)('A' + bounded(zd, 26));
+            zip[1] = (char)('0' + (zd >> 8) % 10);
+            zip[2] = (char)('A' + (zd >> 12) % 26);
+            zip[3] = ' ';
+            zip[4] = (char)('0' + (zd >> 17) % 10);
+            zip[5] = (char)('A' + (zd >> 21) % 26);
+            zip[6] = (char)('0' + (zd >> 26) % 10);
+            zl = 7;
+        } else {
+            uint32_t v = 1000 + bounded(zd, 9000);
+            for (int d = 3; d >= 0; d--, v /= 10)
+                zip[d] = (char)('0' + v % 10);
+            zl = 4;
+        }
+    }
+    char *p = rw->ship;
+    char *j = rw->ship_json;
+    *p++ = ',';
+    p = assay_put_u64(p, qty);
+    *p++ = ',';
+    p = put_cents(p, price);
+    *p++ = ',';
+    if (!total_null)
+        p = put_cents(p, total);
+    *p++ = ',';
+    p = put(p, ts, (size_t)(tse - ts));
+    *p++ = ',';
+    p = put(p, zip, zl);
+    rw->ship_len = (size_t)(p - rw->ship);
+    j = put(j, ",\"quantity\":", 12);
+    j = assay_put_u64(j, qty);
+    j = put(j, ",\"unit_price\":", 14);
+    j = put_cents(j, price);
+    j = put(j, ",\"total\":", 9);
+    j = total_null ? put(j, "null", 4) : put_cents(j, total);
+    j = put(j, ",\"shipped_at\":", 14);
+    if (tse == ts) {
+        j = put(j, "null", 4);
+    } else {
+        *j++ = '"';
+        j = put(j, ts, (size_t)(tse - ts));
+        *j++ = '"';
+    }
+    j = put(j, ",\"zip\":", 7);
+    if (zl == 0) {
+        j = put(j, "null", 4);
+    } else {
+        *j++ = '"';
+        j = put(j, zip, zl);
+        *j++ = '"';
+    }
+    rw->ship_json_len = (size_t)(j - rw->ship_json);
 }
 
 /* Free text (see "note" in the essay); at most NOTE_MAX + 32 bytes. *quote tells
@@ -1042,6 +1182,7 @@ static bool make_row(const gen_ctx *c, uint64_t i, row *rw)
                      .text;
 
     rw->time_quote = false;
+    rw->created_us = (int64_t)((uint64_t)c->start_us + i * (uint64_t)c->step_us);
     if (fault[ASSAY_FAULT_BAD_TIMESTAMP]) {
         uint32_t x = (uint32_t)slot(key, SLOT_TIME_BAD);
         const char *b = BAD_TIMESTAMPS[bounded(x, ASSAY_ARRAY_LEN(BAD_TIMESTAMPS))];
@@ -1062,11 +1203,15 @@ static bool make_row(const gen_ctx *c, uint64_t i, row *rw)
             t -= 30 * (uint64_t)US_PER_DAY +
                  (uint64_t)bounded((uint32_t)(rt >> 32), 335 * 86400) * 1000000;
         rw->time_len = (size_t)(put_time(rw->time, (int64_t)t) - rw->time);
+        rw->created_us = (int64_t)t;
     }
 
     rw->phone_len = make_phone(ct, key, fault[ASSAY_FAULT_BAD_PHONE], rw->phone);
     rw->note_len = make_note(key, fault[ASSAY_FAULT_LONG_NOTE], rw->note, &rw->note_quote);
     rw->note_uesc = (slot(key, SLOT_NOTE) >> 60) < 5; /* 5/16 ~ 30% */
+    rw->ship_len = rw->ship_json_len = 0;
+    if (c->shipping)
+        make_shipping(rw, key);
     return true;
 }
 
@@ -1093,6 +1238,7 @@ static char *emit_csv(const row *rw, char *p)
     p = put(p, rw->phone, rw->phone_len);
     *p++ = ',';
     p = rw->note_quote ? put_csv(p, rw->note, rw->note_len) : put(p, rw->note, rw->note_len);
+    p = put(p, rw->ship, rw->ship_len);
     *p++ = '\n';
     return p;
 }
@@ -1133,6 +1279,7 @@ static char *emit_ndjson(const row *rw, char *p)
         p = KEY(p, "null");
     else
         p = put_json_str(p, rw->note, rw->note_len, rw->note_uesc);
+    p = put(p, rw->ship_json, rw->ship_json_len);
     p = KEY(p, "}\n");
     return p;
 }
@@ -1366,7 +1513,7 @@ int assay_gen_parse_faults(const char *spec, assay_gen_options *o, assay_error *
 
 const char *assay_gen_header(const assay_gen_options *o)
 {
-    return o->format == ASSAY_GEN_NDJSON ? "" : CSV_HEADER;
+    return o->format == ASSAY_GEN_NDJSON ? "" : o->shipping ? CSV_HEADER_SHIPPING : CSV_HEADER;
 }
 
 size_t assay_gen_rows(const assay_gen_options *o, uint64_t first, uint64_t n, char *buf, size_t cap,

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "assay/bitmap.h"
+#include "assay/expr.h"
 #include "assay/number.h"
 #include "assay/utf8.h"
 #include "rules/rules.h"
@@ -175,6 +176,8 @@ int assay_rule_compile(const assay_rule_config *cfg, int col, assay_type type, a
 
 void assay_rule_free(assay_rule *r)
 {
+    assay_expr_free(r->expr);
+    r->expr = NULL;
     if (r->owns_set)
         assay_hashset_free(r->set);
     r->set = NULL;

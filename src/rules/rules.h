@@ -18,6 +18,9 @@
  *   freshness   non-null timestamps            fails when older than now - max_age
  *   length      non-null values (code points)  fails outside [min, max]
  *   row_count   table level, once per window   fails when rows outside [min, max]
+ *   expr        rows where the expression over fails when it is false (docs/expressions.md;
+ *               several columns is not null    src/rules/expr_*.c); a null result is
+ *                                              `unevaluated`, counted apart
  * So a null is only ever a completeness failure, and a value that is not of the
  * column's type only a `type` failure.
  */
@@ -38,6 +41,9 @@ typedef struct assay_col_view {
     const char *const *str;  /* value text, unescaped (when some rule needs text) */
     const uint32_t *len;
     uint64_t *const *match; /* match bitmaps, one per pattern of the column's regex db */
+    /* optional: a buffer that holds most values of str (the input chunk); a value in it
+     * with 16 bytes of the buffer from its start may be read as two whole words */
+    const char *text_lo, *text_hi;
 } assay_col_view;
 
 #define ASSAY_SMALL_SET_MAX 32 /* in_set values compared directly (each <= 16 bytes) */
@@ -60,6 +66,9 @@ typedef struct assay_rule {
     uint64_t small_lo[ASSAY_SMALL_SET_MAX], small_hi[ASSAY_SMALL_SET_MAX];
     /* freshness: event time < now - max_age fails */
     int64_t max_age_us;
+    /* expr: the compiled plan (col is the first column it reads); set by the engine,
+     * which knows the columns */
+    struct assay_expr *expr;
 } assay_rule;
 
 /* Which inputs a rule needs from its column. */

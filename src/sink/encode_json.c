@@ -87,6 +87,10 @@ int assay_encode_score_json(const assay_result *w, const assay_config *cfg, char
         assay_json_u64(&j, rr->evaluated);
         assay_json_key(&j, "failed");
         assay_json_u64(&j, rr->failed);
+        if (rr->cfg->check == ASSAY_CHECK_EXPR) {
+            assay_json_key(&j, "unevaluated");
+            assay_json_u64(&j, rr->unevaluated);
+        }
         if (rr->breached) {
             assay_json_key(&j, "breached");
             assay_json_bool(&j, true);

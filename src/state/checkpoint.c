@@ -43,7 +43,7 @@
 #include "state/lock.h"
 
 #define CK_MAGIC   "ACKP"
-#define CK_VERSION 8u
+#define CK_VERSION 9u /* 9: expr rules' unevaluated count per partial */
 #define CK_NAME    "checkpoint.bin"
 
 /* ---------------------------------------------------------------------------------
@@ -319,6 +319,7 @@ static void w_partial(ckw *w, const assay_engine *e, const assay_partial *p)
         const part_rule *pr = &p->rules[r];
         w_u64(w, pr->evaluated);
         w_u64(w, pr->failed);
+        w_u64(w, pr->unevaluated);
         w_f64(w, pr->revenue);
         w_i64(w, pr->lag_us);
         w_u8(w, pr->users != NULL);
@@ -772,6 +773,7 @@ static int r_partial(ckr *r, const assay_engine *e, assay_partial *p, assay_erro
         part_rule *pr = &p->rules[ri];
         pr->evaluated = r_u64(r);
         pr->failed = r_u64(r);
+        pr->unevaluated = r_u64(r);
         pr->revenue = r_f64(r);
         pr->lag_us = r_i64(r);
         if (r_u8(r)) {

@@ -112,7 +112,7 @@ void assay_partial_reset(const assay_engine *e, assay_partial *p, int64_t pane, 
     clear_newcols(p);
     for (size_t r = 0; r < e->nrules; r++) {
         clear_samples(&p->rules[r]);
-        p->rules[r].evaluated = p->rules[r].failed = 0;
+        p->rules[r].evaluated = p->rules[r].failed = p->rules[r].unevaluated = 0;
         p->rules[r].revenue = 0;
         p->rules[r].lag_us = INT64_MAX;
         if (p->rules[r].users)
@@ -188,6 +188,7 @@ int assay_partial_merge(const assay_engine *e, assay_partial *dst, const assay_p
         part_rule *d = &dst->rules[r];
         const part_rule *s = &src->rules[r];
         d->evaluated += s->evaluated;
+        d->unevaluated += s->unevaluated;
         d->failed += s->failed;
         d->revenue += s->revenue;
         if (s->lag_us < d->lag_us)
