@@ -58,6 +58,7 @@ typedef struct checker {
     int rc;
     int *typed_reg, *text_reg; /* per slot: register of the loaded column, -1 */
     uint32_t ccode, cregs, cset, cpats;
+    uint32_t depth; /* and/or nesting while generating */
 } checker;
 
 static int fail(checker *c, const xnode *n, const char *fmt, ...)
@@ -475,12 +476,9 @@ static int new_reg(checker *c, rkind k)
     return (int)x->nregs++;
 }
 
-static int emit(checker *c, xinstr in, rkind k)
+static int push_code(checker *c, xinstr in)
 {
     assay_expr *x = c->x;
-    int r = new_reg(c, k);
-    if (r < 0)
-        return r;
     if (x->ncode == c->ccode) {
         uint32_t nc = c->ccode ? c->ccode * 2 : 16;
         xinstr *code = realloc(x->code, nc * sizeof(*code));
@@ -489,8 +487,18 @@ static int emit(checker *c, xinstr in, rkind k)
         x->code = code;
         c->ccode = nc;
     }
-    in.dst = r;
     x->code[x->ncode++] = in;
+    return 0;
+}
+
+static int emit(checker *c, xinstr in, rkind k)
+{
+    int r = new_reg(c, k);
+    if (r < 0)
+        return r;
+    in.dst = r;
+    if (push_code(c, in) < 0)
+        return c->rc;
     return r;
 }
 
@@ -572,8 +580,17 @@ static int gen_bin(checker *c, xnode *n)
     bool cmp = n->op >= XO_EQ && n->op <= XO_GE;
     if (n->op == XO_AND || n->op == XO_OR) {
         in.op = n->op == XO_AND ? OP_AND : OP_OR;
-        if ((in.a = gen(c, a)) < 0 || (in.b = gen(c, b)) < 0)
+        if ((in.a = gen(c, a)) < 0)
             return c->rc;
+        /* b only matters where a is not already the answer (a true for or, false for
+         * and): OP_NEED marks those rows for b's kernels */
+        xinstr need = { .op = OP_NEED, .sub = in.sub, .a = in.a, .dst = in.a, .b = -1 };
+        need.aux = in.aux = c->depth++;
+        if (c->depth > c->x->nneed)
+            c->x->nneed = c->depth;
+        if (push_code(c, need) < 0 || (in.b = gen(c, b)) < 0)
+            return c->rc;
+        c->depth--;
         return emit(c, in, RK_BOOL);
     }
     xtype t = a->type; /* operand type (both equal, or ts/dur mixes for arithmetic) */

@@ -29,6 +29,14 @@
  * row where the whole expression is null is neither - the engine reports it as
  * unevaluated.
  *
+ * Skipping: in `a or b`, b matters only where a is not true (`and`: not false).
+ * OP_NEED, placed before b's instructions, marks those rows (within the rows the
+ * enclosing and/or needs); when they are under half the batch the text kernels, which
+ * cost a few ns per row, visit only them and leave the others false - the and/or then
+ * takes those rows from a. Numeric kernels stay dense: their vector loops cost less
+ * than the skipping would. This is the per-batch form of short-circuit evaluation
+ * that vectorised engines use (selection vectors in X100, above).
+ *
  * Values in null rows are computed anyway (it is cheaper than branching) and
  * discarded by the bitmaps, so every kernel must be safe on any bits: int64
  * arithmetic wraps through uint64 (no signed overflow), doubles may become inf or NaN
@@ -65,6 +73,9 @@ struct assay_expr_scratch {
     uint32_t cap;
     uint32_t nregs;
     xreg *r;
+    uint32_t nneed;
+    uint64_t *need; /* nneed bitmaps: per and/or depth, the rows its b must compute */
+    bool *sparse;   /* per depth: few enough rows that text kernels visit only them */
 };
 
 void assay_expr_scratch_free(assay_expr_scratch *s)
@@ -83,6 +94,8 @@ void assay_expr_scratch_free(assay_expr_scratch *s)
         free(r->text);
     }
     free(s->r);
+    free(s->need);
+    free(s->sparse);
     free(s);
 }
 
@@ -100,6 +113,12 @@ int assay_expr_scratch_new(const assay_expr *x, uint32_t max_rows, assay_expr_sc
         return -ENOMEM;
     }
     size_t words = ASSAY_BITMAP_WORDS(s->cap) + 1;
+    s->nneed = x->nneed;
+    if (x->nneed && (!(s->need = calloc((size_t)x->nneed * words, 8)) ||
+                     !(s->sparse = calloc(x->nneed, sizeof(bool))))) {
+        assay_expr_scratch_free(s);
+        return -ENOMEM;
+    }
     for (uint32_t i = 0; i < x->nregs; i++) {
         xreg *r = &s->r[i];
         bool ok = (r->null = calloc(words, 8)) != NULL;
@@ -138,6 +157,24 @@ int assay_expr_scratch_new(const assay_expr *x, uint32_t max_rows, assay_expr_sc
         for (size_t i = base_; i < end_; i++)                                                      \
             m |= (uint64_t)(EXPR) << (i - base_);                                                  \
         STORE;                                                                                     \
+    }
+
+/* WORDS_LOOP for the text kernels, which cost a few ns per row: with `need` (the rows
+ * where the result can matter, see OP_NEED) only those rows are computed, the
+ * others read as false. Cheap numeric kernels always run dense and vectorised. */
+#define TEXT_LOOP(EXPR, STORE)                                                                     \
+    if (!need) {                                                                                   \
+        WORDS_LOOP(EXPR, STORE)                                                                    \
+    } else {                                                                                       \
+        for (size_t w = 0; w < words; w++) {                                                       \
+            uint64_t m = 0, q_ = need[w];                                                          \
+            while (q_) {                                                                           \
+                size_t i = w * 64 + (size_t)__builtin_ctzll(q_);                                   \
+                m |= (uint64_t)(EXPR) << (i - w * 64);                                             \
+                q_ &= q_ - 1;                                                                      \
+            }                                                                                      \
+            STORE;                                                                                 \
+        }                                                                                          \
     }
 
 /* dst bool from a compare word and a null word */
@@ -538,7 +575,8 @@ static inline bool text_eq(const char *a, uint32_t la, const char *b, uint32_t l
     return la == lb && memcmp(a, b, la) == 0;
 }
 
-static void cmp_s(const xinstr *in, xreg *d, const xreg *a, const xreg *b, uint32_t n, size_t words)
+static void cmp_s(const xinstr *in, xreg *d, const xreg *a, const xreg *b, uint32_t n, size_t words,
+                  const uint64_t *need)
 {
     const char **xs = a->s;
     const uint32_t *xl = a->l;
@@ -552,27 +590,27 @@ static void cmp_s(const xinstr *in, xreg *d, const xreg *a, const xreg *b, uint3
                 /* length first, then the packed words (no memcmp call) */
                 uint64_t klo, khi;
                 pack16(k, kl, &klo, &khi);
-                WORDS_LOOP(({
-                               /* a value of another length reads the literal */
-                               bool e_ = false;
-                               uint32_t l_ = xl[i];
-                               if (in_window(a, xs[i], l_)) {
-                                   /* no branch on the value: whole words, then compare */
-                                   uint64_t lo_, hi_;
-                                   pack16_window(xs[i], l_, &lo_, &hi_);
-                                   e_ = (l_ == kl) & (lo_ == klo) & (hi_ == khi);
-                               } else if (l_ == kl) {
-                                   uint64_t lo_, hi_;
-                                   pack16(xs[i], kl, &lo_, &hi_);
-                                   e_ = (lo_ == klo) & (hi_ == khi);
-                               }
-                               e_ != ne;
-                           }),
-                           STORE_BOOL(an[w]));
+                TEXT_LOOP(({
+                              /* a value of another length reads the literal */
+                              bool e_ = false;
+                              uint32_t l_ = xl[i];
+                              if (in_window(a, xs[i], l_)) {
+                                  /* no branch on the value: whole words, then compare */
+                                  uint64_t lo_, hi_;
+                                  pack16_window(xs[i], l_, &lo_, &hi_);
+                                  e_ = (l_ == kl) & (lo_ == klo) & (hi_ == khi);
+                              } else if (l_ == kl) {
+                                  uint64_t lo_, hi_;
+                                  pack16(xs[i], kl, &lo_, &hi_);
+                                  e_ = (lo_ == klo) & (hi_ == khi);
+                              }
+                              e_ != ne;
+                          }),
+                          STORE_BOOL(an[w]));
                 return;
             }
             /* lengths first: most values of another length never reach memcmp */
-            WORDS_LOOP(text_eq(xs[i], xl[i], k, kl) != ne, STORE_BOOL(an[w]));
+            TEXT_LOOP(text_eq(xs[i], xl[i], k, kl) != ne, STORE_BOOL(an[w]));
             return;
         }
         CMP_SWITCH(in->sub, text_cmp(xs[i], xl[i], k, kl), 0, an[w]);
@@ -583,7 +621,7 @@ static void cmp_s(const xinstr *in, xreg *d, const xreg *a, const xreg *b, uint3
     const uint64_t *bn = b->null;
     if (in->sub == XO_EQ || in->sub == XO_NE) {
         bool ne = in->sub == XO_NE;
-        WORDS_LOOP(text_eq(xs[i], xl[i], ys[i], yl[i]) != ne, STORE_BOOL(an[w] | bn[w]));
+        TEXT_LOOP(text_eq(xs[i], xl[i], ys[i], yl[i]) != ne, STORE_BOOL(an[w] | bn[w]));
         return;
     }
     CMP_SWITCH(in->sub, text_cmp(xs[i], xl[i], ys[i], yl[i]), 0, an[w] | bn[w]);
@@ -664,7 +702,7 @@ static inline bool in_text(const assay_expr *x, const xinstr *in, const xreg *a,
 }
 
 static void in_s(const assay_expr *x, const xinstr *in, xreg *d, const xreg *a, uint32_t n,
-                 size_t words)
+                 size_t words, const uint64_t *need)
 {
     const char **s = a->s;
     const uint32_t *l = a->l;
@@ -674,7 +712,7 @@ static void in_s(const assay_expr *x, const xinstr *in, xreg *d, const xreg *a, 
     for (uint32_t j = 0; j < k; j++)
         small &= x->set_l[in->aux + j] <= 16;
     if (!small) {
-        WORDS_LOOP(in_text(x, in, a, s[i], l[i]) != neg, STORE_BOOL(a->null[w]));
+        TEXT_LOOP(in_text(x, in, a, s[i], l[i]) != neg, STORE_BOOL(a->null[w]));
         return;
     }
     /* a few short entries (the usual list of codes): their packed words in locals,
@@ -686,17 +724,17 @@ static void in_s(const assay_expr *x, const xinstr *in, xreg *d, const xreg *a, 
         ehi[j] = x->set_hi[in->aux + j];
         el[j] = x->set_l[in->aux + j];
     }
-    WORDS_LOOP(({
-                   bool f_ = false;
-                   if (l[i] <= 16) { /* longer values match no entry */
-                       uint64_t lo_, hi_;
-                       pack16_any(a, s[i], l[i], &lo_, &hi_);
-                       for (uint32_t j = 0; j < k; j++)
-                           f_ |= (el[j] == l[i]) & (elo[j] == lo_) & (ehi[j] == hi_);
-                   }
-                   f_ != neg;
-               }),
-               STORE_BOOL(a->null[w]));
+    TEXT_LOOP(({
+                  bool f_ = false;
+                  if (l[i] <= 16) { /* longer values match no entry */
+                      uint64_t lo_, hi_;
+                      pack16_any(a, s[i], l[i], &lo_, &hi_);
+                      for (uint32_t j = 0; j < k; j++)
+                          f_ |= (el[j] == l[i]) & (elo[j] == lo_) & (ehi[j] == hi_);
+                  }
+                  f_ != neg;
+              }),
+              STORE_BOOL(a->null[w]));
 }
 
 /* ---------------------------------------------------------------- functions */
@@ -734,27 +772,38 @@ static void coalesce(const xinstr *in, xreg *d, xreg *a, xreg *b, uint32_t n, si
 }
 
 /* Code points of valid UTF-8: the bytes that do not continue a sequence. */
-static void text_len(xreg *d, const xreg *a, uint32_t n, size_t words)
+/* code points of row i's text into d->f[i] */
+static inline void len_at(xreg *d, const xreg *a, uint32_t i)
+{
+    const char *s = a->s[i];
+    uint32_t l = a->l[i];
+    if (l <= 16) { /* the usual short value: two words, two popcounts */
+        uint64_t lo, hi;
+        pack16_any(a, s, l, &lo, &hi);
+        /* ASCII (the usual case, and a predictable branch): bytes are code
+         * points; popcount is a library call on baseline x86-64 */
+        uint64_t high = (lo | hi) & 0x8080808080808080ull;
+        d->f[i] = high ? (double)((int)l - continuations(lo) - continuations(hi)) : (double)l;
+        return;
+    }
+    const unsigned char *p = (const unsigned char *)s;
+    uint32_t c = 0;
+    for (uint32_t j = 0; j < l; j++)
+        c += (p[j] & 0xc0) != 0x80;
+    d->f[i] = c;
+}
+
+static void text_len(xreg *d, const xreg *a, uint32_t n, size_t words, const uint64_t *need)
 {
     null_copy(d->null, a->null, words);
-    for (uint32_t i = 0; i < n; i++) {
-        const char *s = a->s[i];
-        uint32_t l = a->l[i];
-        if (l <= 16) { /* the usual short value: two words, two popcounts */
-            uint64_t lo, hi;
-            pack16_any(a, s, l, &lo, &hi);
-            /* ASCII (the usual case, and a predictable branch): bytes are code
-             * points; popcount is a library call on baseline x86-64 */
-            uint64_t high = (lo | hi) & 0x8080808080808080ull;
-            d->f[i] = high ? (double)((int)l - continuations(lo) - continuations(hi)) : (double)l;
-            continue;
-        }
-        const unsigned char *p = (const unsigned char *)s;
-        uint32_t c = 0;
-        for (uint32_t j = 0; j < l; j++)
-            c += (p[j] & 0xc0) != 0x80;
-        d->f[i] = c;
+    if (!need) {
+        for (uint32_t i = 0; i < n; i++)
+            len_at(d, a, i);
+        return;
     }
+    for (size_t w = 0; w < words; w++)
+        for (uint64_t q = need[w]; q; q &= q - 1)
+            len_at(d, a, (uint32_t)(w * 64 + (size_t)__builtin_ctzll(q)));
 }
 
 static int fold(xreg *d, const xreg *a, uint32_t n, size_t words, bool upper)
@@ -798,7 +847,8 @@ static inline bool has_sub(const char *s, uint32_t l, const char *k, uint32_t kl
     return l >= kl && memmem(s, l, k, kl) != NULL;
 }
 
-static void affix(const xinstr *in, xreg *d, const xreg *a, uint32_t n, size_t words)
+static void affix(const xinstr *in, xreg *d, const xreg *a, uint32_t n, size_t words,
+                  const uint64_t *need)
 {
     const char **s = a->s;
     const uint32_t *l = a->l;
@@ -806,13 +856,13 @@ static void affix(const xinstr *in, xreg *d, const xreg *a, uint32_t n, size_t w
     uint32_t kl = in->klen;
     switch (in->op) {
     case OP_STARTS:
-        WORDS_LOOP(l[i] >= kl && memcmp(s[i], k, kl) == 0, STORE_BOOL(a->null[w]));
+        TEXT_LOOP(l[i] >= kl && memcmp(s[i], k, kl) == 0, STORE_BOOL(a->null[w]));
         break;
     case OP_ENDS:
-        WORDS_LOOP(l[i] >= kl && memcmp(s[i] + l[i] - kl, k, kl) == 0, STORE_BOOL(a->null[w]));
+        TEXT_LOOP(l[i] >= kl && memcmp(s[i] + l[i] - kl, k, kl) == 0, STORE_BOOL(a->null[w]));
         break;
     default:
-        WORDS_LOOP(has_sub(s[i], l[i], k, kl), STORE_BOOL(a->null[w]));
+        TEXT_LOOP(has_sub(s[i], l[i], k, kl), STORE_BOOL(a->null[w]));
         break;
     }
 }
@@ -825,6 +875,8 @@ int assay_expr_eval(const assay_expr *x, assay_expr_scratch *s, const assay_col_
     size_t words = ASSAY_BITMAP_WORDS(n);
     if (n > s->cap)
         return -EINVAL;
+    size_t stride = ASSAY_BITMAP_WORDS(s->cap) + 1;
+    const uint64_t *need = NULL; /* rows the current instruction must compute; NULL: all */
     for (uint32_t pc = 0; pc < x->ncode; pc++) {
         const xinstr *in = &x->code[pc];
         xreg *d = &s->r[in->dst];
@@ -873,22 +925,42 @@ int assay_expr_eval(const assay_expr *x, assay_expr_scratch *s, const assay_col_
             cmp_i(in, d, a, b, n, words);
             break;
         case OP_CMP_S:
-            cmp_s(in, d, a, b, n, words);
+            cmp_s(in, d, a, b, n, words, need);
             break;
         case OP_CMP_B:
             cmp_b(in, d, a, b, words);
             break;
-        case OP_AND:
+        case OP_NEED: {
+            /* b of `a or b` changes the result only where a is not true, of `a and b`
+             * only where a is not false - within the rows the enclosing and/or needs */
+            const uint64_t *up = in->aux ? s->need + (in->aux - 1) * stride : NULL;
+            uint64_t *nb = s->need + in->aux * stride;
+            const uint64_t *decided = in->sub == XO_OR ? a->t : a->fl;
+            size_t count = 0;
             for (size_t w = 0; w < words; w++) {
-                d->t[w] = a->t[w] & b->t[w];
-                d->fl[w] = a->fl[w] | b->fl[w];
+                nb[w] = (up ? up[w] : ~0ull) & ~decided[w];
+                if (w + 1 == words && (n & 63))
+                    nb[w] &= ((uint64_t)1 << (n & 63)) - 1;
+                count += (size_t)__builtin_popcountll(nb[w]);
             }
+            /* visiting rows one by one pays only when most are skipped */
+            s->sparse[in->aux] = count * 2 < n;
+            need = s->sparse[in->aux] ? nb : NULL;
             break;
+        }
+        case OP_AND:
         case OP_OR:
-            for (size_t w = 0; w < words; w++) {
-                d->t[w] = a->t[w] | b->t[w];
-                d->fl[w] = a->fl[w] & b->fl[w];
-            }
+            if (in->op == OP_AND)
+                for (size_t w = 0; w < words; w++) {
+                    d->t[w] = a->t[w] & b->t[w];
+                    d->fl[w] = a->fl[w] | b->fl[w];
+                }
+            else
+                for (size_t w = 0; w < words; w++) {
+                    d->t[w] = a->t[w] | b->t[w];
+                    d->fl[w] = a->fl[w] & b->fl[w];
+                }
+            need = in->aux && s->sparse[in->aux - 1] ? s->need + (in->aux - 1) * stride : NULL;
             break;
         case OP_NOT:
             memcpy(d->t, a->fl, words * 8);
@@ -909,13 +981,13 @@ int assay_expr_eval(const assay_expr *x, assay_expr_scratch *s, const assay_col_
             in_i(x, in, d, a, n, words);
             break;
         case OP_IN_S:
-            in_s(x, in, d, a, n, words);
+            in_s(x, in, d, a, n, words, need);
             break;
         case OP_COALESCE:
             coalesce(in, d, a, b, n, words);
             break;
         case OP_LEN:
-            text_len(d, a, n, words);
+            text_len(d, a, n, words, need);
             break;
         case OP_LOWER:
         case OP_UPPER: {
@@ -927,7 +999,7 @@ int assay_expr_eval(const assay_expr *x, assay_expr_scratch *s, const assay_col_
         case OP_STARTS:
         case OP_ENDS:
         case OP_CONTAINS:
-            affix(in, d, a, n, words);
+            affix(in, d, a, n, words, need);
             break;
         case OP_MATCH: {
             const assay_col_view *v = &views[in->a];

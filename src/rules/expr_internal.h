@@ -120,7 +120,9 @@ typedef enum xopcode {
     OP_CMP_I,
     OP_CMP_S,
     OP_CMP_B,
-    OP_AND,
+    OP_NEED, /* before b of `a and b` / `a or b` (sub, register a, depth aux): the rows
+              * where b can change the result, for text kernels to skip the others */
+    OP_AND,  /* aux: the depth of its OP_NEED, restored after it */
     OP_OR,
     OP_NOT,
     OP_ISNULL, /* dst(BOOL) = a is null (neg: is not null); never null */
@@ -185,6 +187,7 @@ struct assay_expr {
     uint32_t nset;
     xpattern *pats;
     uint32_t npats;
+    uint32_t nneed; /* nesting depth of and/or: row-need bitmaps in the scratch */
 };
 
 /* expr_check.c: tree -> plan (takes ownership of text and root on success). */
