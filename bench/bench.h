@@ -11,9 +11,33 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <time.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* Test data: the finaliser of SplitMix64 (Steele, Lea and Flood, OOPSLA 2014) turns a
+ * counter into well-mixed bits; bench_splitmix64 is the whole generator step. */
+static inline uint64_t bench_mix64(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static inline uint64_t bench_splitmix64(uint64_t z)
+{
+    return bench_mix64(z + 0x9e3779b97f4a7c15ull);
+}
+
+/* This thread's CPU time: what a kernel costs, without the other thread's noise. */
+static inline double bench_cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
 
 typedef struct assay_bench_state assay_bench_state;
 typedef void (*assay_bench_fn)(assay_bench_state *s);

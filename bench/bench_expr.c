@@ -43,21 +43,6 @@ static const char *const examples[] = {
     "currency = 'USD'",
 };
 
-static uint64_t mix64(uint64_t z)
-{
-    z += 0x9e3779b97f4a7c15ull;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static double now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
 typedef struct cols {
     uint64_t null[NCOL][WORDS], invalid[NCOL][WORDS], ok[WORDS], fail[WORDS], eval[WORDS];
     int64_t i64[NCOL][N];
@@ -89,14 +74,14 @@ static cols *make_cols(void)
         abort();
     for (uint32_t i = 0; i < N; i++) {
         for (int k = 0; k < NCOL; k++) {
-            uint64_t r = mix64(((uint64_t)k << 32) + i);
+            uint64_t r = bench_splitmix64(((uint64_t)k << 32) + i);
             if (r % 100 < 2)
                 assay_bit_set(c->null[k], i);
             else if (types[k] != ASSAY_TYPE_STRING && r % 100 < 3)
                 assay_bit_set(c->invalid[k], i);
             c->str[k][i] = "";
         }
-        uint64_t r = mix64(0xe4e + i);
+        uint64_t r = bench_splitmix64(0xe4e + i);
         int64_t t = 1767225600000000ll + (int64_t)i * 1000000;
         c->i64[C_CREATED][i] = t;
         c->i64[C_SHIPPED][i] = t + (r % 100 < 2 ? -3600000000ll : 86400000000ll);
@@ -152,12 +137,12 @@ static double in_range_ns(cols *c)
     if (assay_rule_compile(&rc, C_TOTAL, ASSAY_TYPE_FLOAT, &r, "bench", &err))
         abort();
     assay_col_view v = view(c, C_TOTAL);
-    double t0 = now_ns();
+    double t0 = bench_cpu_ns();
     for (int64_t rows = 0; rows < ROWS; rows += N) {
         assay_rule_eval(&r, &v, c->ok, 0, c->fail, c->eval);
         assay_bench_keep(c->fail);
     }
-    double ns = (now_ns() - t0) / (double)ROWS;
+    double ns = (bench_cpu_ns() - t0) / (double)ROWS;
     assay_rule_free(&r);
     return ns;
 }
@@ -182,13 +167,13 @@ ASSAY_BENCH_ARGS(expr_examples, 0, 1, 2, 3, 4, 5, 6, 7)
     int64_t rows = 0;
     while (assay_bench_next(s)) {
         range_ns = in_range_ns(c);
-        double t0 = now_ns();
+        double t0 = bench_cpu_ns();
         for (int64_t r = 0; r < ROWS; r += N) {
             if (assay_expr_eval(x, sc, v, N, c->ok, c->fail, c->eval))
                 abort();
             assay_bench_keep(c->fail);
         }
-        expr_ns = (now_ns() - t0) / (double)ROWS;
+        expr_ns = (bench_cpu_ns() - t0) / (double)ROWS;
         rows += ROWS;
     }
     assay_bench_set_items(s, rows);

@@ -15,20 +15,6 @@
 #define NHASH 4096       /* distinct inputs per hash benchmark (<= 1 MiB: cache-resident) */
 #define NKEYS (1u << 20) /* keys per hash-set insert benchmark */
 
-static uint64_t mix64(uint64_t z)
-{
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static double now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
 /* Argument: input length in bytes. NHASH back-to-back inputs of that length. */
 ASSAY_BENCH_ARGS(hash_bytes, 8, 16, 32, 64, 256)
 {
@@ -37,17 +23,17 @@ ASSAY_BENCH_ARGS(hash_bytes, 8, 16, 32, 64, 256)
     if (!buf)
         abort();
     for (size_t i = 0; i < NHASH * len / 8; i++)
-        buf[i] = mix64(0x4a54 + i);
+        buf[i] = bench_mix64(0x4a54 + i);
     const char *p = (const char *)buf;
     int64_t items = 0;
     uint64_t sink = 0;
-    double t0 = now_ns();
+    double t0 = bench_cpu_ns();
     while (assay_bench_next(s)) {
         for (size_t i = 0; i < NHASH; i++)
             sink ^= assay_hash_bytes(p + i * len, len);
         items += NHASH;
     }
-    double ns = now_ns() - t0;
+    double ns = bench_cpu_ns() - t0;
     assay_bench_keep(&sink);
     assay_bench_set_items(s, items);
     assay_bench_set_bytes(s, items * (int64_t)len);
@@ -66,7 +52,7 @@ ASSAY_BENCH_ARGS(hashset_insert_presized, 1, 4096, NKEYS)
     if (!keys || !vals || !res)
         abort();
     for (uint32_t i = 0; i < NKEYS; i++) {
-        keys[i] = mix64(0x5e75e7 + i);
+        keys[i] = bench_mix64(0x5e75e7 + i);
         vals[i] = i;
     }
     int64_t items = 0;
@@ -77,7 +63,7 @@ ASSAY_BENCH_ARGS(hashset_insert_presized, 1, 4096, NKEYS)
         if (assay_hashset_new(&set, NKEYS, 0))
             abort();
         assay_bench_resume(s);
-        double t0 = now_ns();
+        double t0 = bench_cpu_ns();
         if (per_call == 1) {
             for (size_t i = 0; i < NKEYS; i++)
                 if (assay_hashset_insert(set, keys[i], vals[i], NULL) != 1)
@@ -88,7 +74,7 @@ ASSAY_BENCH_ARGS(hashset_insert_presized, 1, 4096, NKEYS)
                     (int64_t)per_call)
                     abort();
         }
-        ns += now_ns() - t0;
+        ns += bench_cpu_ns() - t0;
         assay_bench_pause(s);
         if (assay_hashset_size(set) != NKEYS)
             abort();

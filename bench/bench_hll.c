@@ -11,20 +11,13 @@
 
 static uint64_t *vals;
 
-static uint64_t mix64(uint64_t z)
-{
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 static void make_vals(void)
 {
     if (vals)
         return;
     vals = malloc(NVALS * sizeof(*vals));
     for (uint32_t i = 0; i < NVALS; i++)
-        vals[i] = mix64(0x1234567ull + i);
+        vals[i] = bench_mix64(0x1234567ull + i);
 }
 
 /* A dense sketch of precision p holding all of vals. */
@@ -104,8 +97,8 @@ static void merge_level(assay_bench_state *s, assay_simd_level level)
     size_t m = (size_t)1 << p;
     uint8_t *a = malloc(m), *b = malloc(m);
     for (size_t i = 0; i < m; i++) {
-        a[i] = (uint8_t)(mix64(i) % 20);
-        b[i] = (uint8_t)(mix64(i + m) % 20);
+        a[i] = (uint8_t)(bench_mix64(i) % 20);
+        b[i] = (uint8_t)(bench_mix64(i + m) % 20);
     }
     int64_t items = 0;
     while (assay_bench_next(s)) {

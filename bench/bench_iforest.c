@@ -12,19 +12,11 @@
 #define D     6
 #define NROWS (1u << 16)
 
-static uint64_t mix64(uint64_t z)
-{
-    z += 0x9e3779b97f4a7c15ull;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 /* Standard normal by Box-Muller from two hashed counters. */
 static double gauss(uint64_t i)
 {
-    double u1 = ((double)(mix64(2 * i) >> 11) + 0.5) * 0x1.0p-53;
-    double u2 = (double)(mix64(2 * i + 1) >> 11) * 0x1.0p-53;
+    double u1 = ((double)(bench_splitmix64(2 * i) >> 11) + 0.5) * 0x1.0p-53;
+    double u2 = (double)(bench_splitmix64(2 * i + 1) >> 11) * 0x1.0p-53;
     return sqrt(-2 * log(u1)) * cos(6.283185307179586 * u2);
 }
 

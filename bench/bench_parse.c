@@ -17,20 +17,6 @@
 #define ROWS 200000
 #define NSTR (1u << 16) /* strings per number-parsing benchmark */
 
-static double now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static uint64_t mix64(uint64_t z)
-{
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 /* ---- NDJSON ------------------------------------------------------------------- */
 
 static char *json;
@@ -127,7 +113,7 @@ static strs *strs_make(strs_kind kind)
         abort();
     size_t pos = 0;
     for (uint32_t i = 0; i < NSTR; i++) {
-        uint64_t r = mix64(0xa55a + i * 0x9e3779b97f4a7c15ull + (uint64_t)kind);
+        uint64_t r = bench_mix64(0xa55a + i * 0x9e3779b97f4a7c15ull + (uint64_t)kind);
         char *p = t->buf + pos;
         int n = 0;
         switch (kind) {
@@ -216,7 +202,7 @@ static void parse_values(assay_bench_state *s, strs_kind kind)
     }
     int64_t items = 0, bytes = 0;
     uint64_t sink = 0;
-    double t0 = now_ns();
+    double t0 = bench_cpu_ns();
     while (assay_bench_next(s)) {
         switch (kind) {
         case STR_I64:
@@ -247,7 +233,7 @@ static void parse_values(assay_bench_state *s, strs_kind kind)
         items += NSTR;
         bytes += (int64_t)t->bytes;
     }
-    double ns = now_ns() - t0;
+    double ns = bench_cpu_ns() - t0;
     assay_bench_keep(&sink);
     assay_bench_set_items(s, items);
     assay_bench_set_bytes(s, bytes);
@@ -298,7 +284,7 @@ static char *make_text(bool mixed)
     size_t pos = 0;
     uint64_t i = 0;
     while (pos < UTF8_BYTES) {
-        uint64_t r = mix64(++i);
+        uint64_t r = bench_mix64(++i);
         const char *piece;
         char one[2] = { (char)(' ' + r % 95), 0 };
         piece = (mixed && (r >> 8) % 4 == 0) ? multi[(r >> 16) % 7] : one;

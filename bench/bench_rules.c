@@ -20,20 +20,6 @@
 #define NOW_US 1772368496000000ll /* 2026-03-01T12:34:56Z */
 #define DAY_US 86400000000ll
 
-static uint64_t mix64(uint64_t z)
-{
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static double now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
 /* CPU-time clock of the timed sections, leaving out paused stretches. */
 typedef struct clk {
     double start, total;
@@ -41,20 +27,20 @@ typedef struct clk {
 
 static void clk_pause(assay_bench_state *s, clk *c)
 {
-    c->total += now_ns() - c->start;
+    c->total += bench_cpu_ns() - c->start;
     assay_bench_pause(s);
 }
 
 static void clk_resume(assay_bench_state *s, clk *c)
 {
     assay_bench_resume(s);
-    c->start = now_ns();
+    c->start = bench_cpu_ns();
 }
 
 /* Stop the clock and report rows/s and the time per row it measured. */
 static void clk_report(assay_bench_state *s, clk *c, int64_t rows)
 {
-    c->total += now_ns() - c->start;
+    c->total += bench_cpu_ns() - c->start;
     assay_bench_set_items(s, rows);
     if (rows)
         assay_bench_counter(s, "ns/row", c->total / (double)rows);
@@ -78,7 +64,7 @@ static batch *batch_new(void)
     if (!b)
         abort();
     for (uint32_t i = 0; i < N; i++) {
-        uint64_t r = mix64(0xb00c + i);
+        uint64_t r = bench_mix64(0xb00c + i);
         if (r % 100 < 2)
             assay_bit_set(b->null, i);
         else if (r % 100 < 3)
@@ -138,13 +124,13 @@ static void compile(const assay_rule_config *c, assay_type type, assay_rule *r)
 static void run_eval(assay_bench_state *s, const assay_rule *r, const assay_col_view *v, batch *b)
 {
     int64_t rows = 0;
-    clk c = { now_ns(), 0 };
+    clk c = { bench_cpu_ns(), 0 };
     while (assay_bench_next(s)) {
         assay_rule_eval(r, v, b->ok, NOW_US, b->fail, b->eval);
         assay_bench_keep(b->fail);
         rows += N;
     }
-    c.total += now_ns() - c.start;
+    c.total += bench_cpu_ns() - c.start;
     assay_bench_set_items(s, rows);
     if (rows)
         assay_bench_counter(s, "ns/row", c.total / (double)rows);
@@ -171,7 +157,7 @@ static batch *int_batch(void)
 {
     batch *b = batch_new();
     for (uint32_t i = 0; i < N; i++) {
-        uint64_t r = mix64(0x1e7 + i);
+        uint64_t r = bench_mix64(0x1e7 + i);
         b->i64[i] = (int64_t)(r % 200000) - (r % 100 < 3 ? 300000 : 0);
     }
     return b;
@@ -210,7 +196,7 @@ ASSAY_BENCH(rule_in_range_float)
 {
     batch *b = batch_new();
     for (uint32_t i = 0; i < N; i++) {
-        uint64_t r = mix64(0xf10a + i);
+        uint64_t r = bench_mix64(0xf10a + i);
         b->f64[i] = (double)(r % 1000000) / 100.0 - (r % 100 < 3 ? 20000.0 : 0.0);
     }
     assay_rule_config c = rule_config(ASSAY_CHECK_IN_RANGE);
@@ -228,7 +214,7 @@ ASSAY_BENCH(rule_freshness)
     /* created_at over the last 30 hours; max_age 1 day fails about a fifth */
     batch *b = batch_new();
     for (uint32_t i = 0; i < N; i++)
-        b->i64[i] = NOW_US - (int64_t)(mix64(0xf4e5 + i) % (uint64_t)(DAY_US / 4 * 5));
+        b->i64[i] = NOW_US - (int64_t)(bench_mix64(0xf4e5 + i) % (uint64_t)(DAY_US / 4 * 5));
     assay_rule_config c = rule_config(ASSAY_CHECK_FRESHNESS);
     c.max_age_us = DAY_US;
     run_simple(s, &c, ASSAY_TYPE_TIMESTAMP, b);
@@ -245,7 +231,7 @@ ASSAY_BENCH(rule_in_set_small)
     static const char *const allowed[] = { "USD", "EUR", "GBP", "JPY" };
     batch *b = batch_new();
     for (uint32_t i = 0; i < N; i++)
-        batch_put(b, i, data[mix64(0xc0 + i) % ASSAY_ARRAY_LEN(data)]);
+        batch_put(b, i, data[bench_mix64(0xc0 + i) % ASSAY_ARRAY_LEN(data)]);
     assay_rule_config c = rule_config(ASSAY_CHECK_IN_SET);
     c.values = (char **)allowed;
     c.nvalues = ASSAY_ARRAY_LEN(allowed);
@@ -266,7 +252,7 @@ ASSAY_BENCH(rule_in_set_hashed)
     }
     batch *b = batch_new();
     for (uint32_t i = 0; i < N; i++)
-        batch_put(b, i, vals[mix64(0x5e7 + i) % 44]);
+        batch_put(b, i, vals[bench_mix64(0x5e7 + i) % 44]);
     assay_rule_config c = rule_config(ASSAY_CHECK_IN_SET);
     c.values = allowed;
     c.nvalues = 40;
@@ -285,13 +271,13 @@ ASSAY_BENCH(rule_length)
     static const char *const pieces[] = { "a", "b", "e", " ", "x", "\xc3\xa9", "\xe4\xb8\xad" };
     batch *b = batch_new();
     for (uint32_t i = 0; i < N; i++) {
-        uint64_t r = mix64(0x1e6 + i);
+        uint64_t r = bench_mix64(0x1e6 + i);
         char buf[400];
         size_t l = 0;
         unsigned chars = (unsigned)(r % 121);
         bool multi = (r >> 8) % 4 == 0;
         for (unsigned k = 0; k < chars; k++) {
-            const char *p = pieces[mix64(r + k) % (multi ? 7 : 5)];
+            const char *p = pieces[bench_mix64(r + k) % (multi ? 7 : 5)];
             size_t pl = strlen(p);
             memcpy(buf + l, p, pl);
             l += pl;
@@ -319,7 +305,7 @@ static void email_batch(batch *b)
                                        "example.org", "mail.company-x.de", "proton.me",
                                        "icloud.com" };
     for (uint32_t i = 0; i < N; i++) {
-        uint64_t r = mix64(0xe3a1 + i);
+        uint64_t r = bench_mix64(0xe3a1 + i);
         const char *f = first[r % 12], *l = last[(r >> 8) % 10], *d = dom[(r >> 16) % 7];
         unsigned num = (unsigned)((r >> 24) % 1000);
         char buf[96];
@@ -386,7 +372,7 @@ ASSAY_BENCH_ARGS(rule_matches_email, 0, 1, 2)
     assay_col_view v = batch_view(b, ASSAY_TYPE_STRING);
     v.match = matchv;
     int64_t rows = 0;
-    clk ck = { now_ns(), 0 };
+    clk ck = { bench_cpu_ns(), 0 };
     while (assay_bench_next(s)) {
         if (assay_regex_match_batch(db, scratch, b->str, b->len, b->null, N, matchv))
             abort();
@@ -445,7 +431,7 @@ ASSAY_BENCH(rule_unique_fresh)
         abort();
     int64_t rows = 0;
     size_t k = 0;
-    clk ck = { now_ns(), 0 };
+    clk ck = { bench_cpu_ns(), 0 };
     while (assay_bench_next(s)) {
         if (k == POOL_BATCHES) {
             clk_pause(s, &ck);
@@ -487,7 +473,7 @@ ASSAY_BENCH(rule_unique_repeated)
         abort();
     unique_batch(set, b->str, b->len, 0, h, pos, res); /* first sight */
     int64_t rows = 0;
-    clk ck = { now_ns(), 0 };
+    clk ck = { bench_cpu_ns(), 0 };
     while (assay_bench_next(s)) {
         unique_batch(set, b->str, b->len, 0, h, pos, res);
         assay_bench_keep(res);

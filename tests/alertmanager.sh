@@ -30,10 +30,7 @@ cleanup() {
   [ -n "${KEEP:-}" ] && echo "kept $T" || rm -rf "$T"
 }
 trap cleanup EXIT
-pass=0 failn=0
-ok()  { pass=$((pass+1)); echo "ok   $*"; }
-bad() { failn=$((failn+1)); echo "FAIL $*"; }
-expect_eq() { if [ "$1" == "$2" ]; then ok "$3"; else bad "$3: got '$1', expected '$2'"; fi; }
+. "$(dirname "$0")/lib.sh"
 
 if [ ! -x "$AM_BIN" ]; then
   echo "SKIP: $AM_BIN not installed (apt-get install prometheus-alertmanager)"

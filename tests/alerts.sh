@@ -14,10 +14,7 @@ ASSAY=$(readlink -f "$1")
 ROOT=${ASSAY_SOURCE_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 T=$(mktemp -d)
 trap '[ -n "${KEEP:-}" ] && echo "kept $T" || rm -rf "$T"' EXIT
-pass=0 failn=0
-ok()  { pass=$((pass+1)); echo "ok   $*"; }
-bad() { failn=$((failn+1)); echo "FAIL $*"; }
-expect_eq() { if [ "$1" == "$2" ]; then ok "$3"; else bad "$3: got '$1', expected '$2'"; fi; }
+. "$ROOT/tests/lib.sh"
 # fb_split FILE DIR PREFIX: flatc decodes one buffer per file, so a size-prefixed
 # FlatBuffers stream becomes DIR/PREFIX000.bin, DIR/PREFIX001.bin, ...
 fb_split() {

@@ -10,9 +10,7 @@ ROOT=${ASSAY_SOURCE_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 DATA=$ROOT/tests/data
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-pass=0 failn=0
-ok()   { pass=$((pass+1)); echo "ok   $*"; }
-bad()  { failn=$((failn+1)); echo "FAIL $*"; }
+. "$ROOT/tests/lib.sh"
 NOW=2026-11-23T00:00:00Z
 faults=bad_timestamp=0.01,bad_amount=0.01,null_email=0.02,long_note=0.01
 

@@ -8,10 +8,7 @@ ROOT=${ASSAY_SOURCE_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 DATA=$ROOT/tests/data
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-pass=0 failn=0
-ok()   { pass=$((pass+1)); echo "ok   $*"; }
-bad()  { failn=$((failn+1)); echo "FAIL $*"; }
-expect_eq() { if [ "$1" == "$2" ]; then ok "$3"; else bad "$3: got '$1', expected '$2'"; fi; }
+. "$ROOT/tests/lib.sh"
 # drop the fields that legitimately differ between runs
 norm() { python3 -c 'import json,sys; d=json.load(sys.stdin); [d.pop(k,None) for k in ("seconds","threads","files","format")]; [s.pop("file",None) for s in d["bad_rows"]["samples"]]; print(json.dumps(d,sort_keys=True))'; }
 NOW=2026-11-23T00:00:00Z

@@ -17,9 +17,7 @@ cleanup() {
   rm -rf "$T"
 }
 trap cleanup EXIT
-pass=0 failn=0
-ok()  { pass=$((pass+1)); echo "ok   $*"; }
-bad() { failn=$((failn+1)); echo "FAIL $*"; }
+. "$(dirname "$0")/lib.sh"
 if ! command -v kcat >/dev/null; then
   echo "SKIP: kcat not installed (apt-get install kcat)"
   exit 77

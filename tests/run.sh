@@ -16,10 +16,7 @@ cleanup() {
   rm -rf "$T"
 }
 trap cleanup EXIT
-pass=0 failn=0
-ok()  { pass=$((pass+1)); echo "ok   $*"; }
-bad() { failn=$((failn+1)); echo "FAIL $*"; }
-expect_eq() { if [ "$1" == "$2" ]; then ok "$3"; else bad "$3: got '$1', expected '$2'"; fi; }
+. "$ROOT/tests/lib.sh"
 # wait_for SECONDS CMD...: run CMD until it succeeds, at most SECONDS (polling 20 ms)
 wait_for() {
   local limit=$1; shift

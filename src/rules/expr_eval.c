@@ -647,34 +647,31 @@ static void cmp_b(const xinstr *in, xreg *d, const xreg *a, const xreg *b, size_
 
 /* ---------------------------------------------------------------- in-lists */
 
+/* numbers and microseconds: each row against every entry, no branch */
+#define IN_NUM(VALS, SET)                                                                          \
+    do {                                                                                           \
+        const __typeof__(*(VALS)) *v_ = (VALS), *set_ = (SET) + in->aux;                           \
+        uint32_t k_ = in->nset;                                                                    \
+        bool neg_ = in->neg;                                                                       \
+        WORDS_LOOP(({                                                                              \
+                       bool f_ = false;                                                            \
+                       for (uint32_t j = 0; j < k_; j++)                                           \
+                           f_ |= v_[i] == set_[j];                                                 \
+                       f_ != neg_;                                                                 \
+                   }),                                                                             \
+                   STORE_BOOL(a->null[w]));                                                        \
+    } while (0)
+
 static void in_f(const assay_expr *x, const xinstr *in, xreg *d, const xreg *a, uint32_t n,
                  size_t words)
 {
-    const double *v = a->f, *set = x->set_f + in->aux;
-    uint32_t k = in->nset;
-    bool neg = in->neg;
-    WORDS_LOOP(({
-                   bool f_ = false;
-                   for (uint32_t j = 0; j < k; j++)
-                       f_ |= v[i] == set[j];
-                   f_ != neg;
-               }),
-               STORE_BOOL(a->null[w]));
+    IN_NUM(a->f, x->set_f);
 }
 
 static void in_i(const assay_expr *x, const xinstr *in, xreg *d, const xreg *a, uint32_t n,
                  size_t words)
 {
-    const int64_t *v = a->i, *set = x->set_i + in->aux;
-    uint32_t k = in->nset;
-    bool neg = in->neg;
-    WORDS_LOOP(({
-                   bool f_ = false;
-                   for (uint32_t j = 0; j < k; j++)
-                       f_ |= v[i] == set[j];
-                   f_ != neg;
-               }),
-               STORE_BOOL(a->null[w]));
+    IN_NUM(a->i, x->set_i);
 }
 
 /* Strings: a value of at most 16 bytes is packed into two words (zero padded) and
