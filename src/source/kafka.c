@@ -592,6 +592,8 @@ static int append(kafka_source *k, const rd_kafka_message_t *m)
     part_buf *b = part_get(k, m->partition);
     if (!b || ASSAY_RESERVE(b->metas, b->nmetas, b->metas_cap, 256) < 0)
         return -ENOMEM;
+    if (b->next_read >= 0 && m->offset < b->next_read)
+        return 0; /* read before (a fetch that raced a seek or a rebalance): counted once */
     const char *v = m->payload;
     size_t vlen = v ? m->len : 0;
     const char *poison = NULL;
@@ -715,10 +717,7 @@ static int poll_one(kafka_source *k, int wait_ms)
     if (!m)
         return 0;
     int rc = 0;
-    part_buf *b = m->err == RD_KAFKA_RESP_ERR_NO_ERROR ? part_find(k, m->partition) : NULL;
-    if (b && b->next_read >= 0 && m->offset < b->next_read)
-        ; /* read before (a fetch that raced a seek or a rebalance): counted once already */
-    else if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR)
+    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR)
         rc = append(k, m);
     else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF &&
              (m->err == RD_KAFKA_RESP_ERR__FATAL ||
