@@ -352,8 +352,12 @@ static void test_serialize(void **state)
         const char *want;
     } bad[] = {
         { left_at + 4 * 3, 2 * o.sample + 7, "outside its tree" },
+        { left_at + 4 * 3, UINT32_MAX, "outside its tree" }, /* left + 1 wraps to 0 */
         { opts + 2, 100000, "out of range" }, /* next_tree */
         { 16 + 4, 0, "trees" },               /* trees = 0 */
+        /* ready with a part-filled window (regrowing trees drew past it) */
+        { opts + 30, 100, "window counter" },
+        { opts + 14, 505, "window counter" }, /* since beyond the refresh period */
     };
     for (size_t k = 0; k < ASSAY_ARRAY_LEN(bad); k++) {
         uint8_t *t = malloc(len);
@@ -364,6 +368,26 @@ static void test_serialize(void **state)
         if (rc != -EINVAL || x || !strstr(err.msg, bad[k].want))
             fail_msg("corruption %zu: rc %d, message '%s' (want '%s')", k, rc, err.msg,
                      bad[k].want);
+        free(t);
+    }
+    /* a leaf whose split is finite would step off its node, past the tree's end */
+    {
+        size_t leaf = slots;
+        for (size_t k = 0; k < slots && leaf == slots; k++) {
+            uint32_t l;
+            memcpy(&l, buf + left_at + 4 * k, 4);
+            if (l == k % (2 * o.sample))
+                leaf = k;
+        }
+        assert_true(leaf < slots);
+        uint8_t *t = malloc(len);
+        memcpy(t, buf, len);
+        double split = 0.5;
+        memcpy(t + opts + state_b + slots * 2 + 8 * leaf, &split, 8);
+        assay_iforest *x = NULL;
+        int rc = assay_iforest_deserialize(t, len, &x, &err);
+        if (rc != -EINVAL || x || !strstr(err.msg, "outside its tree"))
+            fail_msg("a leaf with a split: rc %d, message '%s'", rc, err.msg);
         free(t);
     }
     free(buf);

@@ -650,8 +650,12 @@ static void remember_scores(assay_iforest *f, const double *scores, size_t n)
 /* Ready scores needed before a threshold means anything: 1/contamination, at least 100. */
 static size_t threshold_need(const assay_iforest *f)
 {
-    size_t need = (size_t)ceil(1.0 / f->o.contamination);
-    return ASSAY_MAX(need, (size_t)100);
+    double need = ceil(1.0 / f->o.contamination);
+    /* more than the history holds (a tiny contamination) means never: say so without
+     * converting a huge double to size_t */
+    if (!(need <= (double)ASSAY_IFOREST_SCORE_HISTORY))
+        return (size_t)ASSAY_IFOREST_SCORE_HISTORY + 1;
+    return ASSAY_MAX((size_t)need, (size_t)100);
 }
 
 /* The (1 - contamination) quantile (nearest rank) of the remembered scores, selected
@@ -939,13 +943,22 @@ int assay_iforest_deserialize(const uint8_t *buf, size_t len, assay_iforest **ou
         f->hist_n != hist_n || f->hist_pos >= ASSAY_IFOREST_SCORE_HISTORY ||
         (hist_n < ASSAY_IFOREST_SCORE_HISTORY && f->hist_pos != hist_n))
         bad = "a counter is out of range";
+    /* the forest learns when its window fills and only then: a ready forest has a
+     * full window (trees regrow from it), a learning one a partial window filled
+     * from slot 0, and rows since the last refresh stay below the refresh period */
+    else if (f->ready != (f->win_n == o.window) || (!f->ready && f->win_pos != f->win_n) ||
+             (!f->ready && f->since != 0) || (o.refresh && f->since >= o.refresh))
+        bad = "a window counter is out of range";
     for (size_t i = 0; !bad && i < o.window; i++)
         if (f->perm[i] >= o.window)
             bad = "the window permutation points outside the window";
     for (size_t k = 0; !bad && k < slots; k++) {
         uint32_t local = (uint32_t)(k % f->stride);
         bool leaf = f->left[k] == local;
-        if (f->feature[k] >= o.d || (!leaf && f->left[k] + 1 >= f->stride))
+        /* a leaf's split must be +inf: the walk steps left + (x > split), and only
+         * that keeps a leaf (left == itself) where it is */
+        if (f->feature[k] >= o.d || (!leaf && f->left[k] >= f->stride - 1) ||
+            (leaf && f->split[k] != INFINITY))
             bad = "a tree node points outside its tree";
         f->node[k] = (pnode){ f->split[k], f->left[k], f->feature[k] };
     }
