@@ -14,9 +14,14 @@ rest     wrk, 2 threads and 50 connections for 10 s each, on GET /api/v1/score,
          /api/v1/status, /api/v1/scores?limit=100 and /metrics of a running job: p50,
          p95, p99 latency and requests/s (a wrk Lua script prints p95).
 clients  the same 1M-row stream (200 windows of 5000 rows) through `assay run` from a
-         pipe, with no WebSocket client and with 20 clients connected that read
-         everything (a niced process of their own: on a real deployment they are
-         browsers elsewhere); rows/s over the active span (--summary), best and median of 5 interleaved runs.
+         pipe, with no WebSocket client, with 20 lean clients (build/bench/assay-ws-reader:
+         one epoll thread that counts frames, standing in for browsers on other
+         machines) and with 20 python3-websockets clients (niced; they decode every
+         frame and take CPU from the pipeline on the same two cores); rows/s over the
+         active span (--summary), best and median of BENCH_RUNS (5) interleaved runs,
+         with the CPU seconds of the server thread and of the clients' process.
+         BENCH_KINDS=none,lean,python picks the cases; BENCH_WRAP prefixes assay's
+         command line (e.g. perf record).
 """
 import asyncio
 import json
@@ -66,7 +71,7 @@ http: {listen: '127.0.0.1:0'}
 
 
 def start(cfg, summary=None):
-    cmd = [ASSAY, "run", "-c", cfg, "--threads", "2"] + (["--summary", summary] if summary else [])
+    cmd = os.environ.get("BENCH_WRAP", "").split() + [ASSAY, "run", "-c", cfg, "--threads", "2"] + (["--summary", summary] if summary else [])
     p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                          text=False)
     line = p.stderr.readline().decode()
@@ -204,18 +209,23 @@ def bench_clients(work):
     with open(src, "rb") as f:
         data = f.read()
 
-    def one(nclients):
+    def one(kind):
         summary = os.path.join(work, "sum.json")
         p, addr = start(config(work), summary)
         c = None
-        if nclients:  # the clients run niced, as browsers on other machines would not compete
+        if kind == "python":  # niced: browsers on other machines would not compete
             c = subprocess.Popen(["nice", "-n", "19", sys.executable, os.path.abspath(__file__),
-                                  "--clients", addr, str(nclients)], stdout=subprocess.PIPE, text=True)
+                                  "--clients", addr, "20"], stdout=subprocess.PIPE, text=True)
+        elif kind == "lean":
+            c = subprocess.Popen([os.path.join(BUILD, "bench", "assay-ws-reader"), addr, "20"],
+                                 stdout=subprocess.PIPE, text=True)
+        if c:
             if c.stdout.readline().strip() != "ready":
                 sys.exit("clients: the WebSocket clients did not connect")
         p.stdin.write(data)
         p.stdin.close()
         cpu = {}
+        client_cpu = [0.0]
         while p.poll() is None:  # CPU seconds per thread, last seen before it exits
             try:
                 for t in os.listdir("/proc/%d/task" % p.pid):
@@ -224,6 +234,13 @@ def bench_clients(work):
                     cpu[t] = (st[st.index("(") + 1:st.rindex(")")], (int(v[11]) + int(v[12])) / os.sysconf("SC_CLK_TCK"))
             except (FileNotFoundError, ProcessLookupError, ValueError, IndexError):
                 pass
+            if c:
+                try:
+                    st = open("/proc/%d/stat" % c.pid).read()
+                    v = st[st.rindex(")") + 2:].split()
+                    client_cpu[0] = (int(v[11]) + int(v[12])) / os.sysconf("SC_CLK_TCK")
+                except (FileNotFoundError, ProcessLookupError, ValueError, IndexError):
+                    pass
             time.sleep(0.02)
         p.wait(300)
         http_cpu = sum(c_ for n_, c_ in cpu.values() if n_ == "assay-http")
@@ -232,25 +249,30 @@ def bench_clients(work):
         if c:
             c.wait(60)
         s = json.load(open(summary))
-        return s["rows_per_second"], got, http_cpu, all_cpu
-    runs = {0: [], 20: []}
-    for _ in range(int(os.environ.get("BENCH_RUNS", "5"))):  # interleaved: drift hits both
-        for n in (0, 20):
-            runs[n].append(one(n))
-    best = {}
-    for n in (0, 20):
-        rates = sorted(r[0] for r in runs[n])
-        best[n] = rates[-1]
-        print("clients: %2d WebSocket clients: best %.0f rows/s, median %.0f (%d runs; 200 windows "
-              "of %d rows; each client got >= %d events)"
-              % (n, rates[-1], statistics.median(rates), len(rates), per, min(r[1] for r in runs[n])))
-    h = statistics.median(r[2] for r in runs[20])
-    a = statistics.median(r[3] for r in runs[20])
-    print("clients: the server thread (assay-http) used %.2f s of the run's %.2f CPU s (%.1f %%) "
-          "with 20 clients" % (h, a, 100 * h / a if a else 0))
-    print("clients: with 20 clients the pipeline runs at %.1f %% of its rate with none (best; "
-          "medians %.1f %%)" % (100 * best[20] / best[0], 100 * statistics.median(r[0] for r in runs[20]) /
-                                statistics.median(r[0] for r in runs[0])))
+        return s["rows_per_second"], got, http_cpu, all_cpu, client_cpu[0]
+    kinds = tuple(os.environ.get("BENCH_KINDS", "none,lean,python").split(","))
+    runs = {k: [] for k in kinds}
+    for _ in range(int(os.environ.get("BENCH_RUNS", "5"))):  # interleaved: drift hits all
+        for k in kinds:
+            runs[k].append(one(k))
+    label = {"none": "no WebSocket client", "lean": "20 lean clients (assay-ws-reader)",
+             "python": "20 python3-websockets clients"}
+    best = {k: max(r[0] for r in runs[k]) for k in kinds}
+    med = {k: statistics.median(r[0] for r in runs[k]) for k in kinds}
+    for k in kinds:
+        r = runs[k]
+        print("clients: %-34s best %.0f rows/s, median %.0f (%d runs; 200 windows of %d rows; "
+              "each client got >= %d events); assay-http %.2f of %.2f CPU s; clients' process "
+              "%.2f CPU s"
+              % (label[k], best[k], med[k], len(r), per, min(x[1] for x in r),
+                 statistics.median(x[2] for x in r), statistics.median(x[3] for x in r),
+                 statistics.median(x[4] for x in r)))
+    for k in ("lean", "python"):
+        if k not in kinds or "none" not in kinds:
+            continue
+        print("clients: with %s the pipeline runs at %.1f %% of its rate with none (best; "
+              "medians %.1f %%)" % (label[k], 100 * best[k] / best["none"],
+                                    100 * med[k] / med["none"]))
 
 
 def main():

@@ -67,9 +67,12 @@ void hub_free(assay_hub *h)
     memset(h, 0, sizeof(*h));
 }
 
-/* Under the lock: queue e (taking its json), dropping the oldest when full. */
-static void push_event(assay_hub *h, hub_event *e)
+/* Under the lock: queue e (taking its json), dropping the oldest when full. Returns
+ * whether the queue was empty: only then does the server need a wake-up, since it
+ * drains until the queue is empty and a wake-up for the earlier events is pending. */
+static bool push_event(assay_hub *h, hub_event *e)
 {
+    bool was_empty = h->ev_n == 0;
     if (h->ev_n == HUB_MAX_EVENTS) {
         hub_event_free(&h->ev[h->ev_head]);
         h->ev_head = (h->ev_head + 1) % HUB_MAX_EVENTS;
@@ -78,6 +81,7 @@ static void push_event(assay_hub *h, hub_event *e)
     }
     h->ev[(h->ev_head + h->ev_n) % HUB_MAX_EVENTS] = *e;
     h->ev_n++;
+    return was_empty;
 }
 
 size_t hub_take_events(assay_hub *h, hub_event *out, size_t cap)
@@ -261,9 +265,10 @@ void hub_window(assay_hub *h, const assay_result *w)
     h->close_lag = lag;
     h->has_window = true;
     h->window_rows_total += w->rows;
-    push_event(h, &e);
+    bool first = push_event(h, &e);
     pthread_mutex_unlock(&h->mu);
-    wake(h);
+    if (first)
+        wake(h);
 }
 
 static hub_active *alert_find(assay_hub *h, const char *id, size_t *at)
@@ -316,9 +321,10 @@ void hub_alert(assay_hub *h, const assay_alert *a)
     } else {
         free(rule);
     }
-    push_event(h, &e);
+    bool first = push_event(h, &e);
     pthread_mutex_unlock(&h->mu);
-    wake(h);
+    if (first)
+        wake(h);
 }
 
 void hub_poll(assay_hub *h, assay_engine_hand *eh)
