@@ -28,15 +28,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define PREFIX "{\"event\":"
+#define PREFIX     "{\"event\":"
 #define PREFIX_LEN (sizeof(PREFIX) - 1)
 
 typedef struct {
     int fd;
     unsigned char hdr[14]; /* the frame header being read */
     size_t hdr_n;
-    uint64_t left;         /* payload bytes of the current frame still to skip */
-    size_t seen;           /* payload bytes of the current frame looked at (prefix check) */
+    uint64_t left; /* payload bytes of the current frame still to skip */
+    size_t seen;   /* payload bytes of the current frame looked at (prefix check) */
     int opcode;
     unsigned long events;
     int open;

@@ -353,8 +353,8 @@ static void test_serialize(void **state)
     } bad[] = {
         { left_at + 4 * 3, 2 * o.sample + 7, "outside its tree" },
         { left_at + 4 * 3, UINT32_MAX, "outside its tree" }, /* left + 1 wraps to 0 */
-        { opts + 2, 100000, "out of range" }, /* next_tree */
-        { 16 + 4, 0, "trees" },               /* trees = 0 */
+        { opts + 2, 100000, "out of range" },                /* next_tree */
+        { 16 + 4, 0, "trees" },                              /* trees = 0 */
         /* ready with a part-filled window (regrowing trees drew past it) */
         { opts + 30, 100, "window counter" },
         { opts + 14, 505, "window counter" }, /* since beyond the refresh period */
