@@ -73,6 +73,7 @@ class Assay:
     """`assay run -c CFG`, its stderr collected, its address read from it."""
 
     def __init__(self, cfg):
+        self.started = time.time()
         self.p = subprocess.Popen([ASSAY, "run", "-c", cfg, "--threads", "2"],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         procs.append(self.p)
@@ -599,6 +600,10 @@ def case_prometheus(work):
                  "assay_build_info", "process_resident_memory_bytes", "process_cpu_seconds_total"):
         if want not in names:
             fail("/metrics lacks %s" % want)
+    # the process started when the test started it (the boot time is read once, at start)
+    m = re.search(r"^process_start_time_seconds (\S+)$", text, re.M)
+    if not m or abs(float(m.group(1)) - a.started) > 30:
+        fail("process_start_time_seconds %s; the test started assay at %.0f" % (m and m.group(1), a.started))
     rows = int(re.search(r"^assay_rows_total (\d+)", text, re.M).group(1))
     if rows < 9 * PER_WINDOW:
         fail("assay_rows_total %d is below the rows of the closed windows" % rows)

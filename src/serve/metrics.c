@@ -79,7 +79,21 @@ static void gauge(assay_strbuf *o, const char *name, const char *help, double v)
     sample(o, name, v);
 }
 
-static void process_metrics(assay_strbuf *o)
+double metrics_boot_time(void)
+{
+    double btime = 0;
+    FILE *f = fopen("/proc/stat", "r");
+    if (f) {
+        char line[256];
+        while (fgets(line, sizeof(line), f))
+            if (sscanf(line, "btime %lf", &btime) == 1)
+                break;
+        fclose(f);
+    }
+    return btime;
+}
+
+static void process_metrics(assay_strbuf *o, double btime)
 {
     long tick = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
     FILE *f = fopen("/proc/self/stat", "r");
@@ -99,14 +113,6 @@ static void process_metrics(assay_strbuf *o)
                            "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu %*d %*d %*d "
                            "%*d %*d %*d %llu %lu %ld",
                            &utime, &stime, &start, &vsize, &rss) == 5;
-    }
-    double btime = 0;
-    if ((f = fopen("/proc/stat", "r"))) {
-        char line[256];
-        while (fgets(line, sizeof(line), f))
-            if (sscanf(line, "btime %lf", &btime) == 1)
-                break;
-        fclose(f);
     }
     if (have && tick > 0) {
         counter(o, "process_cpu_seconds_total", "User and system CPU time spent, in seconds.",
@@ -260,5 +266,5 @@ void metrics_render(assay_hub *h, const serve_stats *ss, assay_strbuf *o)
             (double)ss->history_scores);
     counter(o, "assay_history_alert_records_total", "Alert records written to the history.",
             (double)ss->history_alerts);
-    process_metrics(o);
+    process_metrics(o, ss->boot_time);
 }

@@ -16,7 +16,12 @@ typedef struct serve_stats {
     uint64_t history_errors;   /* history writes that failed */
     uint64_t history_scores, history_alerts;
     double start_time; /* wall seconds */
+    double boot_time;  /* the kernel's btime (wall seconds), 0 unknown; read once */
 } serve_stats;
+
+/* The boot time from /proc/stat, 0 when it cannot be read: for serve_stats.boot_time
+ * (the file is long on a large machine; a scrape should not read it each time). */
+double metrics_boot_time(void);
 
 void metrics_render(assay_hub *h, const serve_stats *ss, assay_strbuf *out);
 

@@ -740,6 +740,7 @@ int assay_server_start(assay_server **out, assay_config *cfg, assay_error *err)
     }
     s->cfg = cfg;
     s->ss.start_time = (double)assay_wall_us() / 1e6;
+    s->ss.boot_time = metrics_boot_time();
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
     int rc = hub_init(&s->hub, cfg, err);
