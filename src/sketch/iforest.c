@@ -956,9 +956,10 @@ int assay_iforest_deserialize(const uint8_t *buf, size_t len, assay_iforest **ou
         uint32_t local = (uint32_t)(k % f->stride);
         bool leaf = f->left[k] == local;
         /* a leaf's split must be +inf: the walk steps left + (x > split), and only
-         * that keeps a leaf (left == itself) where it is */
+         * that keeps a leaf (left == itself) where it is. Only a ready forest's trees
+         * are walked (a learning one's are still zeros and are grown when it fills) */
         if (f->feature[k] >= o.d || (!leaf && f->left[k] >= f->stride - 1) ||
-            (leaf && f->split[k] != INFINITY))
+            (f->ready && leaf && f->split[k] != INFINITY))
             bad = "a tree node points outside its tree";
         f->node[k] = (pnode){ f->split[k], f->left[k], f->feature[k] };
     }
