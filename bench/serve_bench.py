@@ -71,7 +71,8 @@ http: {listen: '127.0.0.1:0'}
 
 
 def start(cfg, summary=None):
-    cmd = os.environ.get("BENCH_WRAP", "").split() + [ASSAY, "run", "-c", cfg, "--threads", "2"] + (["--summary", summary] if summary else [])
+    cmd = os.environ.get("BENCH_WRAP", "").split() + [ASSAY, "run", "-c", cfg, "--threads", "2"]
+    cmd += ["--summary", summary] if summary else []
     p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                          text=False)
     line = p.stderr.readline().decode()
@@ -203,6 +204,13 @@ def clients_main(addr, n, out):
     print(min(counts), flush=True)
 
 
+def cpu_seconds(stat_path):
+    """(name, user + system CPU seconds) from a /proc .../stat file."""
+    st = open(stat_path).read()
+    v = st[st.rindex(")") + 2:].split()
+    return st[st.index("(") + 1:st.rindex(")")], (int(v[11]) + int(v[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def bench_clients(work):
     per = 5000
     src = gen(work, 200 * per, per, "tp.ndjson")
@@ -229,16 +237,12 @@ def bench_clients(work):
         while p.poll() is None:  # CPU seconds per thread, last seen before it exits
             try:
                 for t in os.listdir("/proc/%d/task" % p.pid):
-                    st = open("/proc/%d/task/%s/stat" % (p.pid, t)).read()
-                    v = st[st.rindex(")") + 2:].split()
-                    cpu[t] = (st[st.index("(") + 1:st.rindex(")")], (int(v[11]) + int(v[12])) / os.sysconf("SC_CLK_TCK"))
+                    cpu[t] = cpu_seconds("/proc/%d/task/%s/stat" % (p.pid, t))
             except (FileNotFoundError, ProcessLookupError, ValueError, IndexError):
                 pass
             if c:
                 try:
-                    st = open("/proc/%d/stat" % c.pid).read()
-                    v = st[st.rindex(")") + 2:].split()
-                    client_cpu[0] = (int(v[11]) + int(v[12])) / os.sysconf("SC_CLK_TCK")
+                    client_cpu[0] = cpu_seconds("/proc/%d/stat" % c.pid)[1]
                 except (FileNotFoundError, ProcessLookupError, ValueError, IndexError):
                     pass
             time.sleep(0.02)

@@ -946,8 +946,9 @@ int assay_iforest_deserialize(const uint8_t *buf, size_t len, assay_iforest **ou
     /* the forest learns when its window fills and only then: a ready forest has a
      * full window (trees regrow from it), a learning one a partial window filled
      * from slot 0, and rows since the last refresh stay below the refresh period */
-    else if (f->ready != (f->win_n == o.window) || (!f->ready && f->win_pos != f->win_n) ||
-             (!f->ready && f->since != 0) || (o.refresh && f->since >= o.refresh))
+    else if (f->ready != (f->win_n == o.window) ||
+             (!f->ready && (f->win_pos != f->win_n || f->since != 0)) ||
+             (o.refresh && f->since >= o.refresh))
         bad = "a window counter is out of range";
     for (size_t i = 0; !bad && i < o.window; i++)
         if (f->perm[i] >= o.window)

@@ -590,10 +590,12 @@ static bool odd_quotes(const char *v, size_t n, char q)
 static int append(kafka_source *k, const rd_kafka_message_t *m)
 {
     part_buf *b = part_get(k, m->partition);
-    if (!b || ASSAY_RESERVE(b->metas, b->nmetas, b->metas_cap, 256) < 0)
+    if (!b)
         return -ENOMEM;
     if (b->next_read >= 0 && m->offset < b->next_read)
         return 0; /* read before (a fetch that raced a seek or a rebalance): counted once */
+    if (ASSAY_RESERVE(b->metas, b->nmetas, b->metas_cap, 256) < 0)
+        return -ENOMEM;
     const char *v = m->payload;
     size_t vlen = v ? m->len : 0;
     const char *poison = NULL;
